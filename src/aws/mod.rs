@@ -1,0 +1,41 @@
+//! AWS clients: SDK clients configured from our own resolution (region, endpoint, explicit
+//! credentials) instead of the SDK's default chain, and the async runtime they need — created
+//! only when a call is really made, so the cache-hit path never pays for either.
+
+pub mod sts;
+
+use std::future::Future;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use aws_sdk_sts::config::retry::RetryConfig;
+use aws_sdk_sts::config::timeout::TimeoutConfig;
+
+/// STS is global; signing still needs a region when the profile names none.
+pub const FALLBACK_REGION: &str = "us-east-1";
+
+/// Bounds every call: a dead endpoint must give an error, never a hang.
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(20))
+        .operation_timeout(Duration::from_secs(60))
+        .build()
+}
+
+pub fn retries() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(3)
+}
+
+/// A single-threaded runtime made on first use and shared by every client in this process.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a current-thread runtime only fails without OS resources")
+        })
+        .block_on(future)
+}

@@ -1,0 +1,133 @@
+//! The STS client behind the `provider::Sts` trait.
+
+use std::time::Duration;
+
+use aws_sdk_sts::config::{BehaviorVersion, Region};
+use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::Client;
+use jiff::Timestamp;
+
+use super::{block_on, retries, timeouts, FALLBACK_REGION};
+use crate::credentials::Credentials;
+use crate::provider::{AssumeRoleRequest, Identity, MfaToken, Sts, StsError};
+
+pub struct SdkSts {
+    region: String,
+    endpoint: Option<String>,
+}
+
+impl SdkSts {
+    /// Cheap: nothing is built until the first call.
+    pub fn new(region: Option<&str>, endpoint: Option<&str>) -> Self {
+        Self {
+            region: region.unwrap_or(FALLBACK_REGION).to_owned(),
+            endpoint: endpoint.map(str::to_owned),
+        }
+    }
+
+    fn client(&self, with: &Credentials) -> Client {
+        let credentials = aws_sdk_sts::config::Credentials::new(
+            &with.access_key_id,
+            &with.secret_access_key,
+            with.session_token.clone(),
+            None,
+            "aws-runas",
+        );
+        let mut config = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(self.region.clone()))
+            .credentials_provider(credentials)
+            .timeout_config(timeouts())
+            .retry_config(retries());
+        config.set_endpoint_url(self.endpoint.clone());
+        Client::from_conf(config.build())
+    }
+}
+
+fn sts_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> StsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match (err.code(), err.message()) {
+        (Some(code), message) => StsError::Service {
+            operation,
+            code: code.to_owned(),
+            message: message.unwrap_or("no message").to_owned(),
+        },
+        _ => StsError::Transport {
+            operation,
+            message: DisplayErrorContext(&err).to_string(),
+        },
+    }
+}
+
+fn convert(
+    operation: &'static str,
+    c: Option<&aws_sdk_sts::types::Credentials>,
+) -> Result<Credentials, StsError> {
+    let c = c.ok_or_else(|| StsError::Transport {
+        operation,
+        message: "the response holds no credentials".into(),
+    })?;
+    Ok(Credentials {
+        access_key_id: c.access_key_id().to_owned(),
+        secret_access_key: c.secret_access_key().to_owned(),
+        session_token: Some(c.session_token().to_owned()),
+        expiration: Timestamp::from_second(c.expiration().secs()).ok(),
+        issued: Some(Timestamp::now()),
+    })
+}
+
+fn seconds(d: Duration) -> i32 {
+    i32::try_from(d.as_secs()).unwrap_or(i32::MAX)
+}
+
+impl Sts for SdkSts {
+    fn get_session_token(
+        &self,
+        with: &Credentials,
+        duration: Duration,
+        mfa: Option<MfaToken<'_>>,
+    ) -> Result<Credentials, StsError> {
+        const OP: &str = "GetSessionToken";
+        let request = self
+            .client(with)
+            .get_session_token()
+            .duration_seconds(seconds(duration))
+            .set_serial_number(mfa.as_ref().map(|m| m.serial.to_owned()))
+            .set_token_code(mfa.as_ref().map(|m| m.code.to_owned()));
+        let out = block_on(request.send()).map_err(|e| sts_error(OP, e))?;
+        convert(OP, out.credentials())
+    }
+
+    fn assume_role(
+        &self,
+        with: &Credentials,
+        r: &AssumeRoleRequest<'_>,
+    ) -> Result<Credentials, StsError> {
+        const OP: &str = "AssumeRole";
+        let request = self
+            .client(with)
+            .assume_role()
+            .role_arn(r.role_arn)
+            .role_session_name(r.session_name)
+            .duration_seconds(seconds(r.duration))
+            .set_external_id(r.external_id.map(str::to_owned))
+            .set_serial_number(r.mfa.as_ref().map(|m| m.serial.to_owned()))
+            .set_token_code(r.mfa.as_ref().map(|m| m.code.to_owned()));
+        let out = block_on(request.send()).map_err(|e| sts_error(OP, e))?;
+        convert(OP, out.credentials())
+    }
+
+    fn caller_identity(&self, with: &Credentials) -> Result<Identity, StsError> {
+        const OP: &str = "GetCallerIdentity";
+        let out = block_on(self.client(with).get_caller_identity().send())
+            .map_err(|e| sts_error(OP, e))?;
+        Ok(Identity {
+            user_id: out.user_id().unwrap_or_default().to_owned(),
+            arn: out.arn().unwrap_or_default().to_owned(),
+            account: out.account().unwrap_or_default().to_owned(),
+        })
+    }
+}

@@ -1,0 +1,358 @@
+//! The on-disk credential cache shared by every shell, exec and credential_process caller of one
+//! user: where it lives, what a file is named, how it is read (a bad file is a miss, never a
+//! crash), written (atomically, private) and locked (one refresher per credential set at a time;
+//! an OS file lock, so a killed holder never leaves it locked).
+//!
+//! Layout: `$RUNAS_CACHE_DIR`, else the platform cache directory + `aws-runas` (mode 0700), with a
+//! `NAME.json` (mode 0600) and a `NAME.lock` per credential set.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fs4::fs_std::FileExt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::credentials::Credentials;
+use crate::environment::Environment;
+
+const FORMAT_VERSION: u32 = 1;
+/// Long enough to answer an MFA prompt that another process is showing.
+const LOCK_TIMEOUT: Duration = Duration::from_secs(180);
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("no cache directory: set RUNAS_CACHE_DIR or HOME")]
+    NoDirectory,
+    #[error("cache {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("timed out after {}s waiting for another aws-runas{holder} to finish refreshing {what} (lock {})", LOCK_TIMEOUT.as_secs(), path.display())]
+    LockTimeout {
+        what: String,
+        holder: String,
+        path: PathBuf,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
+    move |source| CacheError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Names one credential set. Built from everything that decides which credentials STS would
+/// hand out, so a changed role, external id or source key never reuses a stale entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheKey {
+    stem: String,
+    /// Shown to the user (lock waits, warnings): the profile and kind.
+    pub what: String,
+}
+
+fn digest(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Profile names and ARNs may hold any character; file names may not.
+fn file_safe(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect()
+}
+
+impl CacheKey {
+    pub fn session(profile: &str, access_key_id: &str, mfa_serial: Option<&str>) -> Self {
+        let hash = digest(&["session", access_key_id, mfa_serial.unwrap_or("")]);
+        Self {
+            stem: format!("session_{}_{hash}", file_safe(profile)),
+            what: format!("session token of '{profile}'"),
+        }
+    }
+
+    pub fn role(
+        profile: &str,
+        role_arn: &str,
+        external_id: Option<&str>,
+        session_name: Option<&str>,
+        upstream: &str,
+    ) -> Self {
+        let hash = digest(&[
+            "role",
+            role_arn,
+            external_id.unwrap_or(""),
+            session_name.unwrap_or(""),
+            upstream,
+        ]);
+        Self {
+            stem: format!("role_{}_{hash}", file_safe(profile)),
+            what: format!("role credentials of '{profile}'"),
+        }
+    }
+
+    pub fn identity(access_key_id: &str) -> Self {
+        Self {
+            stem: format!("identity_{}", digest(&["identity", access_key_id])),
+            what: "caller identity".into(),
+        }
+    }
+
+    /// Identifies this key as the upstream of another (for role chains).
+    pub fn id(&self) -> &str {
+        &self.stem
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Entry<T> {
+    version: u32,
+    what: String,
+    value: T,
+}
+
+#[derive(Clone, Debug)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+/// Held while a credential set is refreshed; dropping it releases the OS lock.
+#[derive(Debug)]
+pub struct CacheLock {
+    _file: File,
+}
+
+impl Cache {
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    pub fn from_env(env: &Environment) -> Result<Self, CacheError> {
+        let dir = match env.get("RUNAS_CACHE_DIR") {
+            Some(d) => PathBuf::from(d),
+            None => dirs::cache_dir()
+                .ok_or(CacheError::NoDirectory)?
+                .join("aws-runas"),
+        };
+        Ok(Self::new(dir))
+    }
+
+    fn path(&self, key: &CacheKey, ext: &str) -> PathBuf {
+        self.dir.join(format!("{}.{ext}", key.stem))
+    }
+
+    pub fn read_credentials(&self, key: &CacheKey) -> Option<Credentials> {
+        self.read(key)
+    }
+
+    /// A missing file is a miss; an unreadable or corrupt one is a miss with a warning.
+    pub fn read<T: for<'de> Deserialize<'de>>(&self, key: &CacheKey) -> Option<T> {
+        let path = self.path(key, "json");
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                warn_ignored(&path, &e.to_string());
+                return None;
+            }
+        };
+        match serde_json::from_slice::<Entry<T>>(&bytes) {
+            Ok(entry) if entry.version == FORMAT_VERSION => Some(entry.value),
+            Ok(_) => None,
+            Err(e) => {
+                warn_ignored(&path, &e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Writes through a private temporary file, synced and renamed into place: a reader sees
+    /// the old entry or the new one, never a torn one, even if this process is killed.
+    pub fn write<T: Serialize>(&self, key: &CacheKey, value: &T) -> Result<(), CacheError> {
+        self.ensure_dir()?;
+        let path = self.path(key, "json");
+        let entry = Entry {
+            version: FORMAT_VERSION,
+            what: key.what.clone(),
+            value,
+        };
+        let json = serde_json::to_vec_pretty(&entry).expect("cache entries always serialize");
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempfile_in(&self.dir)
+            .map_err(io_err(&self.dir))?;
+        tmp.write_all(&json).map_err(io_err(tmp.path()))?;
+        tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
+        tmp.persist(&path).map_err(|e| CacheError::Io {
+            path: path.clone(),
+            source: e.error,
+        })?;
+        #[cfg(unix)]
+        if let Ok(d) = File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    fn ensure_dir(&self) -> Result<(), CacheError> {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+            builder.mode(0o700);
+            builder.create(&self.dir).map_err(io_err(&self.dir))?;
+            // A directory made earlier by hand (or by an umask) may be wider than ours.
+            let meta = fs::metadata(&self.dir).map_err(io_err(&self.dir))?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
+                    .map_err(io_err(&self.dir))?;
+            }
+        }
+        #[cfg(not(unix))]
+        builder.create(&self.dir).map_err(io_err(&self.dir))?;
+        Ok(())
+    }
+
+    /// Takes the cross-process lock of one credential set, waiting for another holder if need
+    /// be. The lock is the OS's (flock / LockFileEx): the kernel drops it when its holder dies.
+    pub fn lock(&self, key: &CacheKey) -> Result<CacheLock, CacheError> {
+        self.ensure_dir()?;
+        let path = self.path(key, "lock");
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&path).map_err(io_err(&path))?;
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match FileExt::try_lock_exclusive(&file) {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) => return Err(io_err(&path)(e)),
+            }
+            if started.elapsed() >= LOCK_TIMEOUT {
+                let mut pid = String::new();
+                let _ = file.read_to_string(&mut pid);
+                let holder = match pid.trim() {
+                    "" => String::new(),
+                    p => format!(" (pid {p})"),
+                };
+                return Err(CacheError::LockTimeout {
+                    what: key.what.clone(),
+                    holder,
+                    path,
+                });
+            }
+            tracing::debug!("waiting for the lock on {}", key.what);
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
+        // Record the holder so a waiter that gives up can say who held it.
+        let _ = file.set_len(0);
+        let _ = file.rewind();
+        let _ = write!(file, "{}", std::process::id());
+        Ok(CacheLock { _file: file })
+    }
+}
+
+fn warn_ignored(path: &Path, why: &str) {
+    eprintln!(
+        "aws-runas: warning: ignoring unreadable cache file {}: {why}",
+        path.display()
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Credentials {
+        let mut c = Credentials::long_term("ASIAEXAMPLE".into(), "secret".into());
+        c.session_token = Some("token".into());
+        c.expiration = Some("2030-01-01T00:00:00Z".parse().unwrap());
+        c
+    }
+
+    #[test]
+    fn round_trip_and_private_modes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().join("c"));
+        let key = CacheKey::session("dev", "AKIA1", None);
+        assert!(cache.read_credentials(&key).is_none());
+        cache.write(&key, &sample()).unwrap();
+        assert_eq!(cache.read_credentials(&key), Some(sample()));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&cache.dir), 0o700);
+            assert_eq!(mode(&cache.path(&key, "json")), 0o600);
+        }
+    }
+
+    #[test]
+    fn corrupt_file_is_a_miss() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().to_owned());
+        let key = CacheKey::session("dev", "AKIA1", None);
+        fs::write(cache.path(&key, "json"), b"{\"version\":1,\"what\":").unwrap();
+        assert!(cache.read_credentials(&key).is_none());
+        cache.write(&key, &sample()).unwrap();
+        assert!(cache.read_credentials(&key).is_some());
+    }
+
+    #[test]
+    fn keys_differ_by_every_input_and_are_file_safe() {
+        let a = CacheKey::role("p/1 x", "arn:1", None, None, "up");
+        assert!(a.id().starts_with("role_p_1_x_"));
+        for other in [
+            CacheKey::role("p/1 x", "arn:2", None, None, "up"),
+            CacheKey::role("p/1 x", "arn:1", Some("e"), None, "up"),
+            CacheKey::role("p/1 x", "arn:1", None, Some("s"), "up"),
+            CacheKey::role("p/1 x", "arn:1", None, None, "up2"),
+        ] {
+            assert_ne!(a, other);
+        }
+        assert_ne!(
+            CacheKey::session("d", "AKIA1", None),
+            CacheKey::session("d", "AKIA1", Some("mfa"))
+        );
+    }
+
+    #[test]
+    fn lock_is_exclusive_until_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().to_owned());
+        let key = CacheKey::session("dev", "AKIA1", None);
+        let held = cache.lock(&key).unwrap();
+        let other = File::open(cache.path(&key, "lock")).unwrap();
+        assert!(!FileExt::try_lock_exclusive(&other).unwrap());
+        drop(held);
+        assert!(FileExt::try_lock_exclusive(&other).unwrap());
+    }
+}

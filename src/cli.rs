@@ -1,0 +1,109 @@
+//! The whole command line, in one place: aws-runas v3's flags (with their short letters and
+//! environment variables) and subcommands.
+
+use std::time::Duration;
+
+use clap::builder::FalseyValueParser;
+use clap::{ArgAction, Parser};
+
+use crate::output::Format;
+
+fn duration(s: &str) -> Result<Duration, String> {
+    crate::duration::parse(s).map_err(|e| e.to_string())
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "aws-runas",
+    version,
+    about = "Create an environment for interacting with the AWS API using an assumed role",
+    override_usage = "aws-runas [OPTIONS] [PROFILE] [COMMAND]...",
+    after_help = "PROFILE is a profile name or a role ARN; without one, $AWS_PROFILE, $AWS_DEFAULT_PROFILE or 'default'.\n\
+                  With COMMAND, runs it with the credentials in its environment; without, prints them for eval."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub options: Options,
+
+    /// Profile name or role ARN
+    pub profile: Option<String>,
+
+    /// Command (and its arguments) to run with the credentials
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Options {
+    /// Duration of the session token credentials (default 12h)
+    #[arg(short = 'd', long = "duration", env = "SESSION_TOKEN_DURATION", value_name = "DURATION", value_parser = duration)]
+    pub session_duration: Option<Duration>,
+
+    /// Duration of the assume-role credentials (default 1h)
+    #[arg(short = 'a', long = "role-duration", env = "CREDENTIALS_DURATION", value_name = "DURATION", value_parser = duration)]
+    pub role_duration: Option<Duration>,
+
+    /// MFA token code
+    #[arg(
+        short = 'o',
+        long = "otp",
+        env = "MFA_CODE",
+        value_name = "CODE",
+        hide_env_values = true
+    )]
+    pub otp: Option<String>,
+
+    /// Serial number (or ARN) of the MFA device
+    #[arg(
+        short = 'M',
+        long = "mfa-serial",
+        env = "MFA_SERIAL",
+        value_name = "SERIAL"
+    )]
+    pub mfa_serial: Option<String>,
+
+    /// External ID to use with AssumeRole
+    #[arg(
+        short = 'X',
+        long = "external-id",
+        env = "EXTERNAL_ID",
+        value_name = "ID",
+        hide_env_values = true
+    )]
+    pub external_id: Option<String>,
+
+    /// Pass credentials to the command as environment variables
+    #[arg(short = 'E', long = "env", env = "RUNAS_ENV_CREDENTIALS", action = ArgAction::SetTrue, value_parser = FalseyValueParser::new())]
+    pub env_credentials: bool,
+
+    /// Credential output format
+    #[arg(
+        short = 'O',
+        long = "output",
+        env = "RUNAS_OUTPUT_FORMAT",
+        value_enum,
+        default_value = "env",
+        ignore_case = true
+    )]
+    pub output: Format,
+
+    /// Use session token credentials instead of role credentials
+    #[arg(short = 's', long = "session", env = "RUNAS_SESSION_CREDENTIALS", action = ArgAction::SetTrue, value_parser = FalseyValueParser::new())]
+    pub session: bool,
+
+    /// Force a refresh of the cached credentials
+    #[arg(short = 'r', long = "refresh")]
+    pub refresh: bool,
+
+    /// Show the credentials' expiration time
+    #[arg(short = 'e', long = "expiration")]
+    pub expiration: bool,
+
+    /// Print the AWS identity of the profile's credentials
+    #[arg(short = 'w', long = "whoami")]
+    pub whoami: bool,
+
+    /// Log what happens to stderr (secrets redacted); twice for AWS SDK tracing [env: RUNAS_VERBOSE]
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
+    pub verbose: u8,
+}

@@ -1,0 +1,19 @@
+//! The default command: print the credentials for `eval`, or as credential_process JSON.
+
+use std::process::ExitCode;
+
+use super::{print, Session};
+use crate::cli::Options;
+use crate::output::{credential_process_json, shell_statements};
+
+pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
+    let session = Session::new(options, profile)?;
+    let creds = session.credentials(options)?;
+    let resolved = &session.resolved;
+    let text = match options.output.shell() {
+        Some(shell) => shell_statements(shell, &creds, resolved.region.as_deref(), &resolved.name),
+        None => credential_process_json(&creds),
+    };
+    print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,147 @@
+//! The credential set we hand out, and the rules for when it is still good to use.
+
+use std::fmt;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
+    /// When AWS said they stop working; `None` for long-term keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<Timestamp>,
+    /// When we obtained them; with `expiration` this gives their lifetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued: Option<Timestamp>,
+}
+
+/// Secrets must never reach a log, so Debug shows only what identifies the key.
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &redact_key_id(&self.access_key_id))
+            .field("secret_access_key", &"<redacted>")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("expiration", &self.expiration)
+            .finish()
+    }
+}
+
+/// Shows enough of an access key id to tell keys apart in logs, not enough to use it.
+pub fn redact_key_id(id: &str) -> String {
+    if id.len() <= 8 {
+        return "<redacted>".into();
+    }
+    format!("{}…{}", &id[..4], &id[id.len() - 4..])
+}
+
+impl Credentials {
+    pub fn long_term(access_key_id: String, secret_access_key: String) -> Self {
+        Self {
+            access_key_id,
+            secret_access_key,
+            session_token: None,
+            expiration: None,
+            issued: None,
+        }
+    }
+
+    pub fn is_temporary(&self) -> bool {
+        self.session_token.is_some()
+    }
+
+    pub fn time_left(&self, now: Timestamp) -> Option<Duration> {
+        let exp = self.expiration?;
+        Some(Duration::try_from(exp - now).unwrap_or(Duration::ZERO))
+    }
+
+    /// Fresh means usable without a refresh: more than the refresh window left. A window that is
+    /// not shorter than the credentials' whole lifetime would make them stale the moment they are
+    /// issued and refresh on every call, so such a window shrinks to half the lifetime.
+    pub fn is_fresh(&self, now: Timestamp, refresh_window: Duration) -> bool {
+        let Some(exp) = self.expiration else {
+            return true;
+        };
+        let window = match self.issued.map(|issued| exp.duration_since(issued)) {
+            Some(lifetime) => {
+                let lifetime = Duration::try_from(lifetime).unwrap_or(Duration::ZERO);
+                if refresh_window >= lifetime {
+                    lifetime / 2
+                } else {
+                    refresh_window
+                }
+            }
+            None => refresh_window,
+        };
+        match Duration::try_from(exp - now) {
+            Ok(left) => left > window,
+            Err(_) => false,
+        }
+    }
+
+    /// RFC 3339 in UTC with a `Z`, the form starship and the AWS SDKs parse.
+    pub fn expiration_rfc3339(&self) -> Option<String> {
+        self.expiration.map(rfc3339)
+    }
+}
+
+pub fn rfc3339(t: Timestamp) -> String {
+    // Whole seconds: sub-second precision only adds noise to prompts and env vars.
+    Timestamp::from_second(t.as_second())
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds(issued: i64, expires: i64) -> Credentials {
+        Credentials {
+            issued: Some(Timestamp::from_second(issued).unwrap()),
+            expiration: Some(Timestamp::from_second(expires).unwrap()),
+            ..Credentials::long_term("ASIAEXAMPLEKEY12".into(), "s".into())
+        }
+    }
+
+    #[test]
+    fn freshness_uses_the_refresh_window() {
+        let c = creds(0, 3600);
+        let window = Duration::from_secs(900);
+        assert!(c.is_fresh(Timestamp::from_second(2000).unwrap(), window));
+        assert!(!c.is_fresh(Timestamp::from_second(2701).unwrap(), window));
+        assert!(!c.is_fresh(Timestamp::from_second(4000).unwrap(), window));
+    }
+
+    #[test]
+    fn window_longer_than_lifetime_falls_back_to_half() {
+        let c = creds(0, 900);
+        let window = Duration::from_secs(3600);
+        assert!(c.is_fresh(Timestamp::from_second(100).unwrap(), window));
+        assert!(!c.is_fresh(Timestamp::from_second(460).unwrap(), window));
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let mut c = creds(0, 900);
+        c.secret_access_key = "TOPSECRET".into();
+        c.session_token = Some("TOKENVALUE".into());
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("TOPSECRET") && !shown.contains("TOKENVALUE"));
+        assert!(!shown.contains("ASIAEXAMPLEKEY12"));
+    }
+
+    #[test]
+    fn expiration_is_utc_with_z() {
+        let c = creds(0, 1_700_000_000);
+        assert_eq!(c.expiration_rfc3339().unwrap(), "2023-11-14T22:13:20Z");
+    }
+}

@@ -1,0 +1,29 @@
+use super::Shell;
+
+pub struct Fish;
+
+impl Shell for Fish {
+    fn quote(&self, value: &str) -> String {
+        // Inside fish single quotes only `\\` and `\'` are special.
+        format!("'{}'", value.replace('\\', r"\\").replace('\'', r"\'"))
+    }
+
+    fn export(&self, name: &str, value: &str) -> String {
+        format!("set -gx {name} {}", self.quote(value))
+    }
+
+    fn unset(&self, name: &str) -> String {
+        format!("set -e {name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_backslash_and_quote_only() {
+        assert_eq!(Fish.quote(r"a\b'c$d"), r"'a\\b\'c$d'");
+        assert_eq!(Fish.export("X", "v"), "set -gx X 'v'");
+    }
+}

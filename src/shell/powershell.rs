@@ -1,0 +1,40 @@
+use super::Shell;
+
+pub struct PowerShell;
+
+impl Shell for PowerShell {
+    fn quote(&self, value: &str) -> String {
+        // PowerShell treats the typographic single quotes as quote characters too; doubling any
+        // of them inside a single-quoted string yields the character itself.
+        let mut out = String::with_capacity(value.len() + 2);
+        out.push('\'');
+        for c in value.chars() {
+            if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+                out.push(c);
+            }
+            out.push(c);
+        }
+        out.push('\'');
+        out
+    }
+
+    fn export(&self, name: &str, value: &str) -> String {
+        format!("$Env:{name} = {}", self.quote(value))
+    }
+
+    fn unset(&self, name: &str) -> String {
+        format!("Remove-Item -Path Env:{name} -ErrorAction SilentlyContinue")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_every_kind_of_single_quote() {
+        assert_eq!(PowerShell.quote("it's"), "'it''s'");
+        assert_eq!(PowerShell.quote("‘x’"), "'‘‘x’’'");
+        assert_eq!(PowerShell.quote("$env:HOME `n"), "'$env:HOME `n'");
+    }
+}
