@@ -13,6 +13,7 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -198,7 +199,10 @@ impl Provider<'_> {
             human(duration),
             if mfa.is_some() { "yes" } else { "no" }
         );
-        let mut creds = self.sts.get_session_token(source, duration, mfa)?;
+        let mut creds = self
+            .sts
+            .get_session_token(source, duration, mfa)
+            .with_context(|| format!("profile '{}'", self.source_label()))?;
         creds.issued.get_or_insert(self.now());
         self.cache.write(&key, &creds)?;
         Ok(creds)
@@ -214,7 +218,10 @@ impl Provider<'_> {
         let identity = match self.cache.read::<Identity>(&key) {
             Some(i) => i,
             None => {
-                let i = self.sts.caller_identity(source)?;
+                let i = self
+                    .sts
+                    .caller_identity(source)
+                    .with_context(|| format!("profile '{}'", self.source_label()))?;
                 // An identity never changes for a key, so it is cached for good.
                 self.cache.write(&key, &i)?;
                 i
@@ -292,7 +299,6 @@ impl Provider<'_> {
             }
         }
 
-        let session_name = self.session_name(index)?;
         let source = &self.resolved.source.credentials;
         let code;
         let (with, mfa) = if index > 0 {
@@ -311,6 +317,7 @@ impl Provider<'_> {
         } else {
             (source.clone(), None)
         };
+        let session_name = self.session_name(index)?;
         tracing::info!(
             "AssumeRole {} for '{}' as '{session_name}' ({})",
             hop.role_arn,
@@ -324,7 +331,10 @@ impl Provider<'_> {
             duration,
             mfa,
         };
-        let mut creds = self.sts.assume_role(&with, &request)?;
+        let mut creds = self
+            .sts
+            .assume_role(&with, &request)
+            .with_context(|| format!("profile '{}'", hop.profile))?;
         creds.issued.get_or_insert(self.now());
         self.cache.write(&key, &creds)?;
         Ok(creds)
@@ -335,4 +345,251 @@ struct HopPlan {
     via_session: bool,
     duration: Duration,
     key: CacheKey,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::config::{RoleHop, Source};
+
+    /// Records every call and hands out numbered credentials that expire in an hour.
+    #[derive(Default)]
+    struct FakeSts {
+        calls: RefCell<Vec<String>>,
+    }
+
+    impl FakeSts {
+        fn issue(&self, call: String) -> Credentials {
+            let mut calls = self.calls.borrow_mut();
+            calls.push(call);
+            let mut c = Credentials::long_term(format!("ASIAFAKE{:04}", calls.len()), "s".into());
+            c.session_token = Some("t".into());
+            c.expiration = Some(Timestamp::now() + jiff::SignedDuration::from_hours(1));
+            c
+        }
+        fn calls(&self) -> Vec<String> {
+            self.calls.borrow().clone()
+        }
+    }
+
+    impl Sts for FakeSts {
+        fn get_session_token(
+            &self,
+            with: &Credentials,
+            duration: Duration,
+            mfa: Option<MfaToken<'_>>,
+        ) -> Result<Credentials, StsError> {
+            Ok(self.issue(format!(
+                "GetSessionToken {} {}s mfa={}",
+                with.access_key_id,
+                duration.as_secs(),
+                mfa.map(|m| m.code).unwrap_or("-")
+            )))
+        }
+        fn assume_role(
+            &self,
+            with: &Credentials,
+            r: &AssumeRoleRequest<'_>,
+        ) -> Result<Credentials, StsError> {
+            Ok(self.issue(format!(
+                "AssumeRole {} with {} as {} {}s mfa={} ext={}",
+                r.role_arn,
+                with.access_key_id,
+                r.session_name,
+                r.duration.as_secs(),
+                r.mfa.as_ref().map(|m| m.code).unwrap_or("-"),
+                r.external_id.unwrap_or("-")
+            )))
+        }
+        fn caller_identity(&self, with: &Credentials) -> Result<Identity, StsError> {
+            self.calls
+                .borrow_mut()
+                .push(format!("GetCallerIdentity {}", with.access_key_id));
+            Ok(Identity {
+                user_id: "AIDA".into(),
+                arn: "arn:aws:iam::123456789012:user/alice".into(),
+                account: "123456789012".into(),
+            })
+        }
+    }
+
+    struct CountingMfa(RefCell<u32>);
+    impl MfaPrompt for CountingMfa {
+        fn code(&self, _: &str, _: &str) -> anyhow::Result<String> {
+            *self.0.borrow_mut() += 1;
+            Ok("123456".into())
+        }
+    }
+
+    fn hop(name: &str, hours: u64) -> RoleHop {
+        RoleHop {
+            profile: name.into(),
+            role_arn: format!("arn:aws:iam::123456789012:role/{name}"),
+            external_id: None,
+            session_name: None,
+            duration: Duration::from_secs(hours * 3600),
+        }
+    }
+
+    fn resolved(hops: Vec<RoleHop>, mfa: bool) -> Resolved {
+        Resolved {
+            name: hops
+                .last()
+                .map(|h| h.profile.clone())
+                .unwrap_or("user".into()),
+            source: Source {
+                origin: SourceOrigin::Profile("user".into()),
+                credentials: Credentials::long_term("AKIAUSER".into(), "s".into()),
+            },
+            hops,
+            mfa_serial: mfa.then(|| "arn:aws:iam::123456789012:mfa/alice".into()),
+            region: None,
+            session_duration: Duration::from_secs(12 * 3600),
+            refresh_window: Duration::from_secs(900),
+            sts_endpoint: None,
+        }
+    }
+
+    fn run(
+        r: &Resolved,
+        cache: &Cache,
+        sts: &FakeSts,
+        mfa: &CountingMfa,
+        session_only: bool,
+    ) -> Credentials {
+        Provider {
+            resolved: r,
+            cache,
+            sts,
+            mfa,
+            force_refresh: false,
+        }
+        .credentials(session_only)
+        .unwrap()
+    }
+
+    #[test]
+    fn mfa_role_goes_through_a_cached_session_and_asks_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned());
+        let (sts, mfa) = (FakeSts::default(), CountingMfa(RefCell::new(0)));
+        let a = resolved(vec![hop("a", 1)], true);
+        let b = resolved(vec![hop("b", 1)], true);
+        let first = run(&a, &cache, &sts, &mfa, false);
+        assert_eq!(
+            run(&a, &cache, &sts, &mfa, false),
+            first,
+            "second call from cache"
+        );
+        run(&b, &cache, &sts, &mfa, false);
+        assert_eq!(
+            sts.calls(),
+            [
+                "GetSessionToken AKIAUSER 43200s mfa=123456",
+                "GetCallerIdentity AKIAUSER",
+                "AssumeRole arn:aws:iam::123456789012:role/a with ASIAFAKE0001 as alice 3600s mfa=- ext=-",
+                "AssumeRole arn:aws:iam::123456789012:role/b with ASIAFAKE0001 as alice 3600s mfa=- ext=-",
+            ]
+        );
+        assert_eq!(*mfa.0.borrow(), 1, "one MFA code serves both roles");
+    }
+
+    #[test]
+    fn long_mfa_role_is_assumed_directly_with_the_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned());
+        let (sts, mfa) = (FakeSts::default(), CountingMfa(RefCell::new(0)));
+        run(
+            &resolved(vec![hop("long", 4)], true),
+            &cache,
+            &sts,
+            &mfa,
+            false,
+        );
+        assert_eq!(
+            sts.calls()[1],
+            "AssumeRole arn:aws:iam::123456789012:role/long with AKIAUSER as alice 14400s mfa=123456 ext=-"
+        );
+    }
+
+    #[test]
+    fn chains_cap_later_hops_at_one_hour_and_cache_each_hop() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned());
+        let (sts, mfa) = (FakeSts::default(), CountingMfa(RefCell::new(0)));
+        let mut hops = vec![hop("mid", 1), hop("leaf", 3)];
+        hops[1].session_name = Some("me".into());
+        hops[1].external_id = Some("x".into());
+        run(&resolved(hops, false), &cache, &sts, &mfa, false);
+        assert_eq!(
+            sts.calls(),
+            [
+                "GetCallerIdentity AKIAUSER",
+                "AssumeRole arn:aws:iam::123456789012:role/mid with AKIAUSER as alice 3600s mfa=- ext=-",
+                "AssumeRole arn:aws:iam::123456789012:role/leaf with ASIAFAKE0002 as me 3600s mfa=- ext=x",
+            ]
+        );
+        // The intermediate hop is cached: another profile on top of it reuses it.
+        let mut other = vec![hop("mid", 1), hop("other", 1)];
+        other[1].session_name = Some("me".into());
+        run(&resolved(other, false), &cache, &sts, &mfa, false);
+        assert_eq!(sts.calls().len(), 4);
+    }
+
+    #[test]
+    fn session_only_and_plain_user_profiles_get_a_session_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned());
+        let (sts, mfa) = (FakeSts::default(), CountingMfa(RefCell::new(0)));
+        let session = run(
+            &resolved(vec![hop("a", 1)], false),
+            &cache,
+            &sts,
+            &mfa,
+            true,
+        );
+        let plain = run(&resolved(vec![], false), &cache, &sts, &mfa, false);
+        assert_eq!(
+            session, plain,
+            "both are the session of the same source keys"
+        );
+        assert_eq!(sts.calls(), ["GetSessionToken AKIAUSER 43200s mfa=-"]);
+    }
+
+    #[test]
+    fn durations_outside_aws_limits_fail_before_any_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned());
+        let (sts, mfa) = (FakeSts::default(), CountingMfa(RefCell::new(0)));
+        let mut r = resolved(vec![hop("a", 1)], false);
+        r.hops[0].duration = Duration::from_secs(60);
+        let err = Provider {
+            resolved: &r,
+            cache: &cache,
+            sts: &sts,
+            mfa: &mfa,
+            force_refresh: false,
+        }
+        .credentials(false)
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("role duration 1m for 'a'"), "{err}");
+        assert!(sts.calls().is_empty());
+    }
+
+    #[test]
+    fn session_names_come_from_the_caller_arn() {
+        assert_eq!(
+            session_name_from_arn("arn:aws:iam::1:user/path/bob.smith"),
+            "bob.smith"
+        );
+        assert_eq!(
+            session_name_from_arn("arn:aws:sts::1:assumed-role/r/sess"),
+            "sess"
+        );
+        assert_eq!(session_name_from_arn("arn:aws:iam::1:root"), "root");
+        assert_eq!(session_name_from_arn(""), "aws-runas");
+    }
 }

@@ -32,6 +32,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
+            tracing::debug!("starting the async runtime for AWS calls");
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
