@@ -145,6 +145,11 @@ fn read_ini(path: &Path) -> Result<Option<Ini>, ConfigError> {
             })
         }
     };
+    let text = check_syntax(&text).map_err(|(line, message)| ConfigError::Parse {
+        path: path.to_owned(),
+        line,
+        message,
+    })?;
     // Botocore does not unquote or unescape values: `C:\keys` and `"x"` stay as written.
     let options = ParseOption {
         enabled_quote: false,
@@ -159,6 +164,44 @@ fn read_ini(path: &Path) -> Result<Option<Ini>, ConfigError> {
             line: e.line + 1,
             message: e.msg.to_string(),
         })
+}
+
+/// Checks the line structure the way Python's configparser (botocore's parser) does, so errors
+/// point at the line at fault, and blanks out comment lines (which configparser allows indented).
+fn check_syntax(text: &str) -> Result<String, (usize, String)> {
+    let mut out = String::with_capacity(text.len());
+    let mut in_section = false;
+    let mut in_value = false;
+    for (index, raw) in text.lines().enumerate() {
+        let line_no = index + 1;
+        let line = raw.trim();
+        let indented = raw.starts_with([' ', '\t']);
+        if line.is_empty() || line.starts_with(['#', ';']) {
+            out.push('\n');
+            continue;
+        }
+        if line.starts_with('[') {
+            if !line.ends_with(']') {
+                return Err((line_no, format!("section header {line} is missing ']'")));
+            }
+            in_section = true;
+            in_value = false;
+        } else if indented && in_value {
+            // A continuation line of the value above (nested settings such as `s3 =`).
+        } else if !line.contains(['=', ':']) {
+            return Err((
+                line_no,
+                format!("expected 'key = value' or '[section]', found '{line}'"),
+            ));
+        } else if !in_section {
+            return Err((line_no, "a setting before any [section] header".into()));
+        } else {
+            in_value = true;
+        }
+        out.push_str(raw);
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 impl Profiles {
@@ -888,6 +931,16 @@ mod tests {
         assert!(p
             .resolve("arn:aws:iam::123:role/", &Overrides::default(), &no_env())
             .is_err());
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let err = |t: &str| check_syntax(t).unwrap_err();
+        assert_eq!(err("[default]\nregion = x\n[profile dev\n").0, 3);
+        assert_eq!(err("[default]\nthis is not a setting\n").0, 2);
+        assert_eq!(err("region = x\n[default]\n").0, 1);
+        let ok = check_syntax("# top\n[default]\n  ; indented comment\ns3 =\n  max_concurrent_requests = 4\nregion: x\n").unwrap();
+        assert!(!ok.contains("comment") && ok.contains("max_concurrent_requests"));
     }
 
     #[test]

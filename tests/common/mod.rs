@@ -1,0 +1,368 @@
+//! Test harness: a real moto server on loopback (one per test, stopped on drop), its call
+//! recorder, and a sandbox with a throwaway HOME, AWS files and cache directory.
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+
+pub const ACCOUNT: &str = "123456789012";
+pub const MFA_SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A moto server on a free loopback port, killed when dropped.
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+    /// moto's recorder appends to a file (default: in the working directory, shared by every
+    /// server started there), so each server gets its own.
+    _state: tempfile::TempDir,
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// Port 0 lets the kernel pick; moto reports the port it got. (Probing for a free port
+    /// first races with parallel tests, and a probe could reach another test's server.)
+    pub fn start_with_env(env: &[(&str, &str)]) -> Self {
+        let bin = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+        let state = tempfile::tempdir().unwrap();
+        let mut child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .env("MOTO_RECORDER_FILEPATH", state.path().join("recording"))
+            .current_dir(state.path())
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {bin} (run tests through tests/run): {e}"));
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(port) = line.split("http://127.0.0.1:").nth(1) {
+                    if !sent {
+                        let _ = tx.send(port.trim().parse::<u16>().ok());
+                        sent = true;
+                    }
+                }
+                // Keep draining so moto never blocks on a full pipe.
+            }
+        });
+        let port = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(Some(port)) => port,
+            _ => {
+                let _ = child.kill();
+                panic!("moto_server did not report its port");
+            }
+        };
+        let moto = Moto {
+            child,
+            port,
+            _state: state,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while ureq::get(&format!("{}/moto-api/", moto.url()))
+            .call()
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "moto_server did not answer");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        moto
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn post(&self, path: &str, body: &str) {
+        ureq::post(&format!("{}{path}", self.url()))
+            .send(body)
+            .unwrap_or_else(|e| panic!("moto {path}: {e}"));
+    }
+
+    pub fn start_recording(&self) {
+        self.post("/moto-api/recorder/reset-recording", "");
+        self.post("/moto-api/recorder/start-recording", "");
+    }
+
+    /// The AWS actions moto received since `start_recording`, in order, with their parameters.
+    pub fn recorded(&self) -> Vec<String> {
+        let mut body = ureq::get(&format!(
+            "{}/moto-api/recorder/download-recording",
+            self.url()
+        ))
+        .call()
+        .unwrap()
+        .into_body();
+        let text = body.read_to_string().unwrap();
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter_map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).ok()?;
+                let raw = v["body"].as_str().unwrap_or_default();
+                let body = if v["body_encoded"].as_bool().unwrap_or(false) {
+                    let bytes = base64::engine::general_purpose::STANDARD.decode(raw).ok()?;
+                    String::from_utf8(bytes).ok()?
+                } else {
+                    raw.to_owned()
+                };
+                body.contains("Action=").then_some(body)
+            })
+            .collect()
+    }
+
+    /// How many recorded requests were `action`.
+    pub fn count(&self, action: &str) -> usize {
+        let needle = format!("Action={action}&");
+        self.recorded()
+            .iter()
+            .filter(|b| format!("{b}&").contains(&needle))
+            .count()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub const CREDENTIALS: &str = "\
+[alice]
+aws_access_key_id = AKIAALICEEXAMPLE0001
+aws_secret_access_key = alice/secret+key
+";
+
+pub const CONFIG: &str = "\
+[profile alice]
+region = eu-west-1
+
+[profile dev]
+role_arn = arn:aws:iam::123456789012:role/dev
+source_profile = alice
+
+[profile mfa]
+role_arn = arn:aws:iam::123456789012:role/mfa
+source_profile = alice
+mfa_serial = arn:aws:iam::123456789012:mfa/alice
+
+[profile chain]
+role_arn = arn:aws:iam::123456789012:role/chain
+source_profile = dev
+";
+
+/// A throwaway HOME with AWS files, a private cache directory and a moto server.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub moto: Moto,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Self::with_files(CONFIG, CREDENTIALS)
+    }
+
+    pub fn with_files(config: &str, credentials: &str) -> Self {
+        let sandbox = Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+            moto: Moto::start(),
+        };
+        std::fs::create_dir_all(sandbox.home().join(".aws")).unwrap();
+        sandbox.write_config(config);
+        std::fs::write(sandbox.credentials_file(), credentials).unwrap();
+        sandbox
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.home().join(".aws/config")
+    }
+
+    pub fn credentials_file(&self) -> PathBuf {
+        self.home().join(".aws/credentials")
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    pub fn write_config(&self, config: &str) {
+        std::fs::write(self.config_file(), config).unwrap();
+    }
+
+    /// The variables every process of the sandbox gets, and nothing else from ours.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("HOME".into(), self.home().display().to_string()),
+            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+            (
+                "RUNAS_CACHE_DIR".into(),
+                self.cache_dir().display().to_string(),
+            ),
+            ("AWS_ENDPOINT_URL".into(), self.moto.url()),
+            ("TZ".into(), "UTC".into()),
+        ];
+        if let Ok(lang) = std::env::var("LANG") {
+            env.push(("LANG".into(), lang));
+        }
+        env
+    }
+
+    /// `program` with the sandbox's environment and nothing else of ours.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_clear().envs(self.env()).stdin(Stdio::null());
+        cmd
+    }
+
+    /// The built aws-runas.
+    pub fn runas(&self) -> Command {
+        self.command(runas_bin())
+    }
+
+    /// The real AWS CLI.
+    pub fn aws(&self) -> Command {
+        self.command(aws_cli())
+    }
+
+    pub fn cache_files(&self) -> Vec<PathBuf> {
+        match std::fs::read_dir(self.cache_dir()) {
+            Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
+            Err(_) => vec![],
+        }
+    }
+}
+
+pub fn aws_cli() -> String {
+    std::env::var("AWS_CLI").unwrap_or_else(|_| "aws".into())
+}
+
+pub fn runas_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_aws-runas"))
+}
+
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, Some(0), "failed: {}", self.stderr);
+        self
+    }
+
+    /// A failure reported the way every error must be: non-zero, one line, no panic.
+    #[track_caller]
+    pub fn one_line_error(self) -> String {
+        assert_ne!(
+            self.code,
+            Some(0),
+            "should have failed; stdout: {}",
+            self.stdout
+        );
+        assert!(self.code.is_some(), "killed by a signal: {}", self.stderr);
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        assert_eq!(
+            self.stderr.trim_end().lines().count(),
+            1,
+            "not one line: {:?}",
+            self.stderr
+        );
+        assert!(
+            self.stdout.is_empty(),
+            "printed on failure: {}",
+            self.stdout
+        );
+        self.stderr.trim_end().to_owned()
+    }
+}
+
+/// Runs to completion within `limit`, or kills the process and fails the test.
+#[track_caller]
+pub fn run(cmd: &mut Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        stdout.read_to_string(&mut s).unwrap();
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        stderr.read_to_string(&mut s).unwrap();
+        s
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        code: status.code(),
+        stdout: out_reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
+    }
+}
+
+pub const LIMIT: Duration = Duration::from_secs(60);
+
+/// Parses `export NAME='value'` lines by letting a real POSIX shell evaluate them.
+pub fn eval_in_sh(exports: &str, var: &str) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("eval \"$1\"; printf %s \"${{{var}}}\""))
+        .arg("sh")
+        .arg(exports)
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
