@@ -7,9 +7,10 @@
 //! `NAME.json` (mode 0600) and a `NAME.lock` per credential set.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, Write};
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
@@ -247,30 +248,29 @@ impl Cache {
             options.mode(0o600);
         }
         let mut file = options.open(&path).map_err(io_err(&path))?;
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(5);
-        loop {
-            match FileExt::try_lock_exclusive(&file) {
-                Ok(true) => break,
-                Ok(false) => {}
-                Err(e) => return Err(io_err(&path)(e)),
-            }
-            if started.elapsed() >= LOCK_TIMEOUT {
-                let mut pid = String::new();
-                let _ = file.read_to_string(&mut pid);
-                let holder = match pid.trim() {
-                    "" => String::new(),
-                    p => format!(" (pid {p})"),
-                };
-                return Err(CacheError::LockTimeout {
-                    what: key.what.clone(),
-                    holder,
-                    path,
-                });
-            }
-            tracing::debug!("waiting for the lock on {}", key.what);
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(100));
+        if !FileExt::try_lock_exclusive(&file).map_err(io_err(&path))? {
+            tracing::debug!("waiting for another aws-runas refreshing {}", key.what);
+            // A blocking lock wakes the moment the holder lets go, where polling would add
+            // its interval to every waiter. It blocks in a helper thread so the wait can end.
+            let (done, wait) = mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = done.send(FileExt::lock_exclusive(&file).map(|()| file));
+            });
+            file = match wait.recv_timeout(LOCK_TIMEOUT) {
+                Ok(locked) => locked.map_err(io_err(&path))?,
+                Err(_) => {
+                    let pid = fs::read_to_string(&path).unwrap_or_default();
+                    let holder = match pid.trim() {
+                        "" => String::new(),
+                        p => format!(" (pid {p})"),
+                    };
+                    return Err(CacheError::LockTimeout {
+                        what: key.what.clone(),
+                        holder,
+                        path,
+                    });
+                }
+            };
         }
         // Record the holder so a waiter that gives up can say who held it.
         let _ = file.set_len(0);
@@ -354,5 +354,24 @@ mod tests {
         assert!(!FileExt::try_lock_exclusive(&other).unwrap());
         drop(held);
         assert!(FileExt::try_lock_exclusive(&other).unwrap());
+    }
+
+    #[test]
+    fn a_waiter_gets_the_lock_once_the_holder_lets_go() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().to_owned());
+        let key = CacheKey::session("dev", "AKIA1", None);
+        let held = cache.lock(&key).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let (c, k) = (cache.clone(), key.clone());
+        std::thread::spawn(move || {
+            let _ = tx.send(c.lock(&k).map(|_| ()));
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_millis(200)).is_err(),
+            "got a held lock"
+        );
+        drop(held);
+        rx.recv_timeout(Duration::from_secs(30)).unwrap().unwrap();
     }
 }

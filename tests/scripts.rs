@@ -1,0 +1,111 @@
+//! The repository's own shell scripts: lint-clean, and the demo really works.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn bash_scripts() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = [".ci/run", "tests/setup", "tests/run", "demo/run"]
+        .iter()
+        .map(|p| root().join(p))
+        .collect();
+    for entry in std::fs::read_dir(root().join("bench")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "sh") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+fn check(tool: &str, args: &[&str], files: &[PathBuf]) {
+    let out = Command::new(tool)
+        .args(args)
+        .args(files)
+        .current_dir(root())
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} (installed by tests/setup): {e}"));
+    assert!(
+        out.status.success(),
+        "{tool} {args:?}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn scripts_pass_shellcheck_and_shfmt() {
+    let files = bash_scripts();
+    check("shellcheck", &["-x", "--enable=all"], &files);
+    check("shfmt", &["-d"], &files);
+}
+
+#[test]
+fn demo_opens_a_shell_that_talks_to_the_local_aws() {
+    let bin_dir = runas_bin().parent().unwrap().to_owned();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new(root().join("demo/run"));
+    cmd.env_clear()
+        .env("PATH", path)
+        .env("HOME", std::env::temp_dir())
+        .stdin(Stdio::piped());
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"aws-runas -w dev\necho \"moto=$AWS_ENDPOINT_URL\"\nexit\n")
+        .unwrap();
+    let out = wait_output(child, Duration::from_secs(120));
+    assert!(
+        out.contains("Arn: arn:aws:sts::123456789012:assumed-role/dev/"),
+        "{out}"
+    );
+    let url = out
+        .lines()
+        .find_map(|l| l.strip_prefix("moto="))
+        .expect("endpoint printed")
+        .trim()
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(
+        ureq::get(&format!("{url}/moto-api/")).call().is_err(),
+        "moto still running after the demo shell exited"
+    );
+}
+
+fn wait_output(child: std::process::Child, limit: Duration) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pid = child.id();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => {
+            let out = out.unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr)
+        }
+        Err(_) => {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            panic!("demo did not finish within {limit:?}");
+        }
+    }
+}
