@@ -150,7 +150,7 @@ impl Cache {
 
     pub fn from_env(env: &Environment) -> Result<Self, CacheError> {
         let dir = match env.get("RUNAS_CACHE_DIR") {
-            Some(d) => PathBuf::from(d),
+            Some(dir) => PathBuf::from(dir),
             None => dirs::cache_dir()
                 .ok_or(CacheError::NoDirectory)?
                 .join("aws-runas"),

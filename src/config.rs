@@ -116,12 +116,14 @@ pub struct Profiles {
 
 pub fn config_file_path(env: &Environment) -> Option<PathBuf> {
     env.get("AWS_CONFIG_FILE")
+        .as_deref()
         .map(expand_tilde)
         .or_else(|| Some(dirs::home_dir()?.join(".aws").join("config")))
 }
 
 pub fn credentials_file_path(env: &Environment) -> Option<PathBuf> {
     env.get("AWS_SHARED_CREDENTIALS_FILE")
+        .as_deref()
         .map(expand_tilde)
         .or_else(|| Some(dirs::home_dir()?.join(".aws").join("credentials")))
 }
@@ -393,8 +395,7 @@ pub struct Resolved {
 pub fn default_profile_name(env: &Environment) -> String {
     env.get("AWS_PROFILE")
         .or_else(|| env.get("AWS_DEFAULT_PROFILE"))
-        .unwrap_or("default")
-        .to_owned()
+        .unwrap_or_else(|| "default".into())
 }
 
 /// Static keys in the environment, unless they are ones we exported ourselves: those are role
@@ -404,13 +405,12 @@ fn environment_keys(env: &Environment) -> Option<Credentials> {
         return None;
     }
     let mut creds = Credentials::long_term(
-        env.get("AWS_ACCESS_KEY_ID")?.to_owned(),
-        env.get("AWS_SECRET_ACCESS_KEY")?.to_owned(),
+        env.get("AWS_ACCESS_KEY_ID")?,
+        env.get("AWS_SECRET_ACCESS_KEY")?,
     );
     creds.session_token = env
         .get("AWS_SESSION_TOKEN")
-        .or_else(|| env.get("AWS_SECURITY_TOKEN"))
-        .map(str::to_owned);
+        .or_else(|| env.get("AWS_SECURITY_TOKEN"));
     Some(creds)
 }
 
@@ -531,10 +531,10 @@ impl Profiles {
             },
         };
         let refresh_window = match env.get("RUNAS_REFRESH_WINDOW") {
-            Some(v) => duration::parse(v).map_err(|e| ConfigError::BadValue {
+            Some(v) => duration::parse(&v).map_err(|e| ConfigError::BadValue {
                 profile: target.to_owned(),
                 key: "RUNAS_REFRESH_WINDOW",
-                value: v.to_owned(),
+                value: v.clone(),
                 reason: e.to_string(),
             })?,
             None => match lineage.find("refresh_window") {
@@ -549,15 +549,13 @@ impl Profiles {
         let region = env
             .get("AWS_REGION")
             .or_else(|| env.get("AWS_DEFAULT_REGION"))
-            .or_else(|| lineage.find("region").map(|(_, v)| v))
-            .map(str::to_owned);
+            .or_else(|| lineage.find("region").map(|(_, v)| v.to_owned()));
         let sts_endpoint = if env.is_truthy("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
             None
         } else {
             env.get("AWS_ENDPOINT_URL_STS")
                 .or_else(|| env.get("AWS_ENDPOINT_URL"))
-                .or_else(|| lineage.find("endpoint_url").map(|(_, v)| v))
-                .map(str::to_owned)
+                .or_else(|| lineage.find("endpoint_url").map(|(_, v)| v.to_owned()))
         };
 
         Ok(Resolved {

@@ -1,28 +1,27 @@
-//! A snapshot of the process environment, passed explicitly so resolution logic is testable
-//! without mutating the real environment.
+//! The process environment as resolution logic sees it: passed explicitly, so that logic can be
+//! tested with a fixed set of variables without touching the real environment.
 
 use std::collections::HashMap;
 
 #[derive(Clone, Debug, Default)]
 pub struct Environment {
-    vars: HashMap<String, String>,
+    /// `None`: the real process environment, read on demand (the cache-hit path looks up a
+    /// dozen names, far cheaper than copying the whole environment).
+    fixed: Option<HashMap<String, String>>,
 }
 
 impl Environment {
     pub fn from_process() -> Self {
-        Self {
-            vars: std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
-        }
+        Self { fixed: None }
     }
 
     /// A set, non-empty variable: an empty value means "unset" to the AWS tools too.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+    pub fn get(&self, name: &str) -> Option<String> {
+        let value = match &self.fixed {
+            None => std::env::var(name).ok(),
+            Some(vars) => vars.get(name).cloned(),
+        };
+        value.filter(|v| !v.is_empty())
     }
 
     pub fn is_truthy(&self, name: &str) -> bool {
@@ -39,10 +38,12 @@ impl Environment {
 impl<const N: usize> From<[(&str, &str); N]> for Environment {
     fn from(pairs: [(&str, &str); N]) -> Self {
         Self {
-            vars: pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            fixed: Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
         }
     }
 }
