@@ -187,52 +187,28 @@ impl Cache {
         }
     }
 
-    /// Writes through a private temporary file, synced and renamed into place: a reader sees
-    /// the old entry or the new one, never a torn one, even if this process is killed.
+    /// Writes an entry through `write_private`.
     pub fn write<T: Serialize>(&self, key: &CacheKey, value: &T) -> Result<(), CacheError> {
         self.ensure_dir()?;
-        let path = self.path(key, "json");
         let entry = Entry {
             version: FORMAT_VERSION,
             what: key.what.clone(),
             value,
         };
         let json = serde_json::to_vec_pretty(&entry).expect("cache entries always serialize");
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .tempfile_in(&self.dir)
-            .map_err(io_err(&self.dir))?;
-        tmp.write_all(&json).map_err(io_err(tmp.path()))?;
-        tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
-        tmp.persist(&path).map_err(|e| CacheError::Io {
-            path: path.clone(),
-            source: e.error,
-        })?;
-        #[cfg(unix)]
-        if let Ok(d) = File::open(&self.dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        write_private(&self.path(key, "json"), &json)
+    }
+
+    /// Where the shell integration leaves the results of background refreshes (private).
+    pub fn shell_state_dir(&self) -> Result<PathBuf, CacheError> {
+        self.ensure_dir()?;
+        let dir = self.dir.join("shells");
+        ensure_private_dir(&dir)?;
+        Ok(dir)
     }
 
     fn ensure_dir(&self) -> Result<(), CacheError> {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-            builder.mode(0o700);
-            builder.create(&self.dir).map_err(io_err(&self.dir))?;
-            // A directory made earlier by hand (or by an umask) may be wider than ours.
-            let meta = fs::metadata(&self.dir).map_err(io_err(&self.dir))?;
-            if meta.permissions().mode() & 0o077 != 0 {
-                fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
-                    .map_err(io_err(&self.dir))?;
-            }
-        }
-        #[cfg(not(unix))]
-        builder.create(&self.dir).map_err(io_err(&self.dir))?;
-        Ok(())
+        ensure_private_dir(&self.dir)
     }
 
     /// Takes the cross-process lock of one credential set, waiting for another holder if need
@@ -278,6 +254,47 @@ impl Cache {
         let _ = write!(file, "{}", std::process::id());
         Ok(CacheLock { _file: file })
     }
+}
+
+/// Creates `dir` (and parents) private to this user, tightening one made wider by hand.
+fn ensure_private_dir(dir: &Path) -> Result<(), CacheError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        builder.mode(0o700);
+        builder.create(dir).map_err(io_err(dir))?;
+        let meta = fs::metadata(dir).map_err(io_err(dir))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err(dir))?;
+        }
+    }
+    #[cfg(not(unix))]
+    builder.create(dir).map_err(io_err(dir))?;
+    Ok(())
+}
+
+/// Writes through a private temporary file in the same directory, synced and renamed into
+/// place: a reader sees the old content or the new, never a torn file, even if this process is
+/// killed; and nobody else can read it at any moment.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(io_err(dir))?;
+    tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
+    tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
+    tmp.persist(path).map_err(|e| CacheError::Io {
+        path: path.to_owned(),
+        source: e.error,
+    })?;
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 fn warn_ignored(path: &Path, why: &str) {

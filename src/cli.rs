@@ -1,12 +1,14 @@
 //! The whole command line, in one place: aws-runas v3's flags (with their short letters and
 //! environment variables) and subcommands.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::FalseyValueParser;
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, Parser, Subcommand};
 
 use crate::output::Format;
+use crate::shell::ShellKind;
 
 fn duration(s: &str) -> Result<Duration, String> {
     crate::duration::parse(s).map_err(|e| e.to_string())
@@ -17,11 +19,15 @@ fn duration(s: &str) -> Result<Duration, String> {
     name = "aws-runas",
     version,
     about = "Create an environment for interacting with the AWS API using an assumed role",
-    override_usage = "aws-runas [OPTIONS] [PROFILE] [COMMAND]...",
+    override_usage = "aws-runas [OPTIONS] [PROFILE] [COMMAND]...\n       aws-runas <SUBCOMMAND>",
+    args_conflicts_with_subcommands = true,
     after_help = "PROFILE is a profile name or a role ARN; without one, $AWS_PROFILE, $AWS_DEFAULT_PROFILE or 'default'.\n\
                   With COMMAND, runs it with the credentials in its environment; without, prints them for eval."
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub subcommand: Option<Sub>,
+
     #[command(flatten)]
     pub options: Options,
 
@@ -31,6 +37,33 @@ pub struct Cli {
     /// Command (and its arguments) to run with the credentials
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Sub {
+    /// Print the shell integration to load from your shell's rc file
+    #[command(after_help = "bash:  eval \"$(aws-runas init bash)\"\n\
+                            zsh:   eval \"$(aws-runas init zsh)\"\n\
+                            fish:  aws-runas init fish | source\n\
+                            pwsh:  Invoke-Expression (& aws-runas init powershell | Out-String)")]
+    Init { shell: ShellKind },
+    /// Print a completion script (profile names included)
+    Completions { shell: ShellKind },
+    /// Write the man pages into a directory
+    Man { dir: PathBuf },
+}
+
+/// `aws-runas __export`: not part of the public command line (see `commands::internal`).
+#[derive(Parser, Debug)]
+#[command(name = "aws-runas __export")]
+pub struct ExportArgs {
+    pub shell: ShellKind,
+    /// Refresh without a terminal, writing the statements to this file
+    #[arg(long)]
+    pub refresh: Option<PathBuf>,
+    /// What `runas use` was given: flags and a profile
+    #[arg(last = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(clap::Args, Debug, Clone)]

@@ -283,6 +283,10 @@ impl Profiles {
         }
     }
 
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.profiles.keys().map(String::as_str)
+    }
+
     fn searched(&self) -> String {
         format!(
             "{} or {}",

@@ -67,9 +67,16 @@ impl Credentials {
     /// not shorter than the credentials' whole lifetime would make them stale the moment they are
     /// issued and refresh on every call, so such a window shrinks to half the lifetime.
     pub fn is_fresh(&self, now: Timestamp, refresh_window: Duration) -> bool {
-        let Some(exp) = self.expiration else {
-            return true;
-        };
+        match (self.expiration, self.refresh_at(refresh_window)) {
+            (None, _) => true,
+            (Some(_), Some(at)) => now < at,
+            (Some(_), None) => false,
+        }
+    }
+
+    /// The moment these credentials stop being fresh; `None` for long-term keys.
+    pub fn refresh_at(&self, refresh_window: Duration) -> Option<Timestamp> {
+        let exp = self.expiration?;
         let window = match self.issued.map(|issued| exp.duration_since(issued)) {
             Some(lifetime) => {
                 let lifetime = Duration::try_from(lifetime).unwrap_or(Duration::ZERO);
@@ -81,10 +88,8 @@ impl Credentials {
             }
             None => refresh_window,
         };
-        match Duration::try_from(exp - now) {
-            Ok(left) => left > window,
-            Err(_) => false,
-        }
+        exp.checked_sub(jiff::SignedDuration::try_from(window).ok()?)
+            .ok()
     }
 
     /// RFC 3339 in UTC with a `Z`, the form starship and the AWS SDKs parse.

@@ -3,6 +3,9 @@
 
 use std::collections::HashMap;
 
+/// The names of the variables `runas use` set in a shell, space-separated.
+pub const OURS: &str = "AWSRUNAS_VARS";
+
 #[derive(Clone, Debug, Default)]
 pub struct Environment {
     /// `None`: the real process environment, read on demand (the cache-hit path looks up a
@@ -16,7 +19,23 @@ impl Environment {
     }
 
     /// A set, non-empty variable: an empty value means "unset" to the AWS tools too.
+    /// Variables that `runas use` set (listed in `AWSRUNAS_VARS`) are aws-runas's own output,
+    /// never configuration, so they read as unset.
     pub fn get(&self, name: &str) -> Option<String> {
+        if self.set_by_runas(name) {
+            return None;
+        }
+        self.raw(name)
+    }
+
+    /// Whether `runas use` set `name` in this shell.
+    pub fn set_by_runas(&self, name: &str) -> bool {
+        self.raw(OURS)
+            .is_some_and(|list| list.split_whitespace().any(|n| n == name))
+    }
+
+    /// The variable as it is, whoever set it.
+    pub fn raw(&self, name: &str) -> Option<String> {
         let value = match &self.fixed {
             None => std::env::var(name).ok(),
             Some(vars) => vars.get(name).cloned(),
@@ -45,5 +64,22 @@ impl<const N: usize> From<[(&str, &str); N]> for Environment {
                     .collect(),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_set_by_runas_read_as_unset() {
+        let env = Environment::from([
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+            (OURS, "AWS_REGION AWSRUNAS_PROFILE"),
+        ]);
+        assert_eq!(env.get("AWS_REGION"), None);
+        assert_eq!(env.raw("AWS_REGION").as_deref(), Some("eu-west-1"));
+        assert_eq!(env.get("AWS_DEFAULT_REGION").as_deref(), Some("eu-west-1"));
     }
 }

@@ -21,24 +21,28 @@ use clap::error::ErrorKind;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
-            e.exit()
-        }
-        Err(e) => {
-            let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or_default();
-            eprintln!(
-                "aws-runas: {} (see aws-runas --help)",
-                first.trim_start_matches("error: ")
-            );
-            return ExitCode::from(2);
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let result = match commands::internal(&args) {
+        Some(result) => result,
+        None => {
+            let cli = match cli::Cli::try_parse_from(&args) {
+                Ok(cli) => cli,
+                Err(e)
+                    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) =>
+                {
+                    e.exit()
+                }
+                Err(e) => {
+                    eprintln!("aws-runas: {}", commands::first_line(&e));
+                    return ExitCode::from(2);
+                }
+            };
+            let env_verbose = environment::Environment::from_process().is_truthy("RUNAS_VERBOSE");
+            logging::init(cli.options.verbose.max(u8::from(env_verbose)));
+            commands::dispatch(cli)
         }
     };
-    let env_verbose = environment::Environment::from_process().is_truthy("RUNAS_VERBOSE");
-    logging::init(cli.options.verbose.max(u8::from(env_verbose)));
-    match commands::dispatch(cli) {
+    match result {
         Ok(code) => code,
         Err(e) => {
             // One line, whatever the error chain holds.

@@ -5,7 +5,7 @@ use clap::ValueEnum;
 use serde::Serialize;
 
 use crate::credentials::Credentials;
-use crate::shell::{Fish, Posix, PowerShell, Shell};
+use crate::shell::{Bash, Fish, PowerShell, Shell};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -24,7 +24,7 @@ pub enum Format {
 impl Format {
     pub fn shell(self) -> Option<&'static dyn Shell> {
         match self {
-            Format::Env => Some(&Posix),
+            Format::Env => Some(&Bash),
             Format::Fish => Some(&Fish),
             Format::Powershell => Some(&PowerShell),
             Format::Json => None,
@@ -130,7 +130,7 @@ mod tests {
     #[test]
     fn absent_values_are_unset_not_exported_empty() {
         let c = Credentials::long_term("AKID".into(), "SECRET".into());
-        let out = shell_statements(&Posix, &c, None, "dev");
+        let out = shell_statements(&Bash, &c, None, "dev");
         assert!(out.contains("unset AWS_SESSION_TOKEN\n"));
         assert!(out.contains("unset AWS_REGION\n"));
         assert!(out.contains("export AWSRUNAS_PROFILE='dev'\n"));

@@ -1,29 +1,68 @@
 //! One module per command. This file holds what they share: picking the command from the
 //! parsed command line, resolving the profile the user named, and fetching its credentials.
 
+pub mod completions;
 pub mod credentials;
 pub mod exec;
 pub mod expiration;
+pub mod init;
+pub mod man;
+pub mod profiles;
+pub mod shell_export;
 pub mod whoami;
 
+use std::ffi::OsString;
 use std::io::Write;
+
+use clap::Parser;
 use std::process::ExitCode;
 
 use crate::aws::sts::SdkSts;
 use crate::cache::Cache;
-use crate::cli::{Cli, Options};
+use crate::cli::{Cli, ExportArgs, Options, Sub};
 use crate::config::{default_profile_name, Overrides, Profiles, Resolved};
 use crate::credentials::Credentials;
 use crate::environment::Environment;
 use crate::mfa::TerminalMfa;
 use crate::provider::Provider;
 
+/// The internals the shell integration calls. They are dispatched before the public command
+/// line is parsed, so help, completions and man pages never show them.
+pub fn internal(args: &[OsString]) -> Option<anyhow::Result<ExitCode>> {
+    match args.get(1)?.to_str()? {
+        "__profiles" => Some(profiles::run()),
+        "__export" => Some(match ExportArgs::try_parse_from(args.iter().skip(1)) {
+            Ok(a) => shell_export::run(a.shell, a.refresh.as_deref(), &a.args),
+            Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => e.exit(),
+            Err(e) => Err(anyhow::anyhow!(first_line(&e))),
+        }),
+        _ => None,
+    }
+}
+
+/// A clap error as one line, without the usage block.
+pub fn first_line(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let first = rendered.lines().next().unwrap_or_default();
+    format!(
+        "{} (see aws-runas --help)",
+        first.trim_start_matches("error: ")
+    )
+}
+
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let Cli {
+        subcommand,
         options,
         profile,
         command,
     } = cli;
+    match subcommand {
+        Some(Sub::Init { shell }) => return init::run(shell),
+        Some(Sub::Completions { shell }) => return completions::run(shell),
+        Some(Sub::Man { dir }) => return man::run(&dir),
+        None => {}
+    }
     let profile = profile.as_deref();
     if options.whoami {
         whoami::run(&options, profile)
@@ -69,10 +108,19 @@ impl Session {
 
     /// The credentials the options ask for, from the cache or STS.
     pub fn credentials(&self, options: &Options) -> anyhow::Result<Credentials> {
+        self.credentials_with_prompt(options, true)
+    }
+
+    /// Like `credentials`; without `interactive` an MFA code is never asked for.
+    pub fn credentials_with_prompt(
+        &self,
+        options: &Options,
+        interactive: bool,
+    ) -> anyhow::Result<Credentials> {
         let sts = self.sts();
         let mfa = TerminalMfa {
             preset: options.otp.clone(),
-            interactive: true,
+            interactive,
         };
         Provider {
             resolved: &self.resolved,

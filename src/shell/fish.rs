@@ -15,6 +15,19 @@ impl Shell for Fish {
     fn unset(&self, name: &str) -> String {
         format!("set -e {name}")
     }
+
+    fn set(&self, name: &str, value: &str) -> String {
+        format!("set -g {name} {}", self.quote(value))
+    }
+
+    fn set_list(&self, name: &str, values: &[String]) -> String {
+        let items: Vec<String> = values.iter().map(|v| self.quote(v)).collect();
+        format!("set -g {name} {}", items.join(" "))
+    }
+
+    fn snippet(&self) -> &'static str {
+        include_str!("../../shell/aws-runas.fish")
+    }
 }
 
 #[cfg(test)]

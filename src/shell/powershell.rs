@@ -25,6 +25,23 @@ impl Shell for PowerShell {
     fn unset(&self, name: &str) -> String {
         format!("Remove-Item -Path Env:{name} -ErrorAction SilentlyContinue")
     }
+
+    fn set(&self, name: &str, value: &str) -> String {
+        format!("$global:{name} = {}", self.quote(value))
+    }
+
+    fn unset_global(&self, name: &str) -> String {
+        format!("Remove-Variable -Name {name} -Scope Global -ErrorAction SilentlyContinue")
+    }
+
+    fn set_list(&self, name: &str, values: &[String]) -> String {
+        let items: Vec<String> = values.iter().map(|v| self.quote(v)).collect();
+        format!("$global:{name} = @({})", items.join(", "))
+    }
+
+    fn snippet(&self) -> &'static str {
+        include_str!("../../shell/aws-runas.ps1")
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,97 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'aws-runas'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'aws-runas' {
+            aws-runas __profiles 2>$null | ForEach-Object { [CompletionResult]::new($_, $_, [CompletionResultType]::ParameterValue, 'profile') }
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Duration of the session token credentials (default 12h)')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Duration of the session token credentials (default 12h)')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Duration of the assume-role credentials (default 1h)')
+            [CompletionResult]::new('--role-duration', '--role-duration', [CompletionResultType]::ParameterName, 'Duration of the assume-role credentials (default 1h)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'MFA token code')
+            [CompletionResult]::new('--otp', '--otp', [CompletionResultType]::ParameterName, 'MFA token code')
+            [CompletionResult]::new('-M', '-M ', [CompletionResultType]::ParameterName, 'Serial number (or ARN) of the MFA device')
+            [CompletionResult]::new('--mfa-serial', '--mfa-serial', [CompletionResultType]::ParameterName, 'Serial number (or ARN) of the MFA device')
+            [CompletionResult]::new('-X', '-X ', [CompletionResultType]::ParameterName, 'External ID to use with AssumeRole')
+            [CompletionResult]::new('--external-id', '--external-id', [CompletionResultType]::ParameterName, 'External ID to use with AssumeRole')
+            [CompletionResult]::new('-O', '-O ', [CompletionResultType]::ParameterName, 'Credential output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Credential output format')
+            [CompletionResult]::new('-E', '-E ', [CompletionResultType]::ParameterName, 'Pass credentials to the command as environment variables')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Pass credentials to the command as environment variables')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Use session token credentials instead of role credentials')
+            [CompletionResult]::new('--session', '--session', [CompletionResultType]::ParameterName, 'Use session token credentials instead of role credentials')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Force a refresh of the cached credentials')
+            [CompletionResult]::new('--refresh', '--refresh', [CompletionResultType]::ParameterName, 'Force a refresh of the cached credentials')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Show the credentials'' expiration time')
+            [CompletionResult]::new('--expiration', '--expiration', [CompletionResultType]::ParameterName, 'Show the credentials'' expiration time')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Print the AWS identity of the profile''s credentials')
+            [CompletionResult]::new('--whoami', '--whoami', [CompletionResultType]::ParameterName, 'Print the AWS identity of the profile''s credentials')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what happens to stderr (secrets redacted); twice for AWS SDK tracing [env: RUNAS_VERBOSE]')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what happens to stderr (secrets redacted); twice for AWS SDK tracing [env: RUNAS_VERBOSE]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration to load from your shell''s rc file')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script (profile names included)')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'aws-runas;init' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;completions' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;man' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;help' {
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration to load from your shell''s rc file')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script (profile names included)')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'aws-runas;help;init' {
+            break
+        }
+        'aws-runas;help;completions' {
+            break
+        }
+        'aws-runas;help;man' {
+            break
+        }
+        'aws-runas;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,55 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_aws_runas_global_optspecs
+    string join \n d/duration= a/role-duration= o/otp= M/mfa-serial= X/external-id= E/env O/output= s/session r/refresh e/expiration w/whoami v/verbose h/help V/version
+end
+
+function __fish_aws_runas_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_aws_runas_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_aws_runas_using_subcommand
+    set -l cmd (__fish_aws_runas_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s d -l duration -d 'Duration of the session token credentials (default 12h)' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s a -l role-duration -d 'Duration of the assume-role credentials (default 1h)' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s o -l otp -d 'MFA token code' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s M -l mfa-serial -d 'Serial number (or ARN) of the MFA device' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s X -l external-id -d 'External ID to use with AssumeRole' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s O -l output -d 'Credential output format' -r -f -a "env\t'POSIX `export` statements (bash, zsh, sh)'
+json\t'credential_process JSON'
+fish\t'fish `set -gx` statements'
+powershell\t'PowerShell `$Env:` assignments'"
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s E -l env -d 'Pass credentials to the command as environment variables'
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s s -l session -d 'Use session token credentials instead of role credentials'
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s r -l refresh -d 'Force a refresh of the cached credentials'
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s e -l expiration -d 'Show the credentials\' expiration time'
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s w -l whoami -d 'Print the AWS identity of the profile\'s credentials'
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s v -l verbose -d 'Log what happens to stderr (secrets redacted); twice for AWS SDK tracing [env: RUNAS_VERBOSE]'
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s V -l version -d 'Print version'
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -a "init" -d 'Print the shell integration to load from your shell\'s rc file'
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -a "completions" -d 'Print a completion script (profile names included)'
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -a "man" -d 'Write the man pages into a directory'
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand init" -s h -l help -d 'Print help'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand man" -s h -l help -d 'Print help'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from init completions man help" -f -a "init" -d 'Print the shell integration to load from your shell\'s rc file'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from init completions man help" -f -a "completions" -d 'Print a completion script (profile names included)'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from init completions man help" -f -a "man" -d 'Write the man pages into a directory'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from init completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c aws-runas -n __fish_aws_runas_needs_command -f -a '(aws-runas __profiles 2>/dev/null)' -d profile

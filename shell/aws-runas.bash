@@ -1,0 +1,167 @@
+# shellcheck shell=bash
+# aws-runas shell integration for bash. Load it from ~/.bashrc with:
+#   eval "$(aws-runas init bash)"
+#
+# runas use PROFILE [flags]  export PROFILE's credentials into this shell
+# runas use                  what is in use, and until when
+# runas off                  remove everything `runas use` set
+# runas prompt               the prompt segment ("dev 42m"); also kept in $RUNAS_PROMPT
+# runas ARGS...              aws-runas ARGS...
+#
+# Before each prompt a hook keeps the credentials fresh: while they are fresh it only compares
+# two numbers; once the refresh window is reached it refreshes them in the background through
+# the shared cache and exports the result at the next prompt. It never asks for an MFA code.
+
+__runas_bin='aws-runas'
+
+__runas_now() {
+	if [[ -n "${EPOCHSECONDS-}" ]]; then
+		__runas_t=${EPOCHSECONDS}
+	elif ! printf -v __runas_t '%(%s)T' -1 2>/dev/null; then
+		__runas_t=$(date +%s)
+	fi
+}
+
+__runas_notice() {
+	printf 'aws-runas: %s\n' "$1" >&2
+}
+
+# Applies shell code from aws-runas with Ctrl-C held off, so it lands whole or not at all.
+__runas_apply() {
+	local saved
+	saved=$(trap -p INT)
+	trap '' INT
+	eval "$1"
+	trap - INT
+	if [[ -n "${saved}" ]]; then
+		eval "${saved}"
+	fi
+}
+
+__runas_segment() {
+	if [[ -z "${AWSRUNAS_PROFILE-}" || -z "${__RUNAS_EXPIRES-}" ]]; then
+		RUNAS_PROMPT=
+		return 0
+	fi
+	local left=$((__RUNAS_EXPIRES - $1))
+	if [[ -n "${__RUNAS_EXPIRED-}" ]] || ((left <= 0)); then
+		RUNAS_PROMPT="${AWSRUNAS_PROFILE} expired"
+	elif ((left >= 3600)); then
+		RUNAS_PROMPT="${AWSRUNAS_PROFILE} $((left / 3600))h$((left % 3600 / 60))m"
+	else
+		RUNAS_PROMPT="${AWSRUNAS_PROFILE} $(((left + 59) / 60))m"
+	fi
+}
+
+__runas_expire() {
+	unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
+	__RUNAS_EXPIRED=1
+	__runas_notice "credentials of ${AWSRUNAS_PROFILE-} expired and were removed; run: runas use ${AWSRUNAS_PROFILE-}"
+}
+
+# The refresh window is reached, or a background refresh is under way: apply its result if it
+# is there, remove expired credentials, start a refresh if none is running.
+__runas_due() {
+	local now=$1
+	if [[ -s "${__RUNAS_STATE-}" ]]; then
+		local code
+		code=$(<"${__RUNAS_STATE}")
+		: >"${__RUNAS_STATE}"
+		__runas_apply "${code}"
+		return 0
+	fi
+	if [[ -z "${__RUNAS_EXPIRED-}" ]] && ((now >= __RUNAS_EXPIRES)); then
+		__runas_expire
+	fi
+	if [[ -n "${__RUNAS_REFRESH_AT-}" ]] && ((now >= __RUNAS_REFRESH_AT)); then
+		if [[ -z "${__RUNAS_PENDING-}" ]] || ((now - __RUNAS_PENDING > 60)); then
+			__RUNAS_PENDING=${now}
+			# shellcheck disable=SC2154 # __RUNAS_ARGS is set by the code `runas use` applies
+			(command "${__runas_bin}" __export bash --refresh "${__RUNAS_STATE}" -- "${__RUNAS_ARGS[@]}" >/dev/null 2>&1 &)
+		fi
+	fi
+}
+
+__runas_hook() {
+	local status=$?
+	if [[ -n "${__RUNAS_EXPIRES-}" ]]; then
+		__runas_now
+		if [[ -n "${__RUNAS_PENDING-}" ]]; then
+			__runas_due "${__runas_t}"
+		elif [[ -n "${__RUNAS_REFRESH_AT-}" ]] && ((__runas_t >= __RUNAS_REFRESH_AT)); then
+			__runas_due "${__runas_t}"
+		fi
+		__runas_segment "${__runas_t}"
+	fi
+	return "${status}"
+}
+
+__runas_status() {
+	if [[ -z "${AWSRUNAS_PROFILE-}" ]]; then
+		printf 'no profile in use\n'
+		return 0
+	fi
+	__runas_now
+	__runas_segment "${__runas_t}"
+	printf '%s (expires %s)\n' "${RUNAS_PROMPT:-${AWSRUNAS_PROFILE}}" "${AWS_CREDENTIAL_EXPIRATION-unknown}"
+}
+
+__runas_off() {
+	local name
+	for name in ${AWSRUNAS_VARS-}; do
+		unset "${name}"
+	done
+	unset AWSRUNAS_VARS __RUNAS_EXPIRES __RUNAS_REFRESH_AT __RUNAS_ARGS __RUNAS_PENDING __RUNAS_EXPIRED
+	RUNAS_PROMPT=
+}
+
+runas() {
+	case "${1-}" in
+	use)
+		shift
+		if (($# == 0)); then
+			__runas_status
+			return
+		fi
+		local code
+		code=$(__RUNAS_STATE="${__RUNAS_STATE-}" command "${__runas_bin}" __export bash -- "$@") || return
+		__runas_apply "${code}"
+		__runas_now
+		__runas_segment "${__runas_t}"
+		;;
+	off)
+		__runas_off
+		;;
+	prompt)
+		__runas_now
+		__runas_segment "${__runas_t}"
+		printf '%s\n' "${RUNAS_PROMPT}"
+		;;
+	*)
+		command "${__runas_bin}" "$@"
+		;;
+	esac
+}
+
+__runas_complete() {
+	local cur=${COMP_WORDS[COMP_CWORD]}
+	if ((COMP_CWORD == 1)); then
+		mapfile -t COMPREPLY < <(compgen -W 'use off prompt' -- "${cur}" || true)
+	elif [[ "${COMP_WORDS[1]}" == use && "${cur}" != -* ]]; then
+		local profiles
+		profiles=$(command "${__runas_bin}" __profiles 2>/dev/null)
+		mapfile -t COMPREPLY < <(compgen -W "${profiles}" -- "${cur}" || true)
+	fi
+}
+complete -F __runas_complete runas
+
+# Append the hook once, keeping whatever PROMPT_COMMAND holds (a string, or an array in bash 5.1+).
+if [[ " ${PROMPT_COMMAND[*]-} " != *" __runas_hook"* ]]; then
+	if [[ "$(declare -p PROMPT_COMMAND 2>/dev/null)" == "declare -a"* ]]; then
+		PROMPT_COMMAND+=(__runas_hook)
+	elif [[ -n "${PROMPT_COMMAND-}" ]]; then
+		PROMPT_COMMAND="${PROMPT_COMMAND%;};__runas_hook"
+	else
+		PROMPT_COMMAND=__runas_hook
+	fi
+fi

@@ -1,0 +1,144 @@
+# aws-runas shell integration for zsh. Load it from ~/.zshrc with:
+#   eval "$(aws-runas init zsh)"
+#
+# runas use PROFILE [flags]  export PROFILE's credentials into this shell
+# runas use                  what is in use, and until when
+# runas off                  remove everything `runas use` set
+# runas prompt               the prompt segment ("dev 42m"); also kept in $RUNAS_PROMPT
+# runas ARGS...              aws-runas ARGS...
+#
+# Before each prompt a precmd hook keeps the credentials fresh: while they are fresh it only
+# compares two numbers; once the refresh window is reached it refreshes them in the background
+# through the shared cache and exports the result at the next prompt. It never asks for an MFA
+# code.
+
+__runas_bin='aws-runas'
+
+zmodload -F zsh/datetime p:EPOCHSECONDS 2>/dev/null
+autoload -Uz add-zsh-hook
+
+__runas_notice() {
+	print -ru2 -- "aws-runas: $1"
+}
+
+# Applies shell code from aws-runas with Ctrl-C held off (LOCAL_TRAPS restores the user's trap).
+__runas_apply() {
+	setopt localoptions localtraps
+	trap '' INT
+	eval "$1"
+}
+
+__runas_segment() {
+	emulate -L zsh
+	if [[ -z "${AWSRUNAS_PROFILE-}" || -z "${__RUNAS_EXPIRES-}" ]]; then
+		RUNAS_PROMPT=
+		return 0
+	fi
+	local -i left=$((__RUNAS_EXPIRES - $1))
+	if [[ -n "${__RUNAS_EXPIRED-}" ]] || ((left <= 0)); then
+		RUNAS_PROMPT="${AWSRUNAS_PROFILE} expired"
+	elif ((left >= 3600)); then
+		RUNAS_PROMPT="${AWSRUNAS_PROFILE} $((left / 3600))h$((left % 3600 / 60))m"
+	else
+		RUNAS_PROMPT="${AWSRUNAS_PROFILE} $(((left + 59) / 60))m"
+	fi
+}
+
+__runas_expire() {
+	unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
+	__RUNAS_EXPIRED=1
+	__runas_notice "credentials of ${AWSRUNAS_PROFILE-} expired and were removed; run: runas use ${AWSRUNAS_PROFILE-}"
+}
+
+# The refresh window is reached, or a background refresh is under way: apply its result if it
+# is there, remove expired credentials, start a refresh if none is running.
+__runas_due() {
+	emulate -L zsh
+	local -i now=$1
+	if [[ -s "${__RUNAS_STATE-}" ]]; then
+		local code
+		code=$(<"${__RUNAS_STATE}")
+		: >|"${__RUNAS_STATE}"
+		__runas_apply "${code}"
+		return 0
+	fi
+	if [[ -z "${__RUNAS_EXPIRED-}" ]] && ((now >= __RUNAS_EXPIRES)); then
+		__runas_expire
+	fi
+	if [[ -n "${__RUNAS_REFRESH_AT-}" ]] && ((now >= __RUNAS_REFRESH_AT)); then
+		if [[ -z "${__RUNAS_PENDING-}" ]] || ((now - __RUNAS_PENDING > 60)); then
+			__RUNAS_PENDING=${now}
+			(command "${__runas_bin}" __export zsh --refresh "${__RUNAS_STATE}" -- "${__RUNAS_ARGS[@]}" >/dev/null 2>&1 &)
+		fi
+	fi
+}
+
+__runas_hook() {
+	local -i ret=$?
+	if [[ -n "${__RUNAS_EXPIRES-}" ]]; then
+		if [[ -n "${__RUNAS_PENDING-}" ]]; then
+			__runas_due "${EPOCHSECONDS}"
+		elif [[ -n "${__RUNAS_REFRESH_AT-}" ]] && ((EPOCHSECONDS >= __RUNAS_REFRESH_AT)); then
+			__runas_due "${EPOCHSECONDS}"
+		fi
+		__runas_segment "${EPOCHSECONDS}"
+	fi
+	return ret
+}
+
+__runas_status() {
+	if [[ -z "${AWSRUNAS_PROFILE-}" ]]; then
+		print -r -- 'no profile in use'
+		return 0
+	fi
+	__runas_segment "${EPOCHSECONDS}"
+	print -r -- "${RUNAS_PROMPT:-${AWSRUNAS_PROFILE}} (expires ${AWS_CREDENTIAL_EXPIRATION-unknown})"
+}
+
+__runas_off() {
+	local name
+	for name in ${=AWSRUNAS_VARS-}; do
+		unset "${name}"
+	done
+	unset AWSRUNAS_VARS __RUNAS_EXPIRES __RUNAS_REFRESH_AT __RUNAS_ARGS __RUNAS_PENDING __RUNAS_EXPIRED
+	RUNAS_PROMPT=
+}
+
+runas() {
+	case "${1-}" in
+	use)
+		shift
+		if (($# == 0)); then
+			__runas_status
+			return
+		fi
+		local code
+		code=$(__RUNAS_STATE="${__RUNAS_STATE-}" command "${__runas_bin}" __export zsh -- "$@") || return
+		__runas_apply "${code}"
+		__runas_segment "${EPOCHSECONDS}"
+		;;
+	off)
+		__runas_off
+		;;
+	prompt)
+		__runas_segment "${EPOCHSECONDS}"
+		print -r -- "${RUNAS_PROMPT}"
+		;;
+	*)
+		command "${__runas_bin}" "$@"
+		;;
+	esac
+}
+
+__runas_complete() {
+	if ((CURRENT == 2)); then
+		compadd use off prompt
+	elif [[ "${words[2]}" == use && "${PREFIX}" != -* ]]; then
+		compadd -- ${(f)"$(command "${__runas_bin}" __profiles 2>/dev/null)"}
+	fi
+}
+if (($+functions[compdef])); then
+	compdef __runas_complete runas
+fi
+
+add-zsh-hook precmd __runas_hook

@@ -1,0 +1,108 @@
+//! `completions SHELL`: clap's completion script, plus profile names for the PROFILE argument.
+//! Profile names come from `aws-runas __profiles`, which reads the two INI files and nothing
+//! else, so completing stays fast.
+
+use std::process::ExitCode;
+
+use clap::CommandFactory;
+
+use super::print;
+use crate::cli::Cli;
+use crate::shell::ShellKind;
+
+pub fn run(kind: ShellKind) -> anyhow::Result<ExitCode> {
+    print(&script(kind))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn script(kind: ShellKind) -> String {
+    let mut cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(kind.clap_shell(), &mut cmd, "aws-runas", &mut out);
+    let generated = String::from_utf8(out).expect("clap writes UTF-8");
+    match kind {
+        ShellKind::Bash => bash(&generated, &cmd),
+        ShellKind::Zsh => zsh(&generated),
+        ShellKind::Fish => fish(&generated),
+        ShellKind::Powershell => powershell(&generated),
+    }
+}
+
+fn subcommand_names(cmd: &clap::Command) -> Vec<String> {
+    cmd.get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .map(|s| s.get_name().to_owned())
+        .collect()
+}
+
+/// Options whose next word is their value, so that word is not the profile.
+fn options_with_values(cmd: &clap::Command) -> Vec<String> {
+    let mut names = Vec::new();
+    for arg in cmd.get_arguments() {
+        if arg.is_positional() || !arg.get_action().takes_values() {
+            continue;
+        }
+        names.extend(arg.get_short().map(|s| format!("-{s}")));
+        names.extend(arg.get_long().map(|l| format!("--{l}")));
+    }
+    names
+}
+
+fn bash(generated: &str, cmd: &clap::Command) -> String {
+    let glue = format!(
+        r#"
+# Profile names for the first word that is neither an option nor an option's value.
+_aws_runas_with_profiles() {{
+    local i word skip=0 position=0 cur=${{COMP_WORDS[COMP_CWORD]}}
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        word=${{COMP_WORDS[i]}}
+        if ((skip)); then
+            skip=0
+            continue
+        fi
+        case ${{word}} in
+        {options}) skip=1 ;;
+        -*) ;;
+        *) position=$((position + 1)) ;;
+        esac
+    done
+    if ((position == 0 && !skip)) && [[ ${{cur}} != -* ]]; then
+        local words
+        words="$(aws-runas __profiles 2>/dev/null) {subcommands}"
+        mapfile -t COMPREPLY < <(compgen -W "${{words}}" -- "${{cur}}" || true)
+        return 0
+    fi
+    _aws__runas "$@"
+}}
+complete -F _aws_runas_with_profiles -o bashdefault -o default aws-runas
+"#,
+        options = options_with_values(cmd).join(" | "),
+        subcommands = subcommand_names(cmd).join(" "),
+    );
+    format!("{generated}{glue}")
+}
+
+const ZSH_PROFILE_SPEC: &str = "'::profile -- Profile name or role ARN:_default'";
+
+fn zsh(generated: &str) -> String {
+    let function = "_aws_runas_profiles() {\n    local -a profiles\n    profiles=(${(f)\"$(aws-runas __profiles 2>/dev/null)\"})\n    _describe -t profiles 'profile' profiles\n}\n\n";
+    let with_action = generated.replacen(
+        ZSH_PROFILE_SPEC,
+        "'::profile -- Profile name or role ARN:_aws_runas_profiles'",
+        1,
+    );
+    // The function must exist before the completion function first runs.
+    with_action.replacen("_aws-runas() {", &format!("{function}_aws-runas() {{"), 1)
+}
+
+fn fish(generated: &str) -> String {
+    format!(
+        "{generated}complete -c aws-runas -n __fish_aws_runas_needs_command -f -a '(aws-runas __profiles 2>/dev/null)' -d profile\n"
+    )
+}
+
+fn powershell(generated: &str) -> String {
+    let marker = "        'aws-runas' {\n";
+    let profiles = "            aws-runas __profiles 2>$null | ForEach-Object { [CompletionResult]::new($_, $_, [CompletionResultType]::ParameterValue, 'profile') }\n";
+    generated.replacen(marker, &format!("{marker}{profiles}"), 1)
+}

@@ -1,0 +1,207 @@
+//! `__export SHELL [--refresh FILE] -- ARGS...`: what `runas use` and the prompt hook apply.
+//!
+//! Prints shell statements that set the credentials (the variables of `-O env`, plus
+//! `AWSRUNAS_VARS` naming them) and the snippet's own state: when they expire, when they stop
+//! being fresh, and the arguments to refresh them with. With `--refresh FILE` it runs as the
+//! hook's background refresh: it never asks for an MFA code, and writes its statements to FILE
+//! for the next prompt to apply — a failure included, as a notice and when to try again.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use clap::Parser;
+use jiff::Timestamp;
+
+use super::{first_line, print, Session};
+use crate::cache::write_private;
+use crate::cli::{Cli, Options};
+use crate::credentials::Credentials;
+use crate::environment::{Environment, OURS};
+use crate::mfa::MfaError;
+use crate::output::environment;
+use crate::shell::{Shell, ShellKind};
+
+/// How long a failed background refresh waits before the hook tries again.
+const RETRY: i64 = 60;
+/// Leftover state files of shells long gone are removed after this.
+const STALE_STATE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+pub fn run(kind: ShellKind, refresh: Option<&Path>, args: &[String]) -> anyhow::Result<ExitCode> {
+    let shell = kind.shell();
+    let env = Environment::from_process();
+    let argv = std::iter::once(OsString::from("aws-runas")).chain(args.iter().map(OsString::from));
+    let cli = Cli::try_parse_from(argv).map_err(|e| anyhow::anyhow!(first_line(&e)))?;
+    if cli.subcommand.is_some() || !cli.command.is_empty() {
+        anyhow::bail!("runas use takes a profile and aws-runas flags, not a command");
+    }
+    let outcome = Session::new(&cli.options, cli.profile.as_deref()).and_then(|session| {
+        let creds = session.credentials_with_prompt(&cli.options, refresh.is_none())?;
+        Ok((session, creds))
+    });
+    match (outcome, refresh) {
+        (Ok((session, creds)), None) => {
+            let state = new_state_file(&session, &env)?;
+            print(&statements(
+                shell,
+                &env,
+                &session,
+                &creds,
+                &cli.options,
+                &state,
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        (Ok((session, creds)), Some(file)) => {
+            let text = statements(shell, &env, &session, &creds, &cli.options, file);
+            write_private(file, text.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        (Err(e), None) => Err(e),
+        (Err(e), Some(file)) => {
+            let profile = cli
+                .profile
+                .unwrap_or_else(|| crate::config::default_profile_name(&env));
+            write_private(file, failure(shell, &env, &profile, &e).as_bytes())?;
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// A fresh, private file for this `runas use`: a background refresh started for an earlier one
+/// can never land in it. The previous one of this shell, and any abandoned long ago, go.
+fn new_state_file(session: &Session, env: &Environment) -> anyhow::Result<PathBuf> {
+    let dir = session.cache.shell_state_dir()?;
+    if let Some(previous) = env.raw("__RUNAS_STATE").map(PathBuf::from) {
+        if previous.parent() == Some(dir.as_path()) {
+            let _ = std::fs::remove_file(previous);
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        let now = SystemTime::now();
+        for entry in entries.flatten() {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .is_some_and(|age| age > STALE_STATE);
+            if old {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    let (_, path) = tempfile::Builder::new()
+        .prefix("shell-")
+        .tempfile_in(&dir)
+        .and_then(|f| f.keep().map_err(|e| e.error))
+        .with_context(|| format!("cannot create a state file in {}", dir.display()))?;
+    Ok(path)
+}
+
+/// The arguments that reproduce these credentials: the identity-shaping flags, never a one-time
+/// MFA code or a forced refresh.
+fn refresh_args(options: &Options, profile: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    if let Some(d) = options.session_duration {
+        args.extend(["-d".into(), format!("{}s", d.as_secs())]);
+    }
+    if let Some(d) = options.role_duration {
+        args.extend(["-a".into(), format!("{}s", d.as_secs())]);
+    }
+    if let Some(serial) = &options.mfa_serial {
+        args.extend(["-M".into(), serial.clone()]);
+    }
+    if let Some(id) = &options.external_id {
+        args.extend(["-X".into(), id.clone()]);
+    }
+    if options.session {
+        args.push("-s".into());
+    }
+    args.push(profile.to_owned());
+    args
+}
+
+fn statements(
+    shell: &dyn Shell,
+    env: &Environment,
+    session: &Session,
+    creds: &Credentials,
+    options: &Options,
+    state: &Path,
+) -> String {
+    let resolved = &session.resolved;
+    let mut lines = Vec::new();
+    let mut ours = Vec::new();
+    for (name, value) in environment(creds, resolved.region.as_deref(), &resolved.name) {
+        let users_own = matches!(name, "AWS_REGION" | "AWS_DEFAULT_REGION")
+            && env.raw(name).is_some()
+            && !env.set_by_runas(name);
+        match value {
+            _ if users_own => {}
+            Some(value) => {
+                lines.push(shell.export(name, &value));
+                ours.push(name);
+            }
+            None => lines.push(shell.unset(name)),
+        }
+    }
+    lines.push(shell.export(OURS, &ours.join(" ")));
+    match (creds.expiration, creds.refresh_at(resolved.refresh_window)) {
+        (Some(expires), Some(refresh_at)) => {
+            lines.push(shell.set("__RUNAS_EXPIRES", &expires.as_second().to_string()));
+            lines.push(shell.set("__RUNAS_REFRESH_AT", &refresh_at.as_second().to_string()));
+        }
+        _ => {
+            // Long-term keys: nothing for the hook to do.
+            lines.push(shell.unset_global("__RUNAS_EXPIRES"));
+            lines.push(shell.unset_global("__RUNAS_REFRESH_AT"));
+        }
+    }
+    lines.push(shell.set("__RUNAS_STATE", &state.to_string_lossy()));
+    lines.push(shell.set_list("__RUNAS_ARGS", &refresh_args(options, &resolved.name)));
+    lines.push(shell.unset_global("__RUNAS_PENDING"));
+    lines.push(shell.unset_global("__RUNAS_EXPIRED"));
+    lines.join("\n") + "\n"
+}
+
+/// A background refresh that failed: say so when it matters, and when to try again.
+fn failure(shell: &dyn Shell, env: &Environment, profile: &str, error: &anyhow::Error) -> String {
+    let now = Timestamp::now().as_second();
+    let expires = env
+        .raw("AWS_CREDENTIAL_EXPIRATION")
+        .and_then(|e| e.parse::<Timestamp>().ok())
+        .map(|t| t.as_second());
+    let needs_mfa = error.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<MfaError>(),
+            Some(MfaError::NoTerminal { .. })
+        )
+    });
+    let mut lines = Vec::new();
+    let retry_at = match expires {
+        Some(expires) if expires > now && needs_mfa => {
+            let left = crate::duration::human(Duration::from_secs((expires - now) as u64));
+            lines.push(shell.call(
+                "__runas_notice",
+                &format!(
+                    "credentials of {profile} expire in {left} and need an MFA code to refresh; run: runas use {profile}"
+                ),
+            ));
+            // Try again once they have expired; the hook removes them first.
+            Some(expires)
+        }
+        _ if needs_mfa => None,
+        // A passing fault (network, throttling): quietly try again soon. Expiry, if it comes
+        // first, is announced by the hook itself.
+        _ => Some(now + RETRY),
+    };
+    lines.push(match retry_at {
+        Some(at) => shell.set("__RUNAS_REFRESH_AT", &at.to_string()),
+        None => shell.unset_global("__RUNAS_REFRESH_AT"),
+    });
+    lines.push(shell.unset_global("__RUNAS_PENDING"));
+    lines.join("\n") + "\n"
+}
