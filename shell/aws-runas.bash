@@ -44,12 +44,16 @@ __runas_segment() {
 		return 0
 	fi
 	local left=$((__RUNAS_EXPIRES - $1))
+	# Minutes rounded up, so "1m" shows until the very end.
+	local minutes=$(((left + 59) / 60))
 	if [[ -n "${__RUNAS_EXPIRED-}" ]] || ((left <= 0)); then
 		RUNAS_PROMPT="${AWSRUNAS_PROFILE} expired"
-	elif ((left >= 3600)); then
-		RUNAS_PROMPT="${AWSRUNAS_PROFILE} $((left / 3600))h$((left % 3600 / 60))m"
+	elif ((minutes < 60)); then
+		RUNAS_PROMPT="${AWSRUNAS_PROFILE} ${minutes}m"
+	elif ((minutes % 60 == 0)); then
+		RUNAS_PROMPT="${AWSRUNAS_PROFILE} $((minutes / 60))h"
 	else
-		RUNAS_PROMPT="${AWSRUNAS_PROFILE} $(((left + 59) / 60))m"
+		RUNAS_PROMPT="${AWSRUNAS_PROFILE} $((minutes / 60))h$((minutes % 60))m"
 	fi
 }
 
@@ -156,7 +160,7 @@ __runas_complete() {
 complete -F __runas_complete runas
 
 # Append the hook once, keeping whatever PROMPT_COMMAND holds (a string, or an array in bash 5.1+).
-if [[ " ${PROMPT_COMMAND[*]-} " != *" __runas_hook"* ]]; then
+if [[ "${PROMPT_COMMAND[*]-}" != *__runas_hook* ]]; then
 	if [[ "$(declare -p PROMPT_COMMAND 2>/dev/null)" == "declare -a"* ]]; then
 		PROMPT_COMMAND+=(__runas_hook)
 	elif [[ -n "${PROMPT_COMMAND-}" ]]; then

@@ -11,7 +11,7 @@
 # two numbers; once the refresh window is reached it refreshes them in the background through
 # the shared cache and sets the result at the next prompt. It never asks for an MFA code.
 
-set -g __runas_bin 'aws-runas'
+set -g __runas_bin aws-runas
 
 # fish has no clock variable; a file's mtime plus its age (both builtins) is the time, no process.
 function __runas_now
@@ -27,12 +27,16 @@ function __runas_segment
         return 0
     end
     set -l left (math $__RUNAS_EXPIRES - $argv[1])
+    # Minutes rounded up, so "1m" shows until the very end.
+    set -l minutes (math --scale=0 "floor(($left + 59) / 60)")
     if set -q __RUNAS_EXPIRED[1]; or test $left -le 0
         echo "$AWSRUNAS_PROFILE expired"
-    else if test $left -ge 3600
-        echo "$AWSRUNAS_PROFILE "(math --scale=0 $left / 3600)h(math --scale=0 $left % 3600 / 60)m
+    else if test $minutes -lt 60
+        echo "$AWSRUNAS_PROFILE "$minutes"m"
+    else if test (math $minutes % 60) -eq 0
+        echo "$AWSRUNAS_PROFILE "(math $minutes / 60)h
     else
-        echo "$AWSRUNAS_PROFILE "(math --scale=0 "($left + 59) / 60")m
+        echo "$AWSRUNAS_PROFILE "(math --scale=0 "floor($minutes / 60)")h(math $minutes % 60)m
     end
 end
 
@@ -109,5 +113,5 @@ function runas --description 'aws-runas in this shell: runas use PROFILE, runas 
     end
 end
 
-complete -c runas -f -n '__fish_is_first_arg' -a 'use off prompt'
+complete -c runas -f -n __fish_is_first_arg -a 'use off prompt'
 complete -c runas -f -n '__fish_seen_subcommand_from use; and not string match -q -- "-*" (commandline -ct)' -a '(command $__runas_bin __profiles 2>/dev/null)'

@@ -32,10 +32,12 @@ function global:__runas_segment([long] $Now) {
     if (-not $env:AWSRUNAS_PROFILE -or $null -eq $expires) { return '' }
     $left = [long] $expires - $Now
     if ((__runas_var '__RUNAS_EXPIRED') -or $left -le 0) { return "$env:AWSRUNAS_PROFILE expired" }
-    if ($left -ge 3600) {
-        return "$env:AWSRUNAS_PROFILE $([math]::Floor($left / 3600))h$([math]::Floor(($left % 3600) / 60))m"
-    }
-    return "$env:AWSRUNAS_PROFILE $([math]::Floor(($left + 59) / 60))m"
+    # Minutes rounded up, so "1m" shows until the very end.
+    $minutes = [long] [math]::Floor(($left + 59) / 60)
+    if ($minutes -lt 60) { return "$env:AWSRUNAS_PROFILE ${minutes}m" }
+    $hours = [long] [math]::Floor($minutes / 60)
+    if ($minutes % 60 -eq 0) { return "$env:AWSRUNAS_PROFILE ${hours}h" }
+    return "$env:AWSRUNAS_PROFILE ${hours}h$($minutes % 60)m"
 }
 
 function global:__runas_expire {

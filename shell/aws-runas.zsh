@@ -35,12 +35,16 @@ __runas_segment() {
 		return 0
 	fi
 	local -i left=$((__RUNAS_EXPIRES - $1))
+	# Minutes rounded up, so "1m" shows until the very end.
+	local -i minutes=$(((left + 59) / 60))
 	if [[ -n "${__RUNAS_EXPIRED-}" ]] || ((left <= 0)); then
 		RUNAS_PROMPT="${AWSRUNAS_PROFILE} expired"
-	elif ((left >= 3600)); then
-		RUNAS_PROMPT="${AWSRUNAS_PROFILE} $((left / 3600))h$((left % 3600 / 60))m"
+	elif ((minutes < 60)); then
+		RUNAS_PROMPT="${AWSRUNAS_PROFILE} ${minutes}m"
+	elif ((minutes % 60 == 0)); then
+		RUNAS_PROMPT="${AWSRUNAS_PROFILE} $((minutes / 60))h"
 	else
-		RUNAS_PROMPT="${AWSRUNAS_PROFILE} $(((left + 59) / 60))m"
+		RUNAS_PROMPT="${AWSRUNAS_PROFILE} $((minutes / 60))h$((minutes % 60))m"
 	fi
 }
 

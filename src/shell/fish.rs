@@ -28,6 +28,11 @@ impl Shell for Fish {
     fn snippet(&self) -> &'static str {
         include_str!("../../shell/aws-runas.fish")
     }
+
+    // fish_indent drops the quotes `set` would write, and the shipped file is fish_indent-clean.
+    fn binary_line(&self) -> String {
+        "set -g __runas_bin aws-runas".into()
+    }
 }
 
 #[cfg(test)]
