@@ -94,6 +94,8 @@ __runas_hook() {
 			__runas_due "${__runas_t}"
 		elif [[ -n "${__RUNAS_REFRESH_AT-}" ]] && ((__runas_t >= __RUNAS_REFRESH_AT)); then
 			__runas_due "${__runas_t}"
+		elif [[ -z "${__RUNAS_EXPIRED-}" ]] && ((__runas_t >= __RUNAS_EXPIRES)); then
+			__runas_due "${__runas_t}"
 		fi
 		__runas_segment "${__runas_t}"
 	fi

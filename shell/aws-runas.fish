@@ -71,13 +71,13 @@ end
 function __runas_hook --on-event fish_prompt
     set -l ret $status
     if set -q __RUNAS_EXPIRES[1]
+        set -l now (__runas_now)
         if set -q __RUNAS_PENDING[1]
-            __runas_due (__runas_now)
-        else if set -q __RUNAS_REFRESH_AT[1]
-            set -l now (__runas_now)
-            if test $now -ge $__RUNAS_REFRESH_AT
-                __runas_due $now
-            end
+            __runas_due $now
+        else if set -q __RUNAS_REFRESH_AT[1]; and test $now -ge $__RUNAS_REFRESH_AT
+            __runas_due $now
+        else if not set -q __RUNAS_EXPIRED[1]; and test $now -ge $__RUNAS_EXPIRES
+            __runas_due $now
         end
     end
     return $ret

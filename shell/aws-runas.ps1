@@ -74,7 +74,8 @@ function global:__runas_hook {
     if ($null -eq (__runas_var '__RUNAS_EXPIRES')) { return }
     $now = __runas_now
     $refreshAt = __runas_var '__RUNAS_REFRESH_AT'
-    if ((__runas_var '__RUNAS_PENDING') -or ($null -ne $refreshAt -and $now -ge [long] $refreshAt)) {
+    $expired = (-not (__runas_var '__RUNAS_EXPIRED')) -and $now -ge [long] (__runas_var '__RUNAS_EXPIRES')
+    if ((__runas_var '__RUNAS_PENDING') -or ($null -ne $refreshAt -and $now -ge [long] $refreshAt) -or $expired) {
         __runas_due $now
     }
 }

@@ -84,6 +84,8 @@ __runas_hook() {
 			__runas_due "${EPOCHSECONDS}"
 		elif [[ -n "${__RUNAS_REFRESH_AT-}" ]] && ((EPOCHSECONDS >= __RUNAS_REFRESH_AT)); then
 			__runas_due "${EPOCHSECONDS}"
+		elif [[ -z "${__RUNAS_EXPIRED-}" ]] && ((EPOCHSECONDS >= __RUNAS_EXPIRES)); then
+			__runas_due "${EPOCHSECONDS}"
 		fi
 		__runas_segment "${EPOCHSECONDS}"
 	fi

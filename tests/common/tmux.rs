@@ -30,6 +30,17 @@ impl Tmux {
         c
     }
 
+    /// Types `text` literally, then Enter.
+    pub fn type_line(&self, text: &str) {
+        assert!(self
+            .cmd()
+            .args(["send-keys", "-l", text])
+            .status()
+            .unwrap()
+            .success());
+        self.send_keys(&["Enter"]);
+    }
+
     pub fn send_keys(&self, keys: &[&str]) {
         assert!(self
             .cmd()

@@ -1,0 +1,258 @@
+//! The prompt hook in real interactive shells under tmux, against moto: what a person sees.
+
+mod common;
+
+use std::time::Duration;
+
+use common::tmux::Tmux;
+use common::*;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl Kind {
+    /// How the shell prints the last exit status and a maybe-unset variable.
+    fn status(self) -> &'static str {
+        if self == Kind::Fish {
+            "$status"
+        } else {
+            "$?"
+        }
+    }
+}
+
+/// Starts `kind` interactively with the integration loaded and `[segment] $ ` as its prompt.
+fn start(kind: Kind, s: &Sandbox, extra_env: &[(&str, &str)]) -> Tmux {
+    let dir = s.dir.path();
+    let bin_dir = runas_bin().parent().unwrap().display().to_string();
+    let mut env = s.env();
+    for (k, v) in extra_env {
+        env.push((k.to_string(), v.to_string()));
+    }
+    let mut script = String::from("#!/bin/sh\n");
+    for (k, v) in env {
+        let v = if k == "PATH" {
+            format!("{bin_dir}:{v}")
+        } else {
+            v
+        };
+        script.push_str(&format!("export {k}='{}'\n", v.replace('\'', r"'\''")));
+    }
+    script.push_str("export TERM=xterm-256color\n");
+    let exec = match kind {
+        Kind::Bash => {
+            std::fs::write(
+                dir.join("bashrc"),
+                "eval \"$(aws-runas init bash)\"\nPS1='[${RUNAS_PROMPT}] $ '\n",
+            )
+            .unwrap();
+            format!(
+                "exec bash --noprofile --rcfile '{}/bashrc' -i\n",
+                dir.display()
+            )
+        }
+        Kind::Zsh => {
+            std::fs::write(
+                dir.join(".zshrc"),
+                "autoload -Uz compinit && compinit -u\neval \"$(aws-runas init zsh)\"\nsetopt PROMPT_SUBST\nPS1='[${RUNAS_PROMPT}] $ '\n",
+            )
+            .unwrap();
+            format!("export ZDOTDIR='{}'\nexec zsh -i\n", dir.display())
+        }
+        Kind::Fish => {
+            std::fs::write(
+                dir.join("rc.fish"),
+                "aws-runas init fish | source\nfunction fish_prompt; printf '[%s] $ ' (runas prompt); end\nfunction fish_greeting; end\n",
+            )
+            .unwrap();
+            format!(
+                "exec fish --no-config -i -C 'source {}/rc.fish'\n",
+                dir.display()
+            )
+        }
+    };
+    script.push_str(&exec);
+    std::fs::write(dir.join("start.sh"), script).unwrap();
+    let tmux = Tmux::start(dir, &format!("sh '{}/start.sh'", dir.display()));
+    tmux.wait_for("the first prompt", WAIT, |screen| screen.contains("[] $ "));
+    tmux
+}
+
+/// The value printed after `NAME=` by the last `echo NAME=...` that produced one.
+fn printed(screen: &str, name: &str) -> Option<String> {
+    screen
+        .lines()
+        .filter_map(|l| l.strip_prefix(&format!("{name}=")))
+        .filter(|v| !v.contains('$'))
+        .last()
+        .map(str::to_owned)
+}
+
+fn wait_printed(tmux: &Tmux, name: &str) -> String {
+    let screen = tmux.wait_for(name, WAIT, |screen| printed(screen, name).is_some());
+    printed(&screen, name).unwrap()
+}
+
+fn session(kind: Kind) {
+    let s = Sandbox::new();
+    let tmux = start(kind, &s, &[]);
+
+    // runas use, then the real AWS CLI sees the role.
+    tmux.type_line("runas use dev");
+    tmux.wait_for("the segment", WAIT, |screen| {
+        screen.contains("[dev 1h] $ ") || screen.contains("[dev 59m] $ ")
+    });
+    tmux.type_line(
+        "echo ARN=(aws sts get-caller-identity --query Arn --output text)"
+            .replace("(", if kind == Kind::Fish { "(" } else { "$(" })
+            .as_str(),
+    );
+    let arn = wait_printed(&tmux, "ARN");
+    assert!(
+        arn.starts_with("arn:aws:sts::123456789012:assumed-role/dev/"),
+        "{arn}"
+    );
+
+    // Tab completes profile names from the config files.
+    tmux.send_keys(&["C-u"]);
+    tmux.send_keys(&["runas use cha", "Tab"]);
+    tmux.wait_for("completion", WAIT, |screen| {
+        screen.contains("runas use chain")
+    });
+    tmux.send_keys(&["C-u"]);
+
+    // runas off removes what use set.
+    tmux.type_line("runas off; echo \"OFF=x$AWS_ACCESS_KEY_ID$AWSRUNAS_PROFILE\"");
+    assert_eq!(wait_printed(&tmux, "OFF"), "x");
+
+    let screen = tmux.screen();
+    assert!(
+        !screen.contains("aws-runas:"),
+        "printed something with nothing to say:\n{screen}"
+    );
+}
+
+/// Credentials due for refresh a few seconds after `runas use`: the next prompts refresh them in
+/// the background and export the new keys, and `$?` survives.
+fn refresh(kind: Kind) {
+    let s = Sandbox::new();
+    let tmux = start(kind, &s, &[("RUNAS_REFRESH_WINDOW", "14m56s")]);
+    tmux.type_line("runas use dev -a 15m; echo K1=$AWS_ACCESS_KEY_ID");
+    let first = wait_printed(&tmux, "K1");
+    s.moto.start_recording();
+    std::thread::sleep(Duration::from_secs(5));
+    // This prompt starts the background refresh; the user is not kept waiting.
+    tmux.type_line("false");
+    std::thread::sleep(Duration::from_secs(2));
+    tmux.type_line(&format!("echo ST={}", kind.status()));
+    assert_eq!(
+        wait_printed(&tmux, "ST"),
+        "1",
+        "$? did not survive the hook"
+    );
+    tmux.type_line("echo K2=$AWS_ACCESS_KEY_ID");
+    let second = wait_printed(&tmux, "K2");
+    assert!(second.starts_with("ASIA"), "{second}");
+    assert_ne!(first, second, "the prompt did not export refreshed keys");
+    assert_eq!(s.moto.count("AssumeRole"), 1);
+    let screen = tmux.screen();
+    assert!(!screen.contains("aws-runas:"), "{screen}");
+}
+
+/// A refresh that needs an MFA code never blocks the prompt or asks: one line says what to run,
+/// and credentials past their expiry are removed, the segment showing it.
+fn mfa_refresh_and_expiry(kind: Kind) {
+    let s = Sandbox::new();
+    let tmux = start(kind, &s, &[("RUNAS_REFRESH_WINDOW", "1h59m56s")]);
+    // Over an hour with MFA: assumed directly with the code, so every refresh needs a new one.
+    tmux.type_line("runas use mfa -a 2h -o 123456; echo USED=$AWSRUNAS_PROFILE");
+    assert_eq!(wait_printed(&tmux, "USED"), "mfa");
+    std::thread::sleep(Duration::from_secs(5));
+    tmux.type_line("echo PROMPT1=x");
+    wait_printed(&tmux, "PROMPT1");
+    std::thread::sleep(Duration::from_secs(2));
+    tmux.type_line("echo PROMPT2=x");
+    let screen = tmux.wait_for("the notice", WAIT, |screen| {
+        screen.contains("need an MFA code to refresh; run: runas use mfa")
+    });
+    assert!(
+        !screen.contains("Enter MFA code"),
+        "asked at the prompt:\n{screen}"
+    );
+    assert_eq!(screen.matches("need an MFA code").count(), 1, "{screen}");
+    wait_printed(&tmux, "PROMPT2");
+    tmux.type_line("echo KEY_STILL=$AWS_ACCESS_KEY_ID");
+    assert!(
+        wait_printed(&tmux, "KEY_STILL").starts_with("ASIA"),
+        "credentials removed before they expired"
+    );
+
+    // Make them expire now (moto never expires anything, and AWS's minimum lifetime is 15m).
+    let expire = if kind == Kind::Fish {
+        "set -g __RUNAS_EXPIRES 1"
+    } else {
+        "__RUNAS_EXPIRES=1"
+    };
+    tmux.type_line(expire);
+    tmux.wait_for("the expired segment", WAIT, |screen| {
+        screen.contains("[mfa expired] $ ")
+    });
+    let screen = tmux.screen();
+    assert!(
+        screen.contains("credentials of mfa expired and were removed; run: runas use mfa"),
+        "{screen}"
+    );
+    tmux.type_line("echo \"GONE=x$AWS_ACCESS_KEY_ID$AWS_SESSION_TOKEN\"");
+    assert_eq!(wait_printed(&tmux, "GONE"), "x");
+}
+
+#[test]
+fn bash_session() {
+    session(Kind::Bash);
+}
+
+#[test]
+fn zsh_session() {
+    session(Kind::Zsh);
+}
+
+#[test]
+fn fish_session() {
+    session(Kind::Fish);
+}
+
+#[test]
+fn bash_refresh() {
+    refresh(Kind::Bash);
+}
+
+#[test]
+fn zsh_refresh() {
+    refresh(Kind::Zsh);
+}
+
+#[test]
+fn fish_refresh() {
+    refresh(Kind::Fish);
+}
+
+#[test]
+fn bash_mfa_refresh_and_expiry() {
+    mfa_refresh_and_expiry(Kind::Bash);
+}
+
+#[test]
+fn zsh_mfa_refresh_and_expiry() {
+    mfa_refresh_and_expiry(Kind::Zsh);
+}
+
+#[test]
+fn fish_mfa_refresh_and_expiry() {
+    mfa_refresh_and_expiry(Kind::Fish);
+}
