@@ -32,6 +32,7 @@ __runas_apply() {
 	saved=$(trap -p INT)
 	trap '' INT
 	eval "$1"
+	__RUNAS_NEXT=0
 	trap - INT
 	if [[ -n "${saved}" ]]; then
 		eval "${saved}"
@@ -58,6 +59,9 @@ __runas_segment() {
 }
 
 __runas_expire() {
+	if [[ -n "${__RUNAS_EXPIRED-}" ]]; then
+		return 0
+	fi
 	unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
 	__RUNAS_EXPIRED=1
 	__runas_notice "credentials of ${AWSRUNAS_PROFILE-} expired and were removed; run: runas use ${AWSRUNAS_PROFILE-}"
@@ -86,18 +90,46 @@ __runas_due() {
 	fi
 }
 
+# Everything the hook does beyond one comparison: due work, the segment, and when to look again
+# (the earliest of the refresh time, the expiry and the segment's next change of minute).
+__runas_tick() {
+	local now=$1
+	if [[ -n "${__RUNAS_PENDING-}" ]]; then
+		__runas_due "${now}"
+	elif [[ -n "${__RUNAS_REFRESH_AT-}" ]] && ((now >= __RUNAS_REFRESH_AT)); then
+		__runas_due "${now}"
+	elif [[ -z "${__RUNAS_EXPIRED-}" && -n "${__RUNAS_EXPIRES-}" ]] && ((now >= __RUNAS_EXPIRES)); then
+		__runas_due "${now}"
+	fi
+	__runas_segment "${now}"
+	if [[ -z "${__RUNAS_EXPIRES-}" ]]; then
+		__RUNAS_NEXT=
+		return 0
+	fi
+	local left=$((__RUNAS_EXPIRES - now)) next
+	next=$((now + (left > 0 ? (left - 1) % 60 + 1 : 86400)))
+	if [[ -n "${__RUNAS_PENDING-}" ]]; then
+		next=$((now + 1))
+	fi
+	if [[ -n "${__RUNAS_REFRESH_AT-}" ]] && ((__RUNAS_REFRESH_AT < next)); then
+		next=${__RUNAS_REFRESH_AT}
+	fi
+	__RUNAS_NEXT=${next}
+}
+
 __runas_hook() {
 	local status=$?
-	if [[ -n "${__RUNAS_EXPIRES-}" ]]; then
-		__runas_now
-		if [[ -n "${__RUNAS_PENDING-}" ]]; then
-			__runas_due "${__runas_t}"
-		elif [[ -n "${__RUNAS_REFRESH_AT-}" ]] && ((__runas_t >= __RUNAS_REFRESH_AT)); then
-			__runas_due "${__runas_t}"
-		elif [[ -z "${__RUNAS_EXPIRED-}" ]] && ((__runas_t >= __RUNAS_EXPIRES)); then
-			__runas_due "${__runas_t}"
+	if [[ -n "${__RUNAS_NEXT-}" ]]; then
+		if [[ -n "${EPOCHSECONDS-}" ]]; then
+			if ((EPOCHSECONDS >= __RUNAS_NEXT)); then
+				__runas_tick "${EPOCHSECONDS}"
+			fi
+		else
+			__runas_now
+			if ((__runas_t >= __RUNAS_NEXT)); then
+				__runas_tick "${__runas_t}"
+			fi
 		fi
-		__runas_segment "${__runas_t}"
 	fi
 	return "${status}"
 }
@@ -117,7 +149,7 @@ __runas_off() {
 	for name in ${AWSRUNAS_VARS-}; do
 		unset "${name}"
 	done
-	unset AWSRUNAS_VARS __RUNAS_EXPIRES __RUNAS_REFRESH_AT __RUNAS_ARGS __RUNAS_PENDING __RUNAS_EXPIRED
+	unset AWSRUNAS_VARS __RUNAS_EXPIRES __RUNAS_REFRESH_AT __RUNAS_ARGS __RUNAS_PENDING __RUNAS_EXPIRED __RUNAS_NEXT
 	RUNAS_PROMPT=
 }
 
@@ -133,7 +165,7 @@ runas() {
 		code=$(__RUNAS_STATE="${__RUNAS_STATE-}" command "${__runas_bin}" __export bash -- "$@") || return
 		__runas_apply "${code}"
 		__runas_now
-		__runas_segment "${__runas_t}"
+		__runas_tick "${__runas_t}"
 		;;
 	off)
 		__runas_off

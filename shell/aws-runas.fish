@@ -7,9 +7,11 @@
 # runas prompt               the prompt segment ("dev 42m")
 # runas ARGS...              aws-runas ARGS...
 #
-# Before each prompt a hook keeps the credentials fresh: while they are fresh it only compares
-# two numbers; once the refresh window is reached it refreshes them in the background through
-# the shared cache and sets the result at the next prompt. It never asks for an MFA code.
+# fish has no clock builtin, and reading the time costs a command substitution, so the prompt
+# does not watch the clock: after `runas use` a background aws-runas sleeps until the refresh
+# time, refreshes through the shared cache and leaves the result in a state file. Before each
+# prompt the hook only checks whether that file has something (one stat) and applies it. It never
+# asks for an MFA code.
 
 set -g __runas_bin aws-runas
 
@@ -41,44 +43,27 @@ function __runas_segment
 end
 
 function __runas_expire
+    set -q __RUNAS_EXPIRED[1]; and return 0
     set -e AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
     set -g __RUNAS_EXPIRED 1
     __runas_notice "credentials of $AWSRUNAS_PROFILE expired and were removed; run: runas use $AWSRUNAS_PROFILE"
 end
 
-# The refresh window is reached, or a background refresh is under way: apply its result if it
-# is there, remove expired credentials, start a refresh if none is running.
-function __runas_due
-    set -l now $argv[1]
-    if test -s "$__RUNAS_STATE"
-        set -l code (string collect <$__RUNAS_STATE)
-        printf '' >$__RUNAS_STATE
-        eval $code
-        return 0
-    end
-    if not set -q __RUNAS_EXPIRED[1]; and test $now -ge $__RUNAS_EXPIRES
-        __runas_expire
-    end
-    if set -q __RUNAS_REFRESH_AT[1]; and test $now -ge $__RUNAS_REFRESH_AT
-        if not set -q __RUNAS_PENDING[1]; or test (math $now - $__RUNAS_PENDING) -gt 60
-            set -g __RUNAS_PENDING $now
-            command $__runas_bin __export fish --refresh $__RUNAS_STATE -- $__RUNAS_ARGS >/dev/null 2>&1 &
-            disown
-        end
-    end
+# Starts the background refresher for the current state: it sleeps until the refresh time, then
+# writes what to apply (new credentials, or a notice and when to try again) to the state file.
+function __runas_schedule
+    set -q __RUNAS_REFRESH_AT[1]; or return 0
+    command $__runas_bin __export fish --refresh $__RUNAS_STATE --at $__RUNAS_REFRESH_AT --shell-pid $fish_pid -- $__RUNAS_ARGS >/dev/null 2>&1 &
+    disown $last_pid 2>/dev/null
 end
 
 function __runas_hook --on-event fish_prompt
     set -l ret $status
-    if set -q __RUNAS_EXPIRES[1]
-        set -l now (__runas_now)
-        if set -q __RUNAS_PENDING[1]
-            __runas_due $now
-        else if set -q __RUNAS_REFRESH_AT[1]; and test $now -ge $__RUNAS_REFRESH_AT
-            __runas_due $now
-        else if not set -q __RUNAS_EXPIRED[1]; and test $now -ge $__RUNAS_EXPIRES
-            __runas_due $now
-        end
+    if set -q __RUNAS_STATE[1]; and test -s "$__RUNAS_STATE"
+        set -l code (string collect <$__RUNAS_STATE)
+        printf '' >$__RUNAS_STATE
+        eval $code
+        __runas_schedule
     end
     return $ret
 end
@@ -88,6 +73,11 @@ function __runas_off
         set -e $name
     end
     set -e AWSRUNAS_VARS __RUNAS_EXPIRES __RUNAS_REFRESH_AT __RUNAS_ARGS __RUNAS_PENDING __RUNAS_EXPIRED
+    # Retiring the state file tells a sleeping refresher to give up.
+    if set -q __RUNAS_STATE[1]
+        command rm -f -- $__RUNAS_STATE
+        set -e __RUNAS_STATE
+    end
 end
 
 function runas --description 'aws-runas in this shell: runas use PROFILE, runas off, runas prompt'
@@ -104,6 +94,7 @@ function runas --description 'aws-runas in this shell: runas use PROFILE, runas 
             set -l code (__RUNAS_STATE="$__RUNAS_STATE" command $__runas_bin __export fish -- $argv[2..-1] | string collect)
             or return
             eval $code
+            __runas_schedule
         case off
             __runas_off
         case prompt

@@ -41,6 +41,7 @@ function global:__runas_segment([long] $Now) {
 }
 
 function global:__runas_expire {
+    if (__runas_var '__RUNAS_EXPIRED') { return }
     foreach ($name in 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN') {
         Remove-Item -Path "Env:$name" -ErrorAction SilentlyContinue
     }

@@ -26,6 +26,7 @@ __runas_apply() {
 	setopt localoptions localtraps
 	trap '' INT
 	eval "$1"
+	__RUNAS_NEXT=0
 }
 
 __runas_segment() {
@@ -49,6 +50,9 @@ __runas_segment() {
 }
 
 __runas_expire() {
+	if [[ -n "${__RUNAS_EXPIRED-}" ]]; then
+		return 0
+	fi
 	unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
 	__RUNAS_EXPIRED=1
 	__runas_notice "credentials of ${AWSRUNAS_PROFILE-} expired and were removed; run: runas use ${AWSRUNAS_PROFILE-}"
@@ -77,17 +81,38 @@ __runas_due() {
 	fi
 }
 
+# Everything the hook does beyond one comparison: due work, the segment, and when to look again
+# (the earliest of the refresh time, the expiry and the segment's next change of minute).
+__runas_tick() {
+	emulate -L zsh
+	local -i now=$1
+	if [[ -n "${__RUNAS_PENDING-}" ]]; then
+		__runas_due "${now}"
+	elif [[ -n "${__RUNAS_REFRESH_AT-}" ]] && ((now >= __RUNAS_REFRESH_AT)); then
+		__runas_due "${now}"
+	elif [[ -z "${__RUNAS_EXPIRED-}" && -n "${__RUNAS_EXPIRES-}" ]] && ((now >= __RUNAS_EXPIRES)); then
+		__runas_due "${now}"
+	fi
+	__runas_segment "${now}"
+	if [[ -z "${__RUNAS_EXPIRES-}" ]]; then
+		__RUNAS_NEXT=
+		return 0
+	fi
+	local -i left=$((__RUNAS_EXPIRES - now)) next
+	next=$((now + (left > 0 ? (left - 1) % 60 + 1 : 86400)))
+	if [[ -n "${__RUNAS_PENDING-}" ]]; then
+		next=$((now + 1))
+	fi
+	if [[ -n "${__RUNAS_REFRESH_AT-}" ]] && ((__RUNAS_REFRESH_AT < next)); then
+		next=${__RUNAS_REFRESH_AT}
+	fi
+	__RUNAS_NEXT=${next}
+}
+
 __runas_hook() {
 	local -i ret=$?
-	if [[ -n "${__RUNAS_EXPIRES-}" ]]; then
-		if [[ -n "${__RUNAS_PENDING-}" ]]; then
-			__runas_due "${EPOCHSECONDS}"
-		elif [[ -n "${__RUNAS_REFRESH_AT-}" ]] && ((EPOCHSECONDS >= __RUNAS_REFRESH_AT)); then
-			__runas_due "${EPOCHSECONDS}"
-		elif [[ -z "${__RUNAS_EXPIRED-}" ]] && ((EPOCHSECONDS >= __RUNAS_EXPIRES)); then
-			__runas_due "${EPOCHSECONDS}"
-		fi
-		__runas_segment "${EPOCHSECONDS}"
+	if [[ -n "${__RUNAS_NEXT-}" ]] && ((EPOCHSECONDS >= __RUNAS_NEXT)); then
+		__runas_tick "${EPOCHSECONDS}"
 	fi
 	return ret
 }
@@ -106,7 +131,7 @@ __runas_off() {
 	for name in ${=AWSRUNAS_VARS-}; do
 		unset "${name}"
 	done
-	unset AWSRUNAS_VARS __RUNAS_EXPIRES __RUNAS_REFRESH_AT __RUNAS_ARGS __RUNAS_PENDING __RUNAS_EXPIRED
+	unset AWSRUNAS_VARS __RUNAS_EXPIRES __RUNAS_REFRESH_AT __RUNAS_ARGS __RUNAS_PENDING __RUNAS_EXPIRED __RUNAS_NEXT
 	RUNAS_PROMPT=
 }
 
@@ -121,7 +146,7 @@ runas() {
 		local code
 		code=$(__RUNAS_STATE="${__RUNAS_STATE-}" command "${__runas_bin}" __export zsh -- "$@") || return
 		__runas_apply "${code}"
-		__runas_segment "${EPOCHSECONDS}"
+		__runas_tick "${EPOCHSECONDS}"
 		;;
 	off)
 		__runas_off

@@ -61,6 +61,13 @@ pub struct ExportArgs {
     /// Refresh without a terminal, writing the statements to this file
     #[arg(long)]
     pub refresh: Option<PathBuf>,
+    /// With --refresh: first sleep until this Unix time (fish, which has no clock builtin,
+    /// leaves the waiting to this process instead of reading the clock at every prompt)
+    #[arg(long, requires = "refresh", value_name = "EPOCH")]
+    pub at: Option<i64>,
+    /// With --at: give up if this process (the shell) is gone
+    #[arg(long, requires = "at", value_name = "PID")]
+    pub shell_pid: Option<u32>,
     /// What `runas use` was given: flags and a profile
     #[arg(last = true, allow_hyphen_values = true)]
     pub args: Vec<String>,

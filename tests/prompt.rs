@@ -193,13 +193,16 @@ fn mfa_refresh_and_expiry(kind: Kind) {
         "credentials removed before they expired"
     );
 
-    // Make them expire now (moto never expires anything, and AWS's minimum lifetime is 15m).
+    // Make them expire now (moto never expires anything, and AWS's minimum lifetime is 15m):
+    // bash and zsh watch the clock at the prompt; fish leaves it to its background refresher.
     let expire = if kind == Kind::Fish {
-        "set -g __RUNAS_EXPIRES 1"
+        "set -gx AWS_CREDENTIAL_EXPIRATION 2000-01-01T00:00:00Z; set -g __RUNAS_REFRESH_AT 1; __runas_schedule"
     } else {
-        "__RUNAS_EXPIRES=1"
+        "__RUNAS_EXPIRES=1 __RUNAS_NEXT=0"
     };
     tmux.type_line(expire);
+    std::thread::sleep(Duration::from_secs(1));
+    tmux.type_line("echo NUDGED=x");
     tmux.wait_for("the expired segment", WAIT, |screen| {
         screen.contains("[mfa expired] $ ")
     });

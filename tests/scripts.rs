@@ -71,12 +71,16 @@ fn demo_opens_a_shell_that_talks_to_the_local_aws() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"aws-runas -w dev\necho \"moto=$AWS_ENDPOINT_URL\"\nexit\n")
+        .write_all(b"runas use dev\necho \"seg=$RUNAS_PROMPT\"\naws-runas -w dev\necho \"moto=$AWS_ENDPOINT_URL\"\nexit\n")
         .unwrap();
     let out = wait_output(child, Duration::from_secs(120));
     assert!(
         out.contains("Arn: arn:aws:sts::123456789012:assumed-role/dev/"),
         "{out}"
+    );
+    assert!(
+        out.contains("seg=dev 1h") || out.contains("seg=dev 59m"),
+        "runas is loaded: {out}"
     );
     let url = out
         .lines()

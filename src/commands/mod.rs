@@ -32,7 +32,7 @@ pub fn internal(args: &[OsString]) -> Option<anyhow::Result<ExitCode>> {
     match args.get(1)?.to_str()? {
         "__profiles" => Some(profiles::run()),
         "__export" => Some(match ExportArgs::try_parse_from(args.iter().skip(1)) {
-            Ok(a) => shell_export::run(a.shell, a.refresh.as_deref(), &a.args),
+            Ok(a) => shell_export::run(a),
             Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => e.exit(),
             Err(e) => Err(anyhow::anyhow!(first_line(&e))),
         }),

@@ -17,19 +17,36 @@ use jiff::Timestamp;
 
 use super::{first_line, print, Session};
 use crate::cache::write_private;
-use crate::cli::{Cli, Options};
+use crate::cli::{Cli, ExportArgs, Options};
 use crate::credentials::Credentials;
 use crate::environment::{Environment, OURS};
 use crate::mfa::MfaError;
 use crate::output::environment;
-use crate::shell::{Shell, ShellKind};
+use crate::shell::Shell;
 
 /// How long a failed background refresh waits before the hook tries again.
 const RETRY: i64 = 60;
 /// Leftover state files of shells long gone are removed after this.
 const STALE_STATE: Duration = Duration::from_secs(7 * 24 * 3600);
 
-pub fn run(kind: ShellKind, refresh: Option<&Path>, args: &[String]) -> anyhow::Result<ExitCode> {
+pub fn run(export: ExportArgs) -> anyhow::Result<ExitCode> {
+    let ExportArgs {
+        shell: kind,
+        refresh,
+        at,
+        shell_pid,
+        args,
+    } = export;
+    let refresh = refresh.as_deref();
+    if let (Some(at), Some(file)) = (at, refresh) {
+        if !wait_until(at, shell_pid, file) {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    // A newer `runas use` or `runas off` retired this state file: nobody wants the result.
+    if refresh.is_some_and(|file| !file.exists()) {
+        return Ok(ExitCode::SUCCESS);
+    }
     let shell = kind.shell();
     let env = Environment::from_process();
     let argv = std::iter::once(OsString::from("aws-runas")).chain(args.iter().map(OsString::from));
@@ -68,6 +85,38 @@ pub fn run(kind: ShellKind, refresh: Option<&Path>, args: &[String]) -> anyhow::
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Sleeps until `at` (Unix seconds). False when the wait became pointless: the shell exited or
+/// its state file was retired.
+fn wait_until(at: i64, shell_pid: Option<u32>, state: &Path) -> bool {
+    loop {
+        let left = at - Timestamp::now().as_second();
+        if left <= 0 {
+            return true;
+        }
+        // Wake up now and then to notice a shell that went away.
+        std::thread::sleep(Duration::from_secs(left.clamp(1, 10) as u64));
+        if !state.exists() || shell_pid.is_some_and(|pid| !process_alive(pid)) {
+            return false;
+        }
+    }
+}
+
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // Signal 0 checks for existence without signalling; EPERM means it exists.
+    // SAFETY: kill(2) with signal 0 has no effect on the target.
+    let delivered = unsafe { libc::kill(pid, 0) } == 0;
+    delivered || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    true
 }
 
 /// A fresh, private file for this `runas use`: a background refresh started for an earlier one
@@ -181,6 +230,10 @@ fn failure(shell: &dyn Shell, env: &Environment, profile: &str, error: &anyhow::
         )
     });
     let mut lines = Vec::new();
+    if expires.is_some_and(|e| e <= now) {
+        // Past expiry: make sure they are gone (a no-op where the hook already removed them).
+        lines.push(shell.call("__runas_expire", ""));
+    }
     let retry_at = match expires {
         Some(expires) if expires > now && needs_mfa => {
             let left = crate::duration::human(Duration::from_secs((expires - now) as u64));
