@@ -88,9 +88,9 @@ fn start(kind: Kind, s: &Sandbox, extra_env: &[(&str, &str)]) -> Tmux {
 fn printed(screen: &str, name: &str) -> Option<String> {
     screen
         .lines()
+        .rev()
         .filter_map(|l| l.strip_prefix(&format!("{name}=")))
-        .filter(|v| !v.contains('$'))
-        .last()
+        .find(|v| !v.contains('$'))
         .map(str::to_owned)
 }
 

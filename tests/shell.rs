@@ -379,3 +379,93 @@ fn powershell_statements_set_session_state() {
         "{text}"
     );
 }
+
+/// The state file `runas use` set up, from its statements.
+fn state_file(statements: &str) -> PathBuf {
+    let line = statements
+        .lines()
+        .find(|l| l.contains("__RUNAS_STATE"))
+        .expect("state file set");
+    PathBuf::from(line.rsplit(' ').next().unwrap().trim_matches('\''))
+}
+
+#[test]
+fn fish_background_refresher_waits_for_its_time_and_its_shell() {
+    let s = sandbox();
+    let used = run(s.runas().args(["__export", "fish", "--", "dev"]), LIMIT).ok();
+    let state = state_file(&used.stdout);
+    assert!(state.exists());
+    let now = jiff::Timestamp::now().as_second();
+
+    // Its shell is gone: it gives up without refreshing or writing anything.
+    let mut gone = Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id().to_string();
+    gone.wait().unwrap();
+    let started = std::time::Instant::now();
+    let later = (now + 3600).to_string();
+    let state_arg = state.display().to_string();
+    run(
+        s.runas().args([
+            "__export",
+            "fish",
+            "--refresh",
+            &state_arg,
+            "--at",
+            &later,
+            "--shell-pid",
+            &gone_pid,
+            "--",
+            "dev",
+        ]),
+        LIMIT,
+    )
+    .ok();
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), "");
+
+    // Its time has come and its shell is here: the statements land in the state file.
+    let me = std::process::id().to_string();
+    let due = now.to_string();
+    run(
+        s.runas().args([
+            "__export",
+            "fish",
+            "--refresh",
+            &state_arg,
+            "--at",
+            &due,
+            "--shell-pid",
+            &me,
+            "--",
+            "dev",
+        ]),
+        LIMIT,
+    )
+    .ok();
+    let written = std::fs::read_to_string(&state).unwrap();
+    assert!(
+        written.contains("set -gx AWS_ACCESS_KEY_ID 'ASIA"),
+        "{written}"
+    );
+    assert_eq!(mode(&state), 0o600);
+
+    // A state file retired by `runas off` or a newer `runas use` stops it too.
+    std::fs::remove_file(&state).unwrap();
+    run(
+        s.runas().args([
+            "__export",
+            "fish",
+            "--refresh",
+            &state_arg,
+            "--at",
+            &due,
+            "--shell-pid",
+            &me,
+            "--",
+            "dev",
+        ]),
+        LIMIT,
+    )
+    .ok();
+    assert!(!state.exists(), "wrote into a retired state file");
+}

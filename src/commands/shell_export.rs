@@ -95,11 +95,11 @@ fn wait_until(at: i64, shell_pid: Option<u32>, state: &Path) -> bool {
         if left <= 0 {
             return true;
         }
-        // Wake up now and then to notice a shell that went away.
-        std::thread::sleep(Duration::from_secs(left.clamp(1, 10) as u64));
         if !state.exists() || shell_pid.is_some_and(|pid| !process_alive(pid)) {
             return false;
         }
+        // Wake up now and then to notice a shell that went away.
+        std::thread::sleep(Duration::from_secs(left.clamp(1, 10) as u64));
     }
 }
 
