@@ -44,10 +44,7 @@ fn exported_credentials_are_the_role_to_the_aws_cli() {
     );
     let out = run(s.command("sh").args(["-c", &script, "sh", &out]), LIMIT).ok();
     let arn = json(&out.stdout)["Arn"].as_str().unwrap().to_owned();
-    assert!(
-        arn.starts_with("arn:aws:sts::123456789012:assumed-role/dev/"),
-        "{arn}"
-    );
+    assert_assumed_role(&arn, "dev");
 }
 
 #[test]
@@ -119,12 +116,7 @@ fn concurrent_cold_callers_make_one_sts_call_each_and_share_it() {
     assert!(keys.iter().all(|k| k == &keys[0]), "{keys:?}");
     assert_eq!(s.moto.count("GetSessionToken"), 1);
     assert_eq!(s.moto.count("AssumeRole"), 1);
-    let session = s
-        .moto
-        .recorded()
-        .into_iter()
-        .find(|b| b.contains("GetSessionToken"))
-        .unwrap();
+    let session = s.moto.request("GetSessionToken");
     assert!(session.contains("TokenCode=123456"), "{session}");
     assert!(
         session.contains("SerialNumber=arn%3Aaws%3Aiam%3A%3A123456789012%3Amfa%2Falice"),
@@ -153,10 +145,7 @@ fn json_output_works_as_credential_process_for_the_aws_cli() {
     )
     .ok();
     let arn = json(&out.stdout)["Arn"].as_str().unwrap().to_owned();
-    assert!(
-        arn.starts_with("arn:aws:sts::123456789012:assumed-role/dev/"),
-        "{arn}"
-    );
+    assert_assumed_role(&arn, "dev");
 }
 
 #[test]
@@ -203,12 +192,7 @@ fn role_duration_external_id_and_env_variables_reach_sts() {
         LIMIT,
     )
     .ok();
-    let assume = s
-        .moto
-        .recorded()
-        .into_iter()
-        .find(|b| b.contains("AssumeRole"))
-        .unwrap();
+    let assume = s.moto.request("AssumeRole");
     assert!(assume.contains("DurationSeconds=7200"), "{assume}");
     assert!(assume.contains("ExternalId=ext-42"), "{assume}");
     assert!(
@@ -243,12 +227,7 @@ fn role_arn_works_as_a_profile_with_the_mfa_flag() {
         "arn:aws:iam::123456789012:role/direct"
     );
     assert_eq!(s.moto.count("GetSessionToken"), 1);
-    let assume = s
-        .moto
-        .recorded()
-        .into_iter()
-        .find(|b| b.contains("AssumeRole"))
-        .unwrap();
+    let assume = s.moto.request("AssumeRole");
     assert!(assume.contains("role%2Fdirect"), "{assume}");
 }
 

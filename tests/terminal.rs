@@ -61,11 +61,6 @@ fn concurrent_processes_needing_one_mfa_session_ask_once_on_the_terminal() {
     assert!(keys.iter().all(|k| k == &keys[0]), "{keys:?}");
     assert_eq!(s.moto.count("GetSessionToken"), 1);
     assert_eq!(s.moto.count("AssumeRole"), 1);
-    let session = s
-        .moto
-        .recorded()
-        .into_iter()
-        .find(|b| b.contains("GetSessionToken"))
-        .unwrap();
+    let session = s.moto.request("GetSessionToken");
     assert!(session.contains("TokenCode=246810"), "{session}");
 }

@@ -132,6 +132,16 @@ impl Moto {
             .collect()
     }
 
+    /// The first recorded request for `action` (its form body), or a failed test.
+    #[track_caller]
+    pub fn request(&self, action: &str) -> String {
+        let needle = format!("Action={action}&");
+        self.recorded()
+            .into_iter()
+            .find(|b| format!("{b}&").contains(&needle))
+            .unwrap_or_else(|| panic!("no {action} recorded"))
+    }
+
     /// How many recorded requests were `action`.
     pub fn count(&self, action: &str) -> usize {
         let needle = format!("Action={action}&");
@@ -358,6 +368,13 @@ pub fn eval_in_sh(exports: &str, var: &str) -> String {
         .unwrap();
     assert!(out.status.success());
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// An ARN of a session of `role` in the test account, as STS reports an assumed role.
+#[track_caller]
+pub fn assert_assumed_role(arn: &str, role: &str) {
+    let prefix = format!("arn:aws:sts::{ACCOUNT}:assumed-role/{role}/");
+    assert!(arn.starts_with(&prefix), "{arn} is not a session of {role}");
 }
 
 pub fn json(text: &str) -> serde_json::Value {
