@@ -49,7 +49,10 @@ fn start(kind: Kind, s: &Sandbox, extra_env: &[(&str, &str)]) -> Tmux {
         Kind::Bash => {
             std::fs::write(
                 dir.join("bashrc"),
-                "eval \"$(aws-runas init bash)\"\nPS1='[${RUNAS_PROMPT}] $ '\n",
+                format!(
+                    "eval \"$(aws-runas init bash)\"\nsource '{}/completions/aws-runas.bash'\nPS1='[${{RUNAS_PROMPT}}] $ '\n",
+                    env!("CARGO_MANIFEST_DIR")
+                ),
             )
             .unwrap();
             format!(
@@ -60,7 +63,10 @@ fn start(kind: Kind, s: &Sandbox, extra_env: &[(&str, &str)]) -> Tmux {
         Kind::Zsh => {
             std::fs::write(
                 dir.join(".zshrc"),
-                "autoload -Uz compinit && compinit -u\neval \"$(aws-runas init zsh)\"\nsetopt PROMPT_SUBST\nPS1='[${RUNAS_PROMPT}] $ '\n",
+                format!(
+                    "fpath=('{}/completions' $fpath)\nautoload -Uz compinit && compinit -u\neval \"$(aws-runas init zsh)\"\nsetopt PROMPT_SUBST\nPS1='[${{RUNAS_PROMPT}}] $ '\n",
+                    env!("CARGO_MANIFEST_DIR")
+                ),
             )
             .unwrap();
             format!("export ZDOTDIR='{}'\nexec zsh -i\n", dir.display())
@@ -68,7 +74,10 @@ fn start(kind: Kind, s: &Sandbox, extra_env: &[(&str, &str)]) -> Tmux {
         Kind::Fish => {
             std::fs::write(
                 dir.join("rc.fish"),
-                "aws-runas init fish | source\nfunction fish_prompt; printf '[%s] $ ' (runas prompt); end\nfunction fish_greeting; end\n",
+                format!(
+                    "aws-runas init fish | source\nsource '{}/completions/aws-runas.fish'\nfunction fish_prompt; printf '[%s] $ ' (runas prompt); end\nfunction fish_greeting; end\n",
+                    env!("CARGO_MANIFEST_DIR")
+                ),
             )
             .unwrap();
             format!(
@@ -126,6 +135,24 @@ fn session(kind: Kind) {
         screen.contains("runas use chain")
     });
     tmux.send_keys(&["C-u"]);
+
+    // The aws-runas completion script completes profile names too.
+    tmux.send_keys(&["aws-runas -w cha", "Tab"]);
+    tmux.wait_for("aws-runas completion", WAIT, |screen| {
+        screen.contains("aws-runas -w chain")
+    });
+    tmux.send_keys(&["C-u"]);
+
+    // An MFA code is asked for on the terminal, once.
+    tmux.type_line("runas use mfa");
+    tmux.wait_for("the MFA prompt", WAIT, |screen| {
+        screen.contains("Enter MFA code for arn:aws:iam::123456789012:mfa/alice: ")
+    });
+    tmux.type_line("135790");
+    tmux.wait_for("the mfa segment", WAIT, |screen| {
+        screen.contains("[mfa 1h] $ ") || screen.contains("[mfa 59m] $ ")
+    });
+    assert_eq!(tmux.screen().matches("Enter MFA code").count(), 1);
 
     // runas off removes what use set.
     tmux.type_line("runas off; echo \"OFF=x$AWS_ACCESS_KEY_ID$AWSRUNAS_PROFILE\"");
