@@ -44,16 +44,106 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('--expiration', '--expiration', [CompletionResultType]::ParameterName, 'Show the credentials'' expiration time')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Print the AWS identity of the profile''s credentials')
             [CompletionResult]::new('--whoami', '--whoami', [CompletionResultType]::ParameterName, 'Print the AWS identity of the profile''s credentials')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'List the role ARNs you are able to assume')
+            [CompletionResult]::new('--list-roles', '--list-roles', [CompletionResultType]::ParameterName, 'List the role ARNs you are able to assume')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'List the MFA devices of your IAM user')
+            [CompletionResult]::new('--list-mfa', '--list-mfa', [CompletionResultType]::ParameterName, 'List the MFA devices of your IAM user')
+            [CompletionResult]::new('-D', '-D ', [CompletionResultType]::ParameterName, 'Run diagnostics on the profile''s configuration and environment')
+            [CompletionResult]::new('--diagnose', '--diagnose', [CompletionResultType]::ParameterName, 'Run diagnostics on the profile''s configuration and environment')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Also write the credentials to a [PROFILE-awsrunas] section of the credentials file')
+            [CompletionResult]::new('--write-credentials', '--write-credentials', [CompletionResultType]::ParameterName, 'Also write the credentials to a [PROFILE-awsrunas] section of the credentials file')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Check whether a newer version is available')
+            [CompletionResult]::new('--update', '--update', [CompletionResultType]::ParameterName, 'Check whether a newer version is available')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log what happens to stderr (secrets redacted); twice for AWS SDK tracing [env: RUNAS_VERBOSE]')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log what happens to stderr (secrets redacted); twice for AWS SDK tracing [env: RUNAS_VERBOSE]')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the IAM roles you may assume, or your MFA devices')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'Show the IAM roles you may assume, or your MFA devices')
+            [CompletionResult]::new('diagnose', 'diagnose', [CompletionResultType]::ParameterValue, 'Check a profile''s configuration and environment, and say what to fix')
+            [CompletionResult]::new('diag', 'diag', [CompletionResultType]::ParameterValue, 'Check a profile''s configuration and environment, and say what to fix')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration to load from your shell''s rc file')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script (profile names included)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'aws-runas;list' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('roles', 'roles', [CompletionResultType]::ParameterValue, 'Role ARNs your IAM user may assume (its and its groups'' policies); -v adds profiles to paste')
+            [CompletionResult]::new('mfa', 'mfa', [CompletionResultType]::ParameterValue, 'The MFA devices of your IAM user')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'aws-runas;ls' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('roles', 'roles', [CompletionResultType]::ParameterValue, 'Role ARNs your IAM user may assume (its and its groups'' policies); -v adds profiles to paste')
+            [CompletionResult]::new('mfa', 'mfa', [CompletionResultType]::ParameterValue, 'The MFA devices of your IAM user')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'aws-runas;list;roles' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;ls;roles' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;list;mfa' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;ls;mfa' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;list;help' {
+            [CompletionResult]::new('roles', 'roles', [CompletionResultType]::ParameterValue, 'Role ARNs your IAM user may assume (its and its groups'' policies); -v adds profiles to paste')
+            [CompletionResult]::new('mfa', 'mfa', [CompletionResultType]::ParameterValue, 'The MFA devices of your IAM user')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'aws-runas;list;help;roles' {
+            break
+        }
+        'aws-runas;list;help;mfa' {
+            break
+        }
+        'aws-runas;list;help;help' {
+            break
+        }
+        'aws-runas;ls;help' {
+            [CompletionResult]::new('roles', 'roles', [CompletionResultType]::ParameterValue, 'Role ARNs your IAM user may assume (its and its groups'' policies); -v adds profiles to paste')
+            [CompletionResult]::new('mfa', 'mfa', [CompletionResultType]::ParameterValue, 'The MFA devices of your IAM user')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'aws-runas;ls;help;roles' {
+            break
+        }
+        'aws-runas;ls;help;mfa' {
+            break
+        }
+        'aws-runas;ls;help;help' {
+            break
+        }
+        'aws-runas;diagnose' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;diag' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'aws-runas;init' {
@@ -72,10 +162,26 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             break
         }
         'aws-runas;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the IAM roles you may assume, or your MFA devices')
+            [CompletionResult]::new('diagnose', 'diagnose', [CompletionResultType]::ParameterValue, 'Check a profile''s configuration and environment, and say what to fix')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration to load from your shell''s rc file')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script (profile names included)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'aws-runas;help;list' {
+            [CompletionResult]::new('roles', 'roles', [CompletionResultType]::ParameterValue, 'Role ARNs your IAM user may assume (its and its groups'' policies); -v adds profiles to paste')
+            [CompletionResult]::new('mfa', 'mfa', [CompletionResultType]::ParameterValue, 'The MFA devices of your IAM user')
+            break
+        }
+        'aws-runas;help;list;roles' {
+            break
+        }
+        'aws-runas;help;list;mfa' {
+            break
+        }
+        'aws-runas;help;diagnose' {
             break
         }
         'aws-runas;help;init' {

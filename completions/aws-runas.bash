@@ -19,11 +19,23 @@ _aws__runas() {
             aws__runas,completions)
                 cmd="aws__runas__subcmd__completions"
                 ;;
+            aws__runas,diag)
+                cmd="aws__runas__subcmd__diagnose"
+                ;;
+            aws__runas,diagnose)
+                cmd="aws__runas__subcmd__diagnose"
+                ;;
             aws__runas,help)
                 cmd="aws__runas__subcmd__help"
                 ;;
             aws__runas,init)
                 cmd="aws__runas__subcmd__init"
+                ;;
+            aws__runas,list)
+                cmd="aws__runas__subcmd__list"
+                ;;
+            aws__runas,ls)
+                cmd="aws__runas__subcmd__list"
                 ;;
             aws__runas,man)
                 cmd="aws__runas__subcmd__man"
@@ -31,14 +43,44 @@ _aws__runas() {
             aws__runas__subcmd__help,completions)
                 cmd="aws__runas__subcmd__help__subcmd__completions"
                 ;;
+            aws__runas__subcmd__help,diagnose)
+                cmd="aws__runas__subcmd__help__subcmd__diagnose"
+                ;;
             aws__runas__subcmd__help,help)
                 cmd="aws__runas__subcmd__help__subcmd__help"
                 ;;
             aws__runas__subcmd__help,init)
                 cmd="aws__runas__subcmd__help__subcmd__init"
                 ;;
+            aws__runas__subcmd__help,list)
+                cmd="aws__runas__subcmd__help__subcmd__list"
+                ;;
             aws__runas__subcmd__help,man)
                 cmd="aws__runas__subcmd__help__subcmd__man"
+                ;;
+            aws__runas__subcmd__help__subcmd__list,mfa)
+                cmd="aws__runas__subcmd__help__subcmd__list__subcmd__mfa"
+                ;;
+            aws__runas__subcmd__help__subcmd__list,roles)
+                cmd="aws__runas__subcmd__help__subcmd__list__subcmd__roles"
+                ;;
+            aws__runas__subcmd__list,help)
+                cmd="aws__runas__subcmd__list__subcmd__help"
+                ;;
+            aws__runas__subcmd__list,mfa)
+                cmd="aws__runas__subcmd__list__subcmd__mfa"
+                ;;
+            aws__runas__subcmd__list,roles)
+                cmd="aws__runas__subcmd__list__subcmd__roles"
+                ;;
+            aws__runas__subcmd__list__subcmd__help,help)
+                cmd="aws__runas__subcmd__list__subcmd__help__subcmd__help"
+                ;;
+            aws__runas__subcmd__list__subcmd__help,mfa)
+                cmd="aws__runas__subcmd__list__subcmd__help__subcmd__mfa"
+                ;;
+            aws__runas__subcmd__list__subcmd__help,roles)
+                cmd="aws__runas__subcmd__list__subcmd__help__subcmd__roles"
                 ;;
             *)
                 ;;
@@ -47,7 +89,7 @@ _aws__runas() {
 
     case "${cmd}" in
         aws__runas)
-            opts="-d -a -o -M -X -E -O -s -r -e -w -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --verbose --help --version init completions man help"
+            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --verbose --help --version list ls diagnose diag init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -122,8 +164,22 @@ _aws__runas() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        aws__subcmd__runas__subcmd__diagnose)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         aws__subcmd__runas__subcmd__help)
-            opts="init completions man help"
+            opts="list diagnose init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -137,6 +193,20 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__diagnose)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -178,6 +248,48 @@ _aws__runas() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        aws__subcmd__runas__subcmd__help__subcmd__list)
+            opts="roles mfa"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__list__subcmd__mfa)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__list__subcmd__roles)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         aws__subcmd__runas__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -195,6 +307,104 @@ _aws__runas() {
         aws__subcmd__runas__subcmd__init)
             opts="-h --help bash zsh fish powershell"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__list)
+            opts="-h --help roles mfa help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__list__subcmd__help)
+            opts="roles mfa help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__list__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__list__subcmd__help__subcmd__mfa)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__list__subcmd__help__subcmd__roles)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__list__subcmd__mfa)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__list__subcmd__roles)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -246,7 +456,7 @@ _aws_runas_with_profiles() {
     done
     if ((position == 0 && !skip)) && [[ ${cur} != -* ]]; then
         local words
-        words="$(aws-runas __profiles 2>/dev/null) init completions man help"
+        words="$(aws-runas __profiles 2>/dev/null) list diagnose init completions man help"
         mapfile -t COMPREPLY < <(compgen -W "${words}" -- "${cur}" || true)
         return 0
     fi

@@ -13,6 +13,8 @@
 # the shared cache and exports the result at the next prompt. It never asks for an MFA code.
 
 __runas_bin='aws-runas'
+# Tells aws-runas diagnose, run from this shell, that the integration is loaded.
+export AWSRUNAS_SHELL=bash
 
 __runas_now() {
 	if [[ -n "${EPOCHSECONDS-}" ]]; then

@@ -14,6 +14,8 @@
 # asks for an MFA code.
 
 set -g __runas_bin aws-runas
+# Tells aws-runas diagnose, run from this shell, that the integration is loaded.
+set -gx AWSRUNAS_SHELL fish
 
 # fish has no clock variable; a file's mtime plus its age (both builtins) is the time, no process.
 function __runas_now

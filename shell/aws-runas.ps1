@@ -13,6 +13,8 @@
 # for an MFA code. Written to hold under Set-StrictMode -Version Latest.
 
 $global:__runas_bin = 'aws-runas'
+# Tells aws-runas diagnose, run from this shell, that the integration is loaded.
+$env:AWSRUNAS_SHELL = 'powershell'
 
 function global:__runas_now {
     [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()

@@ -13,6 +13,8 @@
 # code.
 
 __runas_bin='aws-runas'
+# Tells aws-runas diagnose, run from this shell, that the integration is loaded.
+export AWSRUNAS_SHELL=zsh
 
 zmodload -F zsh/datetime p:EPOCHSECONDS 2>/dev/null
 autoload -Uz add-zsh-hook

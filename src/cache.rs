@@ -112,6 +112,14 @@ impl CacheKey {
         }
     }
 
+    /// The lock of a file aws-runas edits that others may edit too.
+    pub fn file(path: &Path) -> Self {
+        Self {
+            stem: format!("file_{}", digest(&["file", &path.to_string_lossy()])),
+            what: path.display().to_string(),
+        }
+    }
+
     pub fn identity(access_key_id: &str) -> Self {
         Self {
             stem: format!("identity_{}", digest(&["identity", access_key_id])),
@@ -156,6 +164,10 @@ impl Cache {
                 .join("aws-runas"),
         };
         Ok(Self::new(dir))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     fn path(&self, key: &CacheKey, ext: &str) -> PathBuf {
@@ -279,11 +291,25 @@ fn ensure_private_dir(dir: &Path) -> Result<(), CacheError> {
 /// place: a reader sees the old content or the new, never a torn file, even if this process is
 /// killed; and nobody else can read it at any moment.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
+    write_atomic(path, bytes, 0o600)
+}
+
+/// `write_private`, ending with `mode` (Unix permission bits) instead of 0600.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CacheError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempfile_in(dir)
         .map_err(io_err(dir))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(io_err(tmp.path()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
     tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
     tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
     tmp.persist(path).map_err(|e| CacheError::Io {

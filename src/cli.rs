@@ -20,7 +20,6 @@ fn duration(s: &str) -> Result<Duration, String> {
     version,
     about = "Create an environment for interacting with the AWS API using an assumed role",
     override_usage = "aws-runas [OPTIONS] [PROFILE] [COMMAND]...\n       aws-runas <SUBCOMMAND>",
-    args_conflicts_with_subcommands = true,
     after_help = "PROFILE is a profile name or a role ARN; without one, $AWS_PROFILE, $AWS_DEFAULT_PROFILE or 'default'.\n\
                   With COMMAND, runs it with the credentials in its environment; without, prints them for eval."
 )]
@@ -41,6 +40,12 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Sub {
+    /// Show the IAM roles you may assume, or your MFA devices
+    #[command(visible_alias = "ls", subcommand)]
+    List(ListWhat),
+    /// Check a profile's configuration and environment, and say what to fix
+    #[command(visible_alias = "diag")]
+    Diagnose { profile: Option<String> },
     /// Print the shell integration to load from your shell's rc file
     #[command(after_help = "bash:  eval \"$(aws-runas init bash)\"\n\
                             zsh:   eval \"$(aws-runas init zsh)\"\n\
@@ -51,6 +56,14 @@ pub enum Sub {
     Completions { shell: ShellKind },
     /// Write the man pages into a directory
     Man { dir: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ListWhat {
+    /// Role ARNs your IAM user may assume (its and its groups' policies); -v adds profiles to paste
+    Roles { profile: Option<String> },
+    /// The MFA devices of your IAM user
+    Mfa { profile: Option<String> },
 }
 
 /// `aws-runas __export`: not part of the public command line (see `commands::internal`).
@@ -142,6 +155,26 @@ pub struct Options {
     /// Print the AWS identity of the profile's credentials
     #[arg(short = 'w', long = "whoami")]
     pub whoami: bool,
+
+    /// List the role ARNs you are able to assume
+    #[arg(short = 'l', long = "list-roles")]
+    pub list_roles: bool,
+
+    /// List the MFA devices of your IAM user
+    #[arg(short = 'm', long = "list-mfa")]
+    pub list_mfa: bool,
+
+    /// Run diagnostics on the profile's configuration and environment
+    #[arg(short = 'D', long = "diagnose")]
+    pub diagnose: bool,
+
+    /// Also write the credentials to a [PROFILE-awsrunas] section of the credentials file
+    #[arg(short = 'c', long = "write-credentials", env = "RUNAS_WRITE_CREDENTIALS", action = ArgAction::SetTrue, value_parser = FalseyValueParser::new())]
+    pub write_credentials: bool,
+
+    /// Check whether a newer version is available
+    #[arg(short = 'u', long = "update")]
+    pub update: bool,
 
     /// Log what happens to stderr (secrets redacted); twice for AWS SDK tracing [env: RUNAS_VERBOSE]
     #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]

@@ -287,6 +287,21 @@ impl Profiles {
         self.profiles.keys().map(String::as_str)
     }
 
+    /// A profile's setting as written, and the file it is in.
+    pub fn setting(&self, profile: &str, key: &str) -> Option<(&str, &Path)> {
+        let setting = self.profiles.get(profile)?.settings.get(key)?;
+        Some((setting.value.as_str(), setting.file.as_path()))
+    }
+
+    /// The profiles whose `role_arn` is `arn`.
+    pub fn with_role(&self, arn: &str) -> Vec<&str> {
+        self.profiles
+            .iter()
+            .filter(|(_, p)| p.get("role_arn") == Some(arn))
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
     fn searched(&self) -> String {
         format!(
             "{} or {}",
@@ -394,6 +409,7 @@ pub struct Resolved {
     pub session_duration: Duration,
     pub refresh_window: Duration,
     pub sts_endpoint: Option<String>,
+    pub iam_endpoint: Option<String>,
 }
 
 pub fn default_profile_name(env: &Environment) -> String {
@@ -554,13 +570,17 @@ impl Profiles {
             .get("AWS_REGION")
             .or_else(|| env.get("AWS_DEFAULT_REGION"))
             .or_else(|| lineage.find("region").map(|(_, v)| v.to_owned()));
-        let sts_endpoint = if env.is_truthy("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
-            None
-        } else {
-            env.get("AWS_ENDPOINT_URL_STS")
+        // As the AWS CLI: the service's own variable, then the general one, then the profile.
+        let endpoint = |service_variable: &str| {
+            if env.is_truthy("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
+                return None;
+            }
+            env.get(service_variable)
                 .or_else(|| env.get("AWS_ENDPOINT_URL"))
                 .or_else(|| lineage.find("endpoint_url").map(|(_, v)| v.to_owned()))
         };
+        let sts_endpoint = endpoint("AWS_ENDPOINT_URL_STS");
+        let iam_endpoint = endpoint("AWS_ENDPOINT_URL_IAM");
 
         Ok(Resolved {
             name: target.to_owned(),
@@ -571,6 +591,7 @@ impl Profiles {
             session_duration,
             refresh_window,
             sts_endpoint,
+            iam_endpoint,
         })
     }
 

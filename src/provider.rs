@@ -449,6 +449,7 @@ mod tests {
             session_duration: Duration::from_secs(12 * 3600),
             refresh_window: Duration::from_secs(900),
             sts_endpoint: None,
+            iam_endpoint: None,
         }
     }
 

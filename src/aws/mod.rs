@@ -2,6 +2,7 @@
 //! credentials) instead of the SDK's default chain, and the async runtime they need — created
 //! only when a call is really made, so the cache-hit path never pays for either.
 
+pub mod iam;
 pub mod sts;
 
 use std::future::Future;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use aws_sdk_sts::config::retry::RetryConfig;
 use aws_sdk_sts::config::timeout::TimeoutConfig;
+use aws_sdk_sts::error::ProvideErrorMetadata;
 
 /// STS is global; signing still needs a region when the profile names none.
 pub const FALLBACK_REGION: &str = "us-east-1";
@@ -25,6 +27,18 @@ pub fn timeouts() -> TimeoutConfig {
 
 pub fn retries() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(3)
+}
+
+/// One line for an SDK error: the service's code and message, or the whole transport story.
+pub fn describe_error<E, R>(err: &aws_sdk_sts::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err.code() {
+        Some(code) => format!("{code}: {}", err.message().unwrap_or("no message")),
+        None => aws_sdk_sts::error::DisplayErrorContext(err).to_string(),
+    }
 }
 
 /// A single-threaded runtime made on first use and shared by every client in this process.

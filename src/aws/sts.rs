@@ -1,8 +1,11 @@
 //! The STS client behind the `provider::Sts` trait.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_sts::config::{BehaviorVersion, Region};
+use aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextRef;
+use aws_sdk_sts::config::{BehaviorVersion, ConfigBag, Intercept, Region, RuntimeComponents};
+use aws_sdk_sts::error::BoxError;
 use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::Client;
 use jiff::Timestamp;
@@ -81,6 +84,63 @@ fn convert(
 
 fn seconds(d: Duration) -> i32 {
     i32::try_from(d.as_secs()).unwrap_or(i32::MAX)
+}
+
+/// Keeps the `Date` header of the response: the server's clock, for drift checks.
+#[derive(Debug, Default, Clone)]
+struct ServerDate(Arc<Mutex<Option<String>>>);
+
+impl Intercept for ServerDate {
+    fn name(&self) -> &'static str {
+        "ServerDate"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(date) = context.response().headers().get("date") {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(date.to_owned());
+        }
+        Ok(())
+    }
+}
+
+impl SdkSts {
+    /// GetCallerIdentity, and the time STS says it is (from its `Date` header, when sent).
+    pub fn identity_and_server_time(
+        &self,
+        with: &Credentials,
+    ) -> Result<(Identity, Option<Timestamp>), StsError> {
+        const OP: &str = "GetCallerIdentity";
+        let date = ServerDate::default();
+        let out = block_on(
+            self.client(with)
+                .get_caller_identity()
+                .customize()
+                .interceptor(date.clone())
+                .send(),
+        )
+        .map_err(|e| sts_error(OP, e))?;
+        let identity = Identity {
+            user_id: out.user_id().unwrap_or_default().to_owned(),
+            arn: out.arn().unwrap_or_default().to_owned(),
+            account: out.account().unwrap_or_default().to_owned(),
+        };
+        let header = date.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let server = header.and_then(|h| {
+            jiff::fmt::strtime::parse("%a, %d %b %Y %H:%M:%S GMT", h.trim())
+                .ok()?
+                .to_datetime()
+                .ok()?
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .ok()
+                .map(|z| z.timestamp())
+        });
+        Ok((identity, server))
+    }
 }
 
 impl Sts for SdkSts {

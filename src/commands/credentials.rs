@@ -9,6 +9,11 @@ use crate::output::{credential_process_json, shell_statements};
 pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
     let session = Session::new(options, profile)?;
     let creds = session.credentials(options)?;
+    if options.write_credentials {
+        // The file is the output: keep secrets off the terminal.
+        session.write_credentials_file(&creds)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let resolved = &session.resolved;
     let text = match options.output.shell() {
         Some(shell) => shell_statements(shell, &creds, resolved.region.as_deref(), &resolved.name),

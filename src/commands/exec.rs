@@ -24,6 +24,9 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let session = Session::new(options, profile)?;
     let creds = session.credentials(options)?;
+    if options.write_credentials {
+        session.write_credentials_file(&creds)?;
+    }
     let resolved = &session.resolved;
 
     let mut child = Command::new(&command[0]);

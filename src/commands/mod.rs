@@ -3,23 +3,27 @@
 
 pub mod completions;
 pub mod credentials;
+pub mod diagnose;
 pub mod exec;
 pub mod expiration;
 pub mod init;
+pub mod list;
 pub mod man;
 pub mod profiles;
 pub mod shell_export;
+pub mod update;
 pub mod whoami;
 
 use std::ffi::OsString;
 use std::io::Write;
 
+use anyhow::Context;
 use clap::Parser;
 use std::process::ExitCode;
 
 use crate::aws::sts::SdkSts;
 use crate::cache::Cache;
-use crate::cli::{Cli, ExportArgs, Options, Sub};
+use crate::cli::{Cli, ExportArgs, ListWhat, Options, Sub};
 use crate::config::{default_profile_name, Overrides, Profiles, Resolved};
 use crate::credentials::Credentials;
 use crate::environment::Environment;
@@ -58,13 +62,28 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         command,
     } = cli;
     match subcommand {
+        Some(Sub::List(ListWhat::Roles { profile })) => {
+            return list::roles(&options, profile.as_deref())
+        }
+        Some(Sub::List(ListWhat::Mfa { profile })) => {
+            return list::mfa(&options, profile.as_deref())
+        }
+        Some(Sub::Diagnose { profile }) => return diagnose::run(&options, profile.as_deref()),
         Some(Sub::Init { shell }) => return init::run(shell),
         Some(Sub::Completions { shell }) => return completions::run(shell),
         Some(Sub::Man { dir }) => return man::run(&dir),
         None => {}
     }
     let profile = profile.as_deref();
-    if options.whoami {
+    if options.update {
+        update::run()
+    } else if options.list_roles {
+        list::roles(&options, profile)
+    } else if options.list_mfa {
+        list::mfa(&options, profile)
+    } else if options.diagnose {
+        diagnose::run(&options, profile)
+    } else if options.whoami {
         whoami::run(&options, profile)
     } else if options.expiration {
         expiration::run(&options, profile)
@@ -77,6 +96,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// A profile resolved against files and environment, with the cache it uses.
 pub struct Session {
+    pub profiles: Profiles,
     pub resolved: Resolved,
     pub cache: Cache,
 }
@@ -96,7 +116,11 @@ impl Session {
         };
         let resolved = profiles.resolve(&name, &overrides, &env)?;
         let cache = Cache::from_env(&env)?;
-        Ok(Self { resolved, cache })
+        Ok(Self {
+            profiles,
+            resolved,
+            cache,
+        })
     }
 
     pub fn sts(&self) -> SdkSts {
@@ -130,6 +154,22 @@ impl Session {
             force_refresh: options.refresh,
         }
         .credentials(options.session)
+    }
+}
+
+impl Session {
+    /// `-c`: the credentials also go to a `[PROFILE-awsrunas]` section of the credentials file.
+    pub fn write_credentials_file(&self, creds: &Credentials) -> anyhow::Result<()> {
+        let env = Environment::from_process();
+        let path = crate::config::credentials_file_path(&env)
+            .context("no credentials file: set HOME or AWS_SHARED_CREDENTIALS_FILE")?;
+        crate::credentials_file::write(&path, &self.resolved.name, creds, &self.cache)?;
+        eprintln!(
+            "aws-runas: wrote [{}] to {}",
+            crate::credentials_file::section_name(&self.resolved.name),
+            path.display()
+        );
+        Ok(())
     }
 }
 

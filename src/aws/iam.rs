@@ -1,0 +1,236 @@
+//! The IAM client for account insight: the policy documents that apply to a user (inline and
+//! attached, the user's own and their groups'), fetched concurrently, and the user's MFA devices.
+
+use aws_sdk_iam::config::{BehaviorVersion, Region};
+use aws_sdk_iam::Client;
+use tokio::task::JoinSet;
+
+use super::{block_on, describe_error, retries, timeouts, FALLBACK_REGION};
+use crate::credentials::Credentials;
+
+#[derive(Debug, thiserror::Error)]
+#[error("IAM {operation} failed: {message}")]
+pub struct IamError {
+    operation: &'static str,
+    message: String,
+}
+
+type Result<T> = std::result::Result<T, IamError>;
+
+fn fail<E, R>(
+    operation: &'static str,
+) -> impl FnOnce(aws_sdk_iam::error::SdkError<E, R>) -> IamError
+where
+    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |err| IamError {
+        operation,
+        message: describe_error(&err),
+    }
+}
+
+pub struct SdkIam {
+    client: Client,
+}
+
+impl SdkIam {
+    pub fn new(region: Option<&str>, endpoint: Option<&str>, with: &Credentials) -> Self {
+        let credentials = aws_sdk_iam::config::Credentials::new(
+            &with.access_key_id,
+            &with.secret_access_key,
+            with.session_token.clone(),
+            None,
+            "aws-runas",
+        );
+        let mut config = aws_sdk_iam::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.unwrap_or(FALLBACK_REGION).to_owned()))
+            .credentials_provider(credentials)
+            .timeout_config(timeouts())
+            .retry_config(retries());
+        config.set_endpoint_url(endpoint.map(str::to_owned));
+        Self {
+            client: Client::from_conf(config.build()),
+        }
+    }
+
+    /// Every policy document that applies to `user`, as IAM returns them.
+    pub fn policy_documents(&self, user: &str) -> Result<Vec<String>> {
+        block_on(user_documents(self.client.clone(), user.to_owned()))
+    }
+
+    pub fn mfa_devices(&self, user: &str) -> Result<Vec<String>> {
+        block_on(async {
+            let devices = self
+                .client
+                .list_mfa_devices()
+                .user_name(user)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(fail("ListMFADevices"))?;
+            Ok(devices
+                .into_iter()
+                .map(|d| d.serial_number().to_owned())
+                .collect())
+        })
+    }
+}
+
+/// Collects the documents of concurrently running tasks.
+async fn gather(mut tasks: JoinSet<Result<Vec<String>>>) -> Result<Vec<String>> {
+    let mut documents = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let result = joined.map_err(|e| IamError {
+            operation: "request",
+            message: e.to_string(),
+        })?;
+        documents.extend(result?);
+    }
+    Ok(documents)
+}
+
+async fn user_documents(client: Client, user: String) -> Result<Vec<String>> {
+    let mut tasks = JoinSet::new();
+    tasks.spawn(inline_user_policies(client.clone(), user.clone()));
+    tasks.spawn(attached_policies(
+        client.clone(),
+        Principal::User(user.clone()),
+    ));
+    tasks.spawn(group_documents(client, user));
+    gather(tasks).await
+}
+
+async fn group_documents(client: Client, user: String) -> Result<Vec<String>> {
+    let groups = client
+        .list_groups_for_user()
+        .user_name(&user)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(fail("ListGroupsForUser"))?;
+    let mut tasks = JoinSet::new();
+    for group in groups {
+        let name = group.group_name().to_owned();
+        tasks.spawn(inline_group_policies(client.clone(), name.clone()));
+        tasks.spawn(attached_policies(client.clone(), Principal::Group(name)));
+    }
+    gather(tasks).await
+}
+
+async fn inline_user_policies(client: Client, user: String) -> Result<Vec<String>> {
+    let names = client
+        .list_user_policies()
+        .user_name(&user)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(fail("ListUserPolicies"))?;
+    let mut tasks = JoinSet::new();
+    for name in names {
+        let (client, user) = (client.clone(), user.clone());
+        tasks.spawn(async move {
+            let out = client
+                .get_user_policy()
+                .user_name(user)
+                .policy_name(name)
+                .send()
+                .await
+                .map_err(fail("GetUserPolicy"))?;
+            Ok(vec![out.policy_document().to_owned()])
+        });
+    }
+    gather(tasks).await
+}
+
+async fn inline_group_policies(client: Client, group: String) -> Result<Vec<String>> {
+    let names = client
+        .list_group_policies()
+        .group_name(&group)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(fail("ListGroupPolicies"))?;
+    let mut tasks = JoinSet::new();
+    for name in names {
+        let (client, group) = (client.clone(), group.clone());
+        tasks.spawn(async move {
+            let out = client
+                .get_group_policy()
+                .group_name(group)
+                .policy_name(name)
+                .send()
+                .await
+                .map_err(fail("GetGroupPolicy"))?;
+            Ok(vec![out.policy_document().to_owned()])
+        });
+    }
+    gather(tasks).await
+}
+
+enum Principal {
+    User(String),
+    Group(String),
+}
+
+/// Managed policies attached to a user or group: each one's default version's document.
+async fn attached_policies(client: Client, principal: Principal) -> Result<Vec<String>> {
+    let policies = match &principal {
+        Principal::User(user) => client
+            .list_attached_user_policies()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(fail("ListAttachedUserPolicies"))?,
+        Principal::Group(group) => client
+            .list_attached_group_policies()
+            .group_name(group)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(fail("ListAttachedGroupPolicies"))?,
+    };
+    let mut tasks = JoinSet::new();
+    for arn in policies.into_iter().filter_map(|p| p.policy_arn) {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let policy = client
+                .get_policy()
+                .policy_arn(&arn)
+                .send()
+                .await
+                .map_err(fail("GetPolicy"))?;
+            let Some(version) = policy.policy().and_then(|p| p.default_version_id()) else {
+                return Ok(Vec::new());
+            };
+            let out = client
+                .get_policy_version()
+                .policy_arn(&arn)
+                .version_id(version)
+                .send()
+                .await
+                .map_err(fail("GetPolicyVersion"))?;
+            Ok(out
+                .policy_version()
+                .and_then(|v| v.document())
+                .map(str::to_owned)
+                .into_iter()
+                .collect())
+        });
+    }
+    gather(tasks).await
+}

@@ -1,0 +1,353 @@
+//! `diagnose` / `-D`: checks a profile's configuration and environment and says what to fix,
+//! one line a finding, after the resolved profile (secrets redacted). Exits 1 if any finding is
+//! an error.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::print;
+use crate::aws::sts::SdkSts;
+use crate::cache::Cache;
+use crate::cli::Options;
+use crate::config::{default_profile_name, Overrides, Profiles, Resolved, SourceOrigin};
+use crate::credentials::redact_key_id;
+use crate::duration::human;
+use crate::environment::Environment;
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Ok,
+    Info,
+    Warn,
+    Error,
+}
+
+struct Report {
+    lines: Vec<(Level, String)>,
+}
+
+impl Report {
+    fn add(&mut self, level: Level, text: impl Into<String>) {
+        self.lines.push((level, text.into()));
+    }
+
+    fn render(&self) -> String {
+        self.lines
+            .iter()
+            .map(|(level, text)| {
+                let tag = match level {
+                    Level::Ok => "ok",
+                    Level::Info => "info",
+                    Level::Warn => "warn",
+                    Level::Error => "error",
+                };
+                format!("{tag:<5} {text}\n")
+            })
+            .collect()
+    }
+}
+
+/// AWS rejects requests signed more than five minutes off its clock.
+const MAX_SKEW: Duration = Duration::from_secs(300);
+
+pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
+    let env = Environment::from_process();
+    let name = profile
+        .map(str::to_owned)
+        .unwrap_or_else(|| default_profile_name(&env));
+    let mut report = Report { lines: Vec::new() };
+    let mut summary = String::new();
+
+    check_environment(&env, &mut report);
+    match Profiles::load(&env) {
+        Err(e) => report.add(Level::Error, e.to_string()),
+        Ok(profiles) => {
+            let overrides = Overrides {
+                mfa_serial: options.mfa_serial.clone(),
+                external_id: options.external_id.clone(),
+                session_duration: options.session_duration,
+                role_duration: options.role_duration,
+            };
+            match profiles.resolve(&name, &overrides, &env) {
+                Err(e) => report.add(Level::Error, format!("{e}")),
+                Ok(resolved) => {
+                    summary = describe(&resolved);
+                    check_profile(&profiles, &resolved, &mut report);
+                    check_aws(&resolved, &mut report);
+                }
+            }
+        }
+    }
+    check_cache(&env, &mut report);
+    check_shell(&env, &mut report);
+
+    let worst = report
+        .lines
+        .iter()
+        .map(|(l, _)| *l)
+        .max()
+        .unwrap_or(Level::Ok);
+    print(&format!("{summary}\n{}", report.render()))?;
+    Ok(if worst == Level::Error {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The resolved profile, as a person checks it against their config: no secret in it.
+fn describe(r: &Resolved) -> String {
+    let mut out = format!("profile: {}\n", r.name);
+    let key = redact_key_id(&r.source.credentials.access_key_id);
+    let _ = match &r.source.origin {
+        SourceOrigin::Profile(p) => writeln!(out, "source: keys {key} of profile '{p}'"),
+        SourceOrigin::Environment => writeln!(out, "source: keys {key} from the environment"),
+    };
+    for hop in &r.hops {
+        let _ = write!(
+            out,
+            "assume: {} (profile '{}', {}",
+            hop.role_arn,
+            hop.profile,
+            human(hop.duration)
+        );
+        if hop.external_id.is_some() {
+            out.push_str(", external id set");
+        }
+        if let Some(session) = &hop.session_name {
+            let _ = write!(out, ", session name {session}");
+        }
+        out.push_str(")\n");
+    }
+    let none = || "none".to_owned();
+    let _ = writeln!(
+        out,
+        "mfa_serial: {}",
+        r.mfa_serial.clone().unwrap_or_else(none)
+    );
+    let _ = writeln!(out, "region: {}", r.region.clone().unwrap_or_else(none));
+    let _ = writeln!(out, "session token duration: {}", human(r.session_duration));
+    let _ = writeln!(out, "refresh window: {}", human(r.refresh_window));
+    if let Some(endpoint) = &r.sts_endpoint {
+        let _ = writeln!(out, "sts endpoint: {endpoint}");
+    }
+    out
+}
+
+fn check_environment(env: &Environment, report: &mut Report) {
+    let key = env.get("AWS_ACCESS_KEY_ID");
+    let token = env
+        .get("AWS_SESSION_TOKEN")
+        .or_else(|| env.get("AWS_SECURITY_TOKEN"));
+    if let (Some(key), Some(_)) = (&key, &token) {
+        if key.starts_with("AKIA") {
+            report.add(
+                Level::Error,
+                format!("the environment pairs a long-term key ({}) with a session token: AWS rejects it; unset AWS_SESSION_TOKEN or set the matching temporary key", redact_key_id(key)),
+            );
+        }
+    }
+    if let (Some(key), None) = (&key, &token) {
+        if key.starts_with("ASIA") {
+            report.add(
+                Level::Error,
+                format!("the environment has a temporary key ({}) without AWS_SESSION_TOKEN: set it, or unset AWS_ACCESS_KEY_ID", redact_key_id(key)),
+            );
+        }
+    }
+    if key.is_some() && env.get("AWS_SECRET_ACCESS_KEY").is_none() {
+        report.add(
+            Level::Error,
+            "AWS_ACCESS_KEY_ID is set without AWS_SECRET_ACCESS_KEY: set both or neither",
+        );
+    }
+}
+
+fn check_profile(profiles: &Profiles, r: &Resolved, report: &mut Report) {
+    let env = Environment::from_process();
+    // Static keys in the environment shadow the file's in every AWS SDK.
+    if let SourceOrigin::Profile(source) = &r.source.origin {
+        if env.get("AWS_ACCESS_KEY_ID").is_some() {
+            if let Some((_, file)) = profiles.setting(source, "aws_access_key_id") {
+                report.add(
+                    Level::Warn,
+                    format!("AWS_ACCESS_KEY_ID is set in the environment and profile '{source}' has keys in {}: the AWS CLI and SDKs use the environment's; unset AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY unless that is what you want", file.display()),
+                );
+            }
+        }
+        let creds = &r.source.credentials;
+        let file = profiles
+            .setting(source, "aws_access_key_id")
+            .map(|(_, f)| f.display().to_string())
+            .unwrap_or_default();
+        if creds.access_key_id.starts_with("AKIA") && creds.is_temporary() {
+            report.add(Level::Error, format!("profile '{source}' in {file} pairs a long-term key with aws_session_token: remove aws_session_token"));
+        }
+        if creds.access_key_id.starts_with("ASIA") && !creds.is_temporary() {
+            report.add(Level::Error, format!("profile '{source}' in {file} has a temporary key (ASIA…) without aws_session_token"));
+        }
+    }
+    match &r.region {
+        Some(region) => report.add(Level::Ok, format!("region {region}")),
+        None => report.add(
+            Level::Warn,
+            format!(
+                "no region: add region = ... to [profile {}] or set AWS_REGION",
+                r.name
+            ),
+        ),
+    }
+    for hop in &r.hops {
+        let has_keys = profiles
+            .setting(&hop.profile, "aws_access_key_id")
+            .is_some();
+        let self_sourced = profiles
+            .setting(&hop.profile, "source_profile")
+            .map(|(v, _)| v)
+            == Some(hop.profile.as_str());
+        if has_keys && !self_sourced {
+            report.add(
+                Level::Info,
+                format!("profile '{}' has keys that are not used: it assumes its role with its source profile's", hop.profile),
+            );
+        }
+    }
+    if let Some(serial) = &r.mfa_serial {
+        let arn_like = serial.starts_with("arn:aws") && serial.contains(":mfa/");
+        let hardware =
+            (9..=32).contains(&serial.len()) && serial.chars().all(|c| c.is_ascii_alphanumeric());
+        if arn_like || hardware {
+            report.add(Level::Ok, format!("mfa_serial {serial}"));
+        } else {
+            report.add(Level::Warn, format!("mfa_serial '{serial}' is neither an MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME) nor a hardware serial"));
+        }
+    }
+    if r.hops.is_empty() && r.mfa_serial.is_none() {
+        report.add(
+            Level::Info,
+            format!(
+                "profile '{}' assumes no role: aws-runas gives session-token credentials for it",
+                r.name
+            ),
+        );
+    }
+}
+
+/// One STS call with the source keys: do they work, and is our clock right?
+fn check_aws(r: &Resolved, report: &mut Report) {
+    let sts = SdkSts::new(r.region.as_deref(), r.sts_endpoint.as_deref());
+    let sent = Timestamp::now();
+    match sts.identity_and_server_time(&r.source.credentials) {
+        Err(e) => report.add(Level::Error, format!("the source keys do not work: {e}")),
+        Ok((identity, server)) => {
+            report.add(Level::Ok, format!("source keys belong to {}", identity.arn));
+            let Some(server) = server else {
+                report.add(
+                    Level::Info,
+                    "STS sent no Date header: clock drift not checked",
+                );
+                return;
+            };
+            let local = sent + Timestamp::now().duration_since(sent) / 2;
+            let drift = Duration::try_from(local.duration_since(server).abs()).unwrap_or_default();
+            // The header has whole seconds; within two is as good as it gets.
+            if drift > MAX_SKEW {
+                report.add(Level::Error, format!("this clock is {} off AWS's: requests will be rejected; sync the system clock", human(drift)));
+            } else if drift > Duration::from_secs(60) {
+                report.add(
+                    Level::Warn,
+                    format!(
+                        "this clock is {} off AWS's (AWS allows 5m): sync the system clock",
+                        human(drift)
+                    ),
+                );
+            } else {
+                report.add(
+                    Level::Ok,
+                    format!(
+                        "clock within {} of AWS's",
+                        human(drift.max(Duration::from_secs(1)))
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn check_cache(env: &Environment, report: &mut Report) {
+    let cache = match Cache::from_env(env) {
+        Ok(c) => c,
+        Err(e) => return report.add(Level::Error, e.to_string()),
+    };
+    let dir = cache.dir();
+    if !dir.exists() {
+        return report.add(
+            Level::Ok,
+            format!("cache {} (not created yet)", dir.display()),
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| {
+            std::fs::metadata(p)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0)
+        };
+        let dir_mode = mode(dir);
+        if dir_mode & 0o077 != 0 {
+            report.add(
+                Level::Warn,
+                format!(
+                    "cache {} is mode {dir_mode:o}, readable by others: chmod 700 {}",
+                    dir.display(),
+                    dir.display()
+                ),
+            );
+        }
+        let loose: Vec<String> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file() && mode(p) & 0o077 != 0)
+                    .map(|p| p.display().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if loose.is_empty() && dir_mode & 0o077 == 0 {
+            report.add(Level::Ok, format!("cache {} is private", dir.display()));
+        } else if !loose.is_empty() {
+            report.add(
+                Level::Warn,
+                format!(
+                    "cache files readable by others: chmod 600 {}",
+                    loose.join(" ")
+                ),
+            );
+        }
+    }
+}
+
+fn check_shell(env: &Environment, report: &mut Report) {
+    match env.raw("AWSRUNAS_SHELL") {
+        Some(shell) => report.add(Level::Ok, format!("shell integration loaded ({shell})")),
+        None => {
+            let shell = env
+                .raw("SHELL")
+                .and_then(|s| s.rsplit('/').next().map(str::to_owned))
+                .unwrap_or_default();
+            let line = match shell.as_str() {
+                "zsh" => "eval \"$(aws-runas init zsh)\" to ~/.zshrc",
+                "fish" => "aws-runas init fish | source to ~/.config/fish/config.fish",
+                _ => "eval \"$(aws-runas init bash)\" to ~/.bashrc",
+            };
+            report.add(
+                Level::Info,
+                format!("shell integration not loaded in this shell: add {line}"),
+            );
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! `list roles` / `-l` and `list mfa` / `-m`: what the IAM user behind a profile may assume,
+//! and its MFA devices.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::{print, Session};
+use crate::aws::iam::SdkIam;
+use crate::cli::Options;
+use crate::config::SourceOrigin;
+use crate::policy::assumable_roles;
+use crate::provider::Sts;
+
+/// The IAM user behind the profile's keys, and an IAM client acting as it (through the MFA
+/// session when the profile has an MFA device, since policies often require MFA).
+fn iam_user(options: &Options, profile: Option<&str>) -> anyhow::Result<(Session, String, SdkIam)> {
+    let session = Session::new(options, profile)?;
+    let resolved = &session.resolved;
+    let source = &resolved.source.credentials;
+    let identity = session
+        .sts()
+        .caller_identity(source)
+        .with_context(|| format!("profile '{}'", resolved.name))?;
+    let user = identity
+        .arn
+        .split_once(":user/")
+        .map(|(_, path)| path.rsplit('/').next().unwrap_or(path).to_owned())
+        .with_context(|| {
+            format!(
+                "profile '{}': listing needs an IAM user's keys, and these belong to {}",
+                resolved.name, identity.arn
+            )
+        })?;
+    let creds = if resolved.mfa_serial.is_some() && !source.is_temporary() {
+        let mut session_only = options.clone();
+        session_only.session = true;
+        session.credentials(&session_only)?
+    } else {
+        source.clone()
+    };
+    let iam = SdkIam::new(
+        resolved.region.as_deref(),
+        resolved.iam_endpoint.as_deref(),
+        &creds,
+    );
+    Ok((session, user, iam))
+}
+
+pub fn roles(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
+    let (session, user, iam) = iam_user(options, profile)?;
+    let documents = iam
+        .policy_documents(&user)
+        .with_context(|| format!("IAM user {user}"))?;
+    let mut roles: Vec<String> = documents.iter().flat_map(|d| assumable_roles(d)).collect();
+    roles.sort();
+    roles.dedup();
+
+    let mut text = String::new();
+    let mut unconfigured = Vec::new();
+    for role in &roles {
+        let profiles = session.profiles.with_role(role);
+        if profiles.is_empty() {
+            text.push_str(&format!("{role}\n"));
+            unconfigured.push(role);
+        } else {
+            text.push_str(&format!("{role}  (profile {})\n", profiles.join(", ")));
+        }
+    }
+    if roles.is_empty() {
+        eprintln!("aws-runas: IAM user {user} may assume no role by name");
+    }
+    if options.verbose > 0 && !unconfigured.is_empty() {
+        let source = match &session.resolved.source.origin {
+            SourceOrigin::Profile(p) => p.clone(),
+            SourceOrigin::Environment => "default".into(),
+        };
+        text.push_str(
+            "\n# Profiles for the roles above that have none, to paste into your config file:\n",
+        );
+        for role in unconfigured {
+            let name = role.rsplit('/').next().unwrap_or(role);
+            text.push_str(&format!(
+                "\n[profile {name}]\nrole_arn = {role}\nsource_profile = {source}\n"
+            ));
+        }
+    }
+    print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn mfa(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
+    let (_, user, iam) = iam_user(options, profile)?;
+    let devices = iam
+        .mfa_devices(&user)
+        .with_context(|| format!("IAM user {user}"))?;
+    if devices.is_empty() {
+        eprintln!("aws-runas: IAM user {user} has no MFA device");
+    }
+    let text: String = devices.iter().map(|d| format!("{d}\n")).collect();
+    print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}

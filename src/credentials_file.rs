@@ -1,0 +1,131 @@
+//! `-c`: a `[PROFILE-awsrunas]` section in the shared credentials file, for tools that read only
+//! that file. Every other byte of the file is kept, and its mode; the write is atomic and made
+//! under a lock, so concurrent writers never lose each other's sections.
+
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::cache::{write_atomic, Cache, CacheKey};
+use crate::credentials::Credentials;
+
+pub fn section_name(profile: &str) -> String {
+    format!("{profile}-awsrunas")
+}
+
+pub fn write(path: &Path, profile: &str, creds: &Credentials, cache: &Cache) -> anyhow::Result<()> {
+    let _lock = cache.lock(&CacheKey::file(path))?;
+    let (original, mode) = match std::fs::read_to_string(path) {
+        Ok(text) => (text, file_mode(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), 0o600),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let mut body = format!(
+        "aws_access_key_id = {}\naws_secret_access_key = {}\n",
+        creds.access_key_id, creds.secret_access_key
+    );
+    if let Some(token) = &creds.session_token {
+        body.push_str(&format!("aws_session_token = {token}\n"));
+    }
+    if let Some(expiration) = creds.expiration_rfc3339() {
+        body.push_str(&format!("# written by aws-runas; expires {expiration}\n"));
+    }
+    let updated = replace_section(&original, &section_name(profile), &body);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    write_atomic(path, updated.as_bytes(), mode)?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn file_mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o600)
+}
+
+#[cfg(not(unix))]
+fn file_mode(_path: &Path) -> u32 {
+    0o600
+}
+
+fn is_header(line: &str) -> bool {
+    line.trim_start().starts_with('[')
+}
+
+/// `text` with section `name`'s settings replaced by `body` (or the section appended). Blank
+/// and comment lines just before the next section stay: they belong to that section.
+fn replace_section(text: &str, name: &str, body: &str) -> String {
+    let header = format!("[{name}]");
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let Some(start) = lines.iter().position(|l| l.trim() == header) else {
+        let mut out = text.to_owned();
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        if !out.is_empty() && !out.ends_with("\n\n") {
+            out.push('\n');
+        }
+        out.push_str(&format!("{header}\n{body}"));
+        return out;
+    };
+    let next = lines[start + 1..]
+        .iter()
+        .position(|l| is_header(l))
+        .map_or(lines.len(), |i| start + 1 + i);
+    let mut keep_from = next;
+    while keep_from > start + 1 {
+        let line = lines[keep_from - 1].trim();
+        let comment = line.starts_with(['#', ';']) && !line.contains("written by aws-runas");
+        if line.is_empty() || comment {
+            keep_from -= 1;
+        } else {
+            break;
+        }
+    }
+    let mut out: String = lines[..=start].concat();
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(body);
+    out.push_str(&lines[keep_from..].concat());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "# my keys\n[default]\naws_access_key_id = A\n\n[dev-awsrunas]\naws_access_key_id = OLD\naws_session_token = OLD\n# written by aws-runas; expires x\n\n; next one\n[other]\nregion=x";
+
+    #[test]
+    fn replaces_only_the_section_body() {
+        let out = replace_section(FILE, "dev-awsrunas", "aws_access_key_id = NEW\n");
+        assert_eq!(
+            out,
+            "# my keys\n[default]\naws_access_key_id = A\n\n[dev-awsrunas]\naws_access_key_id = NEW\n\n; next one\n[other]\nregion=x"
+        );
+    }
+
+    #[test]
+    fn appends_a_missing_section() {
+        let out = replace_section("[default]\nx = 1", "p-awsrunas", "k = v\n");
+        assert_eq!(out, "[default]\nx = 1\n\n[p-awsrunas]\nk = v\n");
+        assert_eq!(
+            replace_section("", "p-awsrunas", "k = v\n"),
+            "[p-awsrunas]\nk = v\n"
+        );
+    }
+
+    #[test]
+    fn last_section_and_crlf() {
+        let out = replace_section(
+            "[a]\r\nx = 1\r\n[b-awsrunas]\r\nold = 1\r\n",
+            "b-awsrunas",
+            "new = 2\n",
+        );
+        assert_eq!(out, "[a]\r\nx = 1\r\n[b-awsrunas]\r\nnew = 2\n");
+    }
+}
