@@ -34,8 +34,8 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('--external-id', '--external-id', [CompletionResultType]::ParameterName, 'External ID to use with AssumeRole')
             [CompletionResult]::new('-O', '-O ', [CompletionResultType]::ParameterName, 'Credential output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Credential output format')
-            [CompletionResult]::new('-E', '-E ', [CompletionResultType]::ParameterName, 'Pass credentials to the command as environment variables')
-            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Pass credentials to the command as environment variables')
+            [CompletionResult]::new('-E', '-E ', [CompletionResultType]::ParameterName, 'Pass credentials to the command as environment variables, instead of a local endpoint')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Pass credentials to the command as environment variables, instead of a local endpoint')
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Use session token credentials instead of role credentials')
             [CompletionResult]::new('--session', '--session', [CompletionResultType]::ParameterName, 'Use session token credentials instead of role credentials')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Force a refresh of the cached credentials')
@@ -64,6 +64,8 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'Show the IAM roles you may assume, or your MFA devices')
             [CompletionResult]::new('diagnose', 'diagnose', [CompletionResultType]::ParameterValue, 'Check a profile''s configuration and environment, and say what to fix')
             [CompletionResult]::new('diag', 'diag', [CompletionResultType]::ParameterValue, 'Check a profile''s configuration and environment, and say what to fix')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve credentials from a local endpoint: ECS-container or EC2-metadata style')
+            [CompletionResult]::new('srv', 'srv', [CompletionResultType]::ParameterValue, 'Serve credentials from a local endpoint: ECS-container or EC2-metadata style')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration to load from your shell''s rc file')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script (profile names included)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
@@ -146,6 +148,28 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'aws-runas;serve' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port to listen on (default: a free one; 80 with --metadata-ip)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on (default: a free one; 80 with --metadata-ip)')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Ask for MFA codes on this terminal instead of on the profile page')
+            [CompletionResult]::new('--headless', '--headless', [CompletionResultType]::ParameterName, 'Ask for MFA codes on this terminal instead of on the profile page')
+            [CompletionResult]::new('--imdsv1', '--imdsv1', [CompletionResultType]::ParameterName, 'ec2: also answer requests without an IMDSv2 token')
+            [CompletionResult]::new('--metadata-ip', '--metadata-ip', [CompletionResultType]::ParameterName, 'ec2: listen on 169.254.169.254, as the real service (the address must first be added to an interface, and port 80 needs privileges)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;srv' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port to listen on (default: a free one; 80 with --metadata-ip)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on (default: a free one; 80 with --metadata-ip)')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Ask for MFA codes on this terminal instead of on the profile page')
+            [CompletionResult]::new('--headless', '--headless', [CompletionResultType]::ParameterName, 'Ask for MFA codes on this terminal instead of on the profile page')
+            [CompletionResult]::new('--imdsv1', '--imdsv1', [CompletionResultType]::ParameterName, 'ec2: also answer requests without an IMDSv2 token')
+            [CompletionResult]::new('--metadata-ip', '--metadata-ip', [CompletionResultType]::ParameterName, 'ec2: listen on 169.254.169.254, as the real service (the address must first be added to an interface, and port 80 needs privileges)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'aws-runas;init' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -164,6 +188,7 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
         'aws-runas;help' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the IAM roles you may assume, or your MFA devices')
             [CompletionResult]::new('diagnose', 'diagnose', [CompletionResultType]::ParameterValue, 'Check a profile''s configuration and environment, and say what to fix')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve credentials from a local endpoint: ECS-container or EC2-metadata style')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration to load from your shell''s rc file')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script (profile names included)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
@@ -182,6 +207,9 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             break
         }
         'aws-runas;help;diagnose' {
+            break
+        }
+        'aws-runas;help;serve' {
             break
         }
         'aws-runas;help;init' {

@@ -40,6 +40,12 @@ _aws__runas() {
             aws__runas,man)
                 cmd="aws__runas__subcmd__man"
                 ;;
+            aws__runas,serve)
+                cmd="aws__runas__subcmd__serve"
+                ;;
+            aws__runas,srv)
+                cmd="aws__runas__subcmd__serve"
+                ;;
             aws__runas__subcmd__help,completions)
                 cmd="aws__runas__subcmd__help__subcmd__completions"
                 ;;
@@ -57,6 +63,9 @@ _aws__runas() {
                 ;;
             aws__runas__subcmd__help,man)
                 cmd="aws__runas__subcmd__help__subcmd__man"
+                ;;
+            aws__runas__subcmd__help,serve)
+                cmd="aws__runas__subcmd__help__subcmd__serve"
                 ;;
             aws__runas__subcmd__help__subcmd__list,mfa)
                 cmd="aws__runas__subcmd__help__subcmd__list__subcmd__mfa"
@@ -89,7 +98,7 @@ _aws__runas() {
 
     case "${cmd}" in
         aws__runas)
-            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --verbose --help --version list ls diagnose diag init completions man help"
+            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --verbose --help --version list ls diagnose diag serve srv init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -179,7 +188,7 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help)
-            opts="list diagnose init completions man help"
+            opts="list diagnose serve init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -291,6 +300,20 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -430,6 +453,28 @@ _aws__runas() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        aws__subcmd__runas__subcmd__serve)
+            opts="-p -H -h --port --headless --imdsv1 --metadata-ip --help ecs ec2"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
     esac
 }
 
@@ -456,7 +501,7 @@ _aws_runas_with_profiles() {
     done
     if ((position == 0 && !skip)) && [[ ${cur} != -* ]]; then
         local words
-        words="$(aws-runas __profiles 2>/dev/null) list diagnose init completions man help"
+        words="$(aws-runas __profiles 2>/dev/null) list diagnose serve init completions man help"
         mapfile -t COMPREPLY < <(compgen -W "${words}" -- "${cur}" || true)
         return 0
     fi

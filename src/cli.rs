@@ -46,6 +46,9 @@ pub enum Sub {
     /// Check a profile's configuration and environment, and say what to fix
     #[command(visible_alias = "diag")]
     Diagnose { profile: Option<String> },
+    /// Serve credentials from a local endpoint: ECS-container or EC2-metadata style
+    #[command(visible_alias = "srv")]
+    Serve(ServeArgs),
     /// Print the shell integration to load from your shell's rc file
     #[command(after_help = "bash:  eval \"$(aws-runas init bash)\"\n\
                             zsh:   eval \"$(aws-runas init zsh)\"\n\
@@ -56,6 +59,34 @@ pub enum Sub {
     Completions { shell: ShellKind },
     /// Write the man pages into a directory
     Man { dir: PathBuf },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// ecs: a container credential endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI);
+    /// ec2: an instance metadata endpoint (AWS_EC2_METADATA_SERVICE_ENDPOINT)
+    pub kind: ServeKind,
+    /// Profile to serve first; the profile page switches it
+    pub profile: Option<String>,
+    /// Port to listen on (default: a free one; 80 with --metadata-ip)
+    #[arg(short = 'p', long)]
+    pub port: Option<u16>,
+    /// Ask for MFA codes on this terminal instead of on the profile page
+    #[arg(short = 'H', long)]
+    pub headless: bool,
+    /// ec2: also answer requests without an IMDSv2 token
+    #[arg(long)]
+    pub imdsv1: bool,
+    /// ec2: listen on 169.254.169.254, as the real service (the address must first be added to
+    /// an interface, and port 80 needs privileges)
+    #[arg(long)]
+    pub metadata_ip: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServeKind {
+    Ecs,
+    Ec2,
 }
 
 #[derive(Subcommand, Debug)]
@@ -125,7 +156,7 @@ pub struct Options {
     )]
     pub external_id: Option<String>,
 
-    /// Pass credentials to the command as environment variables
+    /// Pass credentials to the command as environment variables, instead of a local endpoint
     #[arg(short = 'E', long = "env", env = "RUNAS_ENV_CREDENTIALS", action = ArgAction::SetTrue, value_parser = FalseyValueParser::new())]
     pub env_credentials: bool,
 

@@ -14,6 +14,7 @@ mod mfa;
 mod output;
 mod policy;
 mod provider;
+mod server;
 mod shell;
 mod tty;
 

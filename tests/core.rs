@@ -267,11 +267,12 @@ fn expiration_and_whoami() {
 }
 
 #[test]
-fn exec_mode_passes_credentials_exit_code_and_nothing_stale() {
+fn env_exec_mode_passes_credentials_exit_code_and_nothing_stale() {
     let s = Sandbox::new();
     let out = run(
         s.runas()
             .args([
+                "-E",
                 "dev",
                 "sh",
                 "-c",

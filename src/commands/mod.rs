@@ -10,6 +10,7 @@ pub mod init;
 pub mod list;
 pub mod man;
 pub mod profiles;
+pub mod serve;
 pub mod shell_export;
 pub mod update;
 pub mod whoami;
@@ -69,6 +70,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             return list::mfa(&options, profile.as_deref())
         }
         Some(Sub::Diagnose { profile }) => return diagnose::run(&options, profile.as_deref()),
+        Some(Sub::Serve(args)) => return serve::run(&options, &args),
         Some(Sub::Init { shell }) => return init::run(shell),
         Some(Sub::Completions { shell }) => return completions::run(shell),
         Some(Sub::Man { dir }) => return man::run(&dir),

@@ -1,0 +1,112 @@
+//! Credentials for the local endpoints: the active profile, and credentials handed out from
+//! memory while fresh, else through the shared cache (one STS call across every process, as
+//! everywhere). A burst of requests therefore costs no STS call and no file read.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::cli::Options;
+use crate::commands::Session;
+use crate::credentials::Credentials;
+use crate::mfa::MfaError;
+
+/// What went wrong getting a profile's credentials, as a client is told.
+#[derive(Clone, Debug)]
+pub struct Unavailable {
+    pub message: String,
+    /// A refresh needs an MFA code that nobody can type here: the page can ask for one.
+    pub needs_mfa: bool,
+}
+
+pub struct Broker {
+    options: Options,
+    /// May ask for an MFA code on the terminal (exec mode, `serve -H`).
+    interactive: bool,
+    active: Mutex<String>,
+    memo: Mutex<HashMap<String, (Credentials, Duration)>>,
+    /// A code typed into the profile page, for the next refresh that needs one.
+    mfa_code: Mutex<Option<String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Broker {
+    pub fn new(options: Options, profile: String, interactive: bool) -> Self {
+        Self {
+            options,
+            interactive,
+            active: Mutex::new(profile),
+            memo: Mutex::new(HashMap::new()),
+            mfa_code: Mutex::new(None),
+        }
+    }
+
+    pub fn active(&self) -> String {
+        lock(&self.active).clone()
+    }
+
+    /// Switches the active profile, once it is known to resolve.
+    pub fn set_active(&self, profile: &str) -> Result<(), Unavailable> {
+        Session::new(&self.options, Some(profile)).map_err(|e| Unavailable {
+            message: format!("{e:#}"),
+            needs_mfa: false,
+        })?;
+        *lock(&self.active) = profile.to_owned();
+        Ok(())
+    }
+
+    pub fn submit_mfa(&self, code: String) {
+        *lock(&self.mfa_code) = Some(code);
+    }
+
+    pub fn credentials(&self, profile: &str) -> Result<Credentials, Unavailable> {
+        self.get(profile, false)
+    }
+
+    /// New credentials now, whatever the cache holds.
+    pub fn refresh(&self, profile: &str) -> Result<Credentials, Unavailable> {
+        self.get(profile, true)
+    }
+
+    fn get(&self, profile: &str, force: bool) -> Result<Credentials, Unavailable> {
+        if !force {
+            if let Some((creds, window)) = lock(&self.memo).get(profile) {
+                if creds.is_fresh(Timestamp::now(), *window) {
+                    return Ok(creds.clone());
+                }
+            }
+        }
+        let mut options = self.options.clone();
+        options.refresh = force;
+        if let Some(code) = lock(&self.mfa_code).take() {
+            options.otp = Some(code);
+        }
+        let result = Session::new(&options, Some(profile)).and_then(|session| {
+            let creds = session.credentials_with_prompt(&options, self.interactive)?;
+            Ok((creds, session.resolved.refresh_window))
+        });
+        match result {
+            Ok((creds, window)) => {
+                lock(&self.memo).insert(profile.to_owned(), (creds.clone(), window));
+                Ok(creds)
+            }
+            Err(e) => {
+                let needs_mfa = e.chain().any(|c| {
+                    matches!(
+                        c.downcast_ref::<MfaError>(),
+                        Some(MfaError::NoTerminal { .. })
+                    )
+                });
+                Err(Unavailable {
+                    message: format!("{e:#}").replace('\n', " "),
+                    needs_mfa,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,595 @@
+//! Local credential endpoints, end to end: exec mode's endpoint, `serve ecs`, `serve ec2` and
+//! the profile page, with the real AWS CLI and boto3 as clients, against moto.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .new_agent()
+}
+
+/// Sends a request and returns status and body.
+fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> (u16, String) {
+    let agent = agent();
+    let mut request = ureq::http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let request = request.body(body.unwrap_or("").to_owned()).unwrap();
+    let mut response = agent.run(request).expect("request sent");
+    let status = response.status().as_u16();
+    (
+        status,
+        response.body_mut().read_to_string().unwrap_or_default(),
+    )
+}
+
+/// `aws-runas serve KIND ...`, its exports parsed; stopped with SIGINT when dropped.
+struct Served {
+    child: Child,
+    exports: Vec<(String, String)>,
+    stderr: Arc<std::sync::Mutex<String>>,
+}
+
+impl Served {
+    fn start(s: &Sandbox, args: &[&str]) -> Self {
+        Self::start_with(s.runas().arg("serve").args(args))
+    }
+
+    fn start_with(cmd: &mut Command) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = Arc::new(std::sync::Mutex::new(String::new()));
+        let log = stderr.clone();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut exports = Vec::new();
+        let mut line = String::new();
+        while out.read_line(&mut line).unwrap() > 0 {
+            let text = line.trim().to_owned();
+            line.clear();
+            if let Some((name, value)) =
+                text.strip_prefix("export ").and_then(|t| t.split_once('='))
+            {
+                exports.push((name.to_owned(), value.trim_matches('\'').to_owned()));
+            }
+            if text.starts_with("export AWS_CONTAINER_AUTHORIZATION_TOKEN")
+                || text.starts_with("export AWS_EC2_METADATA_SERVICE_ENDPOINT")
+            {
+                break;
+            }
+        }
+        assert!(
+            !exports.is_empty(),
+            "serve printed no exports: {}",
+            stderr.lock().unwrap()
+        );
+        Served {
+            child,
+            exports,
+            stderr,
+        }
+    }
+
+    fn var(&self, name: &str) -> String {
+        self.exports
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{name} not exported"))
+    }
+
+    /// Stops it as Ctrl-C would, and returns its exit code and log.
+    fn stop(mut self) -> (Option<i32>, String) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                break st;
+            }
+            assert!(Instant::now() < deadline, "serve did not stop on SIGINT");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        let log = self.stderr.lock().unwrap().clone();
+        (status.code(), log)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const BOTO3_ARN: &str = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])";
+
+#[test]
+fn exec_mode_hands_the_command_an_endpoint_not_keys() {
+    let s = Sandbox::new();
+    let script = format!(
+        "echo \"key=${{AWS_ACCESS_KEY_ID-none}}\"; echo \"uri=$AWS_CONTAINER_CREDENTIALS_FULL_URI\"; \
+         aws sts get-caller-identity --query Arn --output text; python3 -c \"{BOTO3_ARN}\"; exit 7"
+    );
+    let out = run(
+        s.runas()
+            .args(["dev", "sh", "-c", &script])
+            .env("AWS_ACCESS_KEY_ID", "AKIASTALE")
+            .env("AWS_SECRET_ACCESS_KEY", "stale"),
+        LIMIT,
+    );
+    assert_eq!(out.code, Some(7), "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "key=none", "static keys reached the command");
+    assert!(
+        lines[1].starts_with("uri=http://127.0.0.1:"),
+        "{}",
+        lines[1]
+    );
+    assert_assumed_role(lines[2], "dev");
+    assert_assumed_role(lines[3], "dev");
+}
+
+/// Fetches the endpoint twice, some seconds apart, and prints both access key ids.
+const TWO_FETCHES: &str = r#"
+import json, os, time, urllib.request
+def key():
+    request = urllib.request.Request(os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+        headers={"Authorization": os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]})
+    return json.load(urllib.request.urlopen(request))["AccessKeyId"]
+first = key()
+time.sleep(4)
+print(first, key())
+"#;
+
+#[test]
+fn a_command_outliving_the_refresh_window_gets_new_keys() {
+    let s = Sandbox::new();
+    let out = run(
+        s.runas()
+            .args(["-a", "15m", "dev", "python3", "-c", TWO_FETCHES])
+            .env("RUNAS_REFRESH_WINDOW", "14m57s"),
+        LIMIT,
+    )
+    .ok();
+    let keys: Vec<&str> = out.stdout.split_whitespace().collect();
+    assert_eq!(keys.len(), 2, "{}", out.stdout);
+    assert!(keys[0].starts_with("ASIA") && keys[1].starts_with("ASIA"));
+    assert_ne!(keys[0], keys[1], "the endpoint served stale keys");
+}
+
+#[test]
+fn serve_ecs_with_real_clients_and_guards() {
+    let s = Sandbox::new();
+    let served = Served::start(&s, &["ecs", "dev"]);
+    let uri = served.var("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    let token = served.var("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    assert!(uri.starts_with("http://127.0.0.1:") && uri.ends_with("/credentials"));
+    assert_eq!(token.len(), 64);
+
+    let with_endpoint = |program: &str, args: &[&str]| {
+        let mut cmd = s.command(program);
+        cmd.args(args)
+            .env("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri)
+            .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", &token)
+            .env("AWS_DEFAULT_REGION", "eu-west-1")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+        run(&mut cmd, LIMIT).ok().stdout
+    };
+    let arn = with_endpoint(
+        &aws_cli(),
+        &[
+            "sts",
+            "get-caller-identity",
+            "--query",
+            "Arn",
+            "--output",
+            "text",
+        ],
+    );
+    assert_assumed_role(arn.trim(), "dev");
+    assert_assumed_role(with_endpoint("python3", &["-c", BOTO3_ARN]).trim(), "dev");
+
+    assert_eq!(send("GET", &uri, &[], None).0, 401, "no token");
+    assert_eq!(
+        send("GET", &uri, &[("Authorization", "guess")], None).0,
+        403
+    );
+    let (status, _) = send(
+        "GET",
+        &uri,
+        &[("Authorization", &token), ("Host", "attacker.example:80")],
+        None,
+    );
+    assert_eq!(status, 403, "foreign Host");
+    let (status, body) = send(
+        "GET",
+        &format!("{uri}/chain"),
+        &[("Authorization", &token)],
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send(
+        "GET",
+        &format!("{uri}/nope"),
+        &[("Authorization", &token)],
+        None,
+    );
+    assert_eq!(status, 500);
+    assert!(
+        json(&body)["message"]
+            .as_str()
+            .unwrap()
+            .contains("profile 'nope' not found"),
+        "{body}"
+    );
+
+    let (code, log) = served.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("aws-runas: stopped"), "{log}");
+}
+
+#[test]
+fn serve_ec2_speaks_imdsv2_and_refuses_what_it_should() {
+    let s = Sandbox::new();
+    let served = Served::start(&s, &["ec2", "dev"]);
+    let endpoint = served.var("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    let run_client = |program: &str, args: &[&str]| {
+        let mut cmd = s.command(program);
+        cmd.args(args)
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &endpoint)
+            .env("AWS_DEFAULT_REGION", "eu-west-1")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+        run(&mut cmd, LIMIT).ok().stdout
+    };
+    let arn = run_client(
+        &aws_cli(),
+        &[
+            "sts",
+            "get-caller-identity",
+            "--query",
+            "Arn",
+            "--output",
+            "text",
+        ],
+    );
+    assert_assumed_role(arn.trim(), "dev");
+    assert_assumed_role(run_client("python3", &["-c", BOTO3_ARN]).trim(), "dev");
+
+    let token_url = format!("{endpoint}latest/api/token");
+    let creds_url = format!("{endpoint}latest/meta-data/iam/security-credentials/");
+    let ttl = "X-aws-ec2-metadata-token-ttl-seconds";
+    let (status, token) = send("PUT", &token_url, &[(ttl, "60")], None);
+    assert_eq!(status, 200);
+    let with_token = [("X-aws-ec2-metadata-token", token.as_str())];
+    assert_eq!(
+        send("GET", &creds_url, &with_token, None),
+        (200, "dev".to_owned())
+    );
+    let (status, body) = send("GET", &format!("{creds_url}dev"), &with_token, None);
+    assert_eq!(status, 200);
+    assert_eq!(json(&body)["Code"], "Success");
+
+    assert_eq!(
+        send("GET", &creds_url, &[], None).0,
+        401,
+        "IMDSv1 is off by default"
+    );
+    assert_eq!(
+        send(
+            "GET",
+            &creds_url,
+            &[("X-aws-ec2-metadata-token", "forged")],
+            None
+        )
+        .0,
+        401
+    );
+    let (_, short) = send("PUT", &token_url, &[(ttl, "1")], None);
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(
+        send(
+            "GET",
+            &creds_url,
+            &[("X-aws-ec2-metadata-token", &short)],
+            None
+        )
+        .0,
+        401,
+        "expired token"
+    );
+    assert_eq!(send("PUT", &token_url, &[(ttl, "0")], None).0, 400);
+    assert_eq!(
+        send(
+            "PUT",
+            &token_url,
+            &[(ttl, "60"), ("X-Forwarded-For", "10.0.0.1")],
+            None
+        )
+        .0,
+        403
+    );
+    assert_eq!(
+        send(
+            "GET",
+            &creds_url,
+            &[
+                ("X-aws-ec2-metadata-token", &token),
+                ("X-Forwarded-For", "1.2.3.4")
+            ],
+            None
+        )
+        .0,
+        403
+    );
+    assert_eq!(
+        send(
+            "GET",
+            &creds_url,
+            &[
+                ("X-aws-ec2-metadata-token", &token),
+                ("Host", "evil.example")
+            ],
+            None
+        )
+        .0,
+        403
+    );
+    drop(served);
+
+    let v1 = Served::start(&s, &["ec2", "--imdsv1", "dev"]);
+    let endpoint = v1.var("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    let (status, body) = send(
+        "GET",
+        &format!("{endpoint}latest/meta-data/iam/security-credentials/"),
+        &[],
+        None,
+    );
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "dev"),
+        "IMDSv1 when opted in"
+    );
+}
+
+#[test]
+fn a_burst_of_requests_is_answered_from_memory_without_sts_calls() {
+    let s = Sandbox::new();
+    let served = Served::start(&s, &["ecs", "dev"]);
+    let uri = served.var("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    let token = served.var("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    s.moto.start_recording();
+    let (connections, per_connection) = (32, 64);
+    let keys: Vec<String> = (0..connections)
+        .map(|_| {
+            let (uri, token) = (uri.clone(), token.clone());
+            std::thread::spawn(move || {
+                // One agent per thread: its requests share one kept-alive connection.
+                let agent = agent();
+                (0..per_connection)
+                    .map(|_| {
+                        let mut response = agent
+                            .get(&uri)
+                            .header("Authorization", &token)
+                            .call()
+                            .unwrap();
+                        assert_eq!(response.status().as_u16(), 200);
+                        let body = response.body_mut().read_to_string().unwrap();
+                        json(&body)["AccessKeyId"].as_str().unwrap().to_owned()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    assert_eq!(keys.len(), connections * per_connection);
+    assert!(keys.iter().all(|k| k == &keys[0]));
+    assert!(
+        s.moto.recorded().is_empty(),
+        "STS calls during the burst: {:?}",
+        s.moto.recorded()
+    );
+}
+
+#[test]
+fn profile_page_switches_refreshes_and_asks_for_mfa_only_to_its_own_origin() {
+    let s = Sandbox::new();
+    let served = Served::start(&s, &["ecs", "dev"]);
+    let uri = served.var("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    let auth = served.var("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    let base = uri.trim_end_matches("/credentials").to_owned();
+    let host = base.trim_start_matches("http://").to_owned();
+
+    let (status, html) = send("GET", &format!("{base}/"), &[], None);
+    assert_eq!(status, 200);
+    let page_token = html
+        .split("name=\"runas-token\" content=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(page_token.len(), 64);
+    assert_ne!(
+        page_token, auth,
+        "the page must not hand out the credential token"
+    );
+    assert_eq!(
+        send(
+            "GET",
+            &format!("{base}/"),
+            &[("Host", "evil.example")],
+            None
+        )
+        .0,
+        403
+    );
+
+    let api = |method: &str, path: &str, body: Option<&str>, origin: Option<&str>| {
+        let mut headers = vec![
+            ("X-Runas-Token", page_token.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        if let Some(o) = origin {
+            headers.push(("Origin", o));
+        }
+        send(method, &format!("{base}{path}"), &headers, body)
+    };
+    assert_eq!(
+        send("GET", &format!("{base}/list-profiles"), &[], None).0,
+        403,
+        "no page token"
+    );
+    assert_eq!(
+        api(
+            "POST",
+            "/profile",
+            Some(r#"{"profile":"chain"}"#),
+            Some("http://evil.example")
+        )
+        .0,
+        403
+    );
+    let (status, list) = api(
+        "GET",
+        "/list-profiles",
+        None,
+        Some(&format!("http://{host}")),
+    );
+    assert_eq!(status, 200);
+    let listed = json(&list);
+    let names: Vec<&str> = listed["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    for p in ["alice", "chain", "dev", "mfa"] {
+        assert!(names.contains(&p), "{list}");
+    }
+
+    // Switch: the endpoint's default credentials are now the chain role's.
+    let (status, body) = api("POST", "/profile", Some(r#"{"profile":"chain"}"#), None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["profile"], "chain");
+    let arn = run(
+        s.aws()
+            .args([
+                "sts",
+                "get-caller-identity",
+                "--query",
+                "Arn",
+                "--output",
+                "text",
+            ])
+            .env("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri)
+            .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", &auth)
+            .env("AWS_DEFAULT_REGION", "eu-west-1")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        LIMIT,
+    )
+    .ok()
+    .stdout;
+    assert_assumed_role(arn.trim(), "chain");
+
+    // Refresh now: new keys.
+    let key = |served_uri: &str| {
+        json(&send("GET", served_uri, &[("Authorization", &auth)], None).1)["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let before = key(&uri);
+    assert_eq!(api("POST", "/refresh", Some("{}"), None).0, 200);
+    assert_ne!(key(&uri), before);
+
+    // A profile whose refresh needs an MFA code: the page is told, and the code it sends works.
+    let (status, body) = api("POST", "/profile", Some(r#"{"profile":"mfa"}"#), None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["needs_mfa"], true, "{body}");
+    assert_eq!(send("GET", &uri, &[("Authorization", &auth)], None).0, 500);
+    s.moto.start_recording();
+    let (status, body) = api("POST", "/mfa", Some(r#"{"code":"424242"}"#), None);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        json(&body)["expiration"].as_str().unwrap().ends_with('Z'),
+        "{body}"
+    );
+    assert!(s
+        .moto
+        .request("GetSessionToken")
+        .contains("TokenCode=424242"));
+    assert!(key(&uri).starts_with("ASIA"));
+
+    let (code, log) = served.stop();
+    assert_eq!(code, Some(0));
+    assert!(
+        !log.contains(&auth) && !log.contains(&page_token),
+        "a token in the log:\n{log}"
+    );
+}
+
+#[test]
+fn server_logs_requests_at_verbose_without_secrets() {
+    let s = Sandbox::new();
+    let served = Served::start_with(s.runas().args(["-v", "serve", "ecs", "dev"]));
+    let uri = served.var("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    let token = served.var("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    let (_, body) = send("GET", &uri, &[("Authorization", &token)], None);
+    let secret = json(&body)["SecretAccessKey"].as_str().unwrap().to_owned();
+    send("GET", &uri, &[("Authorization", "wrong")], None);
+    let (_, log) = served.stop();
+    assert!(log.contains("GET /credentials -> 200"), "{log}");
+    assert!(log.contains("GET /credentials -> 403"), "{log}");
+    for leaked in [token.as_str(), secret.as_str(), "wrong"] {
+        assert!(!log.contains(leaked), "{leaked} in the log:\n{log}");
+    }
+}
+
+#[test]
+fn a_command_that_is_not_a_program_runs_through_the_users_shell_so_aliases_work() {
+    let s = Sandbox::new();
+    std::fs::write(
+        s.home().join(".bashrc"),
+        "shopt -s expand_aliases\nalias whoiam='aws sts get-caller-identity --query Arn --output text'\n",
+    )
+    .unwrap();
+    let out = run(
+        s.runas().args(["dev", "whoiam"]).env("SHELL", "/bin/bash"),
+        LIMIT,
+    )
+    .ok();
+    assert_assumed_role(out.stdout.trim(), "dev");
+    // A program on PATH is run directly, not through the shell.
+    let out = run(
+        s.runas()
+            .args(["dev", "sh", "-c", "echo $0"])
+            .env("SHELL", "/bin/bash"),
+        LIMIT,
+    )
+    .ok();
+    assert_eq!(out.stdout.trim(), "sh");
+}
