@@ -5,6 +5,16 @@
 bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="${bench_root}/.venv/bin:${PATH}"
 
+# bench_need COMMAND PACKAGE...: installs Debian packages a benchmark needs beyond tests/setup.
+bench_need() {
+	local cmd="$1"
+	shift
+	command -v "${cmd}" >/dev/null 2>&1 && return 0
+	local sudo=()
+	[[ "${EUID}" == 0 ]] || sudo=(sudo)
+	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 # Starts moto on a port the kernel picks; sets MOTO_URL. Stopped by bench_cleanup.
 bench_start_moto() {
 	local log="${bench_dir}/moto.log"
