@@ -593,3 +593,53 @@ fn a_command_that_is_not_a_program_runs_through_the_users_shell_so_aliases_work(
     .ok();
     assert_eq!(out.stdout.trim(), "sh");
 }
+
+#[test]
+fn profile_page_in_a_real_browser_switches_the_served_profile() {
+    let s = Sandbox::new();
+    let served = Served::start(&s, &["ecs", "dev"]);
+    let uri = served.var("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    let auth = served.var("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    let page = format!("{}/", uri.trim_end_matches("/credentials"));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/page.py");
+    let seen = run(
+        Command::new("python3").args([script, page.as_str(), "chain"]),
+        Duration::from_secs(120),
+    )
+    .ok();
+    let seen = json(&seen.stdout);
+    let listed: Vec<&str> = seen["listed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    for profile in ["alice", "chain", "dev", "mfa"] {
+        assert!(listed.contains(&profile), "{seen}");
+    }
+    assert_eq!(seen["first"], "dev");
+    assert_eq!(seen["switched"], "chain");
+    assert!(
+        seen["expiration"].as_str().unwrap().ends_with('Z'),
+        "{seen}"
+    );
+    let arn = run(
+        s.aws()
+            .args([
+                "sts",
+                "get-caller-identity",
+                "--query",
+                "Arn",
+                "--output",
+                "text",
+            ])
+            .env("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri)
+            .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", &auth)
+            .env("AWS_DEFAULT_REGION", "eu-west-1")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        LIMIT,
+    )
+    .ok()
+    .stdout;
+    assert_assumed_role(arn.trim(), "chain");
+}
