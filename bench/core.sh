@@ -4,11 +4,7 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
-bin="${1:-${bench_root}/target/release/aws-runas}"
-[[ -x "${bin}" ]] || {
-	echo "build first: cargo build --release" >&2
-	exit 1
-}
+bench_binary "$@"
 bench_sandbox
 export MFA_CODE=123456
 "${bin}" -O json dev >/dev/null # warm the cache

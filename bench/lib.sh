@@ -5,6 +5,15 @@
 bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="${bench_root}/.venv/bin:${PATH}"
 
+# bench_binary [PATH]: sets bin to the aws-runas to measure (default: the release build).
+bench_binary() {
+	bin="${1:-${bench_root}/target/release/aws-runas}"
+	[[ -x "${bin}" ]] || {
+		echo "build first: cargo build --release" >&2
+		exit 1
+	}
+}
+
 # bench_need COMMAND PACKAGE...: installs Debian packages a benchmark needs beyond tests/setup.
 bench_need() {
 	local cmd="$1"

@@ -6,11 +6,7 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
-bin="${1:-${bench_root}/target/release/aws-runas}"
-[[ -x "${bin}" ]] || {
-	echo "build first: cargo build --release" >&2
-	exit 1
-}
+bench_binary "$@"
 bench_sandbox
 bin_dir="$(cd "$(dirname "${bin}")" && pwd)"
 export PATH="${bin_dir}:${PATH}"

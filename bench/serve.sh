@@ -5,11 +5,7 @@
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
-bin="${1:-${bench_root}/target/release/aws-runas}"
-[[ -x "${bin}" ]] || {
-	echo "build first: cargo build --release" >&2
-	exit 1
-}
+bench_binary "$@"
 bench_need wrk wrk
 bench_need nginx nginx-light
 bench_sandbox

@@ -124,6 +124,28 @@ impl Drop for Served {
     }
 }
 
+/// The identity the real AWS CLI gets from the ECS endpoint at `uri`.
+fn aws_arn_through(s: &Sandbox, uri: &str, token: &str) -> String {
+    let out = run(
+        s.aws()
+            .args([
+                "sts",
+                "get-caller-identity",
+                "--query",
+                "Arn",
+                "--output",
+                "text",
+            ])
+            .env("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri)
+            .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", token)
+            .env("AWS_DEFAULT_REGION", "eu-west-1")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        LIMIT,
+    )
+    .ok();
+    out.stdout.trim().to_owned()
+}
+
 const BOTO3_ARN: &str = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])";
 
 #[test]
@@ -495,25 +517,7 @@ fn profile_page_switches_refreshes_and_asks_for_mfa_only_to_its_own_origin() {
     let (status, body) = api("POST", "/profile", Some(r#"{"profile":"chain"}"#), None);
     assert_eq!(status, 200, "{body}");
     assert_eq!(json(&body)["profile"], "chain");
-    let arn = run(
-        s.aws()
-            .args([
-                "sts",
-                "get-caller-identity",
-                "--query",
-                "Arn",
-                "--output",
-                "text",
-            ])
-            .env("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri)
-            .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", &auth)
-            .env("AWS_DEFAULT_REGION", "eu-west-1")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-        LIMIT,
-    )
-    .ok()
-    .stdout;
-    assert_assumed_role(arn.trim(), "chain");
+    assert_assumed_role(&aws_arn_through(&s, &uri, &auth), "chain");
 
     // Refresh now: new keys.
     let key = |served_uri: &str| {
@@ -623,23 +627,5 @@ fn profile_page_in_a_real_browser_switches_the_served_profile() {
         seen["expiration"].as_str().unwrap().ends_with('Z'),
         "{seen}"
     );
-    let arn = run(
-        s.aws()
-            .args([
-                "sts",
-                "get-caller-identity",
-                "--query",
-                "Arn",
-                "--output",
-                "text",
-            ])
-            .env("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri)
-            .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", &auth)
-            .env("AWS_DEFAULT_REGION", "eu-west-1")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-        LIMIT,
-    )
-    .ok()
-    .stdout;
-    assert_assumed_role(arn.trim(), "chain");
+    assert_assumed_role(&aws_arn_through(&s, &uri, &auth), "chain");
 }

@@ -1,11 +1,10 @@
 //! The IAM client for account insight: the policy documents that apply to a user (inline and
 //! attached, the user's own and their groups'), fetched concurrently, and the user's MFA devices.
 
-use aws_sdk_iam::config::{BehaviorVersion, Region};
 use aws_sdk_iam::Client;
 use tokio::task::JoinSet;
 
-use super::{block_on, describe_error, retries, timeouts, FALLBACK_REGION};
+use super::{block_on, describe_error};
 use crate::credentials::Credentials;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,22 +35,8 @@ pub struct SdkIam {
 
 impl SdkIam {
     pub fn new(region: Option<&str>, endpoint: Option<&str>, with: &Credentials) -> Self {
-        let credentials = aws_sdk_iam::config::Credentials::new(
-            &with.access_key_id,
-            &with.secret_access_key,
-            with.session_token.clone(),
-            None,
-            "aws-runas",
-        );
-        let mut config = aws_sdk_iam::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region.unwrap_or(FALLBACK_REGION).to_owned()))
-            .credentials_provider(credentials)
-            .timeout_config(timeouts())
-            .retry_config(retries());
-        config.set_endpoint_url(endpoint.map(str::to_owned));
         Self {
-            client: Client::from_conf(config.build()),
+            client: super::client!(aws_sdk_iam, region, endpoint, with),
         }
     }
 
@@ -95,7 +80,10 @@ async fn gather(mut tasks: JoinSet<Result<Vec<String>>>) -> Result<Vec<String>> 
 
 async fn user_documents(client: Client, user: String) -> Result<Vec<String>> {
     let mut tasks = JoinSet::new();
-    tasks.spawn(inline_user_policies(client.clone(), user.clone()));
+    tasks.spawn(inline_policies(
+        client.clone(),
+        Principal::User(user.clone()),
+    ));
     tasks.spawn(attached_policies(
         client.clone(),
         Principal::User(user.clone()),
@@ -117,66 +105,71 @@ async fn group_documents(client: Client, user: String) -> Result<Vec<String>> {
     let mut tasks = JoinSet::new();
     for group in groups {
         let name = group.group_name().to_owned();
-        tasks.spawn(inline_group_policies(client.clone(), name.clone()));
+        tasks.spawn(inline_policies(
+            client.clone(),
+            Principal::Group(name.clone()),
+        ));
         tasks.spawn(attached_policies(client.clone(), Principal::Group(name)));
     }
     gather(tasks).await
 }
 
-async fn inline_user_policies(client: Client, user: String) -> Result<Vec<String>> {
-    let names = client
-        .list_user_policies()
-        .user_name(&user)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(fail("ListUserPolicies"))?;
+/// Inline policies of a user or group: their names, then each one's document.
+async fn inline_policies(client: Client, principal: Principal) -> Result<Vec<String>> {
+    let names = match &principal {
+        Principal::User(user) => client
+            .list_user_policies()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(fail("ListUserPolicies"))?,
+        Principal::Group(group) => client
+            .list_group_policies()
+            .group_name(group)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(fail("ListGroupPolicies"))?,
+    };
     let mut tasks = JoinSet::new();
     for name in names {
-        let (client, user) = (client.clone(), user.clone());
+        let client = client.clone();
+        let principal = principal.clone();
         tasks.spawn(async move {
-            let out = client
-                .get_user_policy()
-                .user_name(user)
-                .policy_name(name)
-                .send()
-                .await
-                .map_err(fail("GetUserPolicy"))?;
-            Ok(vec![out.policy_document().to_owned()])
+            let document = match principal {
+                Principal::User(user) => {
+                    client
+                        .get_user_policy()
+                        .user_name(user)
+                        .policy_name(name)
+                        .send()
+                        .await
+                        .map_err(fail("GetUserPolicy"))?
+                        .policy_document
+                }
+                Principal::Group(group) => {
+                    client
+                        .get_group_policy()
+                        .group_name(group)
+                        .policy_name(name)
+                        .send()
+                        .await
+                        .map_err(fail("GetGroupPolicy"))?
+                        .policy_document
+                }
+            };
+            Ok(vec![document])
         });
     }
     gather(tasks).await
 }
 
-async fn inline_group_policies(client: Client, group: String) -> Result<Vec<String>> {
-    let names = client
-        .list_group_policies()
-        .group_name(&group)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(fail("ListGroupPolicies"))?;
-    let mut tasks = JoinSet::new();
-    for name in names {
-        let (client, group) = (client.clone(), group.clone());
-        tasks.spawn(async move {
-            let out = client
-                .get_group_policy()
-                .group_name(group)
-                .policy_name(name)
-                .send()
-                .await
-                .map_err(fail("GetGroupPolicy"))?;
-            Ok(vec![out.policy_document().to_owned()])
-        });
-    }
-    gather(tasks).await
-}
-
+#[derive(Clone)]
 enum Principal {
     User(String),
     Group(String),

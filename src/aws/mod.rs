@@ -29,6 +29,35 @@ pub fn retries() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(3)
 }
 
+/// A client of one SDK crate (`aws_sdk_sts`, `aws_sdk_iam`) configured from our resolution:
+/// explicit credentials, region (or the fallback), endpoint, timeouts and retries. A macro
+/// because each SDK crate generates its own, identically shaped, config types.
+macro_rules! client {
+    ($sdk:ident, $region:expr, $endpoint:expr, $with:expr) => {{
+        let with: &$crate::credentials::Credentials = $with;
+        let credentials = $sdk::config::Credentials::new(
+            &with.access_key_id,
+            &with.secret_access_key,
+            with.session_token.clone(),
+            None,
+            "aws-runas",
+        );
+        let region: Option<&str> = $region;
+        let mut config = $sdk::Config::builder()
+            .behavior_version($sdk::config::BehaviorVersion::latest())
+            .region($sdk::config::Region::new(
+                region.unwrap_or($crate::aws::FALLBACK_REGION).to_owned(),
+            ))
+            .credentials_provider(credentials)
+            .timeout_config($crate::aws::timeouts())
+            .retry_config($crate::aws::retries());
+        let endpoint: Option<&str> = $endpoint;
+        config.set_endpoint_url(endpoint.map(str::to_owned));
+        $sdk::Client::from_conf(config.build())
+    }};
+}
+pub(crate) use client;
+
 /// One line for an SDK error: the service's code and message, or the whole transport story.
 pub fn describe_error<E, R>(err: &aws_sdk_sts::error::SdkError<E, R>) -> String
 where

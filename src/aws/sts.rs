@@ -4,13 +4,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextRef;
-use aws_sdk_sts::config::{BehaviorVersion, ConfigBag, Intercept, Region, RuntimeComponents};
+use aws_sdk_sts::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sts::error::BoxError;
 use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::Client;
 use jiff::Timestamp;
 
-use super::{block_on, retries, timeouts, FALLBACK_REGION};
+use super::{block_on, FALLBACK_REGION};
 use crate::credentials::Credentials;
 use crate::provider::{AssumeRoleRequest, Identity, MfaToken, Sts, StsError};
 
@@ -29,21 +29,12 @@ impl SdkSts {
     }
 
     fn client(&self, with: &Credentials) -> Client {
-        let credentials = aws_sdk_sts::config::Credentials::new(
-            &with.access_key_id,
-            &with.secret_access_key,
-            with.session_token.clone(),
-            None,
-            "aws-runas",
-        );
-        let mut config = aws_sdk_sts::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(self.region.clone()))
-            .credentials_provider(credentials)
-            .timeout_config(timeouts())
-            .retry_config(retries());
-        config.set_endpoint_url(self.endpoint.clone());
-        Client::from_conf(config.build())
+        super::client!(
+            aws_sdk_sts,
+            Some(self.region.as_str()),
+            self.endpoint.as_deref(),
+            with
+        )
     }
 }
 
