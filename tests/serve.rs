@@ -124,26 +124,33 @@ impl Drop for Served {
     }
 }
 
+/// `program` in the sandbox with `endpoint_env` pointing it at an endpoint, and nothing to shadow
+/// it; its output.
+fn client(s: &Sandbox, program: &str, args: &[&str], endpoint_env: &[(&str, &str)]) -> String {
+    let mut cmd = s.command(program);
+    cmd.args(args)
+        .envs(endpoint_env.iter().copied())
+        .env("AWS_DEFAULT_REGION", "eu-west-1")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    run(&mut cmd, LIMIT).ok().stdout
+}
+
+const AWS_ARN: &[&str] = &[
+    "sts",
+    "get-caller-identity",
+    "--query",
+    "Arn",
+    "--output",
+    "text",
+];
+
 /// The identity the real AWS CLI gets from the ECS endpoint at `uri`.
 fn aws_arn_through(s: &Sandbox, uri: &str, token: &str) -> String {
-    let out = run(
-        s.aws()
-            .args([
-                "sts",
-                "get-caller-identity",
-                "--query",
-                "Arn",
-                "--output",
-                "text",
-            ])
-            .env("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri)
-            .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", token)
-            .env("AWS_DEFAULT_REGION", "eu-west-1")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-        LIMIT,
-    )
-    .ok();
-    out.stdout.trim().to_owned()
+    let env = [
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", token),
+    ];
+    client(s, &aws_cli(), AWS_ARN, &env).trim().to_owned()
 }
 
 const BOTO3_ARN: &str = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])";
@@ -211,28 +218,15 @@ fn serve_ecs_with_real_clients_and_guards() {
     assert!(uri.starts_with("http://127.0.0.1:") && uri.ends_with("/credentials"));
     assert_eq!(token.len(), 64);
 
-    let with_endpoint = |program: &str, args: &[&str]| {
-        let mut cmd = s.command(program);
-        cmd.args(args)
-            .env("AWS_CONTAINER_CREDENTIALS_FULL_URI", &uri)
-            .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", &token)
-            .env("AWS_DEFAULT_REGION", "eu-west-1")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
-        run(&mut cmd, LIMIT).ok().stdout
-    };
-    let arn = with_endpoint(
-        &aws_cli(),
-        &[
-            "sts",
-            "get-caller-identity",
-            "--query",
-            "Arn",
-            "--output",
-            "text",
-        ],
+    assert_assumed_role(&aws_arn_through(&s, &uri, &token), "dev");
+    let env = [
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri.as_str()),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", token.as_str()),
+    ];
+    assert_assumed_role(
+        client(&s, "python3", &["-c", BOTO3_ARN], &env).trim(),
+        "dev",
     );
-    assert_assumed_role(arn.trim(), "dev");
-    assert_assumed_role(with_endpoint("python3", &["-c", BOTO3_ARN]).trim(), "dev");
 
     assert_eq!(send("GET", &uri, &[], None).0, 401, "no token");
     assert_eq!(
@@ -278,27 +272,12 @@ fn serve_ec2_speaks_imdsv2_and_refuses_what_it_should() {
     let s = Sandbox::new();
     let served = Served::start(&s, &["ec2", "dev"]);
     let endpoint = served.var("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-    let run_client = |program: &str, args: &[&str]| {
-        let mut cmd = s.command(program);
-        cmd.args(args)
-            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &endpoint)
-            .env("AWS_DEFAULT_REGION", "eu-west-1")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
-        run(&mut cmd, LIMIT).ok().stdout
-    };
-    let arn = run_client(
-        &aws_cli(),
-        &[
-            "sts",
-            "get-caller-identity",
-            "--query",
-            "Arn",
-            "--output",
-            "text",
-        ],
+    let env = [("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint.as_str())];
+    assert_assumed_role(client(&s, &aws_cli(), AWS_ARN, &env).trim(), "dev");
+    assert_assumed_role(
+        client(&s, "python3", &["-c", BOTO3_ARN], &env).trim(),
+        "dev",
     );
-    assert_assumed_role(arn.trim(), "dev");
-    assert_assumed_role(run_client("python3", &["-c", BOTO3_ARN]).trim(), "dev");
 
     let token_url = format!("{endpoint}latest/api/token");
     let creds_url = format!("{endpoint}latest/meta-data/iam/security-credentials/");

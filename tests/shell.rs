@@ -389,6 +389,25 @@ fn state_file(statements: &str) -> PathBuf {
     PathBuf::from(line.rsplit(' ').next().unwrap().trim_matches('\''))
 }
 
+/// `aws-runas __export fish --refresh STATE --at AT --shell-pid PID -- dev`, as the fish
+/// snippet starts it, run to completion.
+fn refresher(s: &Sandbox, state: &Path, at: i64, shell_pid: &str) {
+    let (state, at) = (state.display().to_string(), at.to_string());
+    let args = [
+        "__export",
+        "fish",
+        "--refresh",
+        &state,
+        "--at",
+        &at,
+        "--shell-pid",
+        shell_pid,
+        "--",
+        "dev",
+    ];
+    run(s.runas().args(args), LIMIT).ok();
+}
+
 #[test]
 fn fish_background_refresher_waits_for_its_time_and_its_shell() {
     let s = sandbox();
@@ -396,52 +415,19 @@ fn fish_background_refresher_waits_for_its_time_and_its_shell() {
     let state = state_file(&used.stdout);
     assert!(state.exists());
     let now = jiff::Timestamp::now().as_second();
+    let me = std::process::id().to_string();
 
     // Its shell is gone: it gives up without refreshing or writing anything.
     let mut gone = Command::new("true").spawn().unwrap();
     let gone_pid = gone.id().to_string();
     gone.wait().unwrap();
     let started = std::time::Instant::now();
-    let later = (now + 3600).to_string();
-    let state_arg = state.display().to_string();
-    run(
-        s.runas().args([
-            "__export",
-            "fish",
-            "--refresh",
-            &state_arg,
-            "--at",
-            &later,
-            "--shell-pid",
-            &gone_pid,
-            "--",
-            "dev",
-        ]),
-        LIMIT,
-    )
-    .ok();
+    refresher(&s, &state, now + 3600, &gone_pid);
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
     assert_eq!(std::fs::read_to_string(&state).unwrap(), "");
 
     // Its time has come and its shell is here: the statements land in the state file.
-    let me = std::process::id().to_string();
-    let due = now.to_string();
-    run(
-        s.runas().args([
-            "__export",
-            "fish",
-            "--refresh",
-            &state_arg,
-            "--at",
-            &due,
-            "--shell-pid",
-            &me,
-            "--",
-            "dev",
-        ]),
-        LIMIT,
-    )
-    .ok();
+    refresher(&s, &state, now, &me);
     let written = std::fs::read_to_string(&state).unwrap();
     assert!(
         written.contains("set -gx AWS_ACCESS_KEY_ID 'ASIA"),
@@ -451,21 +437,6 @@ fn fish_background_refresher_waits_for_its_time_and_its_shell() {
 
     // A state file retired by `runas off` or a newer `runas use` stops it too.
     std::fs::remove_file(&state).unwrap();
-    run(
-        s.runas().args([
-            "__export",
-            "fish",
-            "--refresh",
-            &state_arg,
-            "--at",
-            &due,
-            "--shell-pid",
-            &me,
-            "--",
-            "dev",
-        ]),
-        LIMIT,
-    )
-    .ok();
+    refresher(&s, &state, now, &me);
     assert!(!state.exists(), "wrote into a retired state file");
 }
