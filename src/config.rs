@@ -114,15 +114,22 @@ pub struct Profiles {
     unprefixed_config_sections: Vec<String>,
 }
 
+/// Where exec mode keeps the real path of a file it hides from its command's SDKs, so that an
+/// aws-runas run inside that command still reads it.
+pub const REAL_CONFIG_FILE: &str = "AWSRUNAS_CONFIG_FILE";
+pub const REAL_CREDENTIALS_FILE: &str = "AWSRUNAS_SHARED_CREDENTIALS_FILE";
+
 pub fn config_file_path(env: &Environment) -> Option<PathBuf> {
-    env.get("AWS_CONFIG_FILE")
+    env.get(REAL_CONFIG_FILE)
+        .or_else(|| env.get("AWS_CONFIG_FILE"))
         .as_deref()
         .map(expand_tilde)
         .or_else(|| Some(dirs::home_dir()?.join(".aws").join("config")))
 }
 
 pub fn credentials_file_path(env: &Environment) -> Option<PathBuf> {
-    env.get("AWS_SHARED_CREDENTIALS_FILE")
+    env.get(REAL_CREDENTIALS_FILE)
+        .or_else(|| env.get("AWS_SHARED_CREDENTIALS_FILE"))
         .as_deref()
         .map(expand_tilde)
         .or_else(|| Some(dirs::home_dir()?.join(".aws").join("credentials")))

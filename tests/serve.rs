@@ -181,6 +181,23 @@ fn exec_mode_hands_the_command_an_endpoint_not_keys() {
     assert_assumed_role(lines[3], "dev");
 }
 
+#[test]
+fn aws_runas_inside_an_exec_mode_command_still_finds_the_users_files() {
+    let s = Sandbox::new();
+    let inner = format!(
+        "echo \"creds=$AWS_SHARED_CREDENTIALS_FILE\"; '{}' -w chain",
+        runas_bin().display()
+    );
+    let out = run(s.runas().args(["dev", "sh", "-c", &inner]), LIMIT).ok();
+    assert!(out.stdout.contains("creds=/dev/null"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("Arn: arn:aws:sts::123456789012:assumed-role/chain/"),
+        "{}",
+        out.stdout
+    );
+}
+
 /// Fetches the endpoint twice, some seconds apart, and prints both access key ids.
 const TWO_FETCHES: &str = r#"
 import json, os, time, urllib.request

@@ -12,6 +12,10 @@ use std::sync::Arc;
 
 use super::Session;
 use crate::cli::Options;
+use crate::config::{
+    config_file_path, credentials_file_path, REAL_CONFIG_FILE, REAL_CREDENTIALS_FILE,
+};
+use crate::environment::Environment;
 use crate::output::{environment, EXPORTED_VARIABLES};
 use crate::server::broker::Broker;
 use crate::server::ecs::Ecs;
@@ -80,15 +84,23 @@ pub fn run(
     child
         .env("AWS_CONTAINER_CREDENTIALS_FULL_URI", &url)
         .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", &token)
-        // SDKs read a profile's file credentials before the container endpoint.
-        .env("AWS_SHARED_CREDENTIALS_FILE", NULL_DEVICE)
         .env("AWSRUNAS_PROFILE", &resolved.name);
     if let Some(region) = &resolved.region {
         child
             .env("AWS_REGION", region)
             .env("AWS_DEFAULT_REGION", region);
     }
+    // SDKs read a profile's file credentials before the container endpoint, so the command's
+    // SDKs must not see them; an aws-runas inside the command still finds them.
+    let env = Environment::from_process();
+    if let Some(real) = credentials_file_path(&env) {
+        child.env(REAL_CREDENTIALS_FILE, real);
+    }
+    child.env("AWS_SHARED_CREDENTIALS_FILE", NULL_DEVICE);
     if default_profile_has_credentials(&session) {
+        if let Some(real) = config_file_path(&env) {
+            child.env(REAL_CONFIG_FILE, real);
+        }
         child.env("AWS_CONFIG_FILE", NULL_DEVICE);
     }
     tracing::debug!("running {:?} with the endpoint {url}", command[0]);
