@@ -20,6 +20,8 @@ use crate::credentials::Credentials;
 use crate::environment::Environment;
 
 const FORMAT_VERSION: u32 = 1;
+/// A temporary file this old belongs to no live writer.
+const ABANDONED: Duration = Duration::from_secs(3600);
 /// Long enough to answer an MFA prompt that another process is showing.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -202,6 +204,7 @@ impl Cache {
     /// Writes an entry through `write_private`.
     pub fn write<T: Serialize>(&self, key: &CacheKey, value: &T) -> Result<(), CacheError> {
         self.ensure_dir()?;
+        self.sweep_abandoned_temporaries();
         let entry = Entry {
             version: FORMAT_VERSION,
             what: key.what.clone(),
@@ -209,6 +212,27 @@ impl Cache {
         };
         let json = serde_json::to_vec_pretty(&entry).expect("cache entries always serialize");
         write_private(&self.path(key, "json"), &json)
+    }
+
+    /// A writer killed between creating its temporary file and renaming it leaves the file
+    /// behind; the entry itself is intact. Writes (never reads) sweep such leftovers.
+    fn sweep_abandoned_temporaries(&self) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let now = std::time::SystemTime::now();
+        for entry in entries.flatten() {
+            let leftover = entry.file_name().to_string_lossy().starts_with(".tmp-")
+                && entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| now.duration_since(t).ok())
+                    .is_some_and(|age| age > ABANDONED);
+            if leftover {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Where the shell integration leaves the results of background refreshes (private).
@@ -416,5 +440,31 @@ mod tests {
         );
         drop(held);
         rx.recv_timeout(Duration::from_secs(30)).unwrap().unwrap();
+    }
+
+    #[test]
+    fn writes_sweep_temporaries_left_by_killed_writers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::new(tmp.path().to_owned());
+        let old = tmp.path().join(".tmp-abandoned");
+        let fresh = tmp.path().join(".tmp-in-flight");
+        for path in [&old, &fresh] {
+            fs::write(path, b"half").unwrap();
+        }
+        let long_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+        File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        cache
+            .write(&CacheKey::session("dev", "AKIA1", None), &sample())
+            .unwrap();
+        assert!(!old.exists(), "an abandoned temporary file was kept");
+        assert!(
+            fresh.exists(),
+            "another writer's file in flight was removed"
+        );
     }
 }
