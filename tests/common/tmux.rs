@@ -78,6 +78,32 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// Like `wait_for`, pressing Enter every half second meanwhile: for state that the shell
+    /// picks up only when it draws a prompt.
+    #[track_caller]
+    pub fn prompt_until(
+        &self,
+        what: &str,
+        limit: Duration,
+        ready: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            self.send_keys(&["Enter"]);
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.cmd().arg("kill-server").status();
