@@ -523,7 +523,7 @@ impl Profiles {
         env: &Environment,
     ) -> Result<Resolved, ConfigError> {
         let (source, mut hops, lineage) = if is_role_arn(target) {
-            self.resolve_arn(target, overrides, env)?
+            self.resolve_arn(target, env)?
         } else {
             self.resolve_profile(target, env)?
         };
@@ -606,7 +606,6 @@ impl Profiles {
     fn resolve_arn<'a>(
         &'a self,
         arn: &str,
-        _overrides: &Overrides,
         env: &Environment,
     ) -> Result<(Source, Vec<RoleHop>, Lineage<'a>), ConfigError> {
         validate_role_arn(arn, arn)?;

@@ -12,6 +12,16 @@ pub enum MfaError {
     Malformed { origin: &'static str },
 }
 
+/// Whether `error` is, somewhere in its chain, an MFA code nobody could be asked for.
+pub fn needs_code(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<MfaError>(),
+            Some(MfaError::NoTerminal { .. })
+        )
+    })
+}
+
 pub struct TerminalMfa {
     /// From `-o` / `MFA_CODE`.
     pub preset: Option<String>,

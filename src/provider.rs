@@ -29,18 +29,10 @@ const MAX_ROLE_DURATION: Duration = Duration::from_secs(12 * 3600);
 const MAX_SESSION_DURATION: Duration = Duration::from_secs(36 * 3600);
 
 #[derive(Debug, thiserror::Error)]
-pub enum StsError {
-    #[error("STS {operation} failed: {code}: {message}")]
-    Service {
-        operation: &'static str,
-        code: String,
-        message: String,
-    },
-    #[error("STS {operation} failed: {message}")]
-    Transport {
-        operation: &'static str,
-        message: String,
-    },
+#[error("STS {operation} failed: {message}")]
+pub struct StsError {
+    pub operation: &'static str,
+    pub message: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -34,6 +34,11 @@ fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -
     )
 }
 
+/// The status a request without a body gets.
+fn status_of(method: &str, url: &str, headers: &[(&str, &str)]) -> u16 {
+    send(method, url, headers, None).0
+}
+
 /// `aws-runas serve KIND ...`, its exports parsed; stopped with SIGINT when dropped.
 struct Served {
     child: Child,
@@ -245,11 +250,8 @@ fn serve_ecs_with_real_clients_and_guards() {
         "dev",
     );
 
-    assert_eq!(send("GET", &uri, &[], None).0, 401, "no token");
-    assert_eq!(
-        send("GET", &uri, &[("Authorization", "guess")], None).0,
-        403
-    );
+    assert_eq!(status_of("GET", &uri, &[]), 401, "no token");
+    assert_eq!(status_of("GET", &uri, &[("Authorization", "guess")]), 403);
     let (status, _) = send(
         "GET",
         &uri,
@@ -311,68 +313,50 @@ fn serve_ec2_speaks_imdsv2_and_refuses_what_it_should() {
     assert_eq!(json(&body)["Code"], "Success");
 
     assert_eq!(
-        send("GET", &creds_url, &[], None).0,
+        status_of("GET", &creds_url, &[]),
         401,
         "IMDSv1 is off by default"
     );
     assert_eq!(
-        send(
-            "GET",
-            &creds_url,
-            &[("X-aws-ec2-metadata-token", "forged")],
-            None
-        )
-        .0,
+        status_of("GET", &creds_url, &[("X-aws-ec2-metadata-token", "forged")]),
         401
     );
     let (_, short) = send("PUT", &token_url, &[(ttl, "1")], None);
     std::thread::sleep(Duration::from_millis(2100));
     assert_eq!(
-        send(
-            "GET",
-            &creds_url,
-            &[("X-aws-ec2-metadata-token", &short)],
-            None
-        )
-        .0,
+        status_of("GET", &creds_url, &[("X-aws-ec2-metadata-token", &short)]),
         401,
         "expired token"
     );
-    assert_eq!(send("PUT", &token_url, &[(ttl, "0")], None).0, 400);
+    assert_eq!(status_of("PUT", &token_url, &[(ttl, "0")]), 400);
     assert_eq!(
-        send(
+        status_of(
             "PUT",
             &token_url,
-            &[(ttl, "60"), ("X-Forwarded-For", "10.0.0.1")],
-            None
-        )
-        .0,
+            &[(ttl, "60"), ("X-Forwarded-For", "10.0.0.1")]
+        ),
         403
     );
     assert_eq!(
-        send(
+        status_of(
             "GET",
             &creds_url,
             &[
                 ("X-aws-ec2-metadata-token", &token),
                 ("X-Forwarded-For", "1.2.3.4")
-            ],
-            None
-        )
-        .0,
+            ]
+        ),
         403
     );
     assert_eq!(
-        send(
+        status_of(
             "GET",
             &creds_url,
             &[
                 ("X-aws-ec2-metadata-token", &token),
                 ("Host", "evil.example")
-            ],
-            None
-        )
-        .0,
+            ]
+        ),
         403
     );
     drop(served);
@@ -456,13 +440,7 @@ fn profile_page_switches_refreshes_and_asks_for_mfa_only_to_its_own_origin() {
         "the page must not hand out the credential token"
     );
     assert_eq!(
-        send(
-            "GET",
-            &format!("{base}/"),
-            &[("Host", "evil.example")],
-            None
-        )
-        .0,
+        status_of("GET", &format!("{base}/"), &[("Host", "evil.example")]),
         403
     );
 
@@ -477,7 +455,7 @@ fn profile_page_switches_refreshes_and_asks_for_mfa_only_to_its_own_origin() {
         send(method, &format!("{base}{path}"), &headers, body)
     };
     assert_eq!(
-        send("GET", &format!("{base}/list-profiles"), &[], None).0,
+        status_of("GET", &format!("{base}/list-profiles"), &[]),
         403,
         "no page token"
     );
@@ -530,7 +508,7 @@ fn profile_page_switches_refreshes_and_asks_for_mfa_only_to_its_own_origin() {
     let (status, body) = api("POST", "/profile", Some(r#"{"profile":"mfa"}"#), None);
     assert_eq!(status, 200, "{body}");
     assert_eq!(json(&body)["needs_mfa"], true, "{body}");
-    assert_eq!(send("GET", &uri, &[("Authorization", &auth)], None).0, 500);
+    assert_eq!(status_of("GET", &uri, &[("Authorization", &auth)]), 500);
     s.moto.start_recording();
     let (status, body) = api("POST", "/mfa", Some(r#"{"code":"424242"}"#), None);
     assert_eq!(status, 200, "{body}");

@@ -6,11 +6,11 @@ use std::time::Duration;
 use aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextRef;
 use aws_sdk_sts::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sts::error::BoxError;
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::Client;
 use jiff::Timestamp;
 
-use super::{block_on, FALLBACK_REGION};
+use super::{block_on, describe_error, FALLBACK_REGION};
 use crate::credentials::Credentials;
 use crate::provider::{AssumeRoleRequest, Identity, MfaToken, Sts, StsError};
 
@@ -43,16 +43,9 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    match (err.code(), err.message()) {
-        (Some(code), message) => StsError::Service {
-            operation,
-            code: code.to_owned(),
-            message: message.unwrap_or("no message").to_owned(),
-        },
-        _ => StsError::Transport {
-            operation,
-            message: DisplayErrorContext(&err).to_string(),
-        },
+    StsError {
+        operation,
+        message: describe_error(&err),
     }
 }
 
@@ -60,7 +53,7 @@ fn convert(
     operation: &'static str,
     c: Option<&aws_sdk_sts::types::Credentials>,
 ) -> Result<Credentials, StsError> {
-    let c = c.ok_or_else(|| StsError::Transport {
+    let c = c.ok_or_else(|| StsError {
         operation,
         message: "the response holds no credentials".into(),
     })?;
@@ -172,13 +165,7 @@ impl Sts for SdkSts {
     }
 
     fn caller_identity(&self, with: &Credentials) -> Result<Identity, StsError> {
-        const OP: &str = "GetCallerIdentity";
-        let out = block_on(self.client(with).get_caller_identity().send())
-            .map_err(|e| sts_error(OP, e))?;
-        Ok(Identity {
-            user_id: out.user_id().unwrap_or_default().to_owned(),
-            arn: out.arn().unwrap_or_default().to_owned(),
-            account: out.account().unwrap_or_default().to_owned(),
-        })
+        self.identity_and_server_time(with)
+            .map(|(identity, _)| identity)
     }
 }

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
+use super::overrides;
 use super::print;
 use crate::aws::sts::SdkSts;
 use crate::cache::Cache;
 use crate::cli::Options;
-use crate::config::{default_profile_name, Overrides, Profiles, Resolved, SourceOrigin};
+use crate::config::{default_profile_name, Profiles, Resolved, SourceOrigin};
 use crate::credentials::redact_key_id;
 use crate::duration::human;
 use crate::environment::Environment;
@@ -64,22 +65,14 @@ pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode>
     check_environment(&env, &mut report);
     match Profiles::load(&env) {
         Err(e) => report.add(Level::Error, e.to_string()),
-        Ok(profiles) => {
-            let overrides = Overrides {
-                mfa_serial: options.mfa_serial.clone(),
-                external_id: options.external_id.clone(),
-                session_duration: options.session_duration,
-                role_duration: options.role_duration,
-            };
-            match profiles.resolve(&name, &overrides, &env) {
-                Err(e) => report.add(Level::Error, format!("{e}")),
-                Ok(resolved) => {
-                    summary = describe(&resolved);
-                    check_profile(&profiles, &resolved, &mut report);
-                    check_aws(&resolved, &mut report);
-                }
+        Ok(profiles) => match profiles.resolve(&name, &overrides(options), &env) {
+            Err(e) => report.add(Level::Error, format!("{e}")),
+            Ok(resolved) => {
+                summary = describe(&resolved);
+                check_profile(&env, &profiles, &resolved, &mut report);
+                check_aws(&resolved, &mut report);
             }
-        }
+        },
     }
     check_cache(&env, &mut report);
     check_shell(&env, &mut report);
@@ -166,8 +159,7 @@ fn check_environment(env: &Environment, report: &mut Report) {
     }
 }
 
-fn check_profile(profiles: &Profiles, r: &Resolved, report: &mut Report) {
-    let env = Environment::from_process();
+fn check_profile(env: &Environment, profiles: &Profiles, r: &Resolved, report: &mut Report) {
     // Static keys in the environment shadow the file's in every AWS SDK.
     if let SourceOrigin::Profile(source) = &r.source.origin {
         if env.get("AWS_ACCESS_KEY_ID").is_some() {

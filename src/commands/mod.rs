@@ -96,6 +96,16 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// What the command line says about resolution, beating environment and files.
+pub fn overrides(options: &Options) -> Overrides {
+    Overrides {
+        mfa_serial: options.mfa_serial.clone(),
+        external_id: options.external_id.clone(),
+        session_duration: options.session_duration,
+        role_duration: options.role_duration,
+    }
+}
+
 /// A profile resolved against files and environment, with the cache it uses.
 pub struct Session {
     pub profiles: Profiles,
@@ -110,13 +120,7 @@ impl Session {
             .map(str::to_owned)
             .unwrap_or_else(|| default_profile_name(&env));
         let profiles = Profiles::load(&env)?;
-        let overrides = Overrides {
-            mfa_serial: options.mfa_serial.clone(),
-            external_id: options.external_id.clone(),
-            session_duration: options.session_duration,
-            role_duration: options.role_duration,
-        };
-        let resolved = profiles.resolve(&name, &overrides, &env)?;
+        let resolved = profiles.resolve(&name, &overrides(options), &env)?;
         let cache = Cache::from_env(&env)?;
         Ok(Self {
             profiles,

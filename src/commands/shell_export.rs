@@ -20,7 +20,6 @@ use crate::cache::write_private;
 use crate::cli::{Cli, ExportArgs, Options};
 use crate::credentials::Credentials;
 use crate::environment::{Environment, OURS};
-use crate::mfa::MfaError;
 use crate::output::environment;
 use crate::shell::Shell;
 
@@ -223,12 +222,7 @@ fn failure(shell: &dyn Shell, env: &Environment, profile: &str, error: &anyhow::
         .raw("AWS_CREDENTIAL_EXPIRATION")
         .and_then(|e| e.parse::<Timestamp>().ok())
         .map(|t| t.as_second());
-    let needs_mfa = error.chain().any(|e| {
-        matches!(
-            e.downcast_ref::<MfaError>(),
-            Some(MfaError::NoTerminal { .. })
-        )
-    });
+    let needs_mfa = crate::mfa::needs_code(error);
     let mut lines = Vec::new();
     if expires.is_some_and(|e| e <= now) {
         // Past expiry: make sure they are gone (a no-op where the hook already removed them).

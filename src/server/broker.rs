@@ -11,7 +11,6 @@ use jiff::Timestamp;
 use crate::cli::Options;
 use crate::commands::Session;
 use crate::credentials::Credentials;
-use crate::mfa::MfaError;
 
 /// What went wrong getting a profile's credentials, as a client is told.
 #[derive(Clone, Debug)]
@@ -96,12 +95,7 @@ impl Broker {
                 Ok(creds)
             }
             Err(e) => {
-                let needs_mfa = e.chain().any(|c| {
-                    matches!(
-                        c.downcast_ref::<MfaError>(),
-                        Some(MfaError::NoTerminal { .. })
-                    )
-                });
+                let needs_mfa = crate::mfa::needs_code(&e);
                 Err(Unavailable {
                     message: format!("{e:#}").replace('\n', " "),
                     needs_mfa,
