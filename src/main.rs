@@ -13,9 +13,10 @@ mod logging;
 mod mfa;
 mod output;
 mod policy;
-mod provider;
 mod server;
+mod session;
 mod shell;
+mod sources;
 mod tty;
 
 use std::process::ExitCode;

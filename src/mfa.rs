@@ -1,8 +1,12 @@
 //! Where MFA codes come from: `-o` / `MFA_CODE`, else one prompt on the controlling terminal.
 //! Never stdout, and never a prompt nobody can answer.
 
-use crate::provider::MfaPrompt;
 use crate::tty;
+
+pub trait MfaPrompt {
+    /// A current code of the `serial` device, for `profile`.
+    fn code(&self, profile: &str, serial: &str) -> anyhow::Result<String>;
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MfaError {

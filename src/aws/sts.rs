@@ -1,4 +1,5 @@
-//! The STS client behind the `provider::Sts` trait.
+//! STS: the operations credential sources need (the `Sts` trait, so their flows can be tested
+//! against a fake) and the SDK client behind it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,10 +10,54 @@ use aws_sdk_sts::error::BoxError;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::Client;
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 
 use super::{block_on, describe_error, FALLBACK_REGION};
 use crate::credentials::Credentials;
-use crate::provider::{AssumeRoleRequest, Identity, MfaToken, Sts, StsError};
+
+#[derive(Debug, thiserror::Error)]
+#[error("STS {operation} failed: {message}")]
+pub struct StsError {
+    pub operation: &'static str,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Identity {
+    pub user_id: String,
+    pub arn: String,
+    pub account: String,
+}
+
+pub struct MfaToken<'a> {
+    pub serial: &'a str,
+    pub code: &'a str,
+}
+
+pub struct AssumeRoleRequest<'a> {
+    pub role_arn: &'a str,
+    pub session_name: &'a str,
+    pub external_id: Option<&'a str>,
+    pub duration: Duration,
+    pub mfa: Option<MfaToken<'a>>,
+}
+
+/// The STS operations credential sources need.
+pub trait Sts {
+    fn get_session_token(
+        &self,
+        with: &Credentials,
+        duration: Duration,
+        mfa: Option<MfaToken<'_>>,
+    ) -> Result<Credentials, StsError>;
+    fn assume_role(
+        &self,
+        with: &Credentials,
+        request: &AssumeRoleRequest<'_>,
+    ) -> Result<Credentials, StsError>;
+    fn caller_identity(&self, with: &Credentials) -> Result<Identity, StsError>;
+}
 
 pub struct SdkSts {
     region: String,

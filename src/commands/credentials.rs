@@ -2,13 +2,13 @@
 
 use std::process::ExitCode;
 
-use super::{print, Session};
+use super::{open, print};
 use crate::cli::Options;
 use crate::output::{credential_process_json, shell_statements};
 
 pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
-    let session = Session::new(options, profile)?;
-    let creds = session.credentials(options)?;
+    let (session, request) = open(options, profile)?;
+    let creds = session.credentials(&request)?;
     if options.write_credentials {
         // The file is the output: keep secrets off the terminal.
         session.write_credentials_file(&creds)?;

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
 
-use super::Session;
+use super::{open, Session};
 use crate::cli::Options;
 use crate::config::{
     config_file_path, credentials_file_path, REAL_CONFIG_FILE, REAL_CREDENTIALS_FILE,
@@ -44,9 +44,9 @@ pub fn run(
     profile: Option<&str>,
     command: &[String],
 ) -> anyhow::Result<ExitCode> {
-    let session = Session::new(options, profile)?;
+    let (session, request) = open(options, profile)?;
     // Before the command starts: an MFA prompt here, and errors before anything runs.
-    let creds = session.credentials(options)?;
+    let creds = session.credentials(&request)?;
     if options.write_credentials {
         session.write_credentials_file(&creds)?;
     }
@@ -68,7 +68,10 @@ pub fn run(
         return Ok(replace_process(child, &command[0]));
     }
 
-    let broker = Arc::new(Broker::new(options.clone(), resolved.name.clone(), true));
+    let broker = Arc::new(Broker::new(
+        request.for_profile(&resolved.name),
+        resolved.name.clone(),
+    ));
     let token = random_token()?;
     let endpoint_token = token.clone();
     let running = start("127.0.0.1:0", move |bound| {

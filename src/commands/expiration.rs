@@ -4,13 +4,13 @@ use std::process::ExitCode;
 
 use jiff::{tz::TimeZone, Timestamp};
 
-use super::{print, Session};
+use super::{open, print};
 use crate::cli::Options;
 use crate::duration::human;
 
 pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
-    let session = Session::new(options, profile)?;
-    let creds = session.credentials(options)?;
+    let (session, request) = open(options, profile)?;
+    let creds = session.credentials(&request)?;
     let now = Timestamp::now();
     let line = match (creds.expiration, creds.time_left(now)) {
         (Some(exp), Some(left)) => {

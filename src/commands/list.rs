@@ -5,17 +5,17 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::{print, Session};
+use super::{open, print, CredentialRequest, Session};
 use crate::aws::iam::SdkIam;
+use crate::aws::sts::Sts;
 use crate::cli::Options;
 use crate::config::SourceOrigin;
 use crate::policy::assumable_roles;
-use crate::provider::Sts;
 
 /// The IAM user behind the profile's keys, and an IAM client acting as it (through the MFA
 /// session when the profile has an MFA device, since policies often require MFA).
 fn iam_user(options: &Options, profile: Option<&str>) -> anyhow::Result<(Session, String, SdkIam)> {
-    let session = Session::new(options, profile)?;
+    let (session, request) = open(options, profile)?;
     let resolved = &session.resolved;
     let source = &resolved.source.credentials;
     let identity = session
@@ -33,9 +33,10 @@ fn iam_user(options: &Options, profile: Option<&str>) -> anyhow::Result<(Session
             )
         })?;
     let creds = if resolved.mfa_serial.is_some() && !source.is_temporary() {
-        let mut session_only = options.clone();
-        session_only.session = true;
-        session.credentials(&session_only)?
+        session.credentials(&CredentialRequest {
+            session_only: true,
+            ..request
+        })?
     } else {
         source.clone()
     };

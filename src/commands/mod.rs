@@ -18,18 +18,12 @@ pub mod whoami;
 use std::ffi::OsString;
 use std::io::Write;
 
-use anyhow::Context;
 use clap::Parser;
 use std::process::ExitCode;
 
-use crate::aws::sts::SdkSts;
-use crate::cache::Cache;
 use crate::cli::{Cli, ExportArgs, ListWhat, Options, Sub};
-use crate::config::{default_profile_name, Overrides, Profiles, Resolved};
-use crate::credentials::Credentials;
-use crate::environment::Environment;
-use crate::mfa::TerminalMfa;
-use crate::provider::Provider;
+use crate::config::Overrides;
+pub use crate::session::{CredentialRequest, Session};
 
 /// The internals the shell integration calls. They are dispatched before the public command
 /// line is parsed, so help, completions and man pages never show them.
@@ -106,77 +100,26 @@ pub fn overrides(options: &Options) -> Overrides {
     }
 }
 
-/// A profile resolved against files and environment, with the cache it uses.
-pub struct Session {
-    pub profiles: Profiles,
-    pub resolved: Resolved,
-    pub cache: Cache,
-}
-
-impl Session {
-    pub fn new(options: &Options, profile: Option<&str>) -> anyhow::Result<Self> {
-        let env = Environment::from_process();
-        let name = profile
-            .map(str::to_owned)
-            .unwrap_or_else(|| default_profile_name(&env));
-        let profiles = Profiles::load(&env)?;
-        let resolved = profiles.resolve(&name, &overrides(options), &env)?;
-        let cache = Cache::from_env(&env)?;
-        Ok(Self {
-            profiles,
-            resolved,
-            cache,
-        })
-    }
-
-    pub fn sts(&self) -> SdkSts {
-        SdkSts::new(
-            self.resolved.region.as_deref(),
-            self.resolved.sts_endpoint.as_deref(),
-        )
-    }
-
-    /// The credentials the options ask for, from the cache or STS.
-    pub fn credentials(&self, options: &Options) -> anyhow::Result<Credentials> {
-        self.credentials_with_prompt(options, true)
-    }
-
-    /// Like `credentials`; without `interactive` an MFA code is never asked for.
-    pub fn credentials_with_prompt(
-        &self,
-        options: &Options,
-        interactive: bool,
-    ) -> anyhow::Result<Credentials> {
-        let sts = self.sts();
-        let mfa = TerminalMfa {
-            preset: options.otp.clone(),
-            interactive,
-        };
-        Provider {
-            resolved: &self.resolved,
-            cache: &self.cache,
-            sts: &sts,
-            mfa: &mfa,
-            force_refresh: options.refresh,
-        }
-        .credentials(options.session)
+/// The credentials the command line asks for. Commands run where a person may be typing, so an
+/// MFA code may be asked for; callers without a terminal clear `interactive`.
+pub fn request(options: &Options, profile: Option<&str>) -> CredentialRequest {
+    CredentialRequest {
+        profile: profile.map(str::to_owned),
+        overrides: overrides(options),
+        otp: options.otp.clone(),
+        session_only: options.session,
+        force_refresh: options.refresh,
+        interactive: true,
     }
 }
 
-impl Session {
-    /// `-c`: the credentials also go to a `[PROFILE-awsrunas]` section of the credentials file.
-    pub fn write_credentials_file(&self, creds: &Credentials) -> anyhow::Result<()> {
-        let env = Environment::from_process();
-        let path = crate::config::credentials_file_path(&env)
-            .context("no credentials file: set HOME or AWS_SHARED_CREDENTIALS_FILE")?;
-        crate::credentials_file::write(&path, &self.resolved.name, creds, &self.cache)?;
-        eprintln!(
-            "aws-runas: wrote [{}] to {}",
-            crate::credentials_file::section_name(&self.resolved.name),
-            path.display()
-        );
-        Ok(())
-    }
+/// The profile the command line names, resolved, with the request the command line makes.
+pub fn open(
+    options: &Options,
+    profile: Option<&str>,
+) -> anyhow::Result<(Session, CredentialRequest)> {
+    let request = request(options, profile);
+    Ok((Session::open(&request)?, request))
 }
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error worth a message.

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::{print, Session};
+use super::{print, CredentialRequest, Session};
 use crate::cli::{Options, ServeArgs, ServeKind};
 use crate::config::default_profile_name;
 use crate::environment::Environment;
@@ -22,8 +22,12 @@ pub fn run(options: &Options, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| default_profile_name(&env));
     // Configuration errors now, before anything listens.
-    Session::new(options, Some(&profile))?;
-    let broker = Arc::new(Broker::new(options.clone(), profile.clone(), args.headless));
+    let request = CredentialRequest {
+        interactive: args.headless,
+        ..super::request(options, Some(&profile))
+    };
+    Session::open(&request)?;
+    let broker = Arc::new(Broker::new(request, profile.clone()));
     let token = random_token()?;
     let page_token = random_token()?;
     let addr = if args.metadata_ip {

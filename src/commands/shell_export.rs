@@ -15,7 +15,7 @@ use anyhow::Context;
 use clap::Parser;
 use jiff::Timestamp;
 
-use super::{first_line, print, Session};
+use super::{first_line, print, CredentialRequest, Session};
 use crate::cache::write_private;
 use crate::cli::{Cli, ExportArgs, Options};
 use crate::credentials::Credentials;
@@ -53,8 +53,12 @@ pub fn run(export: ExportArgs) -> anyhow::Result<ExitCode> {
     if cli.subcommand.is_some() || !cli.command.is_empty() {
         anyhow::bail!("runas use takes a profile and aws-runas flags, not a command");
     }
-    let outcome = Session::new(&cli.options, cli.profile.as_deref()).and_then(|session| {
-        let creds = session.credentials_with_prompt(&cli.options, refresh.is_none())?;
+    let request = CredentialRequest {
+        interactive: refresh.is_none(),
+        ..super::request(&cli.options, cli.profile.as_deref())
+    };
+    let outcome = Session::open(&request).and_then(|session| {
+        let creds = session.credentials(&request)?;
         Ok((session, creds))
     });
     match (outcome, refresh) {

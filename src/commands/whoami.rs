@@ -2,14 +2,14 @@
 
 use std::process::ExitCode;
 
-use super::{print, Session};
+use super::{open, print};
+use crate::aws::sts::Sts;
 use crate::cli::Options;
 use crate::output::Format;
-use crate::provider::Sts;
 
 pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
-    let session = Session::new(options, profile)?;
-    let creds = session.credentials(options)?;
+    let (session, request) = open(options, profile)?;
+    let creds = session.credentials(&request)?;
     let identity = session.sts().caller_identity(&creds)?;
     let text = if options.output == Format::Json {
         serde_json::to_string_pretty(&identity)? + "\n"

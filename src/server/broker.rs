@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::cli::Options;
-use crate::commands::Session;
 use crate::credentials::Credentials;
+use crate::session::{CredentialRequest, Session};
 
 /// What went wrong getting a profile's credentials, as a client is told.
 #[derive(Clone, Debug)]
@@ -21,9 +20,9 @@ pub struct Unavailable {
 }
 
 pub struct Broker {
-    options: Options,
-    /// May ask for an MFA code on the terminal (exec mode, `serve -H`).
-    interactive: bool,
+    /// What every request for credentials starts from; `interactive` says whether an MFA code
+    /// may be asked for on the terminal (exec mode, `serve -H`).
+    request: CredentialRequest,
     active: Mutex<String>,
     memo: Mutex<HashMap<String, (Credentials, Duration)>>,
     /// A code typed into the profile page, for the next refresh that needs one.
@@ -35,10 +34,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Broker {
-    pub fn new(options: Options, profile: String, interactive: bool) -> Self {
+    pub fn new(request: CredentialRequest, profile: String) -> Self {
         Self {
-            options,
-            interactive,
+            request,
             active: Mutex::new(profile),
             memo: Mutex::new(HashMap::new()),
             mfa_code: Mutex::new(None),
@@ -51,7 +49,7 @@ impl Broker {
 
     /// Switches the active profile, once it is known to resolve.
     pub fn set_active(&self, profile: &str) -> Result<(), Unavailable> {
-        Session::new(&self.options, Some(profile)).map_err(|e| Unavailable {
+        Session::open(&self.request.for_profile(profile)).map_err(|e| Unavailable {
             message: format!("{e:#}"),
             needs_mfa: false,
         })?;
@@ -80,13 +78,15 @@ impl Broker {
                 }
             }
         }
-        let mut options = self.options.clone();
-        options.refresh = force;
-        if let Some(code) = lock(&self.mfa_code).take() {
-            options.otp = Some(code);
-        }
-        let result = Session::new(&options, Some(profile)).and_then(|session| {
-            let creds = session.credentials_with_prompt(&options, self.interactive)?;
+        let request = CredentialRequest {
+            force_refresh: force,
+            otp: lock(&self.mfa_code)
+                .take()
+                .or_else(|| self.request.otp.clone()),
+            ..self.request.for_profile(profile)
+        };
+        let result = Session::open(&request).and_then(|session| {
+            let creds = session.credentials(&request)?;
             Ok((creds, session.resolved.refresh_window))
         });
         match result {

@@ -1,0 +1,107 @@
+//! What a caller asks for (a [`CredentialRequest`]: profile, overrides, whether anybody can be
+//! asked for a code) and the wiring that answers it: the profile resolved against files and
+//! environment, the cache, the STS client and the MFA prompt handed to the credential sources.
+//! Commands, the prompt hook's refresh and the local endpoints all come through here.
+
+use anyhow::Context as _;
+
+use crate::aws::sts::SdkSts;
+use crate::cache::Cache;
+use crate::config::{default_profile_name, Overrides, Profiles, Resolved};
+use crate::credentials::Credentials;
+use crate::environment::Environment;
+use crate::mfa::TerminalMfa;
+use crate::sources;
+
+/// Built once from the command line; the endpoints derive per-request variants from it.
+#[derive(Clone, Debug, Default)]
+pub struct CredentialRequest {
+    /// A profile name or role ARN; `None` for `$AWS_PROFILE`, `$AWS_DEFAULT_PROFILE`, `default`.
+    pub profile: Option<String>,
+    pub overrides: Overrides,
+    /// An MFA code given up front (`-o`, `MFA_CODE`, the profile page).
+    pub otp: Option<String>,
+    /// The session token's credentials rather than the role's (`-s`).
+    pub session_only: bool,
+    /// New credentials whatever the cache holds (`-r`).
+    pub force_refresh: bool,
+    /// Whether an MFA code may be asked for on the terminal. False where nobody can answer
+    /// (prompt hooks, background refreshes, servers without `-H`).
+    pub interactive: bool,
+}
+
+impl CredentialRequest {
+    pub fn for_profile(&self, profile: &str) -> Self {
+        Self {
+            profile: Some(profile.to_owned()),
+            ..self.clone()
+        }
+    }
+}
+
+/// A profile resolved against files and environment, with the cache it uses.
+pub struct Session {
+    pub profiles: Profiles,
+    pub resolved: Resolved,
+    pub cache: Cache,
+}
+
+impl Session {
+    pub fn open(request: &CredentialRequest) -> anyhow::Result<Self> {
+        let env = Environment::from_process();
+        let name = request
+            .profile
+            .clone()
+            .unwrap_or_else(|| default_profile_name(&env));
+        let profiles = Profiles::load(&env)?;
+        let resolved = profiles.resolve(&name, &request.overrides, &env)?;
+        let cache = Cache::from_env(&env)?;
+        Ok(Self {
+            profiles,
+            resolved,
+            cache,
+        })
+    }
+
+    pub fn sts(&self) -> SdkSts {
+        SdkSts::new(
+            self.resolved.region.as_deref(),
+            self.resolved.sts_endpoint.as_deref(),
+        )
+    }
+
+    /// The credentials `request` asks for, from the cache or their source.
+    pub fn credentials(&self, request: &CredentialRequest) -> anyhow::Result<Credentials> {
+        let sts = self.sts();
+        let mfa = TerminalMfa {
+            preset: request.otp.clone(),
+            interactive: request.interactive,
+        };
+        let context = sources::Context {
+            cache: &self.cache,
+            sts: &sts,
+            mfa: &mfa,
+            refresh_window: self.resolved.refresh_window,
+        };
+        sources::credentials(
+            &self.resolved,
+            &context,
+            request.session_only,
+            request.force_refresh,
+        )
+    }
+
+    /// `-c`: the credentials also go to a `[PROFILE-awsrunas]` section of the credentials file.
+    pub fn write_credentials_file(&self, creds: &Credentials) -> anyhow::Result<()> {
+        let env = Environment::from_process();
+        let path = crate::config::credentials_file_path(&env)
+            .context("no credentials file: set HOME or AWS_SHARED_CREDENTIALS_FILE")?;
+        crate::credentials_file::write(&path, &self.resolved.name, creds, &self.cache)?;
+        eprintln!(
+            "aws-runas: wrote [{}] to {}",
+            crate::credentials_file::section_name(&self.resolved.name),
+            path.display()
+        );
+        Ok(())
+    }
+}

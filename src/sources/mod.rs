@@ -1,0 +1,427 @@
+//! Where credentials come from, and the one way any of them is obtained.
+//!
+//! A resolved profile becomes a chain of sources: long-term keys at the root, then (as the profile
+//! asks) an MFA session token, then one role per hop. Every source with something to cache goes
+//! through [`cached`]: cache → lock → re-check → fetch → atomic write. So however many processes
+//! ask at once, one of them fetches (and asks for an MFA code, or signs in) and the rest read its
+//! result. A new kind of source is a new file implementing [`Source`]; it never touches that
+//! protocol.
+//!
+//! The STS flows, as aws-runas does them:
+//! - no role: `GetSessionToken` (with MFA when the profile has `mfa_serial`), cached 12h;
+//! - role with MFA, up to 1h: `GetSessionToken` with MFA, then `AssumeRole` with that session,
+//!   so one MFA code serves every role for the session's lifetime;
+//! - role with MFA over 1h: `AssumeRole` directly with the long-term keys and the MFA code
+//!   (AWS caps roles assumed from session credentials at 1h);
+//! - role without MFA: `AssumeRole` directly with the long-term keys;
+//! - role chains: each hop assumed with the previous hop's credentials, each hop cached.
+
+mod assume_role;
+mod session_token;
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::aws::sts::Sts;
+use crate::cache::{Cache, CacheKey};
+use crate::config::{Resolved, SourceOrigin};
+use crate::credentials::Credentials;
+use crate::duration::human;
+use crate::mfa::MfaPrompt;
+
+use assume_role::AssumeRole;
+use session_token::SessionToken;
+
+/// AWS caps a role assumed with temporary credentials (a role chain) at one hour.
+pub const CHAINED_ROLE_MAX: Duration = Duration::from_secs(3600);
+const MIN_DURATION: Duration = Duration::from_secs(900);
+
+/// What every source may use while fetching.
+pub struct Context<'a> {
+    pub cache: &'a Cache,
+    pub sts: &'a dyn Sts,
+    pub mfa: &'a dyn MfaPrompt,
+    pub refresh_window: Duration,
+}
+
+/// One way of obtaining credentials.
+pub trait Source {
+    /// The cache entry holding this source's credentials; `None` when they are at hand already
+    /// (keys from a file or the environment) and caching them would only copy a secret.
+    fn cache_key(&self) -> Option<CacheKey>;
+    /// Obtains new credentials. Called only on a miss, with the key's lock held.
+    fn fetch(&self, context: &Context<'_>) -> anyhow::Result<Credentials>;
+}
+
+/// The credentials of `source`: from the cache while fresh, else fetched under the cache lock
+/// (re-checking the cache once the lock is held, since another process may have just refreshed).
+/// `force` skips both cache reads.
+pub fn cached(
+    source: &dyn Source,
+    context: &Context<'_>,
+    force: bool,
+) -> anyhow::Result<Credentials> {
+    let Some(key) = source.cache_key() else {
+        return source.fetch(context);
+    };
+    let fresh = || {
+        context
+            .cache
+            .read_credentials(&key)
+            .filter(|c| c.is_fresh(Timestamp::now(), context.refresh_window))
+    };
+    if !force {
+        if let Some(c) = fresh() {
+            tracing::debug!("cache hit: {}", key.what);
+            return Ok(c);
+        }
+    }
+    let _lock = context.cache.lock(&key)?;
+    if !force {
+        if let Some(c) = fresh() {
+            tracing::debug!("refreshed by another process meanwhile: {}", key.what);
+            return Ok(c);
+        }
+    }
+    let mut credentials = source.fetch(context)?;
+    credentials.issued.get_or_insert_with(Timestamp::now);
+    context.cache.write(&key, &credentials)?;
+    Ok(credentials)
+}
+
+/// Keys already at hand: from a profile or the environment, long-term or temporary.
+struct StaticKeys(Credentials);
+
+impl Source for StaticKeys {
+    fn cache_key(&self) -> Option<CacheKey> {
+        None
+    }
+
+    fn fetch(&self, _: &Context<'_>) -> anyhow::Result<Credentials> {
+        Ok(self.0.clone())
+    }
+}
+
+fn check_duration(what: &str, profile: &str, d: Duration, max: Duration) -> anyhow::Result<()> {
+    if d < MIN_DURATION || d > max {
+        anyhow::bail!(
+            "{what} duration {} for '{profile}' is outside what AWS allows ({} to {})",
+            human(d),
+            human(MIN_DURATION),
+            human(max)
+        );
+    }
+    Ok(())
+}
+
+fn source_label(resolved: &Resolved) -> &str {
+    match &resolved.source.origin {
+        SourceOrigin::Profile(p) => p,
+        SourceOrigin::Environment => "environment",
+    }
+}
+
+/// The source of the session token over the profile's root keys: nothing to fetch when those
+/// keys are temporary already (STS refuses GetSessionToken with them).
+fn session_source(resolved: &Resolved) -> Box<dyn Source + '_> {
+    let root = &resolved.source.credentials;
+    if root.is_temporary() {
+        Box::new(StaticKeys(root.clone()))
+    } else {
+        Box::new(SessionToken::new(resolved))
+    }
+}
+
+/// The chain of sources `resolved` describes, ending at the credentials the user asked for: the
+/// role's, or with `session_only` the session token's.
+pub fn chain(resolved: &Resolved, session_only: bool) -> anyhow::Result<Box<dyn Source + '_>> {
+    if resolved.hops.is_empty() || session_only {
+        return Ok(session_source(resolved));
+    }
+    let mut top = AssumeRole::first(resolved)?;
+    for index in 1..resolved.hops.len() {
+        top = AssumeRole::next(resolved, index, top)?;
+    }
+    Ok(Box::new(top))
+}
+
+/// The credentials the user asked for, through the cache.
+pub fn credentials(
+    resolved: &Resolved,
+    context: &Context<'_>,
+    session_only: bool,
+    force: bool,
+) -> anyhow::Result<Credentials> {
+    cached(&*chain(resolved, session_only)?, context, force)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::aws::sts::{AssumeRoleRequest, Identity, MfaToken, StsError};
+    use crate::config::{RoleHop, Source as RootKeys};
+
+    /// Records every call and hands out numbered credentials that expire in an hour.
+    #[derive(Default)]
+    struct FakeSts {
+        calls: RefCell<Vec<String>>,
+    }
+
+    impl FakeSts {
+        fn issue(&self, call: String) -> Credentials {
+            let mut calls = self.calls.borrow_mut();
+            calls.push(call);
+            let mut c = Credentials::long_term(format!("ASIAFAKE{:04}", calls.len()), "s".into());
+            c.session_token = Some("t".into());
+            c.expiration = Some(Timestamp::now() + jiff::SignedDuration::from_hours(1));
+            c
+        }
+        fn calls(&self) -> Vec<String> {
+            self.calls.borrow().clone()
+        }
+    }
+
+    impl Sts for FakeSts {
+        fn get_session_token(
+            &self,
+            with: &Credentials,
+            duration: Duration,
+            mfa: Option<MfaToken<'_>>,
+        ) -> Result<Credentials, StsError> {
+            Ok(self.issue(format!(
+                "GetSessionToken {} {}s mfa={}",
+                with.access_key_id,
+                duration.as_secs(),
+                mfa.map(|m| m.code).unwrap_or("-")
+            )))
+        }
+        fn assume_role(
+            &self,
+            with: &Credentials,
+            r: &AssumeRoleRequest<'_>,
+        ) -> Result<Credentials, StsError> {
+            Ok(self.issue(format!(
+                "AssumeRole {} with {} as {} {}s mfa={} ext={}",
+                r.role_arn,
+                with.access_key_id,
+                r.session_name,
+                r.duration.as_secs(),
+                r.mfa.as_ref().map(|m| m.code).unwrap_or("-"),
+                r.external_id.unwrap_or("-")
+            )))
+        }
+        fn caller_identity(&self, with: &Credentials) -> Result<Identity, StsError> {
+            self.calls
+                .borrow_mut()
+                .push(format!("GetCallerIdentity {}", with.access_key_id));
+            Ok(Identity {
+                user_id: "AIDA".into(),
+                arn: "arn:aws:iam::123456789012:user/alice".into(),
+                account: "123456789012".into(),
+            })
+        }
+    }
+
+    struct CountingMfa(RefCell<u32>);
+    impl MfaPrompt for CountingMfa {
+        fn code(&self, _: &str, _: &str) -> anyhow::Result<String> {
+            *self.0.borrow_mut() += 1;
+            Ok("123456".into())
+        }
+    }
+
+    fn hop(name: &str, hours: u64) -> RoleHop {
+        RoleHop {
+            profile: name.into(),
+            role_arn: format!("arn:aws:iam::123456789012:role/{name}"),
+            external_id: None,
+            session_name: None,
+            duration: Duration::from_secs(hours * 3600),
+        }
+    }
+
+    fn resolved(hops: Vec<RoleHop>, mfa: bool) -> Resolved {
+        Resolved {
+            name: hops
+                .last()
+                .map(|h| h.profile.clone())
+                .unwrap_or("user".into()),
+            source: RootKeys {
+                origin: SourceOrigin::Profile("user".into()),
+                credentials: Credentials::long_term("AKIAUSER".into(), "s".into()),
+            },
+            hops,
+            mfa_serial: mfa.then(|| "arn:aws:iam::123456789012:mfa/alice".into()),
+            region: None,
+            session_duration: Duration::from_secs(12 * 3600),
+            refresh_window: Duration::from_secs(900),
+            sts_endpoint: None,
+            iam_endpoint: None,
+        }
+    }
+
+    fn context<'a>(cache: &'a Cache, sts: &'a FakeSts, mfa: &'a CountingMfa) -> Context<'a> {
+        Context {
+            cache,
+            sts,
+            mfa,
+            refresh_window: Duration::from_secs(900),
+        }
+    }
+
+    fn run(
+        r: &Resolved,
+        cache: &Cache,
+        sts: &FakeSts,
+        mfa: &CountingMfa,
+        session_only: bool,
+    ) -> Credentials {
+        credentials(r, &context(cache, sts, mfa), session_only, false).unwrap()
+    }
+
+    #[test]
+    fn mfa_role_goes_through_a_cached_session_and_asks_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned());
+        let (sts, mfa) = (FakeSts::default(), CountingMfa(RefCell::new(0)));
+        let a = resolved(vec![hop("a", 1)], true);
+        let b = resolved(vec![hop("b", 1)], true);
+        let first = run(&a, &cache, &sts, &mfa, false);
+        assert_eq!(
+            run(&a, &cache, &sts, &mfa, false),
+            first,
+            "second call from cache"
+        );
+        run(&b, &cache, &sts, &mfa, false);
+        assert_eq!(
+            sts.calls(),
+            [
+                "GetSessionToken AKIAUSER 43200s mfa=123456",
+                "GetCallerIdentity AKIAUSER",
+                "AssumeRole arn:aws:iam::123456789012:role/a with ASIAFAKE0001 as alice 3600s mfa=- ext=-",
+                "AssumeRole arn:aws:iam::123456789012:role/b with ASIAFAKE0001 as alice 3600s mfa=- ext=-",
+            ]
+        );
+        assert_eq!(*mfa.0.borrow(), 1, "one MFA code serves both roles");
+    }
+
+    #[test]
+    fn long_mfa_role_is_assumed_directly_with_the_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned());
+        let (sts, mfa) = (FakeSts::default(), CountingMfa(RefCell::new(0)));
+        run(
+            &resolved(vec![hop("long", 4)], true),
+            &cache,
+            &sts,
+            &mfa,
+            false,
+        );
+        assert_eq!(
+            sts.calls()[1],
+            "AssumeRole arn:aws:iam::123456789012:role/long with AKIAUSER as alice 14400s mfa=123456 ext=-"
+        );
+    }
+
+    #[test]
+    fn chains_cap_later_hops_at_one_hour_and_cache_each_hop() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned());
+        let (sts, mfa) = (FakeSts::default(), CountingMfa(RefCell::new(0)));
+        let mut hops = vec![hop("mid", 1), hop("leaf", 3)];
+        hops[1].session_name = Some("me".into());
+        hops[1].external_id = Some("x".into());
+        run(&resolved(hops, false), &cache, &sts, &mfa, false);
+        assert_eq!(
+            sts.calls(),
+            [
+                "GetCallerIdentity AKIAUSER",
+                "AssumeRole arn:aws:iam::123456789012:role/mid with AKIAUSER as alice 3600s mfa=- ext=-",
+                "AssumeRole arn:aws:iam::123456789012:role/leaf with ASIAFAKE0002 as me 3600s mfa=- ext=x",
+            ]
+        );
+        // The intermediate hop is cached: another profile on top of it reuses it.
+        let mut other = vec![hop("mid", 1), hop("other", 1)];
+        other[1].session_name = Some("me".into());
+        run(&resolved(other, false), &cache, &sts, &mfa, false);
+        assert_eq!(sts.calls().len(), 4);
+    }
+
+    #[test]
+    fn session_only_and_plain_user_profiles_get_a_session_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned());
+        let (sts, mfa) = (FakeSts::default(), CountingMfa(RefCell::new(0)));
+        let session = run(
+            &resolved(vec![hop("a", 1)], false),
+            &cache,
+            &sts,
+            &mfa,
+            true,
+        );
+        let plain = run(&resolved(vec![], false), &cache, &sts, &mfa, false);
+        assert_eq!(
+            session, plain,
+            "both are the session of the same source keys"
+        );
+        assert_eq!(sts.calls(), ["GetSessionToken AKIAUSER 43200s mfa=-"]);
+    }
+
+    #[test]
+    fn forcing_refetches_only_the_credentials_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned());
+        let (sts, mfa) = (FakeSts::default(), CountingMfa(RefCell::new(0)));
+        let r = resolved(vec![hop("a", 1)], true);
+        let ctx = context(&cache, &sts, &mfa);
+        let first = credentials(&r, &ctx, false, false).unwrap();
+        let forced = credentials(&r, &ctx, false, true).unwrap();
+        assert_ne!(first, forced);
+        assert_eq!(
+            sts.calls()
+                .iter()
+                .filter(|c| c.starts_with("GetSessionToken"))
+                .count(),
+            1,
+            "the MFA session below the role is still fresh: {:?}",
+            sts.calls()
+        );
+        assert_eq!(credentials(&r, &ctx, false, false).unwrap(), forced);
+    }
+
+    #[test]
+    fn temporary_root_keys_are_used_as_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned());
+        let (sts, mfa) = (FakeSts::default(), CountingMfa(RefCell::new(0)));
+        let mut r = resolved(vec![], false);
+        r.source.credentials.session_token = Some("token".into());
+        let got = run(&r, &cache, &sts, &mfa, false);
+        assert_eq!(got, r.source.credentials);
+        assert!(sts.calls().is_empty());
+        assert_eq!(
+            std::fs::read_dir(dir.path())
+                .map(|d| d.count())
+                .unwrap_or(0),
+            0,
+            "keys at hand are never copied into the cache"
+        );
+    }
+
+    #[test]
+    fn durations_outside_aws_limits_fail_before_any_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned());
+        let (sts, mfa) = (FakeSts::default(), CountingMfa(RefCell::new(0)));
+        let mut r = resolved(vec![hop("a", 1)], false);
+        r.hops[0].duration = Duration::from_secs(60);
+        let err = credentials(&r, &context(&cache, &sts, &mfa), false, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("role duration 1m for 'a'"), "{err}");
+        assert!(sts.calls().is_empty());
+    }
+}
