@@ -4,12 +4,14 @@
 //! an OS file lock, so a killed holder never leaves it locked).
 //!
 //! Layout: `$RUNAS_CACHE_DIR`, else the platform cache directory + `aws-runas` (mode 0700), with a
-//! `NAME.json` (mode 0600) and a `NAME.lock` per credential set.
+//! `NAME.json` (mode 0600) and a `NAME.lock` per credential set. How those files are opened and
+//! written (no symlinks, regular files only, bounded, atomic) is `private_file`'s.
 
-use std::fs::{self, File, OpenOptions};
+use std::collections::HashSet;
+use std::fs::{self, File};
 use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 use fs4::fs_std::FileExt;
@@ -18,22 +20,25 @@ use sha2::{Digest, Sha256};
 
 use crate::credentials::Credentials;
 use crate::environment::Environment;
+use crate::private_file::{
+    check_private_dir, ensure_private_dir, ensure_private_subdir, open_lock_file, read_bounded,
+    write_private, FileError,
+};
 
 const FORMAT_VERSION: u32 = 1;
 /// A temporary file this old belongs to no live writer.
 const ABANDONED: Duration = Duration::from_secs(3600);
 /// Long enough to answer an MFA prompt that another process is showing.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(180);
+/// Entries are a few hundred bytes; anything near this is not ours.
+const MAX_ENTRY_SIZE: u64 = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     #[error("no cache directory: set RUNAS_CACHE_DIR or HOME")]
     NoDirectory,
-    #[error("cache {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cache {0}")]
+    File(FileError),
     #[error("timed out after {}s waiting for another aws-runas{holder} to finish refreshing {what} (lock {})", LOCK_TIMEOUT.as_secs(), path.display())]
     LockTimeout {
         what: String,
@@ -42,10 +47,9 @@ pub enum CacheError {
     },
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
-    move |source| CacheError::Io {
-        path: path.to_owned(),
-        source,
+impl From<FileError> for CacheError {
+    fn from(e: FileError) -> Self {
+        CacheError::File(e)
     }
 }
 
@@ -165,6 +169,11 @@ impl Cache {
                 .ok_or(CacheError::NoDirectory)?
                 .join("aws-runas"),
         };
+        // Before any read, not only at the first write: entries planted in a directory that
+        // someone else controls would hand us their credentials.
+        if dir.exists() {
+            check_private_dir(&dir)?;
+        }
         Ok(Self::new(dir))
     }
 
@@ -176,16 +185,27 @@ impl Cache {
         self.dir.join(format!("{}.{ext}", key.stem))
     }
 
+    /// Cached credentials, which must say when they expire: an entry that doesn't is a miss
+    /// rather than credentials used forever.
     pub fn read_credentials(&self, key: &CacheKey) -> Option<Credentials> {
-        self.read(key)
+        let creds: Credentials = self.read(key)?;
+        if creds.expiration.is_none() {
+            warn_ignored(&self.path(key, "json"), "it holds no expiration");
+            return None;
+        }
+        if let Err(e) = creds.check_charset() {
+            warn_ignored(&self.path(key, "json"), &e);
+            return None;
+        }
+        Some(creds)
     }
 
     /// A missing file is a miss; an unreadable or corrupt one is a miss with a warning.
     pub fn read<T: for<'de> Deserialize<'de>>(&self, key: &CacheKey) -> Option<T> {
         let path = self.path(key, "json");
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        let bytes = match read_bounded(&path, MAX_ENTRY_SIZE) {
+            Ok(Some(b)) => b,
+            Ok(None) => return None,
             Err(e) => {
                 warn_ignored(&path, &e.to_string());
                 return None;
@@ -195,7 +215,9 @@ impl Cache {
             Ok(entry) if entry.version == FORMAT_VERSION => Some(entry.value),
             Ok(_) => None,
             Err(e) => {
-                warn_ignored(&path, &e.to_string());
+                // serde's message can quote the file's content, which holds secrets.
+                let at = format!("malformed at line {}, column {}", e.line(), e.column());
+                warn_ignored(&path, &at);
                 None
             }
         }
@@ -211,7 +233,7 @@ impl Cache {
             value,
         };
         let json = serde_json::to_vec_pretty(&entry).expect("cache entries always serialize");
-        write_private(&self.path(key, "json"), &json)
+        Ok(write_private(&self.path(key, "json"), &json)?)
     }
 
     /// A writer killed between creating its temporary file and renaming it leaves the file
@@ -239,12 +261,12 @@ impl Cache {
     pub fn shell_state_dir(&self) -> Result<PathBuf, CacheError> {
         self.ensure_dir()?;
         let dir = self.dir.join("shells");
-        ensure_private_dir(&dir)?;
+        ensure_private_subdir(&dir)?;
         Ok(dir)
     }
 
     fn ensure_dir(&self) -> Result<(), CacheError> {
-        ensure_private_dir(&self.dir)
+        Ok(ensure_private_dir(&self.dir)?)
     }
 
     /// Takes the cross-process lock of one credential set, waiting for another holder if need
@@ -252,15 +274,12 @@ impl Cache {
     pub fn lock(&self, key: &CacheKey) -> Result<CacheLock, CacheError> {
         self.ensure_dir()?;
         let path = self.path(key, "lock");
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&path).map_err(io_err(&path))?;
-        if !FileExt::try_lock_exclusive(&file).map_err(io_err(&path))? {
+        let mut file = open_lock_file(&path)?;
+        let io_err = |error| FileError::Io {
+            path: path.clone(),
+            error,
+        };
+        if !FileExt::try_lock_exclusive(&file).map_err(io_err)? {
             tracing::debug!("waiting for another aws-runas refreshing {}", key.what);
             // A blocking lock wakes the moment the holder lets go, where polling would add
             // its interval to every waiter. It blocks in a helper thread so the wait can end.
@@ -269,9 +288,13 @@ impl Cache {
                 let _ = done.send(FileExt::lock_exclusive(&file).map(|()| file));
             });
             file = match wait.recv_timeout(LOCK_TIMEOUT) {
-                Ok(locked) => locked.map_err(io_err(&path))?,
+                Ok(locked) => locked.map_err(io_err)?,
                 Err(_) => {
-                    let pid = fs::read_to_string(&path).unwrap_or_default();
+                    let pid = read_bounded(&path, 32)
+                        .ok()
+                        .flatten()
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_default();
                     let holder = match pid.trim() {
                         "" => String::new(),
                         p => format!(" (pid {p})"),
@@ -292,66 +315,20 @@ impl Cache {
     }
 }
 
-/// Creates `dir` (and parents) private to this user, tightening one made wider by hand.
-fn ensure_private_dir(dir: &Path) -> Result<(), CacheError> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        builder.mode(0o700);
-        builder.create(dir).map_err(io_err(dir))?;
-        let meta = fs::metadata(dir).map_err(io_err(dir))?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err(dir))?;
-        }
-    }
-    #[cfg(not(unix))]
-    builder.create(dir).map_err(io_err(dir))?;
-    Ok(())
-}
-
-/// Writes through a private temporary file in the same directory, synced and renamed into
-/// place: a reader sees the old content or the new, never a torn file, even if this process is
-/// killed; and nobody else can read it at any moment.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
-    write_atomic(path, bytes, 0o600)
-}
-
-/// `write_private`, ending with `mode` (Unix permission bits) instead of 0600.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CacheError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(io_err(dir))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(fs::Permissions::from_mode(mode))
-            .map_err(io_err(tmp.path()))?;
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
-    tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
-    tmp.persist(path).map_err(|e| CacheError::Io {
-        path: path.to_owned(),
-        source: e.error,
-    })?;
-    #[cfg(unix)]
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
+/// Warns once per file per process: a miss reads the cache again under the lock, and one bad
+/// file is one message.
 fn warn_ignored(path: &Path, why: &str) {
-    eprintln!(
-        "aws-runas: warning: ignoring unreadable cache file {}: {why}",
-        path.display()
-    );
+    static WARNED: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    if warned
+        .get_or_insert_with(HashSet::new)
+        .insert(path.to_owned())
+    {
+        eprintln!(
+            "aws-runas: warning: ignoring unreadable cache file {}: {why}",
+            path.display()
+        );
+    }
 }
 
 #[cfg(test)]

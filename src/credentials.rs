@@ -35,12 +35,16 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// Shows enough of an access key id to tell keys apart in logs, not enough to use it.
+/// Shows enough of an access key id to tell keys apart in logs, not enough to use it. Counts
+/// characters, not bytes: a key id read from a file may hold anything.
 pub fn redact_key_id(id: &str) -> String {
-    if id.len() <= 8 {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() <= 8 || !id.is_ascii() {
         return "<redacted>".into();
     }
-    format!("{}…{}", &id[..4], &id[id.len() - 4..])
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
 }
 
 impl Credentials {
@@ -52,6 +56,27 @@ impl Credentials {
             expiration: None,
             issued: None,
         }
+    }
+
+    /// Whether every part could be sent to AWS: the SDK refuses (or worse, panics on) a control
+    /// byte in a header value. Says which part is wrong, never its value.
+    pub fn check_charset(&self) -> Result<(), String> {
+        let printable = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic());
+        if !(printable(&self.access_key_id)
+            && self
+                .access_key_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric()))
+        {
+            return Err("its access key id is not letters and digits".into());
+        }
+        if !printable(&self.secret_access_key) {
+            return Err("its secret access key holds spaces or control bytes".into());
+        }
+        if self.session_token.as_deref().is_some_and(|t| !printable(t)) {
+            return Err("its session token holds spaces or control bytes".into());
+        }
+        Ok(())
     }
 
     pub fn is_temporary(&self) -> bool {

@@ -6,8 +6,9 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::cache::{write_atomic, Cache, CacheKey};
+use crate::cache::{Cache, CacheKey};
 use crate::credentials::Credentials;
+use crate::private_file::write_atomic;
 
 pub fn section_name(profile: &str) -> String {
     format!("{profile}-awsrunas")

@@ -13,6 +13,7 @@ mod logging;
 mod mfa;
 mod output;
 mod policy;
+mod private_file;
 mod server;
 mod session;
 mod shell;

@@ -16,11 +16,11 @@ use clap::Parser;
 use jiff::Timestamp;
 
 use super::{first_line, print, CredentialRequest, Session};
-use crate::cache::write_private;
 use crate::cli::{Cli, ExportArgs, Options};
 use crate::credentials::Credentials;
 use crate::environment::{Environment, OURS};
 use crate::output::environment;
+use crate::private_file::write_private;
 use crate::shell::Shell;
 
 /// How long a failed background refresh waits before the hook tries again.
