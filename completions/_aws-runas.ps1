@@ -21,7 +21,7 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'aws-runas' {
-            aws-runas __profiles 2>$null | ForEach-Object { [CompletionResult]::new($_, $_, [CompletionResultType]::ParameterValue, 'profile') }
+            aws-runas __profiles 2>$null | ForEach-Object { $text = if ($_ -match '[^\w./:@+=,-]') { "'" + ($_ -replace "'", "''") + "'" } else { $_ }; [CompletionResult]::new($text, $_, [CompletionResultType]::ParameterValue, 'profile') }
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Duration of the session token credentials (default 12h)')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Duration of the session token credentials (default 12h)')
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Duration of the assume-role credentials (default 1h)')

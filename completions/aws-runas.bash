@@ -500,9 +500,14 @@ _aws_runas_with_profiles() {
         esac
     done
     if ((position == 0 && !skip)) && [[ ${cur} != -* ]]; then
-        local words
-        words="$(aws-runas __profiles 2>/dev/null) list diagnose serve init completions man help"
-        mapfile -t COMPREPLY < <(compgen -W "${words}" -- "${cur}" || true)
+        # Not compgen -W: it expands $(...) inside the words, and a profile name is only text.
+        local name
+        COMPREPLY=()
+        while IFS= read -r name; do
+            if [[ ${name} == "${cur}"* ]]; then
+                COMPREPLY+=("$(printf '%q' "${name}")")
+            fi
+        done < <(aws-runas __profiles 2>/dev/null || true; printf '%s\n' list diagnose serve init completions man help)
         return 0
     fi
     _aws__runas "$@"

@@ -188,9 +188,14 @@ __runas_complete() {
 	if ((COMP_CWORD == 1)); then
 		mapfile -t COMPREPLY < <(compgen -W 'use off prompt' -- "${cur}" || true)
 	elif [[ "${COMP_WORDS[1]}" == use && "${cur}" != -* ]]; then
-		local profiles
-		profiles=$(command "${__runas_bin}" __profiles 2>/dev/null)
-		mapfile -t COMPREPLY < <(compgen -W "${profiles}" -- "${cur}" || true)
+		# Not compgen -W: it expands $(...) inside the words, and a profile name is only text.
+		local name
+		COMPREPLY=()
+		while IFS= read -r name; do
+			if [[ "${name}" == "${cur}"* ]]; then
+				COMPREPLY+=("$(printf '%q' "${name}")")
+			fi
+		done < <(command "${__runas_bin}" __profiles 2>/dev/null || true)
 	fi
 }
 complete -F __runas_complete runas

@@ -11,21 +11,32 @@ use crate::cli::Cli;
 use crate::shell::ShellKind;
 
 pub fn run(kind: ShellKind) -> anyhow::Result<ExitCode> {
-    print(&script(kind))?;
+    print(&script(kind)?)?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn script(kind: ShellKind) -> String {
+pub fn script(kind: ShellKind) -> anyhow::Result<String> {
     let mut cmd = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(kind.clap_shell(), &mut cmd, "aws-runas", &mut out);
-    let generated = String::from_utf8(out).expect("clap writes UTF-8");
-    match kind {
+    let generated = String::from_utf8(out)?;
+    Ok(match kind {
         ShellKind::Bash => bash(&generated, &cmd),
-        ShellKind::Zsh => zsh(&generated),
+        ShellKind::Zsh => zsh(&generated)?,
         ShellKind::Fish => fish(&generated),
-        ShellKind::Powershell => powershell(&generated),
+        ShellKind::Powershell => powershell(&generated)?,
+    })
+}
+
+/// `generated` with `marker` replaced once. clap_complete's output is not a stable interface:
+/// when a new version moves the marker, this says so instead of quietly dropping profile names.
+fn patch(generated: &str, marker: &str, replacement: &str) -> anyhow::Result<String> {
+    if !generated.contains(marker) {
+        anyhow::bail!(
+            "cannot add profile names to clap_complete's script: {marker:?} is no longer in it"
+        );
     }
+    Ok(generated.replacen(marker, replacement, 1))
 }
 
 fn subcommand_names(cmd: &clap::Command) -> Vec<String> {
@@ -67,9 +78,14 @@ _aws_runas_with_profiles() {{
         esac
     done
     if ((position == 0 && !skip)) && [[ ${{cur}} != -* ]]; then
-        local words
-        words="$(aws-runas __profiles 2>/dev/null) {subcommands}"
-        mapfile -t COMPREPLY < <(compgen -W "${{words}}" -- "${{cur}}" || true)
+        # Not compgen -W: it expands $(...) inside the words, and a profile name is only text.
+        local name
+        COMPREPLY=()
+        while IFS= read -r name; do
+            if [[ ${{name}} == "${{cur}}"* ]]; then
+                COMPREPLY+=("$(printf '%q' "${{name}}")")
+            fi
+        done < <(aws-runas __profiles 2>/dev/null || true; printf '%s\n' {subcommands})
         return 0
     fi
     _aws__runas "$@"
@@ -84,15 +100,20 @@ complete -F _aws_runas_with_profiles -o bashdefault -o default aws-runas
 
 const ZSH_PROFILE_SPEC: &str = "'::profile -- Profile name or role ARN:_default'";
 
-fn zsh(generated: &str) -> String {
-    let function = "_aws_runas_profiles() {\n    local -a profiles\n    profiles=(${(f)\"$(aws-runas __profiles 2>/dev/null)\"})\n    _describe -t profiles 'profile' profiles\n}\n\n";
-    let with_action = generated.replacen(
+fn zsh(generated: &str) -> anyhow::Result<String> {
+    // _describe splits "name:description" at the first colon, so colons in names are escaped.
+    let function = "_aws_runas_profiles() {\n    local -a profiles\n    profiles=(${(f)\"$(aws-runas __profiles 2>/dev/null)\"})\n    profiles=(${profiles//:/\\\\:})\n    _describe -t profiles 'profile' profiles\n}\n\n";
+    let with_action = patch(
+        generated,
         ZSH_PROFILE_SPEC,
         "'::profile -- Profile name or role ARN:_aws_runas_profiles'",
-        1,
-    );
+    )?;
     // The function must exist before the completion function first runs.
-    with_action.replacen("_aws-runas() {", &format!("{function}_aws-runas() {{"), 1)
+    patch(
+        &with_action,
+        "_aws-runas() {",
+        &format!("{function}_aws-runas() {{"),
+    )
 }
 
 fn fish(generated: &str) -> String {
@@ -101,8 +122,33 @@ fn fish(generated: &str) -> String {
     )
 }
 
-fn powershell(generated: &str) -> String {
+fn powershell(generated: &str) -> anyhow::Result<String> {
     let marker = "        'aws-runas' {\n";
-    let profiles = "            aws-runas __profiles 2>$null | ForEach-Object { [CompletionResult]::new($_, $_, [CompletionResultType]::ParameterValue, 'profile') }\n";
-    generated.replacen(marker, &format!("{marker}{profiles}"), 1)
+    // A name with characters PowerShell would interpret is inserted single-quoted.
+    let profiles = "            aws-runas __profiles 2>$null | ForEach-Object { $text = if ($_ -match '[^\\w./:@+=,-]') { \"'\" + ($_ -replace \"'\", \"''\") + \"'\" } else { $_ }; [CompletionResult]::new($text, $_, [CompletionResultType]::ParameterValue, 'profile') }\n";
+    patch(generated, marker, &format!("{marker}{profiles}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shell_gets_profile_names_patched_in() {
+        for kind in [
+            ShellKind::Bash,
+            ShellKind::Zsh,
+            ShellKind::Fish,
+            ShellKind::Powershell,
+        ] {
+            let text = script(kind).unwrap();
+            assert!(text.contains("__profiles"), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_moved_marker_is_an_error_not_a_silent_no_op() {
+        let err = zsh("#compdef aws-runas\n").unwrap_err().to_string();
+        assert!(err.contains("no longer in it"), "{err}");
+    }
 }

@@ -124,8 +124,10 @@ Register-ArgumentCompleter -CommandName runas -Native -ScriptBlock {
     } else {
         $candidates = @()
     }
-    $candidates | Where-Object { $_ -like "$wordToComplete*" } | ForEach-Object {
-        [System.Management.Automation.CompletionResult]::new($_, $_, 'ParameterValue', $_)
+    $candidates | Where-Object { $_.StartsWith($wordToComplete) } | ForEach-Object {
+        # A name with characters PowerShell would interpret is inserted single-quoted.
+        $text = if ($_ -match '[^\w./:@+=,-]') { "'" + ($_ -replace "'", "''") + "'" } else { $_ }
+        [System.Management.Automation.CompletionResult]::new($text, $_, 'ParameterValue', $_)
     }
 }
 

@@ -1,0 +1,82 @@
+//! End-to-end: profile-name completion in real bash, through the committed completion script
+//! and the `runas` snippet, with profile names that are shell code. Completion must offer them
+//! as text and run nothing.
+
+mod common;
+
+use common::*;
+
+const HOSTILE: &str = "$(touch pwned-by-completion)";
+
+fn sandbox() -> Sandbox {
+    let config = format!("{CONFIG}\n[profile {HOSTILE}]\nregion = eu-west-1\n\n[profile `touch backtick-ran`]\nregion = eu-west-1\n");
+    Sandbox::with_files(&config, CREDENTIALS)
+}
+
+/// Runs `setup`, then the completion function `function` for the command line `words` (the
+/// last word is the one being completed), and prints COMPREPLY one per line.
+fn complete(s: &Sandbox, setup: &str, function: &str, words: &[&str]) -> Vec<String> {
+    let bin_dir = runas_bin().parent().unwrap().display().to_string();
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let script = format!(
+        "export PATH='{bin_dir}':\"$PATH\"\n{setup}\nCOMP_WORDS=({})\nCOMP_CWORD={}\n{function}\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        quoted.join(" "),
+        words.len() - 1
+    );
+    let out = run(
+        s.command("bash")
+            .args(["--norc", "-c", &script])
+            .current_dir(s.dir.path()),
+        LIMIT,
+    )
+    .ok();
+    out.stdout.lines().map(str::to_owned).collect()
+}
+
+fn assert_nothing_ran(s: &Sandbox) {
+    for mark in ["pwned-by-completion", "backtick-ran"] {
+        assert!(
+            !s.dir.path().join(mark).exists(),
+            "completion ran a profile name as code ({mark})"
+        );
+    }
+}
+
+#[test]
+fn the_completion_script_offers_code_in_profile_names_as_text() {
+    let s = sandbox();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let setup = format!("source '{root}/completions/aws-runas.bash'");
+    let all = complete(&s, &setup, "_aws_runas_with_profiles", &["aws-runas", ""]);
+    assert_nothing_ran(&s);
+    assert!(all.contains(&"dev".to_owned()), "{all:?}");
+    assert!(
+        all.contains(&r"\$\(touch\ pwned-by-completion\)".to_owned()),
+        "the hostile name is offered, escaped as text: {all:?}"
+    );
+    let dollar = complete(&s, &setup, "_aws_runas_with_profiles", &["aws-runas", "$"]);
+    assert_eq!(dollar, [r"\$\(touch\ pwned-by-completion\)"]);
+    assert_eq!(
+        complete(&s, &setup, "_aws_runas_with_profiles", &["aws-runas", "ch"]),
+        ["chain"]
+    );
+    assert_nothing_ran(&s);
+}
+
+#[test]
+fn runas_use_offers_code_in_profile_names_as_text() {
+    let s = sandbox();
+    let setup = "eval \"$(aws-runas init bash)\"";
+    let all = complete(&s, setup, "__runas_complete", &["runas", "use", ""]);
+    assert_nothing_ran(&s);
+    assert!(all.contains(&"dev".to_owned()), "{all:?}");
+    assert!(
+        all.contains(&r"\`touch\ backtick-ran\`".to_owned()),
+        "{all:?}"
+    );
+    assert_eq!(
+        complete(&s, setup, "__runas_complete", &["runas", "use", "de"]),
+        ["dev"]
+    );
+    assert_nothing_ran(&s);
+}
