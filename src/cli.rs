@@ -117,7 +117,19 @@ pub struct ExportArgs {
     pub args: Vec<String>,
 }
 
+/// What a run does besides printing credentials: v3's mode flags, at most one of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Update,
+    ListRoles,
+    ListMfa,
+    Diagnose,
+    Whoami,
+    Expiration,
+}
+
 #[derive(clap::Args, Debug, Clone)]
+#[group(id = "action", multiple = false)]
 pub struct Options {
     /// Duration of the session token credentials (default 12h)
     #[arg(short = 'd', long = "duration", env = "SESSION_TOKEN_DURATION", value_name = "DURATION", value_parser = duration)]
@@ -180,23 +192,48 @@ pub struct Options {
     pub refresh: bool,
 
     /// Show the credentials' expiration time
-    #[arg(short = 'e', long = "expiration")]
+    #[arg(
+        short = 'e',
+        long = "expiration",
+        group = "action",
+        conflicts_with = "command"
+    )]
     pub expiration: bool,
 
     /// Print the AWS identity of the profile's credentials
-    #[arg(short = 'w', long = "whoami")]
+    #[arg(
+        short = 'w',
+        long = "whoami",
+        group = "action",
+        conflicts_with = "command"
+    )]
     pub whoami: bool,
 
     /// List the role ARNs you are able to assume
-    #[arg(short = 'l', long = "list-roles")]
+    #[arg(
+        short = 'l',
+        long = "list-roles",
+        group = "action",
+        conflicts_with = "command"
+    )]
     pub list_roles: bool,
 
     /// List the MFA devices of your IAM user
-    #[arg(short = 'm', long = "list-mfa")]
+    #[arg(
+        short = 'm',
+        long = "list-mfa",
+        group = "action",
+        conflicts_with = "command"
+    )]
     pub list_mfa: bool,
 
     /// Run diagnostics on the profile's configuration and environment
-    #[arg(short = 'D', long = "diagnose")]
+    #[arg(
+        short = 'D',
+        long = "diagnose",
+        group = "action",
+        conflicts_with = "command"
+    )]
     pub diagnose: bool,
 
     /// Also write the credentials to a [PROFILE-awsrunas] section of the credentials file
@@ -204,10 +241,31 @@ pub struct Options {
     pub write_credentials: bool,
 
     /// Check whether a newer version is available
-    #[arg(short = 'u', long = "update")]
+    #[arg(
+        short = 'u',
+        long = "update",
+        group = "action",
+        conflicts_with = "command"
+    )]
     pub update: bool,
 
     /// Log what happens to stderr (secrets redacted); twice for AWS SDK tracing [env: RUNAS_VERBOSE]
     #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
     pub verbose: u8,
+}
+
+impl Options {
+    /// The mode flag given, if any; clap has already refused a combination of them.
+    pub fn action(&self) -> Option<Action> {
+        [
+            (self.update, Action::Update),
+            (self.list_roles, Action::ListRoles),
+            (self.list_mfa, Action::ListMfa),
+            (self.diagnose, Action::Diagnose),
+            (self.whoami, Action::Whoami),
+            (self.expiration, Action::Expiration),
+        ]
+        .into_iter()
+        .find_map(|(given, action)| given.then_some(action))
+    }
 }

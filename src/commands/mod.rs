@@ -21,7 +21,7 @@ use std::io::Write;
 use clap::Parser;
 use std::process::ExitCode;
 
-use crate::cli::{Cli, ExportArgs, ListWhat, Options, Sub};
+use crate::cli::{Action, Cli, ExportArgs, ListWhat, Options, Sub};
 use crate::config::Overrides;
 pub use crate::session::{CredentialRequest, Session};
 
@@ -71,22 +71,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         None => {}
     }
     let profile = profile.as_deref();
-    if options.update {
-        update::run()
-    } else if options.list_roles {
-        list::roles(&options, profile)
-    } else if options.list_mfa {
-        list::mfa(&options, profile)
-    } else if options.diagnose {
-        diagnose::run(&options, profile)
-    } else if options.whoami {
-        whoami::run(&options, profile)
-    } else if options.expiration {
-        expiration::run(&options, profile)
-    } else if !command.is_empty() {
-        exec::run(&options, profile, &command)
-    } else {
-        credentials::run(&options, profile)
+    match options.action() {
+        Some(Action::Update) => update::run(),
+        Some(Action::ListRoles) => list::roles(&options, profile),
+        Some(Action::ListMfa) => list::mfa(&options, profile),
+        Some(Action::Diagnose) => diagnose::run(&options, profile),
+        Some(Action::Whoami) => whoami::run(&options, profile),
+        Some(Action::Expiration) => expiration::run(&options, profile),
+        None if !command.is_empty() => exec::run(&options, profile, &command),
+        None => credentials::run(&options, profile),
     }
 }
 
