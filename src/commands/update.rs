@@ -105,6 +105,16 @@ mod tests {
     }
 
     #[test]
+    fn without_a_configured_url_the_package_repository_is_asked() {
+        let url = update_url(&Environment::from([])).unwrap();
+        let repo = env!("CARGO_PKG_REPOSITORY").trim_start_matches("https://github.com/");
+        assert_eq!(
+            url,
+            format!("https://api.github.com/repos/{repo}/releases/latest")
+        );
+    }
+
+    #[test]
     fn comparison_is_numeric() {
         assert!(newer("0.10.0", "0.9.9"));
         assert!(newer("1.0.0", "0.99.0"));
