@@ -139,11 +139,20 @@ pub(super) fn parse(text: &str) -> Result<IniFile, SyntaxError> {
             }
             continue;
         }
+        // A line that configparser cannot take: say what it most likely is.
+        let unreadable = |otherwise: &str| {
+            let message = if value.starts_with('[') {
+                "section header is missing ']'"
+            } else {
+                otherwise
+            };
+            Err((line_no, message.to_owned()))
+        };
         let Some(in_section) = current else {
-            return Err((line_no, "a setting before any [section] header".into()));
+            return unreadable("a setting before any [section] header");
         };
         let Some((key, val)) = split_option(value) else {
-            return Err((line_no, "expected 'key = value' or '[section]'".into()));
+            return unreadable("expected 'key = value' or '[section]'");
         };
         if key.is_empty() {
             return Err((line_no, "a setting without a name before its '='".into()));

@@ -70,6 +70,7 @@ fn region_is_valid(region: &str) -> bool {
         && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
+        && !b.iter().all(u8::is_ascii_digit)
 }
 
 fn parse_duration_setting(

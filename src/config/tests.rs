@@ -254,3 +254,337 @@ fn values_are_taken_verbatim() {
     assert_eq!(r.source.credentials.access_key_id, "AKIAWWWWWWWWWWWW");
     assert_eq!(r.source.credentials.secret_access_key, "\"Q\"C:\\keys\\x");
 }
+
+#[test]
+fn a_source_profile_with_keys_starts_the_chain() {
+    // `mid` has keys and a role: reached through source_profile, its keys sign the leaf's
+    // AssumeRole and its own role is not assumed (botocore and the SDKs agree).
+    let p = profiles(
+        "[profile mid]\nrole_arn = arn:aws:iam::222222222222:role/mid\nsource_profile = user\n\
+         [profile leaf]\nrole_arn = arn:aws:iam::333333333333:role/leaf\nsource_profile = mid\n",
+        &format!("{CREDS}[mid]\naws_access_key_id = AKIAMID000000001\naws_secret_access_key = m\n"),
+    );
+    let r = p.resolve("leaf", &Overrides::default(), &no_env()).unwrap();
+    assert_eq!(r.source.origin, SourceOrigin::Profile("mid".into()));
+    assert_eq!(r.source.credentials.access_key_id, "AKIAMID000000001");
+    let arns: Vec<_> = r.hops.iter().map(|h| h.role_arn.as_str()).collect();
+    assert_eq!(arns, ["arn:aws:iam::333333333333:role/leaf"]);
+    // Asked for itself, `mid` still assumes its role.
+    let r = p.resolve("mid", &Overrides::default(), &no_env()).unwrap();
+    assert_eq!(r.hops.len(), 1);
+    assert_eq!(r.source.credentials.access_key_id, "AKIAUSER00000001");
+}
+
+#[test]
+fn default_and_profile_default_the_later_wins_whole() {
+    let p = profiles(
+        "[profile default]\nregion = b\nmfa_serial = arn:aws:iam::111111111111:mfa/u\n[default]\nregion = a\n",
+        CREDS,
+    );
+    let r = p
+        .resolve("default", &Overrides::default(), &no_env())
+        .unwrap();
+    assert_eq!(r.region.as_deref(), Some("a"));
+    assert_eq!(r.mfa_serial, None, "sections are not merged");
+}
+
+#[test]
+fn credentials_file_values_win_key_by_key() {
+    let p = profiles(
+        "[profile x]\nregion = eu-west-1\nrole_session_name = fromconfig\nrole_arn = arn:aws:iam::111111111111:role/c\nsource_profile = user\n",
+        &format!("{CREDS}[x]\nrole_arn = arn:aws:iam::111111111111:role/k\n"),
+    );
+    let r = p.resolve("x", &Overrides::default(), &no_env()).unwrap();
+    assert_eq!(r.hops[0].role_arn, "arn:aws:iam::111111111111:role/k");
+    assert_eq!(r.hops[0].session_name.as_deref(), Some("fromconfig"));
+    assert_eq!(r.region.as_deref(), Some("eu-west-1"));
+}
+
+#[test]
+fn bad_keys_are_refused_where_read_without_showing_them() {
+    let secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY";
+    for (creds, what) in [
+        (format!("[k]\naws_access_key_id = AKIA\u{1}BCDEFGHIJKLMN\naws_secret_access_key = {secret}\n"), "access key id"),
+        (format!("[k]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n  {secret}\naws_secret_access_key = {secret}\n"), "access key id"),
+        (format!("[k]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = {secret} x\n"), "secret access key"),
+        (format!("[k]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = {secret}\naws_session_token = {secret}\u{1b}[2J\n"), "session token"),
+    ] {
+        let err = profiles("", &creds)
+            .resolve("k", &Overrides::default(), &no_env())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&format!("not a valid {what}")), "{err}");
+        assert!(err.starts_with("profile 'k' in /home/u/.aws/credentials, line "), "{err}");
+        assert!(!err.contains(secret) && !err.contains("AKIAIOSFODNN7EXAMPLE"), "{err}");
+    }
+    let env = Environment::from([
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "has\nnewline"),
+    ]);
+    let err = profiles("", "")
+        .resolve(
+            "arn:aws:iam::123456789012:role/r",
+            &Overrides::default(),
+            &env,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("environment variable AWS_SECRET_ACCESS_KEY is not a valid"),
+        "{err}"
+    );
+    assert!(!err.contains("newline"), "{err}");
+}
+
+#[test]
+fn messages_never_hold_credentials_file_values_and_cut_the_rest() {
+    let secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY";
+    let p = profiles(
+        &format!(
+            "[profile long]\nrole_arn = arn:{}\u{1b}[31m\nsource_profile = user\n",
+            "x".repeat(1_000_000)
+        ),
+        &format!(
+            "{CREDS}[c]\nrole_arn = {secret}\nsource_profile = user\n\
+             [d]\nrole_arn = arn:aws:iam::123456789012:role/d\nsource_profile = {secret}\n\
+             [e]\nrole_arn = arn:aws:iam::123456789012:role/e\nsource_profile = user\nduration_seconds = {secret}\n"
+        ),
+    );
+    for name in ["c", "d", "e"] {
+        let err = p
+            .resolve(name, &Overrides::default(), &no_env())
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains(secret), "{err}");
+        assert!(err.contains("/home/u/.aws/credentials"), "{err}");
+    }
+    let err = p
+        .resolve("long", &Overrides::default(), &no_env())
+        .unwrap_err()
+        .to_string();
+    assert!(err.len() < 400 && !err.contains('\u{1b}'), "{err}");
+}
+
+#[test]
+fn long_cycles_are_shortened() {
+    let n = 5000;
+    let config: String = (0..n)
+        .map(|i| {
+            format!(
+                "[profile p{i}]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = p{}\n",
+                (i + 1) % n
+            )
+        })
+        .collect();
+    let err = profiles(&config, "")
+        .resolve("p0", &Overrides::default(), &no_env())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "source_profile cycle: p0 -> p1 -> p2 -> p3 -> ... (4996 more) -> p0"
+    );
+}
+
+/// Generated input: INI-shaped text and environments, to check that nothing panics and that every
+/// error is one printable line.
+mod generated {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn piece() -> impl Strategy<Value = String> {
+        const FIXED: &[&str] = &[
+            "[",
+            "]",
+            "=",
+            ":",
+            "#",
+            ";",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\n",
+            "\n",
+            "\r\n",
+            "\r",
+            "profile ",
+            "default",
+            "DEFAULT",
+            "role_arn",
+            "source_profile",
+            "aws_access_key_id",
+            "aws_secret_access_key",
+            "aws_session_token",
+            "region",
+            "duration_seconds",
+            "credentials_duration",
+            "credential_source",
+            "Environment",
+            "mfa_serial",
+            "external_id",
+            "role_session_name",
+            "endpoint_url",
+            "refresh_window",
+            "arn:aws:iam::123456789012:role/r",
+            "AKIAIOSFODNN7EXAMPLE",
+            "secret",
+            "1h",
+            "900",
+            "a",
+            "b",
+            "\u{0}",
+            "\u{1b}",
+            "\"",
+            "'",
+            "\\",
+            "\u{1c}",
+            "é",
+        ];
+        prop_oneof![
+            4 => proptest::sample::select(FIXED).prop_map(str::to_owned),
+            1 => "[a-c]{1,3}",
+            1 => any::<char>().prop_map(String::from),
+        ]
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop::collection::vec(piece(), 0..120).prop_map(|v| v.concat())
+    }
+
+    /// Text that mostly parses, so the resolver sees real chains: headers, settings of the keys
+    /// it reads, continuation lines and comments, with generated values.
+    fn structured() -> impl Strategy<Value = String> {
+        const HEADERS: &[&str] = &[
+            "default",
+            "profile default",
+            "profile a",
+            "profile b",
+            "a",
+            "b",
+            "DEFAULT",
+        ];
+        const KEYS: &[&str] = &[
+            "role_arn",
+            "source_profile",
+            "aws_access_key_id",
+            "aws_secret_access_key",
+            "aws_session_token",
+            "region",
+            "duration_seconds",
+            "credentials_duration",
+            "credential_source",
+            "mfa_serial",
+            "external_id",
+            "role_session_name",
+            "endpoint_url",
+            "refresh_window",
+            "session_token_duration",
+            "Region",
+        ];
+        const VALUES: &[&str] = &[
+            "a",
+            "b",
+            "default",
+            "arn:aws:iam::123456789012:role/r",
+            "AKIAIOSFODNN7EXAMPLE",
+            "secret",
+            "1h",
+            "900",
+            "eu-west-1",
+            "Environment",
+            "x y",
+            "",
+        ];
+        let line = prop_oneof![
+            proptest::sample::select(HEADERS).prop_map(|h| format!("[{h}]")),
+            (
+                proptest::sample::select(KEYS),
+                prop_oneof![
+                    proptest::sample::select(VALUES).prop_map(str::to_owned),
+                    piece()
+                ]
+            )
+                .prop_map(|(k, v)| format!("{k} = {v}")),
+            piece().prop_map(|p| format!("  {p}")),
+            Just("# comment".to_owned()),
+        ];
+        prop::collection::vec(line, 0..30).prop_map(|v| v.join("\n"))
+    }
+
+    fn one_line(message: &str) -> bool {
+        !message.is_empty() && !message.contains(|c: char| c.is_control())
+    }
+
+    fn environment() -> impl Strategy<Value = Vec<(&'static str, String)>> {
+        const NAMES: &[&str] = &[
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "RUNAS_REFRESH_WINDOW",
+            "AWS_ENDPOINT_URL",
+        ];
+        prop::collection::vec((proptest::sample::select(NAMES), text()), 0..4)
+    }
+
+    fn env_of(pairs: &[(&'static str, String)]) -> Environment {
+        let at = |i: usize| {
+            pairs
+                .get(i)
+                .map_or(("UNUSED", ""), |(k, v)| (*k, v.as_str()))
+        };
+        Environment::from([at(0), at(1), at(2), at(3)])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn the_reader_never_panics_and_errors_are_one_line(t in text()) {
+            match files::parse(&t) {
+                Ok(_) => {}
+                Err((line, message)) => {
+                    prop_assert!(one_line(&message), "{message:?}");
+                    prop_assert!(line >= 1 && line <= t.split(['\n', '\r']).count(), "{line}");
+                }
+            }
+        }
+
+        #[test]
+        fn the_resolver_never_panics_and_errors_are_one_line(
+            config in prop_oneof![text(), structured()],
+            credentials in prop_oneof![text(), structured()],
+            env in environment(),
+            target in prop_oneof![
+                Just("default".to_owned()), Just("a".to_owned()), Just("b".to_owned()),
+                Just("arn:aws:iam::123456789012:role/r".to_owned()), "\\PC{0,12}",
+            ],
+            role_duration in proptest::option::of(0u64..100_000),
+        ) {
+            let (Ok(c), Ok(k)) = (files::parse(&config), files::parse(&credentials)) else {
+                return Ok(());
+            };
+            let p = Profiles::from_files(Some(&c), Path::new("c"), Some(&k), Path::new("k"));
+            let overrides = Overrides {
+                role_duration: role_duration.map(Duration::from_secs),
+                ..Default::default()
+            };
+            if let Err(e) = p.resolve(&target, &overrides, &env_of(&env)) {
+                let message = e.to_string();
+                prop_assert!(one_line(&message), "{message:?}");
+                prop_assert!(message.chars().count() < 1000, "{message:?}");
+            }
+        }
+
+        #[test]
+        fn durations_never_panic_and_errors_are_one_line(t in prop_oneof![text(), "[0-9.hmsuµn+-]{0,20}"]) {
+            if let Err(e) = crate::duration::parse(&t) {
+                let message = e.to_string();
+                prop_assert!(one_line(&message), "{message:?}");
+            }
+        }
+    }
+}
