@@ -70,6 +70,11 @@ fn cases() -> Vec<Case> {
         case("a cycle through the credentials file", "", &format!("[r]\nrole_arn = {ROLE}\nsource_profile = r2\n[r2]\nrole_arn = {ROLE}\nsource_profile = r\naws_session_token = {SECRET}\n"), "r", &["cycle"]),
         case("a megabyte value in the config file", &format!("[profile r]\nrole_arn = arn:{}\u{1b}[31m\nsource_profile = a\n", "x".repeat(1 << 20)), &keys("a"), "r", &["profile 'r'", "role_arn", "…"]),
         case("a 5,000-profile cycle", &(0..5000).map(|i| format!("[profile p{i}]\nrole_arn = {ROLE}\nsource_profile = p{}\n", (i + 1) % 5000)).collect::<String>(), "", "p0", &["p0 -> p1 -> p2 -> p3 -> ... (4996 more) -> p0"]),
+        Case {
+            // An empty variable counts as unset, so the file's endpoint_url is the one used.
+            env: vec![("AWS_ENDPOINT_URL", String::new())],
+            ..case("a control byte in endpoint_url", "[profile a]\nendpoint_url = http://127.0.0.1:9\u{1b}[2J\n", &keys("a"), "a", &["profile 'a'", "endpoint_url"])
+        },
         case("a profile name with control bytes", "", &keys("a"), "a\u{1b}]0;x\u{7}", &["not found"]),
     ];
     let env_case = |what, env: Vec<(&'static str, String)>, names| {
@@ -102,6 +107,16 @@ fn cases() -> Vec<Case> {
                 ("AWS_SESSION_TOKEN", format!("{SECRET} x")),
             ],
             &["AWS_SESSION_TOKEN"],
+        ),
+        env_case(
+            "a malformed AWS_ENDPOINT_URL with a session token about",
+            vec![
+                ("AWS_ACCESS_KEY_ID", KEY_ID.into()),
+                ("AWS_SECRET_ACCESS_KEY", SECRET.into()),
+                ("AWS_SESSION_TOKEN", SECRET.into()),
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:9/\u{1}".into()),
+            ],
+            &["AWS_ENDPOINT_URL"],
         ),
         env_case(
             "an MFA code beside a config error",

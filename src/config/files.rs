@@ -9,7 +9,7 @@
 //! is a profile as well, and of `[default]` and `[profile default]` the later one in the file wins
 //! whole. Every section of the credentials file is a profile, and its keys win key by key.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::ConfigError;
@@ -72,9 +72,12 @@ struct RawOption {
     line: usize,
 }
 
+#[derive(Default)]
 struct RawSection {
     name: String,
     options: Vec<RawOption>,
+    /// Where each key is in `options`, so a file of many keys reads in linear time.
+    keys: HashMap<String, usize>,
 }
 
 /// A parse failure: the line and what is wrong with it, never the line's text, which may hold a
@@ -87,9 +90,10 @@ pub(super) fn parse(text: &str) -> Result<IniFile, SyntaxError> {
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let mut defaults = RawSection {
         name: "DEFAULT".into(),
-        options: Vec::new(),
+        ..RawSection::default()
     };
     let mut sections: Vec<RawSection> = Vec::new();
+    let mut section_names: HashSet<String> = HashSet::new();
     // None: before any header; Some(None): in [DEFAULT]; Some(Some(i)): in sections[i].
     let mut current: Option<Option<usize>> = None;
     let mut option: Option<usize> = None;
@@ -125,7 +129,7 @@ pub(super) fn parse(text: &str) -> Result<IniFile, SyntaxError> {
             option = None;
             if header == "DEFAULT" {
                 current = Some(None);
-            } else if sections.iter().any(|s| s.name == header) {
+            } else if !section_names.insert(header.to_owned()) {
                 return Err((
                     line_no,
                     format!("section [{}] appears twice", super::shown(header)),
@@ -133,7 +137,7 @@ pub(super) fn parse(text: &str) -> Result<IniFile, SyntaxError> {
             } else {
                 sections.push(RawSection {
                     name: header.to_owned(),
-                    options: Vec::new(),
+                    ..RawSection::default()
                 });
                 current = Some(Some(sections.len() - 1));
             }
@@ -162,7 +166,8 @@ pub(super) fn parse(text: &str) -> Result<IniFile, SyntaxError> {
             None => &mut defaults,
             Some(i) => &mut sections[i],
         };
-        if let Some(first) = target.options.iter().find(|o| o.key == key) {
+        if let Some(&first) = target.keys.get(&key) {
+            let first = &target.options[first];
             return Err((
                 line_no,
                 format!(
@@ -173,6 +178,7 @@ pub(super) fn parse(text: &str) -> Result<IniFile, SyntaxError> {
                 ),
             ));
         }
+        target.keys.insert(key.clone(), target.options.len());
         target.options.push(RawOption {
             key,
             parts: vec![val.to_owned()],
@@ -218,7 +224,7 @@ pub(super) fn parse(text: &str) -> Result<IniFile, SyntaxError> {
             entries.push((o.key.clone(), finish(o)?));
         }
         for (k, e) in &defaults {
-            if !entries.iter().any(|(key, _)| key == k) {
+            if !s.keys.contains_key(k) {
                 entries.push((k.clone(), e.clone()));
             }
         }

@@ -24,12 +24,12 @@ pub const DEFAULT_REFRESH_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {source}", shown_path(path))]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("malformed {}, line {line}: {message}", path.display())]
+    #[error("malformed {}, line {line}: {message}", shown_path(path))]
     Parse {
         path: PathBuf,
         line: usize,
@@ -47,18 +47,22 @@ pub enum ConfigError {
     )]
     MissingSourceProfile {
         profile: String,
-        /// Already rendered for display (see [`Shown`]).
+        /// Already rendered for display (see `shown_setting`).
         source_profile: String,
         searched: String,
     },
     #[error("source_profile cycle: {}", cycle_shown(chain))]
     Cycle { chain: Vec<String> },
-    #[error("profile {} has no credentials: add aws_access_key_id and aws_secret_access_key to [{}] in {}, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", shown_quoted(profile), shown(profile), credentials_file.display())]
+    #[error("profile {} has no credentials: add aws_access_key_id and aws_secret_access_key to [{}] in {}, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", shown_quoted(profile), shown(profile), shown_path(credentials_file))]
     NoCredentials {
         profile: String,
         credentials_file: PathBuf,
     },
-    #[error("profile {} in {}: {present} is set but {missing} is missing", shown_quoted(profile), file.display())]
+    #[error(
+        "profile {} in {}: {present} is set but {missing} is missing",
+        shown_quoted(profile),
+        shown_path(file)
+    )]
     IncompleteKeys {
         profile: String,
         file: PathBuf,
@@ -72,7 +76,7 @@ pub enum ConfigError {
     BadValue {
         profile: String,
         key: &'static str,
-        /// Already rendered for display (see [`Shown`]): quoted and cut, or withheld.
+        /// Already rendered for display (see `shown_setting`): quoted and cut, or withheld.
         value: String,
         reason: String,
     },
@@ -92,12 +96,22 @@ const SHOWN_CHARS: usize = 80;
 /// Text from a file, the environment or the command line, made safe for one line of a terminal:
 /// control characters escaped, cut to [`SHOWN_CHARS`] characters.
 pub fn shown(text: &str) -> String {
+    escaped(text, SHOWN_CHARS)
+}
+
+/// A path for a message: control characters escaped, and cut only when absurdly long.
+fn shown_path(path: &Path) -> String {
+    escaped(&path.display().to_string(), 400)
+}
+
+fn escaped(text: &str, limit: usize) -> String {
     let mut out = String::new();
     for (i, c) in text.chars().enumerate() {
-        if i == SHOWN_CHARS {
+        if i == limit {
             out.push('…');
             break;
         }
+        // Bidirectional and zero-width controls too: they reorder or hide what the terminal shows.
         if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}') {
             out.extend(c.escape_default());
         } else {
@@ -127,21 +141,17 @@ fn cycle_shown(chain: &[String]) -> String {
     parts.join(" -> ")
 }
 
-/// How a setting's value appears in a message: quoted and cut when it is from the config file or
-/// the environment, withheld when it is from the credentials file.
-struct Shown;
-
-impl Shown {
-    fn setting(s: &files::Setting) -> String {
-        if s.secret_file {
-            format!(
-                "(value on line {} of {} not shown)",
-                s.line,
-                s.file.display()
-            )
-        } else {
-            shown_quoted(&s.value)
-        }
+/// How a setting's value appears in a message: quoted and cut when it is from the config file,
+/// withheld when it is from the credentials file.
+fn shown_setting(s: &files::Setting) -> String {
+    if s.secret_file {
+        format!(
+            "(value on line {} of {} not shown)",
+            s.line,
+            shown_path(&s.file)
+        )
+    } else {
+        shown_quoted(&s.value)
     }
 }
 
@@ -235,8 +245,8 @@ impl Profiles {
     fn searched(&self) -> String {
         format!(
             "{} or {}",
-            self.config_file.display(),
-            self.credentials_file.display()
+            shown_path(&self.config_file),
+            shown_path(&self.credentials_file)
         )
     }
 
@@ -249,7 +259,7 @@ impl Profiles {
                     let name = shown(name);
                     format!(
                         " (in {} it must be written [profile {name}], not [{name}])",
-                        self.config_file.display()
+                        shown_path(&self.config_file)
                     )
                 } else {
                     String::new()
@@ -285,7 +295,7 @@ impl Profiles {
                         format!(
                             "profile {} in {}, line {}: {key}",
                             shown_quoted(name),
-                            at.file.display(),
+                            shown_path(&at.file),
                             at.line
                         )
                     },

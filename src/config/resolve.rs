@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::files::{Profile, Setting};
 use super::{
-    environment_keys, is_role_arn, shown_quoted, ConfigError, Overrides, Profiles, Resolved,
-    RoleHop, Shown, Source, SourceOrigin, DEFAULT_REFRESH_WINDOW, DEFAULT_ROLE_DURATION,
+    environment_keys, is_role_arn, shown_quoted, shown_setting, ConfigError, Overrides, Profiles,
+    Resolved, RoleHop, Source, SourceOrigin, DEFAULT_REFRESH_WINDOW, DEFAULT_ROLE_DURATION,
     DEFAULT_SESSION_DURATION,
 };
 use crate::duration;
@@ -18,7 +18,7 @@ fn bad_value(profile: &str, key: &'static str, setting: &Setting, reason: &str) 
     ConfigError::BadValue {
         profile: profile.to_owned(),
         key,
-        value: Shown::setting(setting),
+        value: shown_setting(setting),
         reason: reason.to_owned(),
     }
 }
@@ -168,18 +168,8 @@ impl Profiles {
             None => lineage.find_plain("mfa_serial")?.map(str::to_owned),
         };
         let region = self.region(target, lineage, env)?;
-        // As the AWS CLI: the service's own variable, then the general one, then the profile.
-        let file_endpoint = lineage.find_plain("endpoint_url")?;
-        let endpoint = |service_variable: &str| {
-            if env.is_truthy("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
-                return None;
-            }
-            env.get(service_variable)
-                .or_else(|| env.get("AWS_ENDPOINT_URL"))
-                .or_else(|| file_endpoint.map(str::to_owned))
-        };
-        let sts_endpoint = endpoint("AWS_ENDPOINT_URL_STS");
-        let iam_endpoint = endpoint("AWS_ENDPOINT_URL_IAM");
+        let sts_endpoint = endpoint(target, lineage, env, "AWS_ENDPOINT_URL_STS")?;
+        let iam_endpoint = endpoint(target, lineage, env, "AWS_ENDPOINT_URL_IAM")?;
 
         Ok(Resolved {
             name: target.to_owned(),
@@ -386,7 +376,7 @@ impl Profiles {
                     let (key, p) = self.profiles.get_key_value(next).ok_or_else(|| {
                         ConfigError::MissingSourceProfile {
                             profile: current.to_owned(),
-                            source_profile: Shown::setting(setting),
+                            source_profile: shown_setting(setting),
                             searched: self.searched(),
                         }
                     })?;
@@ -461,6 +451,48 @@ impl Profiles {
             (Some(src), None) => Ok(SourceStep::Profile(&src.value, src)),
         }
     }
+}
+
+/// As the AWS CLI: the service's own variable, then the general one, then the profile. Checked
+/// here, since the SDK's own complaint about a malformed endpoint quotes the whole signed request.
+fn endpoint(
+    target: &str,
+    lineage: &Lineage<'_>,
+    env: &Environment,
+    service_variable: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    const REASON: &str = "expected an http:// or https:// URL without spaces or control characters";
+    if env.is_truthy("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
+        return Ok(None);
+    }
+    for variable in [service_variable, "AWS_ENDPOINT_URL"] {
+        if let Some(url) = env.get(variable) {
+            if !endpoint_is_valid(&url) {
+                return Err(ConfigError::BadValue {
+                    profile: target.to_owned(),
+                    key: variable,
+                    value: shown_quoted(&url),
+                    reason: REASON.into(),
+                });
+            }
+            return Ok(Some(url));
+        }
+    }
+    match lineage.find("endpoint_url") {
+        Some((p, s)) if !endpoint_is_valid(&s.value) => {
+            Err(bad_value(p, "endpoint_url", s, REASON))
+        }
+        found => Ok(found.map(|(_, s)| s.value.clone())),
+    }
+}
+
+fn endpoint_is_valid(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    rest.is_some_and(|r| !r.is_empty())
+        && url.len() <= 2048
+        && !url.contains(|c: char| c.is_whitespace() || c.is_control())
 }
 
 /// A role's lifetime: the flag (for the role asked for), then the profile's
