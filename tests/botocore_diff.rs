@@ -100,10 +100,13 @@ fn plan_profile(rng: &mut SplitMix, name: &str) -> Plan {
             credentials.push(("role_arn".into(), arn));
         }
     }
-    if rng.chance(55) {
+    let in_credentials = rng.chance(55);
+    if in_credentials {
         credentials.push(("aws_access_key_id".into(), key_id("AKIACRED", name)));
         credentials.push(("aws_secret_access_key".into(), format!("secret/{name}+")));
-    } else if rng.chance(20) {
+    }
+    // Keys in the config file too, now and then beside the credentials file's (which win).
+    if rng.chance(if in_credentials { 10 } else { 20 }) {
         config.push(("aws_access_key_id".into(), key_id("AKIACONF", name)));
         config.push(("aws_secret_access_key".into(), format!("conf/{name}")));
     }
@@ -532,6 +535,18 @@ fn expected(
             .or_default() += 1;
         return Outcome::Failed("malformed keys".into());
     }
+    // A duration_seconds that int() cannot read is dropped by botocore, refused by aws-runas
+    // (which reads Go-style durations there too).
+    if boto["unreadable_durations"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty())
+        && matches!(runas, Outcome::Failed(e) if e.contains("duration_seconds"))
+    {
+        *deliberate
+            .entry("malformed duration_seconds refused")
+            .or_default() += 1;
+        return runas.clone();
+    }
     // A profile without keys (or a chain ending in one) takes keys from the environment, where
     // botocore, given the profile explicitly, would not look.
     if let (Outcome::Failed(_), Outcome::Resolved { root, .. }) = (&outcome, runas) {
@@ -549,6 +564,11 @@ fn expected(
             }
             *region = Some(r);
         } else if region.is_none() {
+            if boto["lineage_region_ok"] == false {
+                // An inherited region is used, so a malformed one is refused.
+                *deliberate.entry("inherited region checked").or_default() += 1;
+                return Outcome::Failed("malformed inherited region".into());
+            }
             if let Some(inherited) = boto["lineage_region"].as_str() {
                 *deliberate
                     .entry("region inherited along the chain")

@@ -74,6 +74,29 @@ def create_client(fetcher):
 
 botocore.credentials.AssumeRoleCredentialFetcher._create_client = create_client
 
+# Profiles on the chain whose duration_seconds botocore drops because int() cannot read it.
+UNREADABLE_DURATIONS = []
+_get_role_config = botocore.credentials.AssumeRoleProvider._get_role_config
+
+
+def get_role_config(self, profile_name):
+    config = _get_role_config(self, profile_name)
+    raw = self._loaded_config["profiles"][profile_name].get("duration_seconds")
+    if raw is not None and "duration_seconds" not in config:
+        UNREADABLE_DURATIONS.append(profile_name)
+    return config
+
+
+botocore.credentials.AssumeRoleProvider._get_role_config = get_role_config
+
+
+def region_ok(region):
+    try:
+        botocore.utils.validate_region_name(region)
+        return True
+    except Exception:
+        return False
+
 
 def lineage_region(profiles, target):
     """aws-runas's deliberate rule, on botocore's own profile map: a role profile inherits
@@ -101,6 +124,7 @@ def resolve(case):
     os.environ.update(case["env"])
     CALLS.clear()
     KEYS_WELL_FORMED.clear()
+    UNREADABLE_DURATIONS.clear()
     out = {}
     try:
         session = botocore.session.Session(profile=case["target"])
@@ -111,7 +135,10 @@ def resolve(case):
         region = session.get_config_variable("region")
         botocore.utils.validate_region_name(region)
         out["region"] = region or None
-        out["lineage_region"] = lineage_region(session.full_config["profiles"], case["target"])
+        inherited = lineage_region(session.full_config["profiles"], case["target"])
+        out["lineage_region"] = inherited
+        out["lineage_region_ok"] = inherited is None or region_ok(inherited)
+        out["unreadable_durations"] = list(UNREADABLE_DURATIONS)
         out["key"] = frozen.access_key
         out["keys_well_formed"] = all(KEYS_WELL_FORMED) if CALLS else well_formed(frozen)
         out["hops"] = [
