@@ -468,8 +468,6 @@ mod generated {
         const KEYS: &[&str] = &[
             "role_arn",
             "source_profile",
-            "aws_access_key_id",
-            "aws_secret_access_key",
             "aws_session_token",
             "region",
             "duration_seconds",
@@ -481,7 +479,6 @@ mod generated {
             "endpoint_url",
             "refresh_window",
             "session_token_duration",
-            "Region",
         ];
         const VALUES: &[&str] = &[
             "a",
@@ -497,20 +494,60 @@ mod generated {
             "x y",
             "",
         ];
-        let line = prop_oneof![
-            proptest::sample::select(HEADERS).prop_map(|h| format!("[{h}]")),
-            (
-                proptest::sample::select(KEYS),
-                prop_oneof![
-                    proptest::sample::select(VALUES).prop_map(str::to_owned),
-                    piece()
-                ]
-            )
-                .prop_map(|(k, v)| format!("{k} = {v}")),
-            piece().prop_map(|p| format!("  {p}")),
-            Just("# comment".to_owned()),
+        // A value: mostly plausible, sometimes a generated piece kept on its line.
+        let value = prop_oneof![
+            3 => proptest::sample::select(VALUES).prop_map(str::to_owned),
+            1 => piece().prop_map(|p| p.replace(['\n', '\r'], "")),
         ];
-        prop::collection::vec(line, 0..30).prop_map(|v| v.join("\n"))
+        // Sections and keys unique (strict parsing refuses repeats), each section's keys
+        // indented alike or not, with a key pair or not; most values plausible for their key.
+        let section = (
+            prop::collection::btree_map(
+                proptest::sample::select(KEYS),
+                (value, proptest::bool::weighted(0.7)),
+                0..8,
+            ),
+            proptest::sample::select(&["", "  ", "\t"][..]),
+            any::<bool>(),
+            proptest::bool::weighted(0.6),
+        );
+        prop::collection::btree_map(proptest::sample::select(HEADERS), section, 1..5).prop_map(
+            |sections| {
+                let mut text = String::new();
+                for (header, (keys, indent, comment, key_pair)) in sections {
+                    text.push_str(&format!("[{header}]\n"));
+                    if key_pair {
+                        text.push_str(&format!(
+                            "{indent}aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n\
+                             {indent}aws_secret_access_key = secret\n"
+                        ));
+                    }
+                    for (k, (v, plausible)) in keys {
+                        let v = if plausible { plausible_value(k) } else { &v };
+                        text.push_str(&format!("{indent}{k} = {v}\n"));
+                        if comment {
+                            text.push_str("# comment\n");
+                        }
+                    }
+                }
+                text
+            },
+        )
+    }
+
+    fn plausible_value(key: &str) -> &'static str {
+        match key {
+            "role_arn" => "arn:aws:iam::123456789012:role/r",
+            "source_profile" => "a",
+            "credential_source" => "Environment",
+            "region" => "eu-west-1",
+            "mfa_serial" => "arn:aws:iam::123456789012:mfa/u",
+            "endpoint_url" => "http://127.0.0.1:1",
+            "role_session_name" => "me",
+            "external_id" => "ext",
+            "aws_session_token" => "token",
+            _ => "900",
+        }
     }
 
     fn one_line(message: &str) -> bool {
@@ -555,8 +592,8 @@ mod generated {
 
         #[test]
         fn the_resolver_never_panics_and_errors_are_one_line(
-            config in prop_oneof![text(), structured()],
-            credentials in prop_oneof![text(), structured()],
+            config in prop_oneof![1 => text(), 4 => structured()],
+            credentials in prop_oneof![1 => text(), 4 => structured()],
             env in environment(),
             target in prop_oneof![
                 Just("default".to_owned()), Just("a".to_owned()), Just("b".to_owned()),
