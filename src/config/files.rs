@@ -8,6 +8,10 @@
 //! is split like a shell line and names a profile when it splits into exactly two words; `default`
 //! is a profile as well, and of `[default]` and `[profile default]` the later one in the file wins
 //! whole. Every section of the credentials file is a profile, and its keys win key by key.
+//!
+//! A section or key that appears twice in one file is an error here as it is to botocore (strict
+//! configparser): the AWS CLI refuses such a file, so accepting it would only move the surprise.
+//! Parse errors name the file and line, never the line's text.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -236,18 +240,14 @@ pub(super) fn parse(text: &str) -> Result<IniFile, SyntaxError> {
 /// configparser's `\[(?P<header>.+)\]`, matched at the start of the stripped line: greedy, so the
 /// header runs to the last `]` and anything after it (a comment, say) is ignored.
 fn section_header(line: &str) -> Option<&str> {
-    let rest = line.strip_prefix('[')?;
-    let end = rest.rfind(']')?;
-    (end > 0).then(|| &rest[..end])
+    let (header, _) = line.strip_prefix('[')?.rsplit_once(']')?;
+    (!header.is_empty()).then_some(header)
 }
 
 /// configparser's `(?P<option>.*?)\s*(?P<vi>=|:)\s*(?P<value>.*)$`: the first `=` or `:` splits.
 fn split_option(line: &str) -> Option<(&str, &str)> {
-    let at = line.find(['=', ':'])?;
-    Some((
-        line[..at].trim_end_matches(is_space),
-        strip(&line[at + 1..]),
-    ))
+    let (key, value) = line.split_once(['=', ':'])?;
+    Some((key.trim_end_matches(is_space), strip(value)))
 }
 
 /// A key name for a message: shown when it looks like a key, so a stray secret is never echoed.
