@@ -105,11 +105,11 @@ impl<'a> Lineage<'a> {
     }
 }
 
-/// What walking a profile's chain finds: the keys at its root, the profiles whose roles are
-/// assumed (the one asked for first), and every profile passed on the way.
+/// What walking a profile's chain finds: the keys at its root, the roles to assume from there,
+/// and every profile passed on the way.
 struct Walk<'a> {
     source: Source,
-    roles: Vec<(&'a str, &'a Profile)>,
+    hops: Vec<RoleHop>,
     lineage: Lineage<'a>,
 }
 
@@ -128,23 +128,18 @@ impl Profiles {
         overrides: &Overrides,
         env: &Environment,
     ) -> Result<Resolved, ConfigError> {
-        let (walk, mut hops) = if is_role_arn(target) {
+        let Walk {
+            source,
+            mut hops,
+            lineage,
+        } = if is_role_arn(target) {
             self.walk_arn(target, overrides, env)?
         } else {
-            let walk = self.walk(target, env)?;
-            let hops = walk
-                .roles
-                .iter()
-                .enumerate()
-                .rev()
-                .map(|(i, (name, profile))| self.hop(name, profile, i == 0, overrides))
-                .collect::<Result<Vec<_>, _>>()?;
-            (walk, hops)
+            self.walk(target, overrides, env)?
         };
         if let (Some(leaf), Some(external_id)) = (hops.last_mut(), &overrides.external_id) {
             leaf.external_id = Some(external_id.clone());
         }
-        let lineage = &walk.lineage;
 
         let session_duration = match overrides.session_duration {
             Some(d) => d,
@@ -167,13 +162,13 @@ impl Profiles {
             Some(m) => Some(m.clone()),
             None => lineage.find_plain("mfa_serial")?.map(str::to_owned),
         };
-        let region = self.region(target, lineage, env)?;
-        let sts_endpoint = endpoint(target, lineage, env, "AWS_ENDPOINT_URL_STS")?;
-        let iam_endpoint = endpoint(target, lineage, env, "AWS_ENDPOINT_URL_IAM")?;
+        let region = self.region(target, &lineage, env)?;
+        let sts_endpoint = endpoint(target, &lineage, env, "AWS_ENDPOINT_URL_STS")?;
+        let iam_endpoint = endpoint(target, &lineage, env, "AWS_ENDPOINT_URL_IAM")?;
 
         Ok(Resolved {
             name: target.to_owned(),
-            source: walk.source,
+            source,
             hops,
             mfa_serial,
             region,
@@ -265,7 +260,7 @@ impl Profiles {
         arn: &str,
         overrides: &Overrides,
         env: &Environment,
-    ) -> Result<(Walk<'a>, Vec<RoleHop>), ConfigError> {
+    ) -> Result<Walk<'a>, ConfigError> {
         if !role_arn_is_valid(arn) {
             return Err(ConfigError::BadValue {
                 profile: arn.to_owned(),
@@ -304,16 +299,20 @@ impl Profiles {
         let lineage = Lineage {
             profiles: default.map(|(k, p)| (k.as_str(), p)).into_iter().collect(),
         };
-        let walk = Walk {
+        Ok(Walk {
             source,
-            roles: Vec::new(),
+            hops: vec![hop],
             lineage,
-        };
-        Ok((walk, vec![hop]))
+        })
     }
 
     /// Follows `source_profile` from `name` to the keys that start the chain.
-    fn walk<'a>(&'a self, name: &str, env: &Environment) -> Result<Walk<'a>, ConfigError> {
+    fn walk<'a>(
+        &'a self,
+        name: &str,
+        overrides: &Overrides,
+        env: &Environment,
+    ) -> Result<Walk<'a>, ConfigError> {
         let mut lineage = Lineage { profiles: vec![] };
         let mut roles = Vec::new();
         let mut seen = HashSet::new();
@@ -385,9 +384,16 @@ impl Profiles {
                 }
             }
         };
+        // Roles were met from the one asked for toward the root; they are assumed the other way.
+        let hops = roles
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, (name, profile))| self.hop(name, profile, i == 0, overrides))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Walk {
             source,
-            roles,
+            hops,
             lineage,
         })
     }
