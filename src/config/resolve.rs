@@ -113,10 +113,9 @@ struct Walk<'a> {
     lineage: Lineage<'a>,
 }
 
-/// Where a role profile's source keys come from.
+/// Where a role profile's source keys come from: found here, or in the profile it names.
 enum SourceStep<'a> {
-    Environment(&'a Setting),
-    OwnKeys,
+    Keys(Source),
     Profile(&'a str, &'a Setting),
 }
 
@@ -339,34 +338,8 @@ impl Profiles {
                 return Err(bad_value(current, "role_arn", role_arn, ROLE_ARN_FORMAT));
             }
             roles.push((current, profile));
-            match self.source_step(current, profile, role_arn)? {
-                SourceStep::Environment(setting) => {
-                    let credentials = environment_keys(env)?.ok_or_else(|| {
-                        bad_value(
-                            current,
-                            "credential_source",
-                            setting,
-                            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set",
-                        )
-                    })?;
-                    break Source {
-                        origin: SourceOrigin::Environment,
-                        credentials,
-                    };
-                }
-                SourceStep::OwnKeys => {
-                    // Botocore: a profile may name itself as source to assume a role with its own keys.
-                    let credentials = self.static_keys(current, profile)?.ok_or_else(|| {
-                        ConfigError::NoCredentials {
-                            profile: current.to_owned(),
-                            credentials_file: self.credentials_file.clone(),
-                        }
-                    })?;
-                    break Source {
-                        origin: SourceOrigin::Profile(current.to_owned()),
-                        credentials,
-                    };
-                }
+            match self.source_step(current, profile, role_arn, env)? {
+                SourceStep::Keys(source) => break source,
                 SourceStep::Profile(next, setting) => {
                     chain.push(next.to_owned());
                     if seen.contains(next) {
@@ -428,6 +401,7 @@ impl Profiles {
         name: &str,
         profile: &'a Profile,
         role_arn: &Setting,
+        env: &Environment,
     ) -> Result<SourceStep<'a>, ConfigError> {
         let source_profile = profile.setting("source_profile");
         let credential_source = profile.setting("credential_source");
@@ -439,7 +413,18 @@ impl Profiles {
                 "a profile sets either source_profile or credential_source, not both",
             )),
             (None, Some(cs)) if cs.value.eq_ignore_ascii_case("Environment") => {
-                Ok(SourceStep::Environment(cs))
+                let credentials = environment_keys(env)?.ok_or_else(|| {
+                    bad_value(
+                        name,
+                        "credential_source",
+                        cs,
+                        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set",
+                    )
+                })?;
+                Ok(SourceStep::Keys(Source {
+                    origin: SourceOrigin::Environment,
+                    credentials,
+                }))
             }
             (None, Some(cs)) => Err(bad_value(
                 name,
@@ -453,7 +438,19 @@ impl Profiles {
                 role_arn,
                 "the profile also needs source_profile (or credential_source)",
             )),
-            (Some(src), None) if src.value == name => Ok(SourceStep::OwnKeys),
+            (Some(src), None) if src.value == name => {
+                // Botocore: a profile may name itself as source to assume a role with its own keys.
+                let credentials =
+                    self.static_keys(name, profile)?
+                        .ok_or_else(|| ConfigError::NoCredentials {
+                            profile: name.to_owned(),
+                            credentials_file: self.credentials_file.clone(),
+                        })?;
+                Ok(SourceStep::Keys(Source {
+                    origin: SourceOrigin::Profile(name.to_owned()),
+                    credentials,
+                }))
+            }
             (Some(src), None) => Ok(SourceStep::Profile(&src.value, src)),
         }
     }
