@@ -336,7 +336,7 @@ mod tests {
     use super::*;
 
     fn sample() -> Credentials {
-        let mut c = Credentials::long_term("ASIAEXAMPLE".into(), "secret".into());
+        let mut c = Credentials::long_term("ASIAEXAMPLE00001".into(), "secret".into());
         c.session_token = Some("token".into());
         c.expiration = Some("2030-01-01T00:00:00Z".parse().unwrap());
         c

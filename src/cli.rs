@@ -129,7 +129,8 @@ pub enum Action {
 }
 
 #[derive(clap::Args, Debug, Clone)]
-#[group(id = "action", multiple = false)]
+#[command(group = clap::ArgGroup::new("action").multiple(false))]
+#[group(skip)]
 pub struct Options {
     /// Duration of the session token credentials (default 12h)
     #[arg(short = 'd', long = "duration", env = "SESSION_TOKEN_DURATION", value_name = "DURATION", value_parser = duration)]

@@ -4,10 +4,20 @@
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid duration '{input}': {reason} (examples: 12h, 90m, 1h30m, 3600s)")]
+#[error(
+    "invalid duration '{}': {reason} (examples: 12h, 90m, 1h30m, 3600s)",
+    crate::config::shown(input)
+)]
 pub struct ParseDurationError {
     input: String,
     reason: &'static str,
+}
+
+impl ParseDurationError {
+    /// What is wrong, without the input: for messages that show (or withhold) it themselves.
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
 }
 
 /// Parses Go duration syntax. A bare integer is taken as seconds, since config files
@@ -30,20 +40,20 @@ pub fn parse(input: &str) -> Result<Duration, ParseDurationError> {
     let mut rest = s.strip_prefix('+').unwrap_or(s);
     let mut total = 0f64;
     while !rest.is_empty() {
+        // Split where the number ends and where the unit ends: `find` gives char boundaries.
         let number_len = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(|| fail("missing unit"))?;
         if number_len == 0 {
             return Err(fail("expected a number"));
         }
-        let value: f64 = rest[..number_len]
-            .parse()
-            .map_err(|_| fail("malformed number"))?;
-        rest = &rest[number_len..];
-        let unit_len = rest
+        let (number, after) = rest.split_at(number_len);
+        let value: f64 = number.parse().map_err(|_| fail("malformed number"))?;
+        let unit_len = after
             .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds_per_unit = match &rest[..unit_len] {
+            .unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_len);
+        let seconds_per_unit = match unit {
             "ns" => 1e-9,
             "us" | "µs" | "μs" => 1e-6,
             "ms" => 1e-3,
@@ -52,7 +62,7 @@ pub fn parse(input: &str) -> Result<Duration, ParseDurationError> {
             "h" => 3600.0,
             _ => return Err(fail("unknown unit (use h, m, s, ms, us or ns)")),
         };
-        rest = &rest[unit_len..];
+        rest = after;
         total += value * seconds_per_unit;
     }
     if !total.is_finite() || total > u32::MAX as f64 {

@@ -9,7 +9,8 @@ use common::*;
 const HOSTILE: &str = "$(touch pwned-by-completion)";
 
 fn sandbox() -> Sandbox {
-    let config = format!("{CONFIG}\n[profile {HOSTILE}]\nregion = eu-west-1\n\n[profile `touch backtick-ran`]\nregion = eu-west-1\n");
+    // Quoted as botocore reads a profile name with spaces in it.
+    let config = format!("{CONFIG}\n[profile \"{HOSTILE}\"]\nregion = eu-west-1\n\n[profile \"`touch backtick-ran`\"]\nregion = eu-west-1\n");
     Sandbox::with_files(&config, CREDENTIALS)
 }
 

@@ -340,7 +340,9 @@ fn exec_mode_lets_signals_reach_the_command() {
 #[test]
 fn awkward_values_survive_eval() {
     let name = "it's $HOME `id` \\ \"q\"";
-    let config = format!("{CONFIG}\n[profile {name}]\nrole_arn = arn:aws:iam::123456789012:role/dev\nsource_profile = alice\n");
+    // Botocore splits `profile NAME` like a shell line: such a name is written double-quoted.
+    let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
+    let config = format!("{CONFIG}\n[profile \"{quoted}\"]\nrole_arn = arn:aws:iam::123456789012:role/dev\nsource_profile = alice\n");
     let s = Sandbox::with_files(&config, CREDENTIALS);
     let out = exports(&s, &[name]);
     assert_eq!(eval_in_sh(&out, "AWSRUNAS_PROFILE"), name);

@@ -174,7 +174,7 @@ mod tests {
         fn issue(&self, call: String) -> Credentials {
             let mut calls = self.calls.borrow_mut();
             calls.push(call);
-            let mut c = Credentials::long_term(format!("ASIAFAKE{:04}", calls.len()), "s".into());
+            let mut c = Credentials::long_term(format!("ASIAFAKE{:08}", calls.len()), "s".into());
             c.session_token = Some("t".into());
             c.expiration = Some(Timestamp::now() + jiff::SignedDuration::from_hours(1));
             c
@@ -301,8 +301,8 @@ mod tests {
             [
                 "GetSessionToken AKIAUSER 43200s mfa=123456",
                 "GetCallerIdentity AKIAUSER",
-                "AssumeRole arn:aws:iam::123456789012:role/a with ASIAFAKE0001 as alice 3600s mfa=- ext=-",
-                "AssumeRole arn:aws:iam::123456789012:role/b with ASIAFAKE0001 as alice 3600s mfa=- ext=-",
+                "AssumeRole arn:aws:iam::123456789012:role/a with ASIAFAKE00000001 as alice 3600s mfa=- ext=-",
+                "AssumeRole arn:aws:iam::123456789012:role/b with ASIAFAKE00000001 as alice 3600s mfa=- ext=-",
             ]
         );
         assert_eq!(*mfa.0.borrow(), 1, "one MFA code serves both roles");
@@ -340,7 +340,7 @@ mod tests {
             [
                 "GetCallerIdentity AKIAUSER",
                 "AssumeRole arn:aws:iam::123456789012:role/mid with AKIAUSER as alice 3600s mfa=- ext=-",
-                "AssumeRole arn:aws:iam::123456789012:role/leaf with ASIAFAKE0002 as me 3600s mfa=- ext=x",
+                "AssumeRole arn:aws:iam::123456789012:role/leaf with ASIAFAKE00000002 as me 3600s mfa=- ext=x",
             ]
         );
         // The intermediate hop is cached: another profile on top of it reuses it.
