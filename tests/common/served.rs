@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
+use std::sync::OnceLock;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -60,6 +61,7 @@ pub struct Served {
     pub child: Child,
     pub exports: Vec<(String, String)>,
     lines: Receiver<String>,
+    page: OnceLock<String>,
     stderr: Option<JoinHandle<String>>,
 }
 
@@ -107,6 +109,7 @@ impl Served {
             child,
             exports,
             lines,
+            page: OnceLock::new(),
             stderr: Some(stderr),
         };
         if served.exports.is_empty() {
@@ -147,7 +150,9 @@ impl Served {
 
     /// The profile page's address, as printed on the terminal (it carries the page's secret).
     pub fn page_address(&self) -> String {
-        self.wait_line("aws-runas: profile page: ")
+        self.page
+            .get_or_init(|| self.wait_line("aws-runas: profile page: "))
+            .clone()
     }
 
     /// Opens the page as a browser would (the printed address, then its redirect with the
