@@ -269,6 +269,9 @@ fn a_panicking_request_gets_500_and_the_server_keeps_serving() {
     assert_assumed_role(&aws_arn_ecs(&s, &served), "dev");
 }
 
+/// A URL, the headers sent with it, and the status expected.
+type Attempt<'a> = (String, Vec<(&'a str, &'a str)>, u16);
+
 #[test]
 fn the_page_and_its_token_need_the_printed_address() {
     let s = Sandbox::new();
@@ -286,7 +289,7 @@ fn the_page_and_its_token_need_the_printed_address() {
     // What any local process can ask for without the printed address.
     let cookie = format!("aws-runas-page-{}", base.rsplit(':').next().unwrap());
     let wrong_cookie = format!("{cookie}={}", "0".repeat(64));
-    let attempts: Vec<(String, Vec<(&str, &str)>, u16)> = vec![
+    let attempts: Vec<Attempt> = vec![
         (format!("{base}/"), vec![], 401),
         (
             format!("{base}/"),
