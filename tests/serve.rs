@@ -139,6 +139,16 @@ fn serve_ecs_with_real_clients_and_guards() {
         None,
     );
     assert_eq!(status, 403, "foreign Host");
+    for relayed in [
+        ("X-Forwarded-For", "10.0.0.1"),
+        ("Forwarded", "for=10.0.0.1"),
+    ] {
+        assert_eq!(
+            status_of("GET", &uri, &[("Authorization", &token), relayed]),
+            403,
+            "{relayed:?}"
+        );
+    }
     let (status, body) = send(
         "GET",
         &format!("{uri}/chain"),
@@ -235,6 +245,17 @@ fn serve_ec2_speaks_imdsv2_and_refuses_what_it_should() {
             &[
                 ("X-aws-ec2-metadata-token", &token),
                 ("X-Forwarded-For", "1.2.3.4")
+            ]
+        ),
+        403
+    );
+    assert_eq!(
+        status_of(
+            "GET",
+            &creds_url,
+            &[
+                ("X-aws-ec2-metadata-token", &token),
+                ("Forwarded", "for=1.2.3.4")
             ]
         ),
         403

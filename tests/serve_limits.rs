@@ -490,3 +490,32 @@ fn serve_headless_asks_for_the_mfa_code_on_its_terminal() {
     assert_assumed_role(&aws_arn(&s, &env), "mfa");
     drop(tmux);
 }
+
+#[test]
+fn connections_that_never_finish_their_request_are_cut_off() {
+    let s = Sandbox::new();
+    // A file limit that leaves the server only a few connection slots.
+    let served = serve_with_file_limit(&s, 80, &["ecs", "dev"]);
+    let uri = served.var("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    let target = authority(&uri);
+    let token = served.var("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    // Slowloris: a head begun and never finished, on more connections than there are slots.
+    let stalled: Vec<TcpStream> = (0..24)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&target).unwrap();
+            write!(stream, "GET /credentials HTTP/1.1\r\nHost: {target}\r\n").unwrap();
+            stream
+        })
+        .collect();
+    // Answered once the server has cut the stalled ones off (a client that waits long enough).
+    assert_eq!(status_of("GET", &uri, &[("Authorization", &token)]), 200);
+    for mut stream in stalled {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let mut rest = Vec::new();
+        stream
+            .read_to_end(&mut rest)
+            .expect("the server closed the stalled connection");
+    }
+}
