@@ -131,3 +131,29 @@ impl Broker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_is_told_each_cause_once_without_the_code_on_one_short_line() {
+        let root = anyhow::anyhow!(
+            "ValidationError: Value 'TokenCode=424242' rejected\n{}",
+            "detail ".repeat(100)
+        );
+        let error = root.context("profile 'mfa'");
+        let told = Broker::unavailable(&error, &["424242"], false);
+        assert!(told
+            .message
+            .starts_with("profile 'mfa': ValidationError: Value 'TokenCode=******'"));
+        assert!(!told.message.contains("424242") && !told.message.contains('\n'));
+        assert!(told.message.chars().count() <= super::super::MAX_MESSAGE_CHARS + 1);
+
+        // An SDK error whose message already quotes its cause: said once.
+        let nested =
+            anyhow::anyhow!("connection refused").context("dispatch failure: connection refused");
+        let told = Broker::unavailable(&nested, &[], false);
+        assert_eq!(told.message, "dispatch failure: connection refused");
+    }
+}
