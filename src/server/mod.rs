@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Body as _, Bytes, Incoming};
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::Method;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -341,21 +341,13 @@ async fn answer(
     handler: Arc<Handler>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let (head, body) = request.into_parts();
-    let body = match tokio::time::timeout(IO_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect())
-        .await
-    {
-        Ok(Ok(body)) => body.to_bytes(),
-        Ok(Err(_)) => {
-            return Ok(
-                Reply::error(413, "PayloadTooLarge", "the request body is too large")
-                    .into_response(),
-            )
-        }
-        Err(_) => {
-            return Ok(
-                Reply::error(408, "RequestTimeout", "the request body came too slowly")
-                    .into_response(),
-            )
+    // Most requests (every SDK's GET) have no body: no timer, no collecting.
+    let body = if body.is_end_stream() {
+        Bytes::new()
+    } else {
+        match read_body(body).await {
+            Ok(body) => body,
+            Err(reply) => return Ok(reply.into_response()),
         }
     };
     let request = Request {
@@ -376,6 +368,23 @@ async fn answer(
     // bodies the credentials.
     tracing::info!("{} {} -> {}", request.method, request.path, reply.status);
     Ok(reply.into_response())
+}
+
+/// A request's body, within its bounds of size and time.
+async fn read_body(body: Incoming) -> Result<Bytes, Reply> {
+    match tokio::time::timeout(IO_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect()).await {
+        Ok(Ok(body)) => Ok(body.to_bytes()),
+        Ok(Err(_)) => Err(Reply::error(
+            413,
+            "PayloadTooLarge",
+            "the request body is too large",
+        )),
+        Err(_) => Err(Reply::error(
+            408,
+            "RequestTimeout",
+            "the request body came too slowly",
+        )),
+    }
 }
 
 fn run_handler(handler: &Handler, request: &Request) -> Answer {
