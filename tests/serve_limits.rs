@@ -8,6 +8,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::process::Command;
 use std::time::Duration;
 
 use common::served::*;
@@ -518,4 +519,30 @@ fn connections_that_never_finish_their_request_are_cut_off() {
             .read_to_end(&mut rest)
             .expect("the server closed the stalled connection");
     }
+}
+
+#[test]
+fn running_out_of_descriptors_on_accept_is_waited_out() {
+    let s = Sandbox::new();
+    let served = Served::start_with(s.runas().args(["-v", "serve", "ecs", "dev"]));
+    let target = authority(&served.var("AWS_CONTAINER_CREDENTIALS_FULL_URI"));
+    // Room for four more descriptors: far fewer than the connection bound (set at start from
+    // the limit then), so accept itself fails with "Too many open files".
+    let open = std::fs::read_dir(format!("/proc/{}/fd", served.pid()))
+        .unwrap()
+        .count();
+    let limit = format!("--nofile={}:", open + 4);
+    let pid = served.pid().to_string();
+    run(Command::new("prlimit").args(["--pid", &pid, &limit]), LIMIT).ok();
+    let idle = idle_connections(&target, 30);
+    drop(idle);
+    // Still under that limit: served once the flood has gone.
+    assert_assumed_role(&aws_arn_ecs(&s, &served), "dev");
+    let (code, log) = served.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        log.contains("Too many open files"),
+        "accept never failed:\n{log}"
+    );
+    assert!(!log.contains("panicked"), "{log}");
 }
