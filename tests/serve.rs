@@ -3,131 +3,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
+use common::served::*;
 use common::*;
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .new_agent()
-}
-
-/// Sends a request and returns status and body.
-fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> (u16, String) {
-    let agent = agent();
-    let mut request = ureq::http::Request::builder().method(method).uri(url);
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    let request = request.body(body.unwrap_or("").to_owned()).unwrap();
-    let mut response = agent.run(request).expect("request sent");
-    let status = response.status().as_u16();
-    (
-        status,
-        response.body_mut().read_to_string().unwrap_or_default(),
-    )
-}
-
-/// The status a request without a body gets.
-fn status_of(method: &str, url: &str, headers: &[(&str, &str)]) -> u16 {
-    send(method, url, headers, None).0
-}
-
-/// `aws-runas serve KIND ...`, its exports parsed; stopped with SIGINT when dropped.
-struct Served {
-    child: Child,
-    exports: Vec<(String, String)>,
-    stderr: Arc<std::sync::Mutex<String>>,
-}
-
-impl Served {
-    fn start(s: &Sandbox, args: &[&str]) -> Self {
-        Self::start_with(s.runas().arg("serve").args(args))
-    }
-
-    fn start_with(cmd: &mut Command) -> Self {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = Arc::new(std::sync::Mutex::new(String::new()));
-        let log = stderr.clone();
-        let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                let mut log = log.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut exports = Vec::new();
-        let mut line = String::new();
-        while out.read_line(&mut line).unwrap() > 0 {
-            let text = line.trim().to_owned();
-            line.clear();
-            if let Some((name, value)) =
-                text.strip_prefix("export ").and_then(|t| t.split_once('='))
-            {
-                exports.push((name.to_owned(), value.trim_matches('\'').to_owned()));
-            }
-            if text.starts_with("export AWS_CONTAINER_AUTHORIZATION_TOKEN")
-                || text.starts_with("export AWS_EC2_METADATA_SERVICE_ENDPOINT")
-            {
-                break;
-            }
-        }
-        assert!(
-            !exports.is_empty(),
-            "serve printed no exports: {}",
-            stderr.lock().unwrap()
-        );
-        Served {
-            child,
-            exports,
-            stderr,
-        }
-    }
-
-    fn var(&self, name: &str) -> String {
-        self.exports
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_else(|| panic!("{name} not exported"))
-    }
-
-    /// Stops it as Ctrl-C would, and returns its exit code and log.
-    fn stop(mut self) -> (Option<i32>, String) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-INT", &pid]).status().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let status = loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                break st;
-            }
-            assert!(Instant::now() < deadline, "serve did not stop on SIGINT");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        std::thread::sleep(Duration::from_millis(100));
-        let log = self.stderr.lock().unwrap().clone();
-        (status.code(), log)
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `program` in the sandbox with `endpoint_env` pointing it at an endpoint, and nothing to shadow
 /// it; its output.
@@ -259,6 +139,16 @@ fn serve_ecs_with_real_clients_and_guards() {
         None,
     );
     assert_eq!(status, 403, "foreign Host");
+    for relayed in [
+        ("X-Forwarded-For", "10.0.0.1"),
+        ("Forwarded", "for=10.0.0.1"),
+    ] {
+        assert_eq!(
+            status_of("GET", &uri, &[("Authorization", &token), relayed]),
+            403,
+            "{relayed:?}"
+        );
+    }
     let (status, body) = send(
         "GET",
         &format!("{uri}/chain"),
@@ -321,7 +211,18 @@ fn serve_ec2_speaks_imdsv2_and_refuses_what_it_should() {
         status_of("GET", &creds_url, &[("X-aws-ec2-metadata-token", "forged")]),
         401
     );
-    let (_, short) = send("PUT", &token_url, &[(ttl, "1")], None);
+    let (status, short) = send("PUT", &token_url, &[(ttl, "1")], None);
+    assert_eq!(status, 200, "{short}");
+    assert_eq!(
+        send(
+            "GET",
+            &creds_url,
+            &[("X-aws-ec2-metadata-token", short.as_str())],
+            None
+        ),
+        (200, "dev".to_owned()),
+        "the short token works before it expires"
+    );
     std::thread::sleep(Duration::from_millis(2100));
     assert_eq!(
         status_of("GET", &creds_url, &[("X-aws-ec2-metadata-token", &short)]),
@@ -344,6 +245,17 @@ fn serve_ec2_speaks_imdsv2_and_refuses_what_it_should() {
             &[
                 ("X-aws-ec2-metadata-token", &token),
                 ("X-Forwarded-For", "1.2.3.4")
+            ]
+        ),
+        403
+    );
+    assert_eq!(
+        status_of(
+            "GET",
+            &creds_url,
+            &[
+                ("X-aws-ec2-metadata-token", &token),
+                ("Forwarded", "for=1.2.3.4")
             ]
         ),
         403
@@ -426,14 +338,8 @@ fn profile_page_switches_refreshes_and_asks_for_mfa_only_to_its_own_origin() {
     let base = uri.trim_end_matches("/credentials").to_owned();
     let host = base.trim_start_matches("http://").to_owned();
 
-    let (status, html) = send("GET", &format!("{base}/"), &[], None);
-    assert_eq!(status, 200);
-    let page_token = html
-        .split("name=\"runas-token\" content=\"")
-        .nth(1)
-        .and_then(|t| t.split('"').next())
-        .unwrap()
-        .to_owned();
+    let (page_base, page_token) = served.page_token();
+    assert_eq!(page_base, base);
     assert_eq!(page_token.len(), 64);
     assert_ne!(
         page_token, auth,
@@ -578,7 +484,7 @@ fn profile_page_in_a_real_browser_switches_the_served_profile() {
     let served = Served::start(&s, &["ecs", "dev"]);
     let uri = served.var("AWS_CONTAINER_CREDENTIALS_FULL_URI");
     let auth = served.var("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-    let page = format!("{}/", uri.trim_end_matches("/credentials"));
+    let page = served.page_address();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/page.py");
     let seen = run(
         Command::new("python3").args([script, page.as_str(), "chain"]),

@@ -81,7 +81,7 @@ pub fn run(
             hosts: local_hosts(bound),
             page: None,
         };
-        Arc::new(move |r| ecs.handle(r))
+        Ok(Arc::new(move |r: &_| ecs.handle(r)))
     })?;
     let url = format!("http://127.0.0.1:{}/credentials", running.addr.port());
     child

@@ -29,14 +29,19 @@ pub fn run(options: &Options, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     Session::open(&request)?;
     let broker = Arc::new(Broker::new(request, profile.clone()));
     let token = random_token()?;
-    let page_token = random_token()?;
     let addr = if args.metadata_ip {
         format!("169.254.169.254:{}", args.port.unwrap_or(80))
     } else {
         format!("127.0.0.1:{}", args.port.unwrap_or(0))
     };
-    let (kind, imdsv1) = (args.kind, args.imdsv1);
+    let (kind, imdsv1, metadata_ip) = (args.kind, args.imdsv1, args.metadata_ip);
+    let mut page_address = String::new();
     let running = start(&addr, |bound| {
+        let base = if metadata_ip {
+            "http://169.254.169.254".to_owned()
+        } else {
+            format!("http://127.0.0.1:{}", bound.port())
+        };
         let mut hosts = local_hosts(bound);
         if kind == ServeKind::Ec2 {
             hosts.extend([
@@ -44,11 +49,8 @@ pub fn run(options: &Options, args: &ServeArgs) -> anyhow::Result<ExitCode> {
                 "169.254.169.254:80".to_owned(),
             ]);
         }
-        let page = Page {
-            broker: broker.clone(),
-            token: page_token,
-            hosts: hosts.clone(),
-        };
+        let page = Page::new(broker.clone(), hosts.clone(), bound.port())?;
+        page_address = page.address(&base);
         let handler: Arc<Handler> = match kind {
             ServeKind::Ecs => {
                 let ecs = Ecs {
@@ -57,14 +59,14 @@ pub fn run(options: &Options, args: &ServeArgs) -> anyhow::Result<ExitCode> {
                     hosts,
                     page: Some(page),
                 };
-                Arc::new(move |r| ecs.handle(r))
+                Arc::new(move |r: &_| ecs.handle(r))
             }
             ServeKind::Ec2 => {
-                let ec2 = Ec2::new(broker.clone(), hosts, imdsv1, Some(page));
-                Arc::new(move |r| ec2.handle(r))
+                let ec2 = Ec2::new(broker.clone(), hosts, imdsv1, Some(page))?;
+                Arc::new(move |r: &_| ec2.handle(r))
             }
         };
-        handler
+        Ok(handler)
     })?;
     let base = if args.metadata_ip {
         "http://169.254.169.254".to_owned()
@@ -78,9 +80,7 @@ pub fn run(options: &Options, args: &ServeArgs) -> anyhow::Result<ExitCode> {
             running.stop();
             anyhow::bail!("{}", e.message);
         }
-        eprintln!(
-            "aws-runas: '{profile}' needs an MFA code: enter it on the profile page, {base}/"
-        );
+        eprintln!("aws-runas: '{profile}' needs an MFA code: enter it on the profile page");
     }
     let shell: &dyn Shell = options.output.shell().unwrap_or(&Bash);
     let exports = match kind {
@@ -101,7 +101,9 @@ pub fn run(options: &Options, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         ),
     };
     print(&exports)?;
-    eprintln!("aws-runas: serving '{profile}' at {base}/ (profile page there); Ctrl-C stops");
+    eprintln!("aws-runas: serving '{profile}' at {base}/; Ctrl-C stops");
+    // Only this terminal learns the page's address: it carries the page's secret.
+    eprintln!("aws-runas: profile page: {page_address}");
     wait_for_shutdown();
     running.stop();
     eprintln!("aws-runas: stopped");

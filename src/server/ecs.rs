@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
+use hyper::Method;
 use percent_encoding::percent_decode_str;
-use tiny_http::{Method, Request};
 
-use super::broker::Broker;
+use super::broker::{Broker, Unavailable};
 use super::page::Page;
-use super::{header, host_allowed, path, same_secret, Reply};
+use super::{same_secret, Answer, Reply, Request};
 use crate::credentials::Credentials;
 
 pub struct Ecs {
@@ -30,28 +30,42 @@ pub fn document(creds: &Credentials) -> String {
     .to_string()
 }
 
+fn served(result: Result<Credentials, Unavailable>) -> Reply {
+    match result {
+        Ok(creds) => Reply::json(200, document(&creds)),
+        Err(e) => Reply::error(500, "CredentialsUnavailable", &e.message),
+    }
+}
+
 impl Ecs {
-    pub fn handle(&self, request: &mut Request) -> Reply {
-        if !host_allowed(request, &self.hosts) {
+    pub fn handle(&self, request: &Request) -> Answer {
+        if request.forwarded() {
+            return Reply::error(403, "Forbidden", "forwarded requests are refused").into();
+        }
+        if !request.host_allowed(&self.hosts) {
             return Reply::error(
                 403,
                 "Forbidden",
                 "this endpoint answers only to its own address",
-            );
+            )
+            .into();
         }
-        let Some(rest) = path(request).strip_prefix("/credentials") else {
+        let Some(rest) = request.path.strip_prefix("/credentials") else {
             return match &self.page {
                 Some(page) => page.handle(request),
-                None => Reply::error(404, "NotFound", "no such path"),
+                None => Reply::error(404, "NotFound", "no such path").into(),
             };
         };
-        if *request.method() != Method::Get {
-            return Reply::error(405, "MethodNotAllowed", "use GET");
+        if request.method != Method::GET {
+            return Reply::error(405, "MethodNotAllowed", "use GET").into();
         }
-        match header(request, "Authorization") {
-            None => return Reply::error(401, "Unauthorized", "the Authorization token is missing"),
+        match request.header("Authorization") {
+            None => {
+                return Reply::error(401, "Unauthorized", "the Authorization token is missing")
+                    .into()
+            }
             Some(token) if !same_secret(token, &self.token) => {
-                return Reply::error(403, "Forbidden", "wrong Authorization token")
+                return Reply::error(403, "Forbidden", "wrong Authorization token").into()
             }
             Some(_) => {}
         }
@@ -59,9 +73,10 @@ impl Ecs {
             "" => self.broker.active(),
             name => percent_decode_str(name).decode_utf8_lossy().into_owned(),
         };
-        match self.broker.credentials(&profile) {
-            Ok(creds) => Reply::json(200, document(&creds)),
-            Err(e) => Reply::error(500, "CredentialsUnavailable", &e.message),
+        if let Some(creds) = self.broker.cached(&profile) {
+            return served(Ok(creds)).into();
         }
+        let broker = self.broker.clone();
+        Answer::blocking(move || served(broker.credentials(&profile)))
     }
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod served;
 pub mod tmux;
 
 use std::io::{BufRead, BufReader, Read};
