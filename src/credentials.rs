@@ -47,6 +47,39 @@ pub fn redact_key_id(id: &str) -> String {
     format!("{head}…{tail}")
 }
 
+/// AWS documents access key ids as 16 to 128 characters; every one issued is upper-case letters
+/// and digits. Checked where keys are read, so that a stray byte never reaches the request signer.
+pub fn check_access_key_id(id: &str) -> Result<(), &'static str> {
+    if id.is_empty() {
+        return Err("it is empty");
+    }
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
+        return Err("it may hold only the characters A-Z and 0-9");
+    }
+    if !(16..=128).contains(&id.len()) {
+        return Err("it must be 16 to 128 characters long");
+    }
+    Ok(())
+}
+
+/// Secret keys and session tokens: printable ASCII without spaces, of a sane length.
+pub fn check_secret(secret: &str) -> Result<(), &'static str> {
+    const LONGEST: usize = 8192;
+    if secret.is_empty() {
+        return Err("it is empty");
+    }
+    if !secret.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("it may hold only printable ASCII characters, without spaces");
+    }
+    if secret.len() > LONGEST {
+        return Err("it is longer than 8192 characters");
+    }
+    Ok(())
+}
+
 impl Credentials {
     pub fn long_term(access_key_id: String, secret_access_key: String) -> Self {
         Self {
@@ -61,20 +94,12 @@ impl Credentials {
     /// Whether every part could be sent to AWS: the SDK refuses (or worse, panics on) a control
     /// byte in a header value. Says which part is wrong, never its value.
     pub fn check_charset(&self) -> Result<(), String> {
-        let printable = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic());
-        if !(printable(&self.access_key_id)
-            && self
-                .access_key_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric()))
-        {
-            return Err("its access key id is not letters and digits".into());
-        }
-        if !printable(&self.secret_access_key) {
-            return Err("its secret access key holds spaces or control bytes".into());
-        }
-        if self.session_token.as_deref().is_some_and(|t| !printable(t)) {
-            return Err("its session token holds spaces or control bytes".into());
+        check_access_key_id(&self.access_key_id)
+            .map_err(|why| format!("its access key id is malformed: {why}"))?;
+        check_secret(&self.secret_access_key)
+            .map_err(|why| format!("its secret access key is malformed: {why}"))?;
+        if let Some(token) = &self.session_token {
+            check_secret(token).map_err(|why| format!("its session token is malformed: {why}"))?;
         }
         Ok(())
     }
@@ -167,6 +192,26 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("TOPSECRET") && !shown.contains("TOKENVALUE"));
         assert!(!shown.contains("ASIAEXAMPLEKEY12"));
+    }
+
+    #[test]
+    fn key_checks() {
+        assert!(check_access_key_id("AKIAIOSFODNN7EXAMPLE").is_ok());
+        for bad in [
+            "",
+            "AKIA",
+            "AKIAIOSFODNN7EXAMPL\u{1}",
+            "akiaiosfodnn7example",
+            "AKIAIOSFODNN7EXAMPLÉ",
+        ] {
+            assert!(check_access_key_id(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY+=").is_ok());
+        for bad in ["", "a b", "a\tb", "a\u{1b}b", "ä"] {
+            assert!(check_secret(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(redact_key_id("AKIAIOSFODNN7EXAMPLE"), "AKIA…MPLE");
+        assert_eq!(redact_key_id("ÄÄÄÄÄÄÄÄÄÄ"), "<redacted>");
     }
 
     #[test]

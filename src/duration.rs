@@ -4,10 +4,20 @@
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid duration '{input}': {reason} (examples: 12h, 90m, 1h30m, 3600s)")]
+#[error(
+    "invalid duration '{}': {reason} (examples: 12h, 90m, 1h30m, 3600s)",
+    crate::config::shown(input)
+)]
 pub struct ParseDurationError {
     input: String,
     reason: &'static str,
+}
+
+impl ParseDurationError {
+    /// What is wrong, without the input: for messages that show (or withhold) it themselves.
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
 }
 
 /// Parses Go duration syntax. A bare integer is taken as seconds, since config files

@@ -1,0 +1,428 @@
+//! The AWS config and credentials files, read with botocore's rules (`files`), and the resolution
+//! of a profile name (or a bare role ARN) into everything needed to obtain its credentials: the
+//! long-term source keys, the chain of roles to assume, MFA device, durations, region, endpoint
+//! (`resolve`). This module is the public surface and owns the errors, which name file, line,
+//! profile and key but never a value from the credentials file nor any secret.
+//!
+//! Environment beats files; command-line flags beat both.
+
+mod files;
+mod resolve;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::credentials::Credentials;
+use crate::environment::Environment;
+
+use files::Profile;
+
+pub const DEFAULT_SESSION_DURATION: Duration = Duration::from_secs(12 * 3600);
+pub const DEFAULT_ROLE_DURATION: Duration = Duration::from_secs(3600);
+pub const DEFAULT_REFRESH_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("malformed {}, line {line}: {message}", path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("profile {} not found in {searched}{hint}", shown_quoted(name))]
+    UnknownProfile {
+        name: String,
+        searched: String,
+        hint: String,
+    },
+    #[error(
+        "profile {} has source_profile {source_profile}, which is not in {searched}",
+        shown_quoted(profile)
+    )]
+    MissingSourceProfile {
+        profile: String,
+        /// Already rendered for display (see [`Shown`]).
+        source_profile: String,
+        searched: String,
+    },
+    #[error("source_profile cycle: {}", cycle_shown(chain))]
+    Cycle { chain: Vec<String> },
+    #[error("profile {} has no credentials: add aws_access_key_id and aws_secret_access_key to [{}] in {}, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", shown_quoted(profile), shown(profile), credentials_file.display())]
+    NoCredentials {
+        profile: String,
+        credentials_file: PathBuf,
+    },
+    #[error("profile {} in {}: {present} is set but {missing} is missing", shown_quoted(profile), file.display())]
+    IncompleteKeys {
+        profile: String,
+        file: PathBuf,
+        present: &'static str,
+        missing: &'static str,
+    },
+    #[error(
+        "profile {}: {key} = {value} is invalid: {reason}",
+        shown_quoted(profile)
+    )]
+    BadValue {
+        profile: String,
+        key: &'static str,
+        /// Already rendered for display (see [`Shown`]): quoted and cut, or withheld.
+        value: String,
+        reason: String,
+    },
+    #[error("{origin} is not a valid {what}: {reason}")]
+    BadKey {
+        /// Where the key is: `profile 'x' in FILE, line N: KEY`, or the environment variable.
+        origin: String,
+        key: &'static str,
+        what: &'static str,
+        reason: &'static str,
+    },
+}
+
+/// The longest stretch of a user's text a message quotes.
+const SHOWN_CHARS: usize = 80;
+
+/// Text from a file, the environment or the command line, made safe for one line of a terminal:
+/// control characters escaped, cut to [`SHOWN_CHARS`] characters.
+pub fn shown(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == SHOWN_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn shown_quoted(text: &str) -> String {
+    format!("'{}'", shown(text))
+}
+
+/// A long cycle is shortened to its first few profiles and its last.
+fn cycle_shown(chain: &[String]) -> String {
+    const HEAD: usize = 4;
+    if chain.len() <= HEAD + 2 {
+        return chain
+            .iter()
+            .map(|p| shown(p))
+            .collect::<Vec<_>>()
+            .join(" -> ");
+    }
+    let mut parts: Vec<String> = chain[..HEAD].iter().map(|p| shown(p)).collect();
+    parts.push(format!("... ({} more)", chain.len() - HEAD - 1));
+    parts.push(shown(&chain[chain.len() - 1]));
+    parts.join(" -> ")
+}
+
+/// How a setting's value appears in a message: quoted and cut when it is from the config file or
+/// the environment, withheld when it is from the credentials file.
+struct Shown;
+
+impl Shown {
+    fn setting(s: &files::Setting) -> String {
+        if s.secret_file {
+            format!(
+                "(value on line {} of {} not shown)",
+                s.line,
+                s.file.display()
+            )
+        } else {
+            shown_quoted(&s.value)
+        }
+    }
+}
+
+/// The profiles of both files, merged.
+#[derive(Debug)]
+pub struct Profiles {
+    profiles: BTreeMap<String, Profile>,
+    config_file: PathBuf,
+    credentials_file: PathBuf,
+    /// `[NAME]` sections of the config file: not profiles to botocore, but a likely typo.
+    unprefixed_config_sections: Vec<String>,
+}
+
+/// Where exec mode keeps the real path of a file it hides from its command's SDKs, so that an
+/// aws-runas run inside that command still reads it.
+pub const REAL_CONFIG_FILE: &str = "AWSRUNAS_CONFIG_FILE";
+pub const REAL_CREDENTIALS_FILE: &str = "AWSRUNAS_SHARED_CREDENTIALS_FILE";
+
+pub fn config_file_path(env: &Environment) -> Option<PathBuf> {
+    env.get(REAL_CONFIG_FILE)
+        .or_else(|| env.get("AWS_CONFIG_FILE"))
+        .as_deref()
+        .map(expand_tilde)
+        .or_else(|| Some(dirs::home_dir()?.join(".aws").join("config")))
+}
+
+pub fn credentials_file_path(env: &Environment) -> Option<PathBuf> {
+    env.get(REAL_CREDENTIALS_FILE)
+        .or_else(|| env.get("AWS_SHARED_CREDENTIALS_FILE"))
+        .as_deref()
+        .map(expand_tilde)
+        .or_else(|| Some(dirs::home_dir()?.join(".aws").join("credentials")))
+}
+
+fn expand_tilde(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+impl Profiles {
+    pub fn load(env: &Environment) -> Result<Self, ConfigError> {
+        let config_file = config_file_path(env).unwrap_or_else(|| PathBuf::from(".aws/config"));
+        let credentials_file =
+            credentials_file_path(env).unwrap_or_else(|| PathBuf::from(".aws/credentials"));
+        let config = files::read(&config_file)?;
+        let credentials = files::read(&credentials_file)?;
+        Ok(Self::from_files(
+            config.as_ref(),
+            &config_file,
+            credentials.as_ref(),
+            &credentials_file,
+        ))
+    }
+
+    fn from_files(
+        config: Option<&files::IniFile>,
+        config_file: &Path,
+        credentials: Option<&files::IniFile>,
+        credentials_file: &Path,
+    ) -> Self {
+        let merged = files::merge(config, config_file, credentials, credentials_file);
+        Self {
+            profiles: merged.profiles,
+            config_file: config_file.to_owned(),
+            credentials_file: credentials_file.to_owned(),
+            unprefixed_config_sections: merged.unprefixed_config_sections,
+        }
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.profiles.keys().map(String::as_str)
+    }
+
+    /// A profile's setting as written, and the file it is in.
+    pub fn setting(&self, profile: &str, key: &str) -> Option<(&str, &Path)> {
+        let setting = self.profiles.get(profile)?.settings.get(key)?;
+        Some((setting.value.as_str(), setting.file.as_path()))
+    }
+
+    /// The profiles whose `role_arn` is `arn`.
+    pub fn with_role(&self, arn: &str) -> Vec<&str> {
+        self.profiles
+            .iter()
+            .filter(|(_, p)| p.get("role_arn") == Some(arn))
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
+    fn searched(&self) -> String {
+        format!(
+            "{} or {}",
+            self.config_file.display(),
+            self.credentials_file.display()
+        )
+    }
+
+    fn profile(&self, name: &str) -> Result<(&str, &Profile), ConfigError> {
+        self.profiles
+            .get_key_value(name)
+            .map(|(k, p)| (k.as_str(), p))
+            .ok_or_else(|| {
+                let hint = if self.unprefixed_config_sections.iter().any(|s| s == name) {
+                    let name = shown(name);
+                    format!(
+                        " (in {} it must be written [profile {name}], not [{name}])",
+                        self.config_file.display()
+                    )
+                } else {
+                    String::new()
+                };
+                ConfigError::UnknownProfile {
+                    name: name.to_owned(),
+                    searched: self.searched(),
+                    hint,
+                }
+            })
+    }
+
+    /// Long-term keys written in a profile, if any, checked before anything signs with them.
+    fn static_keys(
+        &self,
+        name: &str,
+        profile: &Profile,
+    ) -> Result<Option<Credentials>, ConfigError> {
+        let id = profile.settings.get("aws_access_key_id");
+        let secret = profile.settings.get("aws_secret_access_key");
+        match (id, secret) {
+            (None, None) => Ok(None),
+            (Some(id), Some(secret)) => {
+                let token = profile
+                    .setting("aws_session_token")
+                    .or_else(|| profile.setting("aws_security_token"));
+                check_keys(
+                    &id.value,
+                    &secret.value,
+                    token.map(|t| t.value.as_str()),
+                    |key| {
+                        let at = profile.settings.get(key).unwrap_or(id);
+                        format!(
+                            "profile {} in {}, line {}: {key}",
+                            shown_quoted(name),
+                            at.file.display(),
+                            at.line
+                        )
+                    },
+                )?;
+                let mut creds = Credentials::long_term(id.value.clone(), secret.value.clone());
+                creds.session_token = token.map(|t| t.value.clone());
+                Ok(Some(creds))
+            }
+            (Some(s), None) | (None, Some(s)) => Err(ConfigError::IncompleteKeys {
+                profile: name.to_owned(),
+                file: s.file.clone(),
+                present: if id.is_some() {
+                    "aws_access_key_id"
+                } else {
+                    "aws_secret_access_key"
+                },
+                missing: if id.is_some() {
+                    "aws_secret_access_key"
+                } else {
+                    "aws_access_key_id"
+                },
+            }),
+        }
+    }
+}
+
+/// Checks a key set where it is read, so that no malformed key reaches the signer. `origin`
+/// says where a key is (profile, file and line, or the variable), never what it is.
+fn check_keys(
+    id: &str,
+    secret: &str,
+    token: Option<&str>,
+    origin: impl Fn(&'static str) -> String,
+) -> Result<(), ConfigError> {
+    use crate::credentials::{check_access_key_id, check_secret};
+    let bad = |key, what, reason| ConfigError::BadKey {
+        origin: origin(key),
+        key,
+        what,
+        reason,
+    };
+    check_access_key_id(id).map_err(|r| bad("aws_access_key_id", "access key id", r))?;
+    check_secret(secret).map_err(|r| bad("aws_secret_access_key", "secret access key", r))?;
+    if let Some(token) = token {
+        check_secret(token).map_err(|r| bad("aws_session_token", "session token", r))?;
+    }
+    Ok(())
+}
+
+/// What the command line says, which beats environment and files. Clap has already merged each
+/// flag with its environment variable.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub mfa_serial: Option<String>,
+    pub external_id: Option<String>,
+    pub session_duration: Option<Duration>,
+    pub role_duration: Option<Duration>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceOrigin {
+    Profile(String),
+    Environment,
+}
+
+/// The long-term (or externally provided) keys at the root of a chain.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub origin: SourceOrigin,
+    pub credentials: Credentials,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleHop {
+    /// The profile that names this role, or the ARN itself when given on the command line.
+    pub profile: String,
+    pub role_arn: String,
+    pub external_id: Option<String>,
+    pub session_name: Option<String>,
+    pub duration: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// What the user asked for: a profile name or a role ARN.
+    pub name: String,
+    pub source: Source,
+    /// Roles to assume in order, from the one the source keys assume to the one asked for.
+    pub hops: Vec<RoleHop>,
+    pub mfa_serial: Option<String>,
+    pub region: Option<String>,
+    pub session_duration: Duration,
+    pub refresh_window: Duration,
+    pub sts_endpoint: Option<String>,
+    pub iam_endpoint: Option<String>,
+}
+
+pub fn is_role_arn(s: &str) -> bool {
+    s.starts_with("arn:")
+}
+
+pub fn default_profile_name(env: &Environment) -> String {
+    env.get("AWS_PROFILE")
+        .or_else(|| env.get("AWS_DEFAULT_PROFILE"))
+        .unwrap_or_else(|| "default".into())
+}
+
+/// Static keys in the environment, unless they are ones we exported ourselves: those are role
+/// credentials, never a source to assume other roles from.
+fn environment_keys(env: &Environment) -> Result<Option<Credentials>, ConfigError> {
+    if env.get("AWSRUNAS_PROFILE").is_some() {
+        return Ok(None);
+    }
+    let (Some(id), Some(secret)) = (
+        env.get("AWS_ACCESS_KEY_ID"),
+        env.get("AWS_SECRET_ACCESS_KEY"),
+    ) else {
+        return Ok(None);
+    };
+    let token_variable = if env.get("AWS_SESSION_TOKEN").is_some() {
+        "AWS_SESSION_TOKEN"
+    } else {
+        "AWS_SECURITY_TOKEN"
+    };
+    let token = env.get(token_variable);
+    check_keys(&id, &secret, token.as_deref(), |key| {
+        let variable = match key {
+            "aws_access_key_id" => "AWS_ACCESS_KEY_ID",
+            "aws_secret_access_key" => "AWS_SECRET_ACCESS_KEY",
+            _ => token_variable,
+        };
+        format!("environment variable {variable}")
+    })?;
+    let mut creds = Credentials::long_term(id, secret);
+    creds.session_token = token;
+    Ok(Some(creds))
+}
+
+#[cfg(test)]
+mod tests;
