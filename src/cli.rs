@@ -59,6 +59,17 @@ pub enum Sub {
     Completions { shell: ShellKind },
     /// Write the man pages into a directory
     Man { dir: PathBuf },
+    /// Sign in to IAM Identity Center (the token is shared with the AWS CLI v2 and the SDKs)
+    #[command(subcommand)]
+    Sso(SsoWhat),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SsoWhat {
+    /// Sign in for an SSO profile's session, whatever the token cache holds
+    Login { profile: Option<String> },
+    /// Remove the session's cached token (signing out of aws-runas, the AWS CLI and the SDKs)
+    Logout { profile: Option<String> },
 }
 
 #[derive(clap::Args, Debug)]

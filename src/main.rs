@@ -18,6 +18,7 @@ mod server;
 mod session;
 mod shell;
 mod sources;
+mod sso;
 mod tty;
 
 use std::process::ExitCode;

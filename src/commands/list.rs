@@ -49,6 +49,9 @@ fn iam_user(options: &Options, profile: Option<&str>) -> anyhow::Result<(Session
 }
 
 pub fn roles(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
+    if let Some(code) = super::sso::list_roles(options, profile)? {
+        return Ok(code);
+    }
     let (session, user, iam) = iam_user(options, profile)?;
     let documents = iam
         .policy_documents(&user)

@@ -11,6 +11,7 @@ use super::{
     RoleHop, Shown, Source, SourceOrigin, DEFAULT_REFRESH_WINDOW, DEFAULT_ROLE_DURATION,
     DEFAULT_SESSION_DURATION,
 };
+use crate::credentials::Credentials;
 use crate::duration;
 use crate::environment::Environment;
 
@@ -110,6 +111,7 @@ struct Walk<'a> {
     source: Source,
     roles: Vec<(&'a str, &'a Profile)>,
     lineage: Lineage<'a>,
+    federated: Option<super::Federated>,
 }
 
 /// Where a role profile's source keys come from.
@@ -190,6 +192,7 @@ impl Profiles {
             refresh_window,
             sts_endpoint,
             iam_endpoint,
+            federated: walk.federated,
         })
     }
 
@@ -317,6 +320,7 @@ impl Profiles {
             source,
             roles: Vec::new(),
             lineage,
+            federated: None,
         };
         Ok((walk, vec![hop]))
     }
@@ -327,6 +331,7 @@ impl Profiles {
         let mut roles = Vec::new();
         let mut seen = HashSet::new();
         let mut chain = vec![name.to_owned()];
+        let mut federated = None;
         let (mut current, mut profile) = self.profile(name)?;
         let source = loop {
             seen.insert(current);
@@ -341,6 +346,14 @@ impl Profiles {
                         credentials,
                     };
                 }
+            }
+            // A keyless profile that signs in (Identity Center, a web identity token) starts the chain.
+            if let Some(found) = super::federated::read(self, current, profile, env)? {
+                federated = Some(found);
+                break Source {
+                    origin: SourceOrigin::Profile(current.to_owned()),
+                    credentials: Credentials::long_term(String::new(), String::new()),
+                };
             }
             let Some(role_arn) = profile.setting("role_arn") else {
                 break self.plain_source(current, profile, env)?;
@@ -398,6 +411,7 @@ impl Profiles {
             source,
             roles,
             lineage,
+            federated,
         })
     }
 
