@@ -281,3 +281,135 @@ fn sso_session(
         portal_endpoint,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::{files, Overrides};
+    use super::*;
+
+    fn profiles(config: &str) -> Profiles {
+        let c = files::parse(config).unwrap();
+        Profiles::from_files(
+            Some(&c),
+            Path::new("/home/u/.aws/config"),
+            None,
+            Path::new("/home/u/.aws/credentials"),
+        )
+    }
+
+    fn env() -> Environment {
+        Environment::from([("AWS_ENDPOINT_URL_SSO", "http://127.0.0.1:9")])
+    }
+
+    fn resolve(config: &str, name: &str) -> Result<super::super::Resolved, ConfigError> {
+        profiles(config).resolve(name, &Overrides::default(), &env())
+    }
+
+    const SESSION: &str = "[sso-session 'my corp']\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = eu-west-1\nsso_registration_scopes = sso:account:access, extra\n\n";
+
+    #[test]
+    fn sso_session_sections_are_read_as_botocore_splits_them() {
+        let r = resolve(
+            &format!("{SESSION}[profile a]\nsso_session = my corp\nsso_account_id = 123456789012\nsso_role_name = Admin\n"),
+            "a",
+        )
+        .unwrap();
+        let Some(Federated::Sso(s)) = r.federated else {
+            panic!("not SSO: {:?}", r.federated)
+        };
+        assert_eq!(s.session.name.as_deref(), Some("my corp"));
+        assert_eq!(s.session.start_url, "https://d-1.awsapps.com/start");
+        assert_eq!(s.session.scopes, ["sso:account:access", "extra"]);
+        assert_eq!(
+            s.session.portal_endpoint.as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        assert_eq!(
+            s.session.oidc_endpoint, None,
+            "the general variable is not set"
+        );
+        assert_eq!(
+            (s.account_id.as_deref(), s.role_name.as_deref()),
+            (Some("123456789012"), Some("Admin"))
+        );
+        assert!(r.hops.is_empty());
+    }
+
+    #[test]
+    fn legacy_profiles_and_roles_on_top_of_them() {
+        let config = "[profile l]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = R\n\n\
+                      [profile top]\nrole_arn = arn:aws:iam::123456789012:role/top\nsource_profile = l\n";
+        let r = resolve(config, "top").unwrap();
+        let Some(Federated::Sso(s)) = &r.federated else {
+            panic!("not SSO")
+        };
+        assert_eq!(s.profile, "l");
+        assert_eq!(s.session.name, None);
+        assert_eq!(r.hops.len(), 1);
+        assert_eq!(r.hops[0].role_arn, "arn:aws:iam::123456789012:role/top");
+    }
+
+    #[test]
+    fn web_identity_profiles() {
+        let r = resolve(
+            "[profile w]\nweb_identity_token_file = /var/run/token\nrole_arn = arn:aws:iam::123456789012:role/w\nrole_session_name = ci\nduration_seconds = 7200\n",
+            "w",
+        )
+        .unwrap();
+        assert_eq!(
+            r.federated,
+            Some(Federated::WebIdentity(WebIdentitySettings {
+                profile: "w".into(),
+                token_file: "/var/run/token".into(),
+                role_arn: "arn:aws:iam::123456789012:role/w".into(),
+                session_name: Some("ci".into()),
+                duration: Duration::from_secs(7200),
+            }))
+        );
+        assert!(r.hops.is_empty(), "the token's role is the root, not a hop");
+    }
+
+    #[test]
+    fn mistakes_name_the_profile_and_key() {
+        let cases = [
+            ("[profile x]\nsso_session = nope\n", "sso-session nope"),
+            (
+                "[sso-session s]\nsso_region = eu-west-1\n\n[profile x]\nsso_session = s\n",
+                "must set sso_start_url",
+            ),
+            (
+                &format!("{SESSION}[profile x]\nsso_session = my corp\nsso_region = us-east-1\n"),
+                "differs from",
+            ),
+            ("[profile x]\nsso_start_url = https://a\nsso_account_id = 1\n", "sso_region"),
+            (
+                "[profile x]\nsso_start_url = https://a\nsso_region = eu-west-1\nsso_account_id = 12\n",
+                "12 digits",
+            ),
+            ("[profile x]\nweb_identity_token_file = /t\n", "role_arn"),
+            ("[profile x]\nsso_start_url = ftp://a\nsso_region = eu-west-1\n", "https://"),
+        ];
+        for (config, expected) in cases {
+            let e = resolve(config, "x").unwrap_err().to_string();
+            assert!(e.contains("'x'") && e.contains(expected), "{config:?}: {e}");
+            assert!(!e.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn profiles_with_keys_are_not_federated() {
+        let config = "[profile k]\nsso_start_url = https://a\nsso_region = eu-west-1\n";
+        let keys = "[k]\naws_access_key_id = AKIAUSER00000001\naws_secret_access_key = s\n";
+        let merged = Profiles::from_files(
+            Some(&files::parse(config).unwrap()),
+            Path::new("/c"),
+            Some(&files::parse(keys).unwrap()),
+            Path::new("/k"),
+        );
+        let r = merged.resolve("k", &Overrides::default(), &env()).unwrap();
+        assert_eq!(r.federated, None);
+        assert_eq!(r.source.credentials.access_key_id, "AKIAUSER00000001");
+    }
+}

@@ -50,11 +50,18 @@ pub enum Login {
     Always,
 }
 
-fn fresh(t: &CachedToken, session: &SsoSession, now: Timestamp, margin: SignedDuration) -> bool {
-    t.start_url
-        .as_deref()
-        .is_none_or(|u| u == session.start_url)
-        && t.expires().is_some_and(|e| e > now + margin)
+/// A token of another portal (the session's URL was edited) is no token for this one: neither
+/// used, nor refreshed, nor its registration reused.
+fn read_for(path: &std::path::Path, session: &SsoSession) -> Option<CachedToken> {
+    token::read(path).filter(|t| {
+        t.start_url
+            .as_deref()
+            .is_none_or(|u| u == session.start_url)
+    })
+}
+
+fn fresh(t: &CachedToken, now: Timestamp, margin: SignedDuration) -> bool {
+    t.expires().is_some_and(|e| e > now + margin)
 }
 
 /// The session's access token: cached, refreshed, or (as `login` allows) from a new sign-in.
@@ -77,19 +84,19 @@ fn access_token_at(
     login: Login,
 ) -> anyhow::Result<String> {
     if login != Login::Always {
-        if let Some(t) = token::read(path) {
-            if fresh(&t, session, Timestamp::now(), REFRESH_WINDOW) {
+        if let Some(t) = read_for(path, session) {
+            if fresh(&t, Timestamp::now(), REFRESH_WINDOW) {
                 tracing::debug!("SSO token from {}", path.display());
                 return Ok(t.access_token);
             }
         }
     }
     let _lock = cache.lock(&CacheKey::file(path))?;
-    let existing = token::read(path);
+    let existing = read_for(path, session);
     let now = Timestamp::now();
     if login != Login::Always {
         if let Some(t) = existing.as_ref() {
-            if fresh(t, session, now, REFRESH_WINDOW) {
+            if fresh(t, now, REFRESH_WINDOW) {
                 tracing::debug!("SSO token refreshed by another process meanwhile");
                 return Ok(t.access_token.clone());
             }
@@ -97,7 +104,7 @@ fn access_token_at(
                 token::write(path, &refreshed)?;
                 return Ok(refreshed.access_token);
             }
-            if fresh(t, session, now, USABLE_MARGIN) {
+            if fresh(t, now, USABLE_MARGIN) {
                 return Ok(t.access_token.clone());
             }
         }
