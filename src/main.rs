@@ -11,6 +11,7 @@ mod duration;
 mod environment;
 mod logging;
 mod mfa;
+mod oidc;
 mod output;
 mod policy;
 mod private_file;

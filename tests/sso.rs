@@ -510,3 +510,126 @@ fn bad_sso_settings_are_one_line_naming_the_profile() {
     let err = run(runas(&s, &standin).arg("y"), LIMIT).one_line_error();
     assert!(err.contains("'y'") && err.contains("sso_region"), "{err}");
 }
+
+/// Starts `cmd` and returns it with a channel of its stderr lines, read as they come.
+fn spawn_reading_stderr(cmd: &mut Command) -> (Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// The sign-in URL aws-runas prints, waiting (bounded) for it.
+fn printed_url(lines: &std::sync::mpsc::Receiver<String>) -> String {
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("no sign-in URL printed");
+        if let Some((_, url)) = line.split_once(", open ") {
+            return url.split(' ').next().unwrap().to_owned();
+        }
+    }
+}
+
+fn wait_bounded(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("aws-runas did not finish");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn pkce_sign_in_through_the_loopback_redirect_ignores_forged_callbacks() {
+    let (s, standin) = setup();
+    let (mut child, lines) = spawn_reading_stderr(
+        runas(&s, &standin)
+            .env("RUNAS_SSO_FLOW", "pkce")
+            .args(["sso", "login", "admin"]),
+    );
+    let url = printed_url(&lines);
+    assert!(
+        url.starts_with(&format!("{}/authorize?response_type=code&", standin.url())),
+        "{url}"
+    );
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    // Another local process guesses at the listener: turned away, and the sign-in goes on.
+    let redirect = url
+        .split('&')
+        .find_map(|p| p.strip_prefix("redirect_uri="))
+        .map(|r| {
+            percent_encoding::percent_decode_str(r)
+                .decode_utf8()
+                .unwrap()
+                .into_owned()
+        })
+        .unwrap();
+    assert!(redirect.starts_with("http://127.0.0.1:"), "{redirect}");
+    let forged = ureq::get(&format!("{redirect}?code=forged&state=guess")).call();
+    assert!(
+        matches!(forged, Err(ureq::Error::StatusCode(400))),
+        "{forged:?}"
+    );
+    // The user's browser: the portal redirects back to aws-runas, which thanks it.
+    let page = ureq::get(&url)
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(page.contains("Signed in"), "{page}");
+    assert!(wait_bounded(&mut child).success());
+    let state = standin.state();
+    assert_eq!(state["grants"], serde_json::json!(["authorization_code"]));
+    assert_eq!(state["pkce_failures"], 0);
+    let token = json(&std::fs::read_to_string(token_path(&s, "corp")).unwrap());
+    assert!(token["refreshToken"].is_string() && token["clientSecret"].is_string());
+
+    // The client registered for the redirect cannot start a device grant: a new one is
+    // registered for it, and the device sign-in succeeds.
+    let (out, _) = signing_in(
+        runas(&s, &standin).args(["sso", "login", "--use-device-code", "admin"]),
+        &standin,
+    );
+    out.ok();
+    assert_eq!(standin.count("RegisterClient"), 2);
+}
+
+#[test]
+fn a_refused_browser_sign_in_is_one_line() {
+    let (s, standin) = setup();
+    standin.admin("config", serde_json::json!({ "deny_authorize": true }));
+    let (mut child, lines) = spawn_reading_stderr(
+        runas(&s, &standin)
+            .env("RUNAS_SSO_FLOW", "pkce")
+            .args(["sso", "login", "admin"]),
+    );
+    let url = printed_url(&lines);
+    let _ = ureq::get(&url).call();
+    assert_eq!(wait_bounded(&mut child).code(), Some(1));
+    let rest: Vec<String> = lines.iter().collect();
+    assert_eq!(rest.len(), 1, "{rest:?}");
+    assert!(
+        rest[0].contains("'admin'") && rest[0].contains("access_denied"),
+        "{rest:?}"
+    );
+    assert!(!token_path(&s, "corp").exists());
+}

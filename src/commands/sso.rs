@@ -9,11 +9,19 @@ use super::{open, print};
 use crate::cli::{Options, SsoWhat};
 use crate::config::{Federated, SsoSettings};
 use crate::sso::client::{SdkSso, SsoApi};
-use crate::sso::{self, token, Login};
+use crate::sso::{self, token, Login, SignIn};
 
 pub fn run(options: &Options, what: SsoWhat) -> anyhow::Result<ExitCode> {
     match what {
-        SsoWhat::Login { profile } => login(options, profile.as_deref()),
+        SsoWhat::Login {
+            profile,
+            use_device_code,
+            no_browser,
+        } => login(
+            options,
+            profile.as_deref(),
+            SignIn::from_env(use_device_code, no_browser),
+        ),
         SsoWhat::Logout { profile } => logout(options, profile.as_deref()),
     }
 }
@@ -36,14 +44,14 @@ fn settings(
     }
 }
 
-fn login(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
+fn login(options: &Options, profile: Option<&str>, how: SignIn) -> anyhow::Result<ExitCode> {
     let (session, s) = settings(options, profile)?;
     sso::access_token(
         &SdkSso::new(&s.session),
         &s.session,
         &s.profile,
         &session.cache,
-        Login::Always,
+        Login::Always(how),
     )?;
     Ok(ExitCode::SUCCESS)
 }
@@ -72,7 +80,7 @@ pub fn list_roles(options: &Options, profile: Option<&str>) -> anyhow::Result<Op
     };
     let api = SdkSso::new(&s.session);
     let login = if request.interactive {
-        Login::WhenNeeded
+        Login::WhenNeeded(SignIn::from_env(false, false))
     } else {
         Login::Never
     };

@@ -8,7 +8,7 @@ use crate::cache::CacheKey;
 use crate::config::SsoSettings;
 use crate::credentials::Credentials;
 use crate::sso::client::SdkSso;
-use crate::sso::{self, Login};
+use crate::sso::{self, Login, SignIn};
 
 pub struct Sso<'a> {
     settings: &'a SsoSettings,
@@ -62,7 +62,7 @@ impl Source for Sso<'_> {
         let session = &self.settings.session;
         let api = SdkSso::new(session);
         let login = if context.sign_in {
-            Login::WhenNeeded
+            Login::WhenNeeded(SignIn::from_env(false, false))
         } else {
             Login::Never
         };

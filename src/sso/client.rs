@@ -43,6 +43,19 @@ pub struct NewToken {
 pub enum Grant<'a> {
     DeviceCode(&'a str),
     RefreshToken(&'a str),
+    /// PKCE: the code from the loopback redirect, with the verifier only we know.
+    AuthorizationCode {
+        code: &'a str,
+        redirect_uri: &'a str,
+        verifier: &'a str,
+    },
+}
+
+/// What a client registered for the authorization code grant declares.
+pub struct RedirectClient<'a> {
+    pub redirect_uri: &'a str,
+    /// The start URL, which SSO OIDC wants as the issuer.
+    pub issuer_url: &'a str,
 }
 
 pub struct Account {
@@ -51,7 +64,13 @@ pub struct Account {
 }
 
 pub trait SsoApi {
-    fn register_client(&self, name: &str, scopes: &[String]) -> Result<NewClient, ApiError>;
+    /// A device-grant client, or with `redirect` one for the authorization code grant.
+    fn register_client(
+        &self,
+        name: &str,
+        scopes: &[String],
+        redirect: Option<RedirectClient<'_>>,
+    ) -> Result<NewClient, ApiError>;
     fn start_device_authorization(
         &self,
         client_id: &str,
@@ -135,14 +154,26 @@ fn positive(n: i32, default: u64) -> u64 {
 }
 
 impl SsoApi for SdkSso {
-    fn register_client(&self, name: &str, scopes: &[String]) -> Result<NewClient, ApiError> {
+    fn register_client(
+        &self,
+        name: &str,
+        scopes: &[String],
+        redirect: Option<RedirectClient<'_>>,
+    ) -> Result<NewClient, ApiError> {
         const OP: &str = "RegisterClient";
-        let request = self
+        let mut request = self
             .oidc()
             .register_client()
             .client_name(name)
             .client_type("public")
             .set_scopes((!scopes.is_empty()).then(|| scopes.to_vec()));
+        if let Some(r) = redirect {
+            request = request
+                .grant_types("authorization_code")
+                .grant_types("refresh_token")
+                .redirect_uris(r.redirect_uri)
+                .issuer_url(r.issuer_url);
+        }
         let out = block_on(request.send()).map_err(|e| api_error(OP, e))?;
         Ok(NewClient {
             client_id: out
@@ -207,6 +238,15 @@ impl SsoApi for SdkSso {
                 .grant_type("urn:ietf:params:oauth:grant-type:device_code")
                 .device_code(code),
             Grant::RefreshToken(token) => request.grant_type("refresh_token").refresh_token(token),
+            Grant::AuthorizationCode {
+                code,
+                redirect_uri,
+                verifier,
+            } => request
+                .grant_type("authorization_code")
+                .code(code)
+                .redirect_uri(redirect_uri)
+                .code_verifier(verifier),
         };
         let out = block_on(request.send()).map_err(|e| api_error(OP, e))?;
         Ok(NewToken {

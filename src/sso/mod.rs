@@ -4,7 +4,9 @@
 //! OIDC: RegisterClient (reused until its secret expires), StartDeviceAuthorization, then
 //! CreateToken polled at the server's interval (`authorization_pending`: keep polling,
 //! `slow_down`: 5 s more, `expired_token`: give up). The user is shown the URL and code on
-//! stderr, and the browser is opened when there is a display.
+//! stderr, and the browser is opened when there is a display. Where a browser can be opened here,
+//! the sign-in is instead the authorization code grant with PKCE and a loopback redirect, as the
+//! AWS CLI v2 does by default.
 //!
 //! The token file is written under the cache's lock of that file, so N processes that need a
 //! token at once cause one sign-in, and the others read its result.
@@ -18,7 +20,9 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::cache::{Cache, CacheKey};
 use crate::config::SsoSession;
-use client::{Grant, SsoApi};
+use crate::oidc::loopback::Listener;
+use crate::oidc::pkce::Pkce;
+use client::{Grant, RedirectClient, SsoApi};
 use token::CachedToken;
 
 /// Botocore refreshes a token this long before it expires; so do we.
@@ -45,9 +49,42 @@ pub enum Login {
     /// A cached or refreshed token only: nobody is there to sign in.
     Never,
     /// Sign in when there is no usable token.
-    WhenNeeded,
+    WhenNeeded(SignIn),
     /// Sign in whatever the cache holds (`sso login`).
-    Always,
+    Always(SignIn),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// The device authorization grant: the code can be confirmed on any device.
+    Device,
+    /// The authorization code grant with PKCE: a browser on this machine.
+    Pkce,
+}
+
+/// How a sign-in goes, when one is needed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignIn {
+    pub flow: Flow,
+    /// Open the URL in a browser (else it is only printed).
+    pub browser: bool,
+}
+
+impl SignIn {
+    /// As the AWS CLI v2: PKCE where a browser can be opened here, the device grant elsewhere
+    /// (SSH sessions, containers). `RUNAS_SSO_FLOW=device|pkce` chooses, `RUNAS_NO_BROWSER`
+    /// keeps the browser closed.
+    pub fn from_env(use_device_code: bool, no_browser: bool) -> Self {
+        let browser = !no_browser && browser_command().is_some();
+        let flow = match std::env::var("RUNAS_SSO_FLOW").ok().as_deref() {
+            _ if use_device_code => Flow::Device,
+            Some("device") => Flow::Device,
+            Some("pkce") => Flow::Pkce,
+            _ if browser => Flow::Pkce,
+            _ => Flow::Device,
+        };
+        Self { flow, browser }
+    }
 }
 
 /// A token of another portal (the session's URL was edited) is no token for this one: neither
@@ -83,7 +120,8 @@ fn access_token_at(
     cache: &Cache,
     login: Login,
 ) -> anyhow::Result<String> {
-    if login != Login::Always {
+    let forced = matches!(login, Login::Always(_));
+    if !forced {
         if let Some(t) = read_for(path, session) {
             if fresh(&t, Timestamp::now(), REFRESH_WINDOW) {
                 tracing::debug!("SSO token from {}", path.display());
@@ -94,7 +132,7 @@ fn access_token_at(
     let _lock = cache.lock(&CacheKey::file(path))?;
     let existing = read_for(path, session);
     let now = Timestamp::now();
-    if login != Login::Always {
+    if !forced {
         if let Some(t) = existing.as_ref() {
             if fresh(t, now, REFRESH_WINDOW) {
                 tracing::debug!("SSO token refreshed by another process meanwhile");
@@ -109,14 +147,20 @@ fn access_token_at(
             }
         }
     }
-    if login == Login::Never {
-        return Err(SsoError::NeedsLogin {
-            profile: profile.to_owned(),
-            start_url: session.start_url.clone(),
+    let how = match login {
+        Login::Never => {
+            return Err(SsoError::NeedsLogin {
+                profile: profile.to_owned(),
+                start_url: session.start_url.clone(),
+            }
+            .into())
         }
-        .into());
-    }
-    let new = device_sign_in(api, session, profile, existing.as_ref())?;
+        Login::WhenNeeded(how) | Login::Always(how) => how,
+    };
+    let new = match how.flow {
+        Flow::Device => device_sign_in(api, session, profile, existing.as_ref(), how)?,
+        Flow::Pkce => pkce_sign_in(api, session, profile, existing.as_ref(), how)?,
+    };
     token::write(path, &new)?;
     Ok(new.access_token)
 }
@@ -163,93 +207,34 @@ fn secs(n: u64) -> SignedDuration {
     SignedDuration::from_secs(i64::try_from(n).unwrap_or(i64::MAX / 2))
 }
 
-/// The device authorization grant, start to finish.
-fn device_sign_in(
-    api: &dyn SsoApi,
+fn scopes(session: &SsoSession) -> Vec<String> {
+    // The AWS CLI asks for this scope when a session names none (it is what refresh needs).
+    if session.scopes.is_empty() && session.name.is_some() {
+        vec!["sso:account:access".to_owned()]
+    } else {
+        session.scopes.clone()
+    }
+}
+
+fn new_registration(c: client::NewClient, now: Timestamp) -> token::Registration {
+    token::Registration {
+        client_id: c.client_id,
+        client_secret: c.client_secret,
+        expires_at: Timestamp::from_second(c.secret_expires_at)
+            .ok()
+            .filter(|t| *t > now)
+            .unwrap_or(now + SignedDuration::from_hours(24 * 90)),
+    }
+}
+
+/// The token file's content after a sign-in: the new token with its client registration
+/// (which refreshing needs), keeping what other tools wrote.
+fn signed_in(
     session: &SsoSession,
-    profile: &str,
     existing: Option<&CachedToken>,
-) -> anyhow::Result<CachedToken> {
-    let now = Timestamp::now();
-    let registration = match existing.and_then(|t| t.registration(now)) {
-        Some(r) => r,
-        None => {
-            let scopes = if session.scopes.is_empty() && session.name.is_some() {
-                vec!["sso:account:access".to_owned()]
-            } else {
-                session.scopes.clone()
-            };
-            tracing::info!(
-                "registering aws-runas with IAM Identity Center ({})",
-                session.region
-            );
-            let c = api.register_client("aws-runas", &scopes)?;
-            token::Registration {
-                client_id: c.client_id,
-                client_secret: c.client_secret,
-                expires_at: Timestamp::from_second(c.secret_expires_at)
-                    .unwrap_or(now + SignedDuration::from_hours(24 * 90)),
-            }
-        }
-    };
-    let auth = api.start_device_authorization(
-        &registration.client_id,
-        &registration.client_secret,
-        &session.start_url,
-    )?;
-    let url = auth
-        .verification_uri_complete
-        .clone()
-        .unwrap_or_else(|| auth.verification_uri.clone());
-    eprintln!(
-        "aws-runas: to sign in to {} for profile '{profile}', open {url} and confirm the code {}",
-        session.start_url, auth.user_code
-    );
-    open_browser(&url);
-    let deadline =
-        std::time::Instant::now() + Duration::from_secs(auth.expires_in).min(MAX_DEVICE_WAIT);
-    let mut interval = auth.interval;
-    let mut spinner = Spinner::new();
-    let new = loop {
-        spinner.wait(Duration::from_secs(interval));
-        if std::time::Instant::now() > deadline {
-            spinner.done();
-            return Err(SsoError::DeviceCodeExpired {
-                profile: profile.to_owned(),
-            }
-            .into());
-        }
-        match api.create_token(
-            &registration.client_id,
-            &registration.client_secret,
-            Grant::DeviceCode(&auth.device_code),
-        ) {
-            Ok(t) => break t,
-            Err(e) => match e.code.as_deref() {
-                Some("AuthorizationPendingException") => {}
-                Some("SlowDownException") => interval += SLOW_DOWN_STEP,
-                Some("ExpiredTokenException") => {
-                    spinner.done();
-                    return Err(SsoError::DeviceCodeExpired {
-                        profile: profile.to_owned(),
-                    }
-                    .into());
-                }
-                Some("AccessDeniedException") => {
-                    spinner.done();
-                    return Err(SsoError::Denied {
-                        profile: profile.to_owned(),
-                    }
-                    .into());
-                }
-                _ => {
-                    spinner.done();
-                    return Err(e.into());
-                }
-            },
-        }
-    };
-    spinner.done();
+    registration: token::Registration,
+    new: client::NewToken,
+) -> CachedToken {
     let now = Timestamp::now();
     let mut out = existing.cloned().unwrap_or_default();
     out.start_url = Some(session.start_url.clone());
@@ -261,13 +246,207 @@ fn device_sign_in(
     out.registration_expires_at = Some(token::format_time(registration.expires_at));
     out.refresh_token = new.refresh_token;
     eprintln!("aws-runas: signed in to {}", session.start_url);
-    Ok(out)
+    out
 }
 
-/// Opens `url` in the user's browser where there is one to open; the URL is printed anyway.
+/// The device authorization grant, start to finish.
+fn device_sign_in(
+    api: &dyn SsoApi,
+    session: &SsoSession,
+    profile: &str,
+    existing: Option<&CachedToken>,
+    how: SignIn,
+) -> anyhow::Result<CachedToken> {
+    let now = Timestamp::now();
+    let register = || -> anyhow::Result<token::Registration> {
+        tracing::info!(
+            "registering aws-runas with IAM Identity Center ({})",
+            session.region
+        );
+        Ok(new_registration(
+            api.register_client("aws-runas", &scopes(session), None)?,
+            now,
+        ))
+    };
+    let start = |r: &token::Registration| {
+        api.start_device_authorization(&r.client_id, &r.client_secret, &session.start_url)
+    };
+    let (registration, auth) = match existing.and_then(|t| t.registration(now)) {
+        Some(cached) => match start(&cached) {
+            Ok(auth) => (cached, auth),
+            // The cached client may be one registered for another grant (PKCE): register anew.
+            Err(e)
+                if matches!(
+                    e.code.as_deref(),
+                    Some("InvalidClientException" | "UnauthorizedClientException")
+                ) =>
+            {
+                let r = register()?;
+                let auth = start(&r)?;
+                (r, auth)
+            }
+            Err(e) => return Err(e.into()),
+        },
+        None => {
+            let r = register()?;
+            let auth = start(&r)?;
+            (r, auth)
+        }
+    };
+    let url = auth
+        .verification_uri_complete
+        .clone()
+        .unwrap_or_else(|| auth.verification_uri.clone());
+    eprintln!(
+        "aws-runas: to sign in to {} for profile '{profile}', open {url} and confirm the code {}",
+        session.start_url, auth.user_code
+    );
+    if how.browser {
+        open_browser(&url);
+    }
+    let deadline =
+        std::time::Instant::now() + Duration::from_secs(auth.expires_in).min(MAX_DEVICE_WAIT);
+    let mut interval = auth.interval;
+    let mut spinner = Spinner::new();
+    let expired = || SsoError::DeviceCodeExpired {
+        profile: profile.to_owned(),
+    };
+    let new = loop {
+        spinner.wait(Duration::from_secs(interval));
+        if std::time::Instant::now() > deadline {
+            spinner.done();
+            return Err(expired().into());
+        }
+        match api.create_token(
+            &registration.client_id,
+            &registration.client_secret,
+            Grant::DeviceCode(&auth.device_code),
+        ) {
+            Ok(t) => break t,
+            Err(e) => match e.code.as_deref() {
+                Some("AuthorizationPendingException") => {}
+                Some("SlowDownException") => interval += SLOW_DOWN_STEP,
+                other => {
+                    spinner.done();
+                    return Err(match other {
+                        Some("ExpiredTokenException") => expired().into(),
+                        Some("AccessDeniedException") => SsoError::Denied {
+                            profile: profile.to_owned(),
+                        }
+                        .into(),
+                        _ => e.into(),
+                    });
+                }
+            },
+        }
+    };
+    spinner.done();
+    Ok(signed_in(session, existing, registration, new))
+}
+
+/// SSO OIDC's authorization endpoint, where the browser is sent for the PKCE flow.
+fn authorize_url(
+    session: &SsoSession,
+    client_id: &str,
+    redirect_uri: &str,
+    pkce: &Pkce,
+    scopes: &[String],
+) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let base = session
+        .oidc_endpoint
+        .clone()
+        .unwrap_or_else(|| format!("https://oidc.{}.amazonaws.com", session.region));
+    let scopes = scopes.join(",");
+    let query = [
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("state", &pkce.state),
+        ("code_challenge_method", "S256"),
+        ("scopes", &scopes),
+        ("code_challenge", &pkce.challenge),
+    ]
+    .iter()
+    .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
+    .collect::<Vec<_>>()
+    .join("&");
+    format!("{}/authorize?{query}", base.trim_end_matches('/'))
+}
+
+/// The authorization code grant with PKCE and a loopback redirect (RFC 7636, RFC 8252), as the
+/// AWS CLI v2 signs in by default. A client is registered for each sign-in, since its redirect
+/// URI names the port the kernel gave this one.
+fn pkce_sign_in(
+    api: &dyn SsoApi,
+    session: &SsoSession,
+    profile: &str,
+    existing: Option<&CachedToken>,
+    how: SignIn,
+) -> anyhow::Result<CachedToken> {
+    let listener = Listener::bind()?;
+    let redirect_uri = listener.redirect_uri();
+    let pkce = Pkce::new()?;
+    let scopes = scopes(session);
+    tracing::info!(
+        "registering aws-runas with IAM Identity Center ({}) for a browser sign-in",
+        session.region
+    );
+    let client = api.register_client(
+        "aws-runas",
+        &scopes,
+        Some(RedirectClient {
+            redirect_uri: &redirect_uri,
+            issuer_url: &session.start_url,
+        }),
+    )?;
+    let registration = new_registration(client, Timestamp::now());
+    let url = authorize_url(
+        session,
+        &registration.client_id,
+        &redirect_uri,
+        &pkce,
+        &scopes,
+    );
+    eprintln!(
+        "aws-runas: to sign in to {} for profile '{profile}', open {url}",
+        session.start_url
+    );
+    if how.browser {
+        open_browser(&url);
+    }
+    let mut spinner = Spinner::new();
+    let code = listener.wait_for_code(&pkce.state, MAX_DEVICE_WAIT, || spinner.tick());
+    spinner.done();
+    let code = code.map_err(|e| anyhow::anyhow!("profile '{profile}': {e}"))?;
+    let new = api.create_token(
+        &registration.client_id,
+        &registration.client_secret,
+        Grant::AuthorizationCode {
+            code: &code,
+            redirect_uri: &redirect_uri,
+            verifier: &pkce.verifier,
+        },
+    )?;
+    Ok(signed_in(session, existing, registration, new))
+}
+
+/// Opens `url` in the user's browser; the URL is printed anyway.
 fn open_browser(url: &str) {
-    if std::env::var_os("AWS_RUNAS_NO_BROWSER").is_some() {
-        return;
+    if let Some(mut command) = browser_command() {
+        let _ = command
+            .arg(url)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+    }
+}
+
+/// The command that opens a URL here, if there is a browser to open it in.
+fn browser_command() -> Option<std::process::Command> {
+    if std::env::var_os("RUNAS_NO_BROWSER").is_some_and(|v| !v.is_empty()) {
+        return None;
     }
     #[cfg(all(unix, not(target_os = "macos")))]
     let command = (std::env::var_os("DISPLAY").is_some()
@@ -279,14 +458,7 @@ fn open_browser(url: &str) {
     let command = Some(std::process::Command::new("explorer"));
     #[cfg(not(any(unix, windows)))]
     let command: Option<std::process::Command> = None;
-    if let Some(mut command) = command {
-        let _ = command
-            .arg(url)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn();
-    }
+    command
 }
 
 /// A spinner on stderr while waiting, when stderr is a terminal; plain waiting otherwise.
@@ -319,6 +491,18 @@ impl Spinner {
                 FRAMES[self.frame]
             );
             std::thread::sleep(STEP.min(end.saturating_duration_since(std::time::Instant::now())));
+        }
+    }
+
+    /// One frame (the PKCE wait calls this as it polls its listener).
+    fn tick(&mut self) {
+        const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
+        if self.tty {
+            self.frame = (self.frame + 1) % FRAMES.len();
+            eprint!(
+                "\r{} waiting for the sign-in in the browser",
+                FRAMES[self.frame]
+            );
         }
     }
 

@@ -29,10 +29,19 @@ fn err(code: &str) -> ApiError {
 }
 
 impl SsoApi for Fake {
-    fn register_client(&self, name: &str, scopes: &[String]) -> Result<NewClient, ApiError> {
-        self.calls
-            .borrow_mut()
-            .push(format!("RegisterClient {name} {}", scopes.join(",")));
+    fn register_client(
+        &self,
+        name: &str,
+        scopes: &[String],
+        redirect: Option<RedirectClient<'_>>,
+    ) -> Result<NewClient, ApiError> {
+        self.calls.borrow_mut().push(format!(
+            "RegisterClient {name} {}{}",
+            scopes.join(","),
+            redirect
+                .map(|r| format!(" {}", r.redirect_uri))
+                .unwrap_or_default()
+        ));
         Ok(NewClient {
             client_id: "cid".into(),
             client_secret: "csecret".into(),
@@ -66,6 +75,7 @@ impl SsoApi for Fake {
         let what = match grant {
             Grant::DeviceCode(c) => format!("device {c}"),
             Grant::RefreshToken(r) => format!("refresh {r}"),
+            Grant::AuthorizationCode { code, .. } => format!("code {code}"),
         };
         self.calls
             .borrow_mut()
@@ -96,6 +106,11 @@ impl SsoApi for Fake {
         unreachable!()
     }
 }
+
+const DEVICE: SignIn = SignIn {
+    flow: Flow::Device,
+    browser: false,
+};
 
 fn session() -> SsoSession {
     SsoSession {
@@ -143,7 +158,7 @@ fn sign_in_once_then_the_cache_serves() {
         "AuthorizationPendingException",
         "AuthorizationPendingException",
     ];
-    let first = s.get(&api, Login::WhenNeeded).unwrap();
+    let first = s.get(&api, Login::WhenNeeded(DEVICE)).unwrap();
     assert_eq!(s.get(&api, Login::Never).unwrap(), first);
     assert_eq!(
         api.calls(),
@@ -168,7 +183,7 @@ fn sign_in_once_then_the_cache_serves() {
 fn a_token_near_its_end_is_refreshed_and_a_refused_refresh_signs_in_again() {
     let s = Setup::new();
     let api = Fake::default();
-    s.get(&api, Login::WhenNeeded).unwrap();
+    s.get(&api, Login::WhenNeeded(DEVICE)).unwrap();
     s.expire_in(60 * 10);
     let refreshed = s.get(&api, Login::Never).unwrap();
     assert!(api
@@ -185,7 +200,7 @@ fn a_token_near_its_end_is_refreshed_and_a_refused_refresh_signs_in_again() {
     s.expire_in(-10);
     let e = s.get(&refusing, Login::Never).unwrap_err();
     assert!(e.to_string().contains("aws-runas sso login p"), "{e}");
-    s.get(&refusing, Login::WhenNeeded).unwrap();
+    s.get(&refusing, Login::WhenNeeded(DEVICE)).unwrap();
     assert_eq!(
         refusing.calls()[2..],
         [
@@ -200,7 +215,7 @@ fn a_token_near_its_end_is_refreshed_and_a_refused_refresh_signs_in_again() {
 #[test]
 fn a_refused_refresh_of_a_still_valid_token_keeps_it() {
     let s = Setup::new();
-    s.get(&Fake::default(), Login::WhenNeeded).unwrap();
+    s.get(&Fake::default(), Login::WhenNeeded(DEVICE)).unwrap();
     s.expire_in(60 * 5);
     let before = s.token().access_token;
     let refusing = Fake {
@@ -215,13 +230,13 @@ fn slow_down_expired_and_denied_device_codes() {
     let s = Setup::new();
     let api = Fake::default();
     *api.polls.borrow_mut() = vec!["ExpiredTokenException"];
-    let e = s.get(&api, Login::WhenNeeded).unwrap_err();
+    let e = s.get(&api, Login::WhenNeeded(DEVICE)).unwrap_err();
     assert!(
         e.to_string().contains("expired before it was approved"),
         "{e}"
     );
     *api.polls.borrow_mut() = vec!["AccessDeniedException"];
-    let e = s.get(&api, Login::WhenNeeded).unwrap_err();
+    let e = s.get(&api, Login::WhenNeeded(DEVICE)).unwrap_err();
     assert!(e.to_string().contains("denied"), "{e}");
     assert!(
         token::read(&s.path()).is_none(),
@@ -233,8 +248,8 @@ fn slow_down_expired_and_denied_device_codes() {
 fn login_always_signs_in_over_a_valid_token() {
     let s = Setup::new();
     let api = Fake::default();
-    let first = s.get(&api, Login::WhenNeeded).unwrap();
-    let second = s.get(&api, Login::Always).unwrap();
+    let first = s.get(&api, Login::WhenNeeded(DEVICE)).unwrap();
+    let second = s.get(&api, Login::Always(DEVICE)).unwrap();
     assert_ne!(first, second);
     assert_eq!(
         api.calls()
@@ -249,7 +264,7 @@ fn login_always_signs_in_over_a_valid_token() {
 #[test]
 fn a_token_for_another_start_url_is_not_used() {
     let s = Setup::new();
-    s.get(&Fake::default(), Login::WhenNeeded).unwrap();
+    s.get(&Fake::default(), Login::WhenNeeded(DEVICE)).unwrap();
     let mut t = s.token();
     t.start_url = Some("https://other.awsapps.com/start".into());
     token::write(&s.path(), &t).unwrap();

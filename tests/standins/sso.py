@@ -1,5 +1,6 @@
 """A loopback stand-in for AWS IAM Identity Center: the SSO OIDC service (RegisterClient,
-StartDeviceAuthorization, CreateToken with the device code and refresh token grants) and the SSO
+StartDeviceAuthorization, CreateToken with the device code, authorization code (PKCE) and refresh
+token grants, and the /authorize page a browser is sent to) and the SSO
 portal (GetRoleCredentials, ListAccounts, ListAccountRoles), written from the AWS API reference
 as the SDKs call them (restJson1: JSON bodies, errors named by the x-amzn-ErrorType header).
 
@@ -9,6 +10,8 @@ server's answers (slow_down, expired codes, token lifetimes), and reads every co
 Usage: python3 sso.py  -> prints "PORT <n>" once listening on 127.0.0.1; exits when stdin closes.
 """
 
+import base64
+import hashlib
 import json
 import secrets
 import string
@@ -31,6 +34,8 @@ CONFIG = {
 STATE = {
     "counts": {},
     "clients": {},  # clientId -> secret
+    "redirect_clients": {},  # clientId -> {redirectUris, issuerUrl} (authorization code grant)
+    "codes": {},  # authorization code -> {clientId, challenge, redirectUri}
     "devices": {},  # deviceCode -> {userCode, approved, clientId, interval, last_poll}
     "access_tokens": set(),
     "refresh_tokens": set(),
@@ -120,6 +125,8 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
         with LOCK:
+            if url.path == "/authorize":
+                return self.authorize(q)
             if url.path == "/admin/state":
                 return self.reply(
                     200,
@@ -128,6 +135,7 @@ class Handler(BaseHTTPRequestHandler):
                         "early_polls": STATE["early_polls"],
                         "slow_downs": STATE["slow_downs"],
                         "grants": STATE["grants"],
+                        "pkce_failures": STATE.get("pkce_failures", 0),
                         "pending": [d["userCode"] for d in STATE["devices"].values() if not d["approved"]],
                         "device_codes": list(STATE["devices"].keys()),
                         "secrets": STATE["secrets_issued"],
@@ -172,6 +180,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(400, "InvalidClientMetadataException", "invalid_client_metadata")
         cid = "client-" + rand(12)
         STATE["clients"][cid] = secret("client-secret-")
+        grants = body.get("grantTypes") or []
+        if "authorization_code" in grants:
+            uris = body.get("redirectUris") or []
+            if not uris or not all(u.startswith("http://127.0.0.1:") and u.endswith("/oauth/callback") for u in uris):
+                return self.error(400, "InvalidRedirectUriException", "invalid_redirect_uri")
+            if not body.get("issuerUrl"):
+                return self.error(400, "InvalidRequestException", "invalid_request")
+            STATE["redirect_clients"][cid] = {"redirectUris": uris, "issuerUrl": body["issuerUrl"]}
         now = int(time.time())
         self.reply(
             200,
@@ -190,6 +206,8 @@ class Handler(BaseHTTPRequestHandler):
         count("StartDeviceAuthorization")
         if not self.client_ok(body):
             return self.error(401, "InvalidClientException", "invalid_client")
+        if body["clientId"] in STATE["redirect_clients"]:
+            return self.error(400, "UnauthorizedClientException", "unauthorized_client")
         if not body.get("startUrl"):
             return self.error(400, "InvalidRequestException", "invalid_request")
         code = secret("device-code-")
@@ -215,6 +233,37 @@ class Handler(BaseHTTPRequestHandler):
             },
         )
 
+    def authorize(self, q):
+        """The consent page: with auto_approve (or deny_authorize), it answers at once with the
+        redirect a real browser would follow back to the client's loopback listener."""
+        count("Authorize")
+        client = STATE["redirect_clients"].get(q.get("client_id"))
+        if (
+            client is None
+            or q.get("response_type") != "code"
+            or q.get("redirect_uri") not in client["redirectUris"]
+            or q.get("code_challenge_method") != "S256"
+            or not q.get("code_challenge")
+            or not q.get("state")
+        ):
+            return self.reply(400, {"error": "invalid_request"})
+        from urllib.parse import urlencode
+
+        if CONFIG.get("deny_authorize"):
+            params = {"error": "access_denied", "state": q["state"]}
+        else:
+            code = secret("auth-code-")
+            STATE["codes"][code] = {
+                "clientId": q["client_id"],
+                "challenge": q["code_challenge"],
+                "redirectUri": q["redirect_uri"],
+            }
+            params = {"code": code, "state": q["state"]}
+        self.send_response(302)
+        self.send_header("Location", q["redirect_uri"] + "?" + urlencode(params))
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def issue(self, grant):
         count("CreateToken")
         STATE["grants"].append(grant)
@@ -232,6 +281,19 @@ class Handler(BaseHTTPRequestHandler):
         if not self.client_ok(body):
             return self.error(401, "InvalidClientException", "invalid_client")
         grant = body.get("grantType")
+        if grant == "authorization_code":
+            entry = STATE["codes"].pop(body.get("code"), None)
+            verifier = body.get("codeVerifier") or ""
+            challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            if (
+                entry is None
+                or entry["clientId"] != body["clientId"]
+                or entry["redirectUri"] != body.get("redirectUri")
+                or entry["challenge"] != challenge
+            ):
+                STATE["pkce_failures"] = STATE.get("pkce_failures", 0) + 1
+                return self.error(400, "InvalidGrantException", "invalid_grant")
+            return self.issue("authorization_code")
         if grant == "refresh_token":
             if body.get("refreshToken") not in STATE["refresh_tokens"]:
                 return self.error(400, "InvalidGrantException", "invalid_grant")

@@ -1,0 +1,205 @@
+//! The loopback redirect listener of RFC 8252: `http://127.0.0.1:PORT/oauth/callback` on a port
+//! the kernel picks, waiting (bounded) for the one redirect that carries our `state`. Anything
+//! else that reaches it — other paths, a wrong or missing state, from whatever local process —
+//! is answered with an error and changes nothing; too many of them end the wait.
+
+use std::time::{Duration, Instant};
+
+use tiny_http::{Header, Response, Server};
+
+pub const CALLBACK_PATH: &str = "/oauth/callback";
+/// Stray requests tolerated before the listener gives up (a flood is not waited out).
+const MAX_STRAY: usize = 50;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoopbackError {
+    #[error("cannot listen on 127.0.0.1 for the sign-in's redirect: {0}")]
+    Listen(String),
+    #[error("the sign-in was not completed in the browser within {}s", .0.as_secs())]
+    Timeout(Duration),
+    #[error("the sign-in was refused: {0}")]
+    Refused(String),
+    #[error("too many requests to the sign-in's redirect listener that were not the sign-in")]
+    Flooded,
+}
+
+pub struct Listener {
+    server: Server,
+    port: u16,
+}
+
+impl Listener {
+    pub fn bind() -> Result<Self, LoopbackError> {
+        let server =
+            Server::http("127.0.0.1:0").map_err(|e| LoopbackError::Listen(e.to_string()))?;
+        let port = server
+            .server_addr()
+            .to_ip()
+            .map(|a| a.port())
+            .ok_or_else(|| LoopbackError::Listen("no TCP port".into()))?;
+        Ok(Self { server, port })
+    }
+
+    pub fn redirect_uri(&self) -> String {
+        format!("http://127.0.0.1:{}{CALLBACK_PATH}", self.port)
+    }
+
+    /// The authorization code of the redirect carrying `state`; `tick` is called while waiting
+    /// (a spinner), at least every quarter second.
+    pub fn wait_for_code(
+        &self,
+        state: &str,
+        limit: Duration,
+        mut tick: impl FnMut(),
+    ) -> Result<String, LoopbackError> {
+        let deadline = Instant::now() + limit;
+        let mut stray = 0;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(LoopbackError::Timeout(limit));
+            }
+            tick();
+            let request = match self
+                .server
+                .recv_timeout(left.min(Duration::from_millis(250)))
+            {
+                Ok(Some(r)) => r,
+                Ok(None) => continue,
+                Err(e) => return Err(LoopbackError::Listen(e.to_string())),
+            };
+            let url = request.url().to_owned();
+            let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+            let param = |name: &str| {
+                query.split('&').find_map(|pair| {
+                    let (k, v) = pair.split_once('=')?;
+                    (k == name).then(|| {
+                        percent_encoding::percent_decode_str(&v.replace('+', " "))
+                            .decode_utf8_lossy()
+                            .into_owned()
+                    })
+                })
+            };
+            let ours = path == CALLBACK_PATH && param("state").as_deref() == Some(state);
+            if !ours {
+                stray += 1;
+                let _ = request.respond(page(
+                    400,
+                    "This is not the sign-in aws-runas is waiting for.",
+                ));
+                if stray >= MAX_STRAY {
+                    return Err(LoopbackError::Flooded);
+                }
+                continue;
+            }
+            if let Some(error) = param("error") {
+                let _ = request.respond(page(
+                    400,
+                    "The sign-in was refused. You can close this window.",
+                ));
+                return Err(LoopbackError::Refused(crate::config::shown(&error)));
+            }
+            match param("code").filter(|c| !c.is_empty()) {
+                Some(code) => {
+                    let _ = request.respond(page(
+                        200,
+                        "Signed in. You can close this window and return to the terminal.",
+                    ));
+                    return Ok(code);
+                }
+                None => {
+                    stray += 1;
+                    let _ =
+                        request.respond(page(400, "The redirect carries no authorization code."));
+                }
+            }
+        }
+    }
+}
+
+fn page(status: u16, text: &str) -> Response<std::io::Cursor<Vec<u8>>> {
+    let html =
+        format!("<!doctype html><meta charset=utf-8><title>aws-runas</title><p>{text}</p>\n");
+    Response::from_string(html)
+        .with_status_code(status)
+        .with_header(
+            Header::from_bytes("Content-Type", "text/html; charset=utf-8").expect("a valid header"),
+        )
+        .with_header(Header::from_bytes("Cache-Control", "no-store").expect("a valid header"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    use super::*;
+
+    fn get(port: u16, target: &str) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            s,
+            "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn only_the_redirect_with_our_state_counts() {
+        let l = Listener::bind().unwrap();
+        let port = l.port;
+        let client = std::thread::spawn(move || {
+            let others = [
+                get(port, "/favicon.ico"),
+                get(port, "/oauth/callback?code=stolen&state=guess"),
+                get(port, "/oauth/callback?code=stolen"),
+            ];
+            let ours = get(port, "/oauth/callback?code=c%2B1&state=s1");
+            (others, ours)
+        });
+        let code = l
+            .wait_for_code("s1", Duration::from_secs(30), || {})
+            .unwrap();
+        assert_eq!(code, "c+1");
+        let (others, ours) = client.join().unwrap();
+        for o in others {
+            assert!(o.starts_with("HTTP/1.1 400"), "{o}");
+        }
+        assert!(ours.starts_with("HTTP/1.1 200"), "{ours}");
+    }
+
+    #[test]
+    fn a_refusal_and_a_flood_end_the_wait() {
+        let l = Listener::bind().unwrap();
+        let port = l.port;
+        std::thread::spawn(move || get(port, "/oauth/callback?error=access_denied&state=s"));
+        let e = l
+            .wait_for_code("s", Duration::from_secs(30), || {})
+            .unwrap_err();
+        assert!(e.to_string().contains("access_denied"), "{e}");
+
+        let l = Listener::bind().unwrap();
+        let port = l.port;
+        std::thread::spawn(move || {
+            for _ in 0..MAX_STRAY {
+                get(port, "/x");
+            }
+        });
+        let e = l
+            .wait_for_code("s", Duration::from_secs(30), || {})
+            .unwrap_err();
+        assert!(matches!(e, LoopbackError::Flooded), "{e}");
+    }
+
+    #[test]
+    fn nobody_coming_is_a_bounded_wait() {
+        let l = Listener::bind().unwrap();
+        let e = l
+            .wait_for_code("s", Duration::from_millis(300), || {})
+            .unwrap_err();
+        assert!(matches!(e, LoopbackError::Timeout(_)));
+    }
+}
