@@ -112,6 +112,11 @@ fn config() -> String {
          sso_role_name = Developer\n\
          region = us-east-2\n\
          \n\
+         [profile readonly]\n\
+         sso_session = corp\n\
+         sso_account_id = 123456789012\n\
+         sso_role_name = ReadOnly\n\
+         \n\
          [profile deploy]\n\
          role_arn = arn:aws:iam::123456789012:role/deploy\n\
          source_profile = admin\n\
@@ -161,21 +166,20 @@ fn signing_in(cmd: &mut Command, standin: &Standin) -> (Output, String) {
     (handle.join().unwrap(), user_code)
 }
 
-fn rfc3339_in(secs: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
+fn epoch_in(secs: i64) -> i64 {
+    jiff::Timestamp::now().as_second() + secs
+}
+
+/// The timestamp format the AWS CLI writes into its token cache.
+fn rfc3339_at(epoch: i64) -> String {
+    jiff::Timestamp::from_second(epoch)
         .unwrap()
-        .as_secs() as i64;
-    let out = Command::new("date")
-        .args([
-            "-u",
-            "-d",
-            &format!("@{}", now + secs),
-            "+%Y-%m-%dT%H:%M:%SZ",
-        ])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+fn rfc3339_in(secs: i64) -> String {
+    rfc3339_at(epoch_in(secs))
 }
 
 const BOTOCORE_CREDENTIALS: &str = "import sys, boto3\n\
@@ -402,10 +406,11 @@ fn an_expired_token_is_renewed_with_its_refresh_token() {
 fn sixteen_concurrent_callers_cause_one_sign_in() {
     let (s, standin) = setup();
     standin.admin("config", serde_json::json!({ "auto_approve": true }));
+    // Two profiles of one session: two roles' locks, one token's.
     let children: Vec<_> = (0..16)
-        .map(|_| {
+        .map(|i| {
             runas(&s, &standin)
-                .arg("admin")
+                .arg(if i % 2 == 0 { "admin" } else { "readonly" })
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -425,16 +430,17 @@ fn sixteen_concurrent_callers_cause_one_sign_in() {
             "AWS_ACCESS_KEY_ID",
         ));
     }
+    keys.sort();
     keys.dedup();
-    assert_eq!(keys.len(), 1, "every caller got the same credentials");
-    for op in [
-        "RegisterClient",
-        "StartDeviceAuthorization",
-        "CreateToken",
-        "GetRoleCredentials",
-    ] {
+    assert_eq!(
+        keys.len(),
+        2,
+        "the callers of each profile got the same credentials"
+    );
+    for op in ["RegisterClient", "StartDeviceAuthorization", "CreateToken"] {
         assert_eq!(standin.count(op), 1, "{op}");
     }
+    assert_eq!(standin.count("GetRoleCredentials"), 2);
 }
 
 #[test]
@@ -485,8 +491,27 @@ fn list_roles_logout_and_no_secret_under_vv() {
 
     let path = token_path(&s, "corp");
     assert!(path.exists());
+    let diagnosed = run(runas(&s, &standin).args(["diagnose", "admin"]), LIMIT).ok();
+    assert!(
+        diagnosed
+            .stdout
+            .contains(&format!("source: IAM Identity Center {START_URL}"))
+            && diagnosed.stdout.contains("ok    signed in to"),
+        "{}",
+        diagnosed.stdout
+    );
     run(runas(&s, &standin).args(["sso", "logout", "admin"]), LIMIT).ok();
     assert!(!path.exists());
+    assert_eq!(standin.count("Logout"), 1, "the portal session ended too");
+    let diagnosed = run(runas(&s, &standin).args(["diagnose", "admin"]), LIMIT);
+    assert!(
+        diagnosed.stdout.contains("not signed in to")
+            && diagnosed.stdout.contains("sso login admin"),
+        "{}",
+        diagnosed.stdout
+    );
+    let err = run(runas(&s, &standin).args(["list", "mfa", "admin"]), LIMIT).one_line_error();
+    assert!(err.contains("no IAM user"), "{err}");
     // Without aws-runas's own cache of the role's credentials, the token is what is missing.
     std::fs::remove_dir_all(s.cache_dir()).unwrap();
     let err = run(runas(&s, &standin).args(["-O", "json", "admin"]), LIMIT).one_line_error();
@@ -632,4 +657,33 @@ fn a_refused_browser_sign_in_is_one_line() {
         "{rest:?}"
     );
     assert!(!token_path(&s, "corp").exists());
+}
+
+#[test]
+fn the_prompt_hook_never_signs_in_and_tells_the_user_what_to_run() {
+    let (s, standin) = setup();
+    let state = s.dir.path().join("state");
+    std::fs::write(&state, "").unwrap();
+    let expires = epoch_in(600);
+    let out = run(
+        runas(&s, &standin)
+            .env("AWS_CREDENTIAL_EXPIRATION", rfc3339_at(expires))
+            .args(["__export", "bash", "--refresh"])
+            .arg(&state)
+            .args(["--", "admin"]),
+        LIMIT,
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let written = std::fs::read_to_string(&state).unwrap();
+    assert!(
+        written.contains("__runas_notice") && written.contains("aws-runas sso login admin"),
+        "{written}"
+    );
+    // As for MFA: no retry loop that cannot succeed, one more try once they have expired.
+    assert!(
+        written.contains(&format!("__RUNAS_REFRESH_AT='{expires}'")),
+        "{written}"
+    );
+    assert_eq!(standin.count("RegisterClient"), 0);
+    assert_eq!(standin.count("StartDeviceAuthorization"), 0);
 }

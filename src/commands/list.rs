@@ -17,6 +17,12 @@ use crate::policy::assumable_roles;
 fn iam_user(options: &Options, profile: Option<&str>) -> anyhow::Result<(Session, String, SdkIam)> {
     let (session, request) = open(options, profile)?;
     let resolved = &session.resolved;
+    if resolved.federated.is_some() {
+        anyhow::bail!(
+            "profile '{}' signs in (IAM Identity Center or a web identity) instead of using an IAM user's keys: it has no IAM user to list",
+            resolved.name
+        );
+    }
     let source = &resolved.source.credentials;
     let identity = session
         .sts()

@@ -59,6 +59,12 @@ fn login(options: &Options, profile: Option<&str>, how: SignIn) -> anyhow::Resul
 fn logout(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
     let (_, s) = settings(options, profile)?;
     let path = token::path(&s.session)?;
+    // Ends the portal session too, as the AWS CLI does; the local token goes whatever it says.
+    if let Some(t) = token::read(&path) {
+        if let Err(e) = SdkSso::new(&s.session).logout(&t.access_token) {
+            tracing::info!("the portal did not confirm the sign-out: {e}");
+        }
+    }
     if token::remove(&path)? {
         eprintln!(
             "aws-runas: signed out of {} (removed {})",

@@ -91,6 +91,8 @@ pub trait SsoApi {
     ) -> Result<Credentials, ApiError>;
     fn accounts(&self, access_token: &str) -> Result<Vec<Account>, ApiError>;
     fn account_roles(&self, access_token: &str, account_id: &str) -> Result<Vec<String>, ApiError>;
+    /// Ends the portal session of `access_token` (and the role credentials issued with it).
+    fn logout(&self, access_token: &str) -> Result<(), ApiError>;
 }
 
 pub struct SdkSso {
@@ -292,6 +294,13 @@ impl SsoApi for SdkSso {
             ),
             issued: Some(Timestamp::now()),
         })
+    }
+
+    fn logout(&self, access_token: &str) -> Result<(), ApiError> {
+        const OP: &str = "Logout";
+        block_on(self.portal().logout().access_token(access_token).send())
+            .map(|_| ())
+            .map_err(|e| api_error(OP, e))
     }
 
     fn accounts(&self, access_token: &str) -> Result<Vec<Account>, ApiError> {

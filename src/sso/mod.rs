@@ -43,6 +43,16 @@ pub enum SsoError {
     Denied { profile: String },
 }
 
+/// Whether `error` is, somewhere in its chain, a sign-in nobody could be asked for.
+pub fn needs_login(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<SsoError>(),
+            Some(SsoError::NeedsLogin { .. })
+        )
+    })
+}
+
 /// What a caller allows to obtain the token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Login {

@@ -105,6 +105,9 @@ impl SsoApi for Fake {
     fn account_roles(&self, _: &str, _: &str) -> Result<Vec<String>, ApiError> {
         unreachable!()
     }
+    fn logout(&self, _: &str) -> Result<(), ApiError> {
+        unreachable!()
+    }
 }
 
 const DEVICE: SignIn = SignIn {
