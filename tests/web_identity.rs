@@ -146,3 +146,40 @@ fn a_missing_or_empty_token_file_is_one_line_naming_it() {
     let err = run(s.runas().arg("ci"), LIMIT).one_line_error();
     assert!(err.contains("role_arn"), "{err}");
 }
+
+#[test]
+fn the_variables_eks_sets_are_used_for_the_profile_asked_for() {
+    let (s, token) = setup("");
+    s.write_config("[default]\nregion = eu-west-1\n");
+    s.moto.start_recording();
+    let out = run(
+        s.runas()
+            .env("AWS_WEB_IDENTITY_TOKEN_FILE", &token)
+            .env("AWS_ROLE_ARN", format!("arn:aws:iam::{ACCOUNT}:role/pod"))
+            .env("AWS_ROLE_SESSION_NAME", "pod-7")
+            .args(["-O", "json"]),
+        LIMIT,
+    )
+    .ok();
+    assert!(json(&out.stdout)["AccessKeyId"].is_string());
+    let request = s.moto.request("AssumeRoleWithWebIdentity");
+    assert!(
+        request.contains("RoleSessionName=pod-7") && request.contains("role%2Fpod"),
+        "{request}"
+    );
+
+    // Exec mode: the command's SDK uses what aws-runas hands it, not the variables itself.
+    run(
+        s.runas()
+            .env("AWS_WEB_IDENTITY_TOKEN_FILE", &token)
+            .env("AWS_ROLE_ARN", format!("arn:aws:iam::{ACCOUNT}:role/pod"))
+            .args(["-r", "default", &aws_cli(), "sts", "get-caller-identity"]),
+        LIMIT,
+    )
+    .ok();
+    assert_eq!(
+        s.moto.count("AssumeRoleWithWebIdentity"),
+        2,
+        "one per aws-runas run, none by the AWS CLI"
+    );
+}

@@ -97,41 +97,65 @@ fn region_ok(r: &str) -> bool {
     !r.is_empty() && r.len() <= 63 && r.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
 }
 
+/// A web identity setting: for the profile asked for, its variable first (as botocore, and as
+/// EKS and CI runners set them), then the profile's key. Keys in the environment keep their
+/// meaning (the source of a keyless profile), so the variables count only without them.
+fn web_identity_setting(
+    name: &str,
+    profile: &Profile,
+    env: &Environment,
+    leaf: bool,
+    key: &'static str,
+    variable: &str,
+) -> Result<Option<String>, ConfigError> {
+    if leaf && env.get("AWS_ACCESS_KEY_ID").is_none() {
+        if let Some(v) = env.get(variable) {
+            if v.contains(char::is_control) {
+                return Err(ConfigError::BadValue {
+                    profile: name.to_owned(),
+                    key,
+                    value: shown_quoted(&v),
+                    reason: format!("{variable} holds a control character"),
+                });
+            }
+            return Ok(Some(v));
+        }
+    }
+    Ok(plain(name, key, profile.setting(key))?.map(str::to_owned))
+}
+
 /// The sign-in `profile` starts with, if it is one that starts a chain without keys: a profile
-/// with keys, `source_profile` or `credential_source` is not.
+/// with keys, `source_profile` or `credential_source` is not. `leaf`: the profile asked for,
+/// which the web identity variables apply to.
 pub(super) fn read(
     profiles: &Profiles,
     name: &str,
     profile: &Profile,
     env: &Environment,
+    leaf: bool,
 ) -> Result<Option<Federated>, ConfigError> {
     let keyed = ["aws_access_key_id", "source_profile", "credential_source"];
     if keyed.iter().any(|k| profile.setting(k).is_some()) {
         return Ok(None);
     }
-    if let Some(file) = profile.setting("web_identity_token_file") {
-        let file = plain(name, "web_identity_token_file", Some(file))?.unwrap_or_default();
-        let role_arn = plain(name, "role_arn", profile.setting("role_arn"))?.ok_or_else(|| {
+    let web = |key, variable| web_identity_setting(name, profile, env, leaf, key, variable);
+    if let Some(file) = web("web_identity_token_file", "AWS_WEB_IDENTITY_TOKEN_FILE")? {
+        let role_arn = web("role_arn", "AWS_ROLE_ARN")?.ok_or_else(|| {
             missing(
                 name,
                 "role_arn",
-                "web_identity_token_file needs the role_arn to assume with the token",
+                "web_identity_token_file needs the role_arn (or AWS_ROLE_ARN) to assume with the token",
             )
         })?;
         if !(role_arn.starts_with("arn:") && role_arn.contains(":role/")) {
-            let s = profile.setting("role_arn").expect("read above");
-            return Err(bad(
-                name,
-                "role_arn",
-                s,
-                "expected arn:aws:iam::ACCOUNT_ID:role/NAME",
-            ));
+            return Err(ConfigError::BadValue {
+                profile: name.to_owned(),
+                key: "role_arn",
+                value: shown_quoted(&role_arn),
+                reason: "expected arn:aws:iam::ACCOUNT_ID:role/NAME".into(),
+            });
         }
-        let session_name = plain(
-            name,
-            "role_session_name",
-            profile.setting("role_session_name"),
-        )?;
+        let session_name = web("role_session_name", "AWS_ROLE_SESSION_NAME")?;
         let duration = match profile.setting("duration_seconds") {
             Some(s) => crate::duration::parse(&s.value)
                 .map_err(|e| bad(name, "duration_seconds", s, e.reason()))?,
@@ -139,9 +163,9 @@ pub(super) fn read(
         };
         return Ok(Some(Federated::WebIdentity(WebIdentitySettings {
             profile: name.to_owned(),
-            token_file: expand_tilde(file),
-            role_arn: role_arn.to_owned(),
-            session_name: session_name.map(str::to_owned),
+            token_file: expand_tilde(&file),
+            role_arn,
+            session_name,
             duration,
         })));
     }
@@ -305,6 +329,41 @@ mod tests {
 
     fn resolve(config: &str, name: &str) -> Result<super::super::Resolved, ConfigError> {
         profiles(config).resolve(name, &Overrides::default(), &env())
+    }
+
+    #[test]
+    fn web_identity_variables_beat_the_profile_asked_for_only() {
+        let config = "[profile ci]\nregion = eu-west-1\n\n\
+                      [profile w]\nweb_identity_token_file = /t\nrole_arn = arn:aws:iam::123456789012:role/w\n\n\
+                      [profile top]\nrole_arn = arn:aws:iam::123456789012:role/top\nsource_profile = w\n";
+        let env = Environment::from([
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/eks/token"),
+            ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/pod"),
+            ("AWS_ROLE_SESSION_NAME", "pod-1"),
+        ]);
+        let p = profiles(config);
+        let r = p.resolve("ci", &Overrides::default(), &env).unwrap();
+        let Some(Federated::WebIdentity(w)) = r.federated else {
+            panic!("not web identity")
+        };
+        assert_eq!(
+            (
+                w.token_file.to_str(),
+                w.role_arn.as_str(),
+                w.session_name.as_deref()
+            ),
+            (
+                Some("/var/run/eks/token"),
+                "arn:aws:iam::123456789012:role/pod",
+                Some("pod-1")
+            )
+        );
+        // A source profile keeps its own settings.
+        let r = p.resolve("top", &Overrides::default(), &env).unwrap();
+        let Some(Federated::WebIdentity(w)) = r.federated else {
+            panic!("not web identity")
+        };
+        assert_eq!(w.role_arn, "arn:aws:iam::123456789012:role/w");
     }
 
     const SESSION: &str = "[sso-session 'my corp']\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = eu-west-1\nsso_registration_scopes = sso:account:access, extra\n\n";

@@ -348,7 +348,7 @@ impl Profiles {
                 }
             }
             // A keyless profile that signs in (Identity Center, a web identity token) starts the chain.
-            if let Some(found) = super::federated::read(self, current, profile, env)? {
+            if let Some(found) = super::federated::read(self, current, profile, env, leaf)? {
                 federated = Some(found);
                 break Source {
                     origin: SourceOrigin::Profile(current.to_owned()),
