@@ -588,7 +588,7 @@ fn pkce_sign_in_through_the_loopback_redirect_ignores_forged_callbacks() {
     let (mut child, lines) = spawn_reading_stderr(
         runas(&s, &standin)
             .env("RUNAS_SSO_FLOW", "pkce")
-            .args(["sso", "login", "admin"]),
+            .args(["-vv", "sso", "login", "admin"]),
     );
     let url = printed_url(&lines);
     assert!(
@@ -624,6 +624,12 @@ fn pkce_sign_in_through_the_loopback_redirect_ignores_forged_callbacks() {
     assert!(wait_bounded(&mut child).success());
     let state = standin.state();
     assert_eq!(state["grants"], serde_json::json!(["authorization_code"]));
+    let logs: String = lines.iter().collect::<Vec<_>>().join("\n");
+    assert!(logs.contains("signed in to"), "{logs}");
+    for secret in state["secrets"].as_array().unwrap() {
+        let secret = secret.as_str().unwrap();
+        assert!(!logs.contains(secret), "-vv shows {secret}:\n{logs}");
+    }
     assert_eq!(state["pkce_failures"], 0);
     let token = json(&std::fs::read_to_string(token_path(&s, "corp")).unwrap());
     assert!(token["refreshToken"].is_string() && token["clientSecret"].is_string());

@@ -195,6 +195,31 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_header_and_garbage_do_not_stop_the_real_redirect() {
+        let l = Listener::bind().unwrap();
+        let port = l.port;
+        let client = std::thread::spawn(move || {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let _ = write!(
+                s,
+                "GET /oauth/callback?state=guess&code=x HTTP/1.1\r\nX-Big: {}\r\n\r\n",
+                "a".repeat(1 << 20)
+            );
+            drop(s);
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let _ = s.write_all(b"\x00\x01\xff garbage\r\n\r\n");
+            drop(s);
+            get(port, "/oauth/callback?code=real&state=s")
+        });
+        let code = l
+            .wait_for_code("s", Duration::from_secs(30), || {})
+            .unwrap();
+        let ours = client.join().unwrap();
+        assert!(ours.starts_with("HTTP/1.1 200"), "{ours}");
+        assert_eq!(code, "real");
+    }
+
+    #[test]
     fn nobody_coming_is_a_bounded_wait() {
         let l = Listener::bind().unwrap();
         let e = l

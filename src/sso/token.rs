@@ -68,6 +68,16 @@ pub fn parse_time(s: &str) -> Option<Timestamp> {
 }
 
 impl CachedToken {
+    /// Every value that goes into a request is printable ASCII (a line break in a file written
+    /// by someone else must never reach a header).
+    fn well_formed(&self) -> bool {
+        let ok = |v: &str| crate::credentials::check_secret(v).is_ok();
+        ok(&self.access_token)
+            && [&self.refresh_token, &self.client_id, &self.client_secret]
+                .iter()
+                .all(|v| v.as_deref().is_none_or(ok))
+    }
+
     pub fn expires(&self) -> Option<Timestamp> {
         parse_time(&self.expires_at)
     }
@@ -124,10 +134,10 @@ pub fn read(path: &Path) -> Option<CachedToken> {
         }
     };
     match serde_json::from_slice::<CachedToken>(&bytes) {
-        Ok(t) if !t.access_token.is_empty() && t.expires().is_some() => Some(t),
+        Ok(t) if t.expires().is_some() && t.well_formed() => Some(t),
         Ok(_) => {
             tracing::warn!(
-                "ignoring {}: no access token or no valid expiresAt",
+                "ignoring {}: no valid accessToken or expiresAt, or a value no token has",
                 path.display()
             );
             None
@@ -226,5 +236,28 @@ mod tests {
         assert_eq!(t.registration(now).unwrap().client_id, "cid");
         let later: Timestamp = "2030-06-01T00:00:00Z".parse().unwrap();
         assert!(t.registration(later).is_none(), "expired registration");
+    }
+
+    #[test]
+    fn a_token_file_with_control_bytes_or_no_token_is_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.json");
+        for bad in [
+            r#"{"accessToken":"a\r\nX-Evil: 1","expiresAt":"2030-01-02T03:04:05Z"}"#,
+            r#"{"accessToken":"","expiresAt":"2030-01-02T03:04:05Z"}"#,
+            r#"{"accessToken":"a","expiresAt":"2030-01-02T03:04:05Z","refreshToken":"r r"}"#,
+            r#"{"accessToken":"a","expiresAt":"tomorrow"}"#,
+            r#"{"accessToken":"a"}"#,
+            "not json",
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            assert!(read(&path).is_none(), "{bad}");
+        }
+        std::fs::write(
+            &path,
+            r#"{"accessToken":"a","expiresAt":"2030-01-02T03:04:05Z"}"#,
+        )
+        .unwrap();
+        assert!(read(&path).is_some());
     }
 }
