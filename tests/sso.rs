@@ -234,6 +234,32 @@ fn device_sign_in_writes_the_cli_v2_cache_that_botocore_then_uses() {
     assert_eq!(standin.count("GetRoleCredentials"), before + 1);
     assert_eq!(standin.count("RegisterClient"), 1);
     assert_eq!(standin.count("StartDeviceAuthorization"), 1);
+
+    // Near its end, botocore renews the token with the refresh token aws-runas stored, and
+    // rewrites the file its own way; aws-runas then uses that token as it is.
+    let mut token = json(&std::fs::read_to_string(&path).unwrap());
+    token["expiresAt"] = rfc3339_in(300).into();
+    std::fs::write(&path, token.to_string()).unwrap();
+    run(
+        with_sso(s.command("python3"), &standin).args(["-c", BOTOCORE_CREDENTIALS, "admin"]),
+        LIMIT,
+    )
+    .ok();
+    assert_eq!(
+        standin.state()["grants"],
+        serde_json::json!(["device_code", "refresh_token"])
+    );
+    let renewed = json(&std::fs::read_to_string(&path).unwrap());
+    assert_ne!(renewed["accessToken"], token["accessToken"]);
+    let exports = run(runas(&s, &standin).args(["-r", "admin"]), LIMIT)
+        .ok()
+        .stdout;
+    assert!(eval_in_sh(&exports, "AWS_ACCESS_KEY_ID").starts_with("ASIA"));
+    assert_eq!(
+        standin.state()["grants"],
+        serde_json::json!(["device_code", "refresh_token"]),
+        "botocore's token was used, not renewed again"
+    );
 }
 
 #[test]
