@@ -719,3 +719,46 @@ fn the_prompt_hook_never_signs_in_and_tells_the_user_what_to_run() {
     assert_eq!(standin.count("RegisterClient"), 0);
     assert_eq!(standin.count("StartDeviceAuthorization"), 0);
 }
+
+#[test]
+fn in_a_terminal_the_url_and_code_are_shown_with_a_spinner_and_stdout_stays_clean() {
+    use common::tmux::Tmux;
+    let (s, standin) = setup();
+    let out = s.dir.path().join("stdout");
+    let mut text = String::from("#!/bin/sh\n");
+    let env = s.env().into_iter().chain([
+        ("AWS_ENDPOINT_URL_SSO_OIDC".to_owned(), standin.url()),
+        ("AWS_ENDPOINT_URL_SSO".to_owned(), standin.url()),
+    ]);
+    for (k, v) in env {
+        text.push_str(&format!("export {k}='{}'\n", v.replace('\'', r"'\''")));
+    }
+    text.push_str(&format!(
+        "'{}' admin >'{}'\necho EXIT=$?\nsleep 60\n",
+        runas_bin().display(),
+        out.display()
+    ));
+    let script = s.dir.path().join("script.sh");
+    std::fs::write(&script, text).unwrap();
+    let tmux = Tmux::start(s.dir.path(), &format!("sh '{}'", script.display()));
+    let user_code = standin.pending_user_code();
+    let screen = tmux.wait_for("the spinner", Duration::from_secs(30), |screen| {
+        screen.contains("waiting for the sign-in to be approved")
+    });
+    assert!(screen.contains(&user_code), "{screen}");
+    standin.admin("approve", serde_json::json!({ "userCode": user_code }));
+    let screen = tmux.wait_for("the end", Duration::from_secs(60), |screen| {
+        screen.contains("EXIT=")
+    });
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        !screen.contains("waiting for the sign-in"),
+        "the spinner is cleared: {screen}"
+    );
+    let stdout = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        stdout.starts_with("export AWS_ACCESS_KEY_ID='ASIA"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(&user_code));
+}

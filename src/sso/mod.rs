@@ -317,7 +317,7 @@ fn device_sign_in(
     let deadline =
         std::time::Instant::now() + Duration::from_secs(auth.expires_in).min(MAX_DEVICE_WAIT);
     let mut interval = auth.interval;
-    let mut spinner = Spinner::new();
+    let mut spinner = Spinner::new("waiting for the sign-in to be approved");
     let expired = || SsoError::DeviceCodeExpired {
         profile: profile.to_owned(),
     };
@@ -425,7 +425,7 @@ fn pkce_sign_in(
     if how.browser {
         open_browser(&url);
     }
-    let mut spinner = Spinner::new();
+    let mut spinner = Spinner::new("waiting for the sign-in in the browser");
     let code = listener.wait_for_code(&pkce.state, MAX_DEVICE_WAIT, || spinner.tick());
     spinner.done();
     let code = code.map_err(|e| anyhow::anyhow!("profile '{profile}': {e}"))?;
@@ -444,12 +444,16 @@ fn pkce_sign_in(
 /// Opens `url` in the user's browser; the URL is printed anyway.
 fn open_browser(url: &str) {
     if let Some(mut command) = browser_command() {
-        let _ = command
+        let spawned = command
             .arg(url)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn();
+        // Reaped in the background: a long-running `serve` must not collect zombies.
+        if let Ok(mut child) = spawned {
+            std::thread::spawn(move || child.wait());
+        }
     }
 }
 
@@ -475,44 +479,43 @@ fn browser_command() -> Option<std::process::Command> {
 struct Spinner {
     tty: bool,
     frame: usize,
+    message: &'static str,
 }
 
 impl Spinner {
-    fn new() -> Self {
+    fn new(message: &'static str) -> Self {
         use std::io::IsTerminal;
         Self {
             tty: std::io::stderr().is_terminal(),
             frame: 0,
+            message,
         }
     }
 
+    /// Shows the next frame (the PKCE wait calls this as it polls its listener).
+    fn tick(&mut self) {
+        const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
+        if self.tty {
+            self.frame = (self.frame + 1) % FRAMES.len();
+            eprint!("\r{} {}", FRAMES[self.frame], self.message);
+        }
+    }
+
+    /// Sleeps for `d`, turning meanwhile.
     fn wait(&mut self, d: Duration) {
         if !self.tty {
             std::thread::sleep(d);
             return;
         }
-        const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
         const STEP: Duration = Duration::from_millis(125);
         let end = std::time::Instant::now() + d;
-        while std::time::Instant::now() < end {
-            self.frame = (self.frame + 1) % FRAMES.len();
-            eprint!(
-                "\r{} waiting for the sign-in to be approved",
-                FRAMES[self.frame]
-            );
-            std::thread::sleep(STEP.min(end.saturating_duration_since(std::time::Instant::now())));
-        }
-    }
-
-    /// One frame (the PKCE wait calls this as it polls its listener).
-    fn tick(&mut self) {
-        const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
-        if self.tty {
-            self.frame = (self.frame + 1) % FRAMES.len();
-            eprint!(
-                "\r{} waiting for the sign-in in the browser",
-                FRAMES[self.frame]
-            );
+        loop {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            self.tick();
+            std::thread::sleep(STEP.min(left));
         }
     }
 
