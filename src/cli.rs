@@ -59,6 +59,26 @@ pub enum Sub {
     Completions { shell: ShellKind },
     /// Write the man pages into a directory
     Man { dir: PathBuf },
+    /// Sign in to IAM Identity Center (the token is shared with the AWS CLI v2 and the SDKs)
+    #[command(subcommand)]
+    Sso(SsoWhat),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SsoWhat {
+    /// Sign in for an SSO profile's session, whatever the token cache holds: in the browser
+    /// (PKCE) where one can be opened, else with a code to confirm on any device
+    Login {
+        profile: Option<String>,
+        /// Sign in with a code confirmed on any device, instead of a browser here
+        #[arg(long)]
+        use_device_code: bool,
+        /// Print the sign-in URL without opening a browser
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Remove the session's cached token (signing out of aws-runas, the AWS CLI and the SDKs)
+    Logout { profile: Option<String> },
 }
 
 #[derive(clap::Args, Debug)]

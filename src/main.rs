@@ -9,8 +9,10 @@ mod credentials;
 mod credentials_file;
 mod duration;
 mod environment;
+mod http_server;
 mod logging;
 mod mfa;
+mod oidc;
 mod output;
 mod policy;
 mod private_file;
@@ -18,6 +20,7 @@ mod server;
 mod session;
 mod shell;
 mod sources;
+mod sso;
 mod tty;
 
 use std::process::ExitCode;

@@ -28,6 +28,9 @@ pub struct CredentialRequest {
     /// Whether an MFA code may be asked for on the terminal. False where nobody can answer
     /// (prompt hooks, background refreshes, servers without `-H`).
     pub interactive: bool,
+    /// The output goes to an SDK as `credential_process`: no sign-in is started, since nobody
+    /// sees its prompt; the error says to run `aws-runas sso login` instead.
+    pub credential_process: bool,
 }
 
 impl CredentialRequest {
@@ -82,6 +85,7 @@ impl Session {
             sts: &sts,
             mfa: &mfa,
             refresh_window: self.resolved.refresh_window,
+            sign_in: request.interactive && !request.credential_process,
         };
         sources::credentials(
             &self.resolved,

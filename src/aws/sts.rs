@@ -57,6 +57,14 @@ pub trait Sts {
         request: &AssumeRoleRequest<'_>,
     ) -> Result<Credentials, StsError>;
     fn caller_identity(&self, with: &Credentials) -> Result<Identity, StsError>;
+    /// Unsigned: the web identity token is the proof.
+    fn assume_role_with_web_identity(
+        &self,
+        role_arn: &str,
+        session_name: &str,
+        token: &str,
+        duration: Duration,
+    ) -> Result<Credentials, StsError>;
 }
 
 pub struct SdkSts {
@@ -212,5 +220,30 @@ impl Sts for SdkSts {
     fn caller_identity(&self, with: &Credentials) -> Result<Identity, StsError> {
         self.identity_and_server_time(with)
             .map(|(identity, _)| identity)
+    }
+
+    fn assume_role_with_web_identity(
+        &self,
+        role_arn: &str,
+        session_name: &str,
+        token: &str,
+        duration: Duration,
+    ) -> Result<Credentials, StsError> {
+        const OP: &str = "AssumeRoleWithWebIdentity";
+        // No credentials provider: the SDK sends this operation unsigned.
+        let mut config = aws_sdk_sts::Config::builder()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .region(aws_sdk_sts::config::Region::new(self.region.clone()))
+            .timeout_config(super::timeouts())
+            .retry_config(super::retries());
+        config.set_endpoint_url(self.endpoint.clone());
+        let request = Client::from_conf(config.build())
+            .assume_role_with_web_identity()
+            .role_arn(role_arn)
+            .role_session_name(session_name)
+            .web_identity_token(token)
+            .duration_seconds(seconds(duration));
+        let out = block_on(request.send()).map_err(|e| sts_error(OP, e))?;
+        convert(OP, out.credentials())
     }
 }

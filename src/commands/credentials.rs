@@ -7,7 +7,8 @@ use crate::cli::Options;
 use crate::output::{credential_process_json, shell_statements};
 
 pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
-    let (session, request) = open(options, profile)?;
+    let (session, mut request) = open(options, profile)?;
+    request.credential_process = options.output.shell().is_none();
     let creds = session.credentials(&request)?;
     if options.write_credentials {
         // The file is the output: keep secrets off the terminal.

@@ -13,7 +13,7 @@ use super::print;
 use crate::aws::sts::SdkSts;
 use crate::cache::Cache;
 use crate::cli::Options;
-use crate::config::{default_profile_name, Profiles, Resolved, SourceOrigin};
+use crate::config::{default_profile_name, Federated, Profiles, Resolved, SourceOrigin};
 use crate::credentials::redact_key_id;
 use crate::duration::human;
 use crate::environment::Environment;
@@ -67,6 +67,10 @@ pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode>
         Err(e) => report.add(Level::Error, e.to_string()),
         Ok(profiles) => match profiles.resolve(&name, &overrides(options), &env) {
             Err(e) => report.add(Level::Error, format!("{e}")),
+            Ok(resolved) if resolved.federated.is_some() => {
+                summary = describe(&resolved);
+                check_federated(&resolved, &mut report);
+            }
             Ok(resolved) => {
                 summary = describe(&resolved);
                 check_profile(&env, &profiles, &resolved, &mut report);
@@ -95,9 +99,27 @@ pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode>
 fn describe(r: &Resolved) -> String {
     let mut out = format!("profile: {}\n", r.name);
     let key = redact_key_id(&r.source.credentials.access_key_id);
-    let _ = match &r.source.origin {
-        SourceOrigin::Profile(p) => writeln!(out, "source: keys {key} of profile '{p}'"),
-        SourceOrigin::Environment => writeln!(out, "source: keys {key} from the environment"),
+    let _ = match (&r.federated, &r.source.origin) {
+        (Some(Federated::Sso(s)), _) => writeln!(
+            out,
+            "source: IAM Identity Center {} ({}), account {}, role {} (profile '{}')",
+            s.session.start_url,
+            s.session.region,
+            s.account_id.as_deref().unwrap_or("(not set)"),
+            s.role_name.as_deref().unwrap_or("(not set)"),
+            s.profile
+        ),
+        (Some(Federated::WebIdentity(w)), _) => writeln!(
+            out,
+            "source: web identity token {} for {} (profile '{}')",
+            w.token_file.display(),
+            w.role_arn,
+            w.profile
+        ),
+        (None, SourceOrigin::Profile(p)) => writeln!(out, "source: keys {key} of profile '{p}'"),
+        (None, SourceOrigin::Environment) => {
+            writeln!(out, "source: keys {key} from the environment")
+        }
     };
     for hop in &r.hops {
         let _ = write!(
@@ -229,6 +251,77 @@ fn check_profile(env: &Environment, profiles: &Profiles, r: &Resolved, report: &
 }
 
 /// One STS call with the source keys: do they work, and is our clock right?
+/// A chain that starts with a sign-in: is the sign-in there (no call is made, nothing signs in)?
+fn check_federated(r: &Resolved, report: &mut Report) {
+    match &r.federated {
+        Some(Federated::Sso(s)) => {
+            let token = crate::sso::token::path(&s.session)
+                .ok()
+                .and_then(|p| Some((crate::sso::token::read(&p)?, p)));
+            match token {
+                Some((t, path)) => {
+                    let expires = t.expires().expect("read() checks it");
+                    if expires > Timestamp::now() {
+                        report.add(
+                            Level::Ok,
+                            format!(
+                                "signed in to {} until {} ({})",
+                                s.session.start_url,
+                                crate::credentials::rfc3339(expires),
+                                path.display()
+                            ),
+                        );
+                    } else if t.refresh_token.is_some() {
+                        report.add(Level::Info, format!("the sign-in to {} expired at {}; its refresh token renews it at the next use", s.session.start_url, crate::credentials::rfc3339(expires)));
+                    } else {
+                        report.add(
+                            Level::Warn,
+                            format!(
+                                "the sign-in to {} expired: run `aws-runas sso login {}`",
+                                s.session.start_url, s.profile
+                            ),
+                        );
+                    }
+                }
+                None => report.add(
+                    Level::Warn,
+                    format!(
+                        "not signed in to {}: run `aws-runas sso login {}`",
+                        s.session.start_url, s.profile
+                    ),
+                ),
+            }
+            if s.account_id.is_none() || s.role_name.is_none() {
+                report.add(
+                    Level::Error,
+                    format!(
+                        "profile '{}' needs sso_account_id and sso_role_name for credentials",
+                        s.profile
+                    ),
+                );
+            }
+        }
+        Some(Federated::WebIdentity(w)) => match std::fs::metadata(&w.token_file) {
+            Ok(m) if m.is_file() && m.len() > 0 => report.add(
+                Level::Ok,
+                format!("web identity token file {}", w.token_file.display()),
+            ),
+            Ok(_) => report.add(
+                Level::Error,
+                format!(
+                    "web identity token file {} is empty or not a file",
+                    w.token_file.display()
+                ),
+            ),
+            Err(e) => report.add(
+                Level::Error,
+                format!("web identity token file {}: {e}", w.token_file.display()),
+            ),
+        },
+        None => {}
+    }
+}
+
 fn check_aws(r: &Resolved, report: &mut Report) {
     let sts = SdkSts::new(r.region.as_deref(), r.sts_endpoint.as_deref());
     let sent = Timestamp::now();

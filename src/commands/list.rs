@@ -17,6 +17,12 @@ use crate::policy::assumable_roles;
 fn iam_user(options: &Options, profile: Option<&str>) -> anyhow::Result<(Session, String, SdkIam)> {
     let (session, request) = open(options, profile)?;
     let resolved = &session.resolved;
+    if resolved.federated.is_some() {
+        anyhow::bail!(
+            "profile '{}' signs in (IAM Identity Center or a web identity) instead of using an IAM user's keys: it has no IAM user to list",
+            resolved.name
+        );
+    }
     let source = &resolved.source.credentials;
     let identity = session
         .sts()
@@ -49,6 +55,9 @@ fn iam_user(options: &Options, profile: Option<&str>) -> anyhow::Result<(Session
 }
 
 pub fn roles(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
+    if let Some(code) = super::sso::list_roles(options, profile)? {
+        return Ok(code);
+    }
     let (session, user, iam) = iam_user(options, profile)?;
     let documents = iam
         .policy_documents(&user)

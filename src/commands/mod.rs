@@ -12,6 +12,7 @@ pub mod man;
 pub mod profiles;
 pub mod serve;
 pub mod shell_export;
+pub mod sso;
 pub mod update;
 pub mod whoami;
 
@@ -68,6 +69,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Sub::Init { shell }) => return init::run(shell),
         Some(Sub::Completions { shell }) => return completions::run(shell),
         Some(Sub::Man { dir }) => return man::run(&dir),
+        Some(Sub::Sso(what)) => return sso::run(&options, what),
         None => {}
     }
     let profile = profile.as_deref();
@@ -103,6 +105,7 @@ pub fn request(options: &Options, profile: Option<&str>) -> CredentialRequest {
         session_only: options.session,
         force_refresh: options.refresh,
         interactive: true,
+        credential_process: false,
     }
 }
 

@@ -226,7 +226,9 @@ fn failure(shell: &dyn Shell, env: &Environment, profile: &str, error: &anyhow::
         .raw("AWS_CREDENTIAL_EXPIRATION")
         .and_then(|e| e.parse::<Timestamp>().ok())
         .map(|t| t.as_second());
-    let needs_mfa = crate::mfa::needs_code(error);
+    // Both need the user: an MFA code, or an Identity Center sign-in (never started from a hook).
+    let needs_login = crate::sso::needs_login(error);
+    let needs_mfa = crate::mfa::needs_code(error) || needs_login;
     let mut lines = Vec::new();
     if expires.is_some_and(|e| e <= now) {
         // Past expiry: make sure they are gone (a no-op where the hook already removed them).
@@ -235,11 +237,16 @@ fn failure(shell: &dyn Shell, env: &Environment, profile: &str, error: &anyhow::
     let retry_at = match expires {
         Some(expires) if expires > now && needs_mfa => {
             let left = crate::duration::human(Duration::from_secs((expires - now) as u64));
+            let fix = if needs_login {
+                format!(
+                    "an IAM Identity Center sign-in to refresh; run: aws-runas sso login {profile}"
+                )
+            } else {
+                format!("an MFA code to refresh; run: runas use {profile}")
+            };
             lines.push(shell.call(
                 "__runas_notice",
-                &format!(
-                    "credentials of {profile} expire in {left} and need an MFA code to refresh; run: runas use {profile}"
-                ),
+                &format!("credentials of {profile} expire in {left} and need {fix}"),
             ));
             // Try again once they have expired; the hook removes them first.
             Some(expires)

@@ -345,6 +345,8 @@ pub(super) fn read(path: &Path) -> Result<Option<IniFile>, ConfigError> {
 pub(super) struct Merged {
     pub profiles: BTreeMap<String, Profile>,
     pub unprefixed_config_sections: Vec<String>,
+    /// `[sso-session NAME]` sections of the config file, split as botocore splits them.
+    pub sso_sessions: BTreeMap<String, Profile>,
 }
 
 pub(super) fn merge(
@@ -355,6 +357,7 @@ pub(super) fn merge(
 ) -> Merged {
     let mut profiles: BTreeMap<String, Profile> = BTreeMap::new();
     let mut unprefixed = Vec::new();
+    let mut sso_sessions = BTreeMap::new();
     let to_profile = |entries: &[(String, Entry)], file: &Path, secret_file: bool| Profile {
         settings: entries
             .iter()
@@ -380,6 +383,11 @@ pub(super) fn merge(
             }
         } else if header == "default" {
             Some(header.clone())
+        } else if header.starts_with("sso-session") {
+            if let Some([_, name]) = shell_split(header).as_deref() {
+                sso_sessions.insert(name.clone(), to_profile(entries, config_file, false));
+            }
+            None
         } else {
             if !header.contains(char::is_whitespace) {
                 unprefixed.push(header.clone());
@@ -405,6 +413,7 @@ pub(super) fn merge(
     Merged {
         profiles,
         unprefixed_config_sections: unprefixed,
+        sso_sessions,
     }
 }
 

@@ -6,8 +6,11 @@
 //!
 //! Environment beats files; command-line flags beat both.
 
+mod federated;
 mod files;
 mod resolve;
+
+pub use federated::{Federated, SsoSession, SsoSettings, WebIdentitySettings};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -163,6 +166,7 @@ pub struct Profiles {
     credentials_file: PathBuf,
     /// `[NAME]` sections of the config file: not profiles to botocore, but a likely typo.
     unprefixed_config_sections: Vec<String>,
+    sso_sessions: BTreeMap<String, Profile>,
 }
 
 /// Where exec mode keeps the real path of a file it hides from its command's SDKs, so that an
@@ -220,6 +224,7 @@ impl Profiles {
             config_file: config_file.to_owned(),
             credentials_file: credentials_file.to_owned(),
             unprefixed_config_sections: merged.unprefixed_config_sections,
+            sso_sessions: merged.sso_sessions,
         }
     }
 
@@ -391,6 +396,9 @@ pub struct Resolved {
     pub refresh_window: Duration,
     pub sts_endpoint: Option<String>,
     pub iam_endpoint: Option<String>,
+    /// A chain rooted in a sign-in instead of keys (IAM Identity Center, a web identity token):
+    /// then `source` holds no keys, and the sources start from this.
+    pub federated: Option<Federated>,
 }
 
 pub fn is_role_arn(s: &str) -> bool {

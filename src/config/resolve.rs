@@ -11,6 +11,7 @@ use super::{
     Resolved, RoleHop, Source, SourceOrigin, DEFAULT_REFRESH_WINDOW, DEFAULT_ROLE_DURATION,
     DEFAULT_SESSION_DURATION,
 };
+use crate::credentials::Credentials;
 use crate::duration;
 use crate::environment::Environment;
 
@@ -111,6 +112,7 @@ struct Walk<'a> {
     source: Source,
     hops: Vec<RoleHop>,
     lineage: Lineage<'a>,
+    federated: Option<super::Federated>,
 }
 
 /// Where a role profile's source keys come from: found here, or in the profile it names.
@@ -131,6 +133,7 @@ impl Profiles {
             source,
             mut hops,
             lineage,
+            federated,
         } = if is_role_arn(target) {
             self.walk_arn(target, overrides, env)?
         } else {
@@ -175,6 +178,7 @@ impl Profiles {
             refresh_window,
             sts_endpoint,
             iam_endpoint,
+            federated,
         })
     }
 
@@ -302,6 +306,7 @@ impl Profiles {
             source,
             hops: vec![hop],
             lineage,
+            federated: None,
         })
     }
 
@@ -316,6 +321,7 @@ impl Profiles {
         let mut roles = Vec::new();
         let mut seen = HashSet::new();
         let mut chain = vec![name.to_owned()];
+        let mut federated = None;
         let (mut current, mut profile) = self.profile(name)?;
         let source = loop {
             seen.insert(current);
@@ -330,6 +336,14 @@ impl Profiles {
                         credentials,
                     };
                 }
+            }
+            // A keyless profile that signs in (Identity Center, a web identity token) starts the chain.
+            if let Some(found) = super::federated::read(self, current, profile, env, leaf)? {
+                federated = Some(found);
+                break Source {
+                    origin: SourceOrigin::Profile(current.to_owned()),
+                    credentials: Credentials::long_term(String::new(), String::new()),
+                };
             }
             let Some(role_arn) = profile.setting("role_arn") else {
                 break self.plain_source(current, profile, env)?;
@@ -368,6 +382,7 @@ impl Profiles {
             source,
             hops,
             lineage,
+            federated,
         })
     }
 

@@ -60,6 +60,16 @@ impl<'a> AssumeRole<'a> {
         )
     }
 
+    /// The first role of a chain whose root is another source (an Identity Center role, a web
+    /// identity): its credentials are temporary, so the role is capped as a chained one.
+    pub fn over(resolved: &'a Resolved, root: Box<dyn Source + 'a>) -> anyhow::Result<Self> {
+        let upstream_id = root
+            .cache_key()
+            .map(|k| k.id().to_owned())
+            .unwrap_or_default();
+        Self::build(resolved, &resolved.hops[0], root, upstream_id, false, true)
+    }
+
     /// Hop `index` of a chain, assumed with the credentials of `previous`.
     pub fn next(resolved: &'a Resolved, index: usize, previous: Self) -> anyhow::Result<Self> {
         let upstream_id = previous.key().id().to_owned();

@@ -18,6 +18,8 @@
 
 mod assume_role;
 mod session_token;
+mod sso;
+mod web_identity;
 
 use std::time::Duration;
 
@@ -25,7 +27,7 @@ use jiff::Timestamp;
 
 use crate::aws::sts::Sts;
 use crate::cache::{Cache, CacheKey};
-use crate::config::{Resolved, SourceOrigin};
+use crate::config::{Federated, Resolved, SourceOrigin};
 use crate::credentials::Credentials;
 use crate::duration::human;
 use crate::mfa::MfaPrompt;
@@ -43,6 +45,9 @@ pub struct Context<'a> {
     pub sts: &'a dyn Sts,
     pub mfa: &'a dyn MfaPrompt,
     pub refresh_window: Duration,
+    /// Whether a sign-in (IAM Identity Center's device flow) may be started: false where nobody
+    /// can answer (prompt hooks, credential_process, servers).
+    pub sign_in: bool,
 }
 
 /// One way of obtaining credentials.
@@ -136,6 +141,16 @@ fn session_source(resolved: &Resolved) -> Box<dyn Source + '_> {
 /// The chain of sources `resolved` describes, ending at the credentials the user asked for: the
 /// role's, or with `session_only` the session token's.
 pub fn chain(resolved: &Resolved, session_only: bool) -> anyhow::Result<Box<dyn Source + '_>> {
+    if let Some(root) = federated_root(resolved)? {
+        if resolved.hops.is_empty() || session_only {
+            return Ok(root);
+        }
+        let mut top = AssumeRole::over(resolved, root)?;
+        for index in 1..resolved.hops.len() {
+            top = AssumeRole::next(resolved, index, top)?;
+        }
+        return Ok(Box::new(top));
+    }
     if resolved.hops.is_empty() || session_only {
         return Ok(session_source(resolved));
     }
@@ -144,6 +159,15 @@ pub fn chain(resolved: &Resolved, session_only: bool) -> anyhow::Result<Box<dyn 
         top = AssumeRole::next(resolved, index, top)?;
     }
     Ok(Box::new(top))
+}
+
+/// The source at the root of a chain that starts with a sign-in instead of keys.
+fn federated_root(resolved: &Resolved) -> anyhow::Result<Option<Box<dyn Source + '_>>> {
+    Ok(match &resolved.federated {
+        None => None,
+        Some(Federated::Sso(s)) => Some(Box::new(sso::Sso::new(s)?)),
+        Some(Federated::WebIdentity(w)) => Some(Box::new(web_identity::WebIdentity::new(w)?)),
+    })
 }
 
 /// The credentials the user asked for, through the cache.
@@ -223,6 +247,18 @@ mod tests {
                 account: "123456789012".into(),
             })
         }
+        fn assume_role_with_web_identity(
+            &self,
+            role_arn: &str,
+            session_name: &str,
+            token: &str,
+            duration: Duration,
+        ) -> Result<Credentials, StsError> {
+            Ok(self.issue(format!(
+                "AssumeRoleWithWebIdentity {role_arn} as {session_name} {}s token={token}",
+                duration.as_secs()
+            )))
+        }
     }
 
     struct CountingMfa(RefCell<u32>);
@@ -260,6 +296,7 @@ mod tests {
             refresh_window: Duration::from_secs(900),
             sts_endpoint: None,
             iam_endpoint: None,
+            federated: None,
         }
     }
 
@@ -269,6 +306,7 @@ mod tests {
             sts,
             mfa,
             refresh_window: Duration::from_secs(900),
+            sign_in: false,
         }
     }
 
