@@ -300,6 +300,23 @@ impl Profiles {
         Some((setting.value.as_str(), setting.file.as_path()))
     }
 
+    /// `name`, then the profiles it names as `source_profile`, toward the root (stopping at a
+    /// missing profile or a cycle): where inherited settings are looked up.
+    pub fn lineage<'a>(&'a self, name: &'a str) -> Vec<&'a str> {
+        let mut names: Vec<&str> = Vec::new();
+        let mut current = self.profiles.get_key_value(name);
+        while let Some((n, p)) = current {
+            if names.contains(&n.as_str()) {
+                break;
+            }
+            names.push(n);
+            current = p
+                .get("source_profile")
+                .and_then(|s| self.profiles.get_key_value(s));
+        }
+        names
+    }
+
     /// The profiles whose `role_arn` is `arn`.
     pub fn with_role(&self, arn: &str) -> Vec<&str> {
         self.profiles
@@ -417,6 +434,9 @@ pub struct Resolved {
     pub refresh_window: Duration,
     pub sts_endpoint: Option<String>,
     pub iam_endpoint: Option<String>,
+    /// Set (by the session) when the profile signs in at an identity provider: then `source`
+    /// holds no keys and `hops` at most the role assumed from a jump role.
+    pub saml: Option<crate::idp::settings::SamlSettings>,
 }
 
 pub fn default_profile_name(env: &Environment) -> String {
@@ -599,6 +619,7 @@ impl Profiles {
             refresh_window,
             sts_endpoint,
             iam_endpoint,
+            saml: None,
         })
     }
 
@@ -662,6 +683,13 @@ impl Profiles {
         let source = loop {
             seen.insert(current.clone());
             lineage.profiles.push((current_key, current_profile));
+            if crate::idp::settings::signs_in(self, &current, env) {
+                // An IdP sign-in stands where keys would: the session fills in `saml`.
+                break Source {
+                    origin: SourceOrigin::Profile(current.clone()),
+                    credentials: Credentials::long_term(String::new(), String::new()),
+                };
+            }
             let role_arn = current_profile.get("role_arn");
             let source_profile = current_profile.get("source_profile");
             let credential_source = current_profile.get("credential_source");

@@ -28,6 +28,8 @@ pub struct CredentialRequest {
     /// Whether an MFA code may be asked for on the terminal. False where nobody can answer
     /// (prompt hooks, background refreshes, servers without `-H`).
     pub interactive: bool,
+    /// `-S -U -P -R -J` and their variables.
+    pub saml: crate::idp::settings::SamlFlags,
 }
 
 impl CredentialRequest {
@@ -54,7 +56,18 @@ impl Session {
             .clone()
             .unwrap_or_else(|| default_profile_name(&env));
         let profiles = Profiles::load(&env)?;
-        let resolved = profiles.resolve(&name, &request.overrides, &env)?;
+        let env = match &request.saml.auth_url {
+            Some(url) => env.with_var(crate::idp::settings::AUTH_URL_VARIABLE, url),
+            None => env,
+        };
+        let mut resolved = profiles.resolve(&name, &request.overrides, &env)?;
+        crate::idp::settings::apply(
+            &profiles,
+            &request.saml,
+            &request.overrides,
+            &env,
+            &mut resolved,
+        )?;
         let cache = Cache::from_env(&env)?;
         Ok(Self {
             profiles,
@@ -82,6 +95,7 @@ impl Session {
             sts: &sts,
             mfa: &mfa,
             refresh_window: self.resolved.refresh_window,
+            interactive: request.interactive,
         };
         sources::credentials(
             &self.resolved,

@@ -43,6 +43,15 @@ pub struct AssumeRoleRequest<'a> {
     pub mfa: Option<MfaToken<'a>>,
 }
 
+/// `AssumeRoleWithSAML`: the assertion is the credential, so the call is unsigned.
+pub struct SamlRoleRequest<'a> {
+    pub role_arn: &'a str,
+    pub principal_arn: &'a str,
+    /// The base64 `SAMLResponse`, as the IdP posted it.
+    pub assertion: &'a str,
+    pub duration: Duration,
+}
+
 /// The STS operations credential sources need.
 pub trait Sts {
     fn get_session_token(
@@ -57,6 +66,8 @@ pub trait Sts {
         request: &AssumeRoleRequest<'_>,
     ) -> Result<Credentials, StsError>;
     fn caller_identity(&self, with: &Credentials) -> Result<Identity, StsError>;
+    fn assume_role_with_saml(&self, request: &SamlRoleRequest<'_>)
+        -> Result<Credentials, StsError>;
 }
 
 pub struct SdkSts {
@@ -212,5 +223,24 @@ impl Sts for SdkSts {
     fn caller_identity(&self, with: &Credentials) -> Result<Identity, StsError> {
         self.identity_and_server_time(with)
             .map(|(identity, _)| identity)
+    }
+
+    fn assume_role_with_saml(&self, r: &SamlRoleRequest<'_>) -> Result<Credentials, StsError> {
+        const OP: &str = "AssumeRoleWithSAML";
+        // No credentials provider: the SDK sends this operation unsigned.
+        let mut config = aws_sdk_sts::Config::builder()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .region(aws_sdk_sts::config::Region::new(self.region.clone()))
+            .timeout_config(super::timeouts())
+            .retry_config(super::retries());
+        config.set_endpoint_url(self.endpoint.clone());
+        let request = Client::from_conf(config.build())
+            .assume_role_with_saml()
+            .role_arn(r.role_arn)
+            .principal_arn(r.principal_arn)
+            .saml_assertion(r.assertion)
+            .duration_seconds(seconds(r.duration));
+        let out = block_on(request.send()).map_err(|e| sts_error(OP, e))?;
+        convert(OP, out.credentials())
     }
 }

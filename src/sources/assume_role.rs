@@ -60,6 +60,16 @@ impl<'a> AssumeRole<'a> {
         )
     }
 
+    /// The role assumed from the role a SAML sign-in gave (the jump role).
+    pub fn after_saml(
+        resolved: &'a Resolved,
+        hop: &'a RoleHop,
+        saml: super::saml::Saml<'a>,
+    ) -> anyhow::Result<Self> {
+        let upstream_id = saml.key().id().to_owned();
+        Self::build(resolved, hop, Box::new(saml), upstream_id, false, true)
+    }
+
     /// Hop `index` of a chain, assumed with the credentials of `previous`.
     pub fn next(resolved: &'a Resolved, index: usize, previous: Self) -> anyhow::Result<Self> {
         let upstream_id = previous.key().id().to_owned();
@@ -114,9 +124,20 @@ impl<'a> AssumeRole<'a> {
     }
 
     /// The configured role session name, or the caller's own name (as aws-runas v3 does).
-    fn session_name(&self, context: &Context<'_>) -> anyhow::Result<String> {
+    fn session_name(&self, context: &Context<'_>, with: &Credentials) -> anyhow::Result<String> {
         if let Some(n) = &self.hop.session_name {
             return Ok(n.clone());
+        }
+        if let Some(saml) = &self.resolved.saml {
+            // No keys at the root: the name is the one the IdP gave the jump role's session.
+            if let Some(n) = &saml.federated_username {
+                return Ok(n.clone());
+            }
+            let i = context
+                .sts
+                .caller_identity(with)
+                .with_context(|| format!("profile '{}'", saml.profile))?;
+            return Ok(session_name_from_arn(&i.arn));
         }
         let root = &self.resolved.source.credentials;
         let key = CacheKey::identity(&root.access_key_id);
@@ -154,7 +175,7 @@ impl Source for AssumeRole<'_> {
             }
             _ => None,
         };
-        let session_name = self.session_name(context)?;
+        let session_name = self.session_name(context, &with)?;
         tracing::info!(
             "AssumeRole {} for '{}' as '{session_name}' ({})",
             self.hop.role_arn,

@@ -17,6 +17,7 @@
 //! - role chains: each hop assumed with the previous hop's credentials, each hop cached.
 
 mod assume_role;
+pub mod saml;
 mod session_token;
 
 use std::time::Duration;
@@ -31,6 +32,7 @@ use crate::duration::human;
 use crate::mfa::MfaPrompt;
 
 use assume_role::AssumeRole;
+use saml::Saml;
 use session_token::SessionToken;
 
 /// AWS caps a role assumed with temporary credentials (a role chain) at one hour.
@@ -43,6 +45,8 @@ pub struct Context<'a> {
     pub sts: &'a dyn Sts,
     pub mfa: &'a dyn MfaPrompt,
     pub refresh_window: Duration,
+    /// Whether a person may be asked (a password, a role to pick) on the terminal.
+    pub interactive: bool,
 }
 
 /// One way of obtaining credentials.
@@ -136,6 +140,14 @@ fn session_source(resolved: &Resolved) -> Box<dyn Source + '_> {
 /// The chain of sources `resolved` describes, ending at the credentials the user asked for: the
 /// role's, or with `session_only` the session token's.
 pub fn chain(resolved: &Resolved, session_only: bool) -> anyhow::Result<Box<dyn Source + '_>> {
+    if let Some(settings) = &resolved.saml {
+        // The IdP's role, then (with a jump role) the one hop assumed from it.
+        let saml = Saml::new(settings);
+        return Ok(match resolved.hops.first() {
+            Some(hop) if !session_only => Box::new(AssumeRole::after_saml(resolved, hop, saml)?),
+            _ => Box::new(saml),
+        });
+    }
     if resolved.hops.is_empty() || session_only {
         return Ok(session_source(resolved));
     }
@@ -213,6 +225,17 @@ mod tests {
                 r.external_id.unwrap_or("-")
             )))
         }
+        fn assume_role_with_saml(
+            &self,
+            r: &crate::aws::sts::SamlRoleRequest<'_>,
+        ) -> Result<Credentials, StsError> {
+            Ok(self.issue(format!(
+                "AssumeRoleWithSAML {} via {} {}s",
+                r.role_arn,
+                r.principal_arn,
+                r.duration.as_secs()
+            )))
+        }
         fn caller_identity(&self, with: &Credentials) -> Result<Identity, StsError> {
             self.calls
                 .borrow_mut()
@@ -260,6 +283,7 @@ mod tests {
             refresh_window: Duration::from_secs(900),
             sts_endpoint: None,
             iam_endpoint: None,
+            saml: None,
         }
     }
 
@@ -269,6 +293,7 @@ mod tests {
             sts,
             mfa,
             refresh_window: Duration::from_secs(900),
+            interactive: false,
         }
     }
 
