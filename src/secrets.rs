@@ -21,6 +21,10 @@ fn entry(idp: &Url, username: &str) -> Result<keyring::Entry, SecretError> {
 }
 
 fn classify(e: keyring::Error) -> SecretError {
+    if let (keyring::Error::NoDefaultStore, Err(why)) = (&e, keyring::Entry::store_status()) {
+        // Why the platform store could not start says more than "no default store".
+        return SecretError::Unavailable(one_line(why));
+    }
     match e {
         keyring::Error::NoDefaultStore
         | keyring::Error::NoStorageAccess(_)
@@ -29,15 +33,9 @@ fn classify(e: keyring::Error) -> SecretError {
     }
 }
 
+/// The error's own text: keyring's platform errors already repeat their sources in it.
 fn one_line(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text.replace('\n', " ")
+    e.to_string().replace('\n', " ")
 }
 
 /// The stored password of `username` at `idp`; `Ok(None)` when none is stored.

@@ -34,9 +34,8 @@ pub enum SamlError {
         profile: String,
         offered: Vec<String>,
     },
-    #[error("profile '{profile}' needs the {what} for {idp} and no terminal can answer: {hint}")]
+    #[error("the {what} for {idp} is needed and no terminal can answer: {hint}")]
     NoTerminal {
-        profile: String,
         what: &'static str,
         idp: String,
         hint: &'static str,
@@ -84,7 +83,6 @@ impl<'a> Saml<'a> {
 
     fn no_terminal(&self, what: &'static str, hint: &'static str) -> SamlError {
         SamlError::NoTerminal {
-            profile: self.settings.profile.clone(),
             what,
             idp: origin(&self.settings.auth_url),
             hint,

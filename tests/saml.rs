@@ -1,0 +1,439 @@
+//! SAML sign-in end to end: the built binary against a real SimpleSAMLphp IdP and moto's
+//! AssumeRoleWithSAML, read back by the real AWS CLI.
+
+mod common;
+#[path = "idp/ssp.rs"]
+mod ssp;
+
+use std::process::Stdio;
+
+use common::{assert_assumed_role, eval_in_sh, json, run, runas_bin, Sandbox, LIMIT};
+use ssp::Ssp;
+
+const ADMIN: &str = "arn:aws:iam::123456789012:role/Admin";
+
+fn config(ssp: &Ssp, extra: &str) -> String {
+    format!(
+        "[profile idp]\nsaml_auth_url = {}\nsaml_username = alice\nregion = us-east-1\n\n\
+         [profile admin]\nsource_profile = idp\nrole_arn = {ADMIN}\n\n{extra}",
+        ssp.url()
+    )
+}
+
+fn setup(extra: &str) -> (Ssp, Sandbox) {
+    let ssp = Ssp::start();
+    let sandbox = Sandbox::with_files(&config(&ssp, extra), "");
+    sandbox.moto.start_recording();
+    (ssp, sandbox)
+}
+
+/// The identity STS sees for the credentials in `exports` (through the real AWS CLI).
+fn identity(sandbox: &Sandbox, exports: &str) -> String {
+    let mut aws = sandbox.aws();
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
+        aws.env(var, eval_in_sh(exports, var));
+    }
+    let out = run(
+        aws.args(["sts", "get-caller-identity", "--region", "us-east-1"]),
+        LIMIT,
+    )
+    .ok();
+    json(&out.stdout)["Arn"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn sign_in_gives_role_credentials_the_aws_cli_accepts_and_caches_them() {
+    let (ssp, sandbox) = setup("");
+    let out = run(
+        sandbox
+            .runas()
+            .env("SAML_PASSWORD", "alice-password")
+            .arg("admin"),
+        LIMIT,
+    )
+    .ok();
+    let arn = identity(&sandbox, &out.stdout);
+    assert_assumed_role(&arn, "Admin");
+    assert!(arn.ends_with("/alice@example.org"), "{arn}");
+    assert_eq!(ssp.password_posts(), 1);
+    let idp_requests = ssp.requests();
+
+    // Within the credentials' life: no IdP request, no STS call, no password needed.
+    let again = run(sandbox.runas().arg("admin"), LIMIT).ok();
+    assert_eq!(again.stdout, out.stdout);
+    assert_eq!(ssp.requests(), idp_requests);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+    let saml = sandbox.moto.request("AssumeRoleWithSAML");
+    assert!(
+        saml.contains("PrincipalArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Asaml-provider%2FLocalSSP"),
+        "{saml}"
+    );
+
+    // The cookie jar is private.
+    let jar = sandbox
+        .cache_files()
+        .into_iter()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("idp_cookies_")
+        })
+        .expect("a cookie jar");
+    assert_eq!(common::mode(&jar), 0o600);
+}
+
+#[test]
+fn credential_process_exec_whoami_and_expiration_work_for_saml_profiles() {
+    let bin = runas_bin();
+    let (ssp, sandbox) = setup(&format!(
+        "[profile viacli]\ncredential_process = {} -O json admin\nregion = us-east-1\n",
+        bin.display()
+    ));
+    // credential_process: the AWS CLI runs us, we sign in.
+    let out = run(
+        sandbox.aws().env("SAML_PASSWORD", "alice-password").args([
+            "sts",
+            "get-caller-identity",
+            "--profile",
+            "viacli",
+        ]),
+        LIMIT,
+    )
+    .ok();
+    assert_assumed_role(json(&out.stdout)["Arn"].as_str().unwrap(), "Admin");
+    // Exec mode, -w and -e reuse those credentials: one sign-in in all.
+    let out = run(
+        sandbox.runas().args([
+            "admin",
+            common::aws_cli().as_str(),
+            "sts",
+            "get-caller-identity",
+        ]),
+        LIMIT,
+    )
+    .ok();
+    assert_assumed_role(json(&out.stdout)["Arn"].as_str().unwrap(), "Admin");
+    let out = run(sandbox.runas().args(["-w", "admin"]), LIMIT).ok();
+    assert!(
+        out.stdout.contains("assumed-role/Admin/alice@example.org"),
+        "{}",
+        out.stdout
+    );
+    let out = run(sandbox.runas().args(["-e", "admin"]), LIMIT).ok();
+    assert!(
+        out.stdout.starts_with("Credentials will expire on "),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(ssp.password_posts(), 1);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+    // -r signs in again; the live IdP session means no password this time.
+    run(sandbox.runas().args(["-r", "admin"]), LIMIT).ok();
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
+    assert_eq!(ssp.password_posts(), 1);
+}
+
+#[test]
+fn wrong_password_is_one_clear_line_after_one_attempt() {
+    let (ssp, sandbox) = setup("");
+    let err = run(
+        sandbox.runas().env("SAML_PASSWORD", "not-it").arg("admin"),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(
+        err.contains("rejected the password for 'alice'") && err.contains("profile 'admin'"),
+        "{err}"
+    );
+    assert!(!err.contains("not-it"), "{err}");
+    assert_eq!(ssp.password_posts(), 1, "no retry");
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 0);
+}
+
+/// Moves the expiry of every cached role credential into the past, as time would.
+fn expire_cached_roles(sandbox: &Sandbox) {
+    for path in sandbox.cache_files() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("role_") && name.ends_with(".json") {
+            let mut entry = json(&std::fs::read_to_string(&path).unwrap());
+            entry["value"]["expiration"] = "2020-01-01T00:00:00Z".into();
+            std::fs::write(&path, entry.to_string()).unwrap();
+        }
+    }
+}
+
+#[test]
+fn expired_credentials_with_a_live_idp_session_need_no_password() {
+    let (ssp, sandbox) = setup("");
+    run(
+        sandbox
+            .runas()
+            .env("SAML_PASSWORD", "alice-password")
+            .arg("admin"),
+        LIMIT,
+    )
+    .ok();
+    expire_cached_roles(&sandbox);
+    // No password anywhere now, and no terminal: only the IdP session can sign in.
+    let out = run(sandbox.runas().arg("admin"), LIMIT).ok();
+    assert_assumed_role(&identity(&sandbox, &out.stdout), "Admin");
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
+    assert_eq!(
+        ssp.password_posts(),
+        1,
+        "the cookie jar carried the IdP session"
+    );
+}
+
+#[test]
+fn sixteen_concurrent_callers_make_one_sign_in() {
+    let (ssp, sandbox) = setup("");
+    let children: Vec<_> = (0..16)
+        .map(|_| {
+            sandbox
+                .runas()
+                .env("SAML_PASSWORD", "alice-password")
+                .args(["-O", "json", "admin"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for o in &outputs {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.stdout, outputs[0].stdout,
+            "everyone got the same credentials"
+        );
+    }
+    assert_eq!(ssp.password_posts(), 1);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+}
+
+#[test]
+fn jump_role_is_assumed_with_saml_then_the_target_from_it() {
+    let (ssp, sandbox) = setup(
+        "[profile target]\nsource_profile = idp\njump_role_arn = arn:aws:iam::123456789012:role/Admin\n\
+         role_arn = arn:aws:iam::123456789012:role/Target\n",
+    );
+    let out = run(
+        sandbox
+            .runas()
+            .env("SAML_PASSWORD", "alice-password")
+            .arg("target"),
+        LIMIT,
+    )
+    .ok();
+    let arn = identity(&sandbox, &out.stdout);
+    assert_eq!(
+        arn,
+        "arn:aws:sts::123456789012:assumed-role/Target/alice@example.org"
+    );
+    let saml = sandbox.moto.request("AssumeRoleWithSAML");
+    assert!(
+        saml.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2FAdmin"),
+        "{saml}"
+    );
+    assert_eq!(sandbox.moto.count("AssumeRole"), 1);
+    assert_eq!(ssp.password_posts(), 1);
+    // The -J flag does the same for a profile without jump_role_arn.
+    let out = run(
+        sandbox
+            .runas()
+            .args(["-J", "arn:aws:iam::123456789012:role/Admin", "admin"])
+            .env("SAML_PASSWORD", "alice-password"),
+        LIMIT,
+    )
+    .ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/alice@example.org"
+    );
+}
+
+#[test]
+fn several_roles_and_no_terminal_lists_them() {
+    let (ssp, sandbox) = setup(
+        "[profile nope]\nsource_profile = idp\nrole_arn = arn:aws:iam::123456789012:role/Nope\n",
+    );
+    // bob's assertion offers two roles and the profile names none.
+    let err = run(
+        sandbox
+            .runas()
+            .args(["-U", "bob", "idp"])
+            .env("SAML_PASSWORD", "bob-password"),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(
+        err.contains("offers several roles and no terminal can answer"),
+        "{err}"
+    );
+    assert!(
+        err.contains(ADMIN) && err.contains("arn:aws:iam::123456789012:role/ReadOnly"),
+        "{err}"
+    );
+    // A role the assertion does not grant is named with those it does.
+    let err = run(sandbox.runas().args(["-U", "bob", "nope"]), LIMIT).one_line_error();
+    assert!(
+        err.contains("grants no role arn:aws:iam::123456789012:role/Nope; it offers"),
+        "{err}"
+    );
+    assert!(err.contains(ADMIN), "{err}");
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 0);
+    assert_eq!(
+        ssp.password_posts(),
+        1,
+        "the second call reused the IdP session"
+    );
+}
+
+/// Runs `script` in a private D-Bus session with an unlocked gnome-keyring (a real Secret
+/// Service), with the sandbox's environment, `$RUNAS` the built binary.
+fn in_keyring_session(sandbox: &Sandbox, ssp: &Ssp, script: &str) -> common::Output {
+    let mut cmd = sandbox.command("dbus-run-session");
+    cmd.env("RUNAS", runas_bin())
+        .env("PORT", ssp.port.to_string())
+        .args([
+            "--",
+            "sh",
+            "-c",
+            &format!(
+                "echo -n unlock | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; {script}"
+            ),
+        ]);
+    run(&mut cmd, LIMIT)
+}
+
+#[test]
+fn password_round_trip_through_the_secret_service() {
+    let (ssp, sandbox) = setup("");
+    let out = in_keyring_session(
+        &sandbox,
+        &ssp,
+        r#"printf 'alice-password\n' | "$RUNAS" password admin || exit 11
+        printf 'stored:'; secret-tool lookup service "aws-runas http://127.0.0.1:$PORT" username alice; echo
+        "$RUNAS" admin >/dev/null || exit 12
+        printf 'wrong\n' | "$RUNAS" pw admin || exit 13
+        rm "$RUNAS_CACHE_DIR"/idp_cookies_*
+        "$RUNAS" -r admin && exit 14
+        exit 0"#,
+    );
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("stored:alice-password"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("the password in the OS keyring is not the right one: update it with `aws-runas password PROFILE`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+    assert_eq!(
+        ssp.password_posts(),
+        2,
+        "the keyring's password, then the wrong one"
+    );
+}
+
+#[test]
+fn without_a_keyring_one_line_says_so_and_other_ways_still_work() {
+    let (_ssp, sandbox) = setup("");
+    let mut cmd = sandbox.runas();
+    cmd.args(["password", "admin"]).stdin(Stdio::piped());
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"alice-password\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("no OS keyring is available"), "{err}");
+    assert!(!err.contains("alice-password"), "{err}");
+    run(
+        sandbox.runas().args(["-P", "alice-password", "admin"]),
+        LIMIT,
+    )
+    .ok();
+}
+
+#[test]
+fn verbose_output_holds_no_password_assertion_cookie_or_secret_key() {
+    let (_ssp, sandbox) = setup("");
+    let out = run(
+        sandbox
+            .runas()
+            .env("SAML_PASSWORD", "alice-password")
+            .args(["-vv", "admin"]),
+        LIMIT,
+    )
+    .ok();
+    let log = &out.stderr;
+    assert!(
+        log.contains("AssumeRoleWithSAML"),
+        "-vv logged nothing useful: {log}"
+    );
+    assert!(!log.contains("alice-password"));
+    // base64 of "<samlp:Response": the start of any assertion SimpleSAMLphp sends.
+    assert!(
+        !log.contains("PHNhbWxwOlJlc3BvbnNl"),
+        "assertion in the log"
+    );
+    assert!(!log.contains("AuthState="), "IdP state tokens in the log");
+    let secret = eval_in_sh(&out.stdout, "AWS_SECRET_ACCESS_KEY");
+    assert!(!log.contains(&secret), "secret key in the log");
+    let jar = sandbox
+        .cache_files()
+        .into_iter()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("idp_cookies_")
+        })
+        .expect("a cookie jar");
+    let jar: serde_json::Value = json(&std::fs::read_to_string(jar).unwrap());
+    let values: Vec<String> = jar
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c["raw_cookie"].as_str())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(!values.is_empty(), "no cookies saved: {jar}");
+    for raw in values {
+        let value = raw
+            .split(';')
+            .next()
+            .unwrap()
+            .split('=')
+            .nth(1)
+            .unwrap()
+            .to_owned();
+        assert!(!log.contains(&value), "cookie {raw} in the log");
+    }
+}
