@@ -83,26 +83,48 @@ impl Session {
         )
     }
 
-    /// The credentials `request` asks for, from the cache or their source.
-    pub fn credentials(&self, request: &CredentialRequest) -> anyhow::Result<Credentials> {
+    /// `f` with what the credential sources use, answering `request`.
+    fn in_context<T>(
+        &self,
+        request: &CredentialRequest,
+        f: impl FnOnce(&sources::Context<'_>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
         let sts = self.sts();
         let mfa = TerminalMfa {
             preset: request.otp.clone(),
             interactive: request.interactive,
         };
-        let context = sources::Context {
+        f(&sources::Context {
             cache: &self.cache,
             sts: &sts,
             mfa: &mfa,
             refresh_window: self.resolved.refresh_window,
             interactive: request.interactive,
+        })
+    }
+
+    /// The credentials `request` asks for, from the cache or their source.
+    pub fn credentials(&self, request: &CredentialRequest) -> anyhow::Result<Credentials> {
+        self.in_context(request, |context| {
+            sources::credentials(
+                &self.resolved,
+                context,
+                request.session_only,
+                request.force_refresh,
+            )
+        })
+    }
+
+    /// For a profile that signs in at an IdP: the roles its assertion grants (a fresh sign-in,
+    /// or the IdP session's), `None` for other profiles.
+    pub fn saml_roles(&self, request: &CredentialRequest) -> anyhow::Result<Option<Vec<String>>> {
+        let Some(settings) = &self.resolved.saml else {
+            return Ok(None);
         };
-        sources::credentials(
-            &self.resolved,
-            &context,
-            request.session_only,
-            request.force_refresh,
-        )
+        self.in_context(request, |context| {
+            sources::saml::Saml::new(settings).offered_roles(context)
+        })
+        .map(Some)
     }
 
     /// `-c`: the credentials also go to a `[PROFILE-awsrunas]` section of the credentials file.

@@ -437,3 +437,180 @@ fn verbose_output_holds_no_password_assertion_cookie_or_secret_key() {
         assert!(!log.contains(&value), "cookie {raw} in the log");
     }
 }
+
+/// How a stub IdP answers a request: (its base URL, the request's path) to a response.
+type Respond = fn(&str, &str) -> tiny_http::ResponseBox;
+
+/// A hostile or broken IdP on loopback: answers every request with `respond`, stopped on drop.
+struct Stub {
+    server: std::sync::Arc<tiny_http::Server>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Stub {
+    fn start(respond: Respond) -> Self {
+        let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let s = server.clone();
+        let thread = std::thread::spawn(move || {
+            for request in s.incoming_requests() {
+                let base = format!("http://{}", s.server_addr());
+                let response = respond(&base, request.url());
+                let _ = request.respond(response);
+            }
+        });
+        Stub {
+            server,
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/sso", self.server.server_addr())
+    }
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn html(body: &str) -> tiny_http::ResponseBox {
+    tiny_http::Response::from_string(body)
+        .with_header(
+            "Content-Type: text/html"
+                .parse::<tiny_http::Header>()
+                .unwrap(),
+        )
+        .boxed()
+}
+
+fn redirect(to: &str) -> tiny_http::ResponseBox {
+    tiny_http::Response::empty(302)
+        .with_header(
+            format!("Location: {to}")
+                .parse::<tiny_http::Header>()
+                .unwrap(),
+        )
+        .boxed()
+}
+
+#[test]
+fn broken_and_hostile_identity_providers_give_one_clear_line() {
+    let cases: [(Respond, &str); 6] = [
+        (|_, url| redirect(url), "redirects more than 10 times"),
+        (
+            |_, _| redirect("javascript:alert(1)"),
+            "which is not a web page",
+        ),
+        (
+            |_, _| html(&"x".repeat(5 * 1024 * 1024)),
+            "reading the page at",
+        ),
+        (
+            |_, _| html("<html><p>Maintenance</p></html>"),
+            "no sign-in form and no SAML response at http://127.0.0.1:",
+        ),
+        (
+            |_, _| html(r#"<form method="post"><input name="SAMLResponse" value="%%%"></form>"#),
+            "SAML response is not base64",
+        ),
+        (
+            |_, _| {
+                html(
+                    r#"<form method="get" action="/login"><input name="u"><input type="password" name="p"></form>"#,
+                )
+            },
+            "would send the password in its URL (method GET): not sending it",
+        ),
+    ];
+    // A profile without saml_auth_url: -S makes it sign in.
+    let sandbox = Sandbox::with_files(
+        &format!("[profile plain]\nrole_arn = {ADMIN}\nregion = us-east-1\n"),
+        "",
+    );
+    sandbox.moto.start_recording();
+    for (respond, expected) in cases {
+        let stub = Stub::start(respond);
+        let err = run(
+            sandbox
+                .runas()
+                .args(["-S", &stub.url(), "-U", "alice", "-P", "pw-secret", "plain"]),
+            LIMIT,
+        )
+        .one_line_error();
+        assert!(err.contains(expected), "expected '{expected}': {err}");
+        assert!(!err.contains("pw-secret"), "{err}");
+    }
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 0);
+}
+
+/// Writes a script that sets the sandbox environment and then runs `body`.
+fn script(s: &Sandbox, body: &str) -> String {
+    let mut text = String::from("#!/bin/sh\n");
+    for (k, v) in s.env() {
+        text.push_str(&format!("export {k}='{}'\n", v.replace('\'', r"'\''")));
+    }
+    text.push_str(body);
+    let path = s.dir.path().join("script.sh");
+    std::fs::write(&path, text).unwrap();
+    format!("sh '{}'", path.display())
+}
+
+#[test]
+fn password_and_role_are_asked_on_the_terminal_without_echo() {
+    use common::tmux::Tmux;
+    use std::time::Duration;
+    let (_ssp, sandbox) = setup("");
+    let dir = sandbox.dir.path().display().to_string();
+    let body = format!(
+        "'{bin}' -U bob -O json idp >'{dir}/out' 2>'{dir}/err'; echo EXIT=$?\nsleep 60\n",
+        bin = runas_bin().display()
+    );
+    let tmux = Tmux::start(sandbox.dir.path(), &script(&sandbox, &body));
+    tmux.wait_for("the password prompt", Duration::from_secs(30), |s| {
+        s.contains("Password for bob at http://127.0.0.1:")
+    });
+    tmux.type_line("bob-password");
+    let screen = tmux.wait_for("the role choice", Duration::from_secs(30), |s| {
+        s.contains("Role number: ")
+    });
+    assert!(
+        !screen.contains("bob-password"),
+        "the password was echoed: {screen}"
+    );
+    assert!(screen.contains(&format!("1) {ADMIN}")), "{screen}");
+    assert!(
+        screen.contains("2) arn:aws:iam::123456789012:role/ReadOnly"),
+        "{screen}"
+    );
+    tmux.type_line("2");
+    tmux.wait_for("the end", Duration::from_secs(30), |s| s.contains("EXIT="));
+    // moto refuses assertions with two roles (HTTP 500), but the choice reached STS.
+    let saml = sandbox.moto.request("AssumeRoleWithSAML");
+    assert!(
+        saml.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2FReadOnly"),
+        "{saml}"
+    );
+}
+
+#[test]
+fn duration_is_capped_at_what_the_identity_provider_allows() {
+    let (_ssp, sandbox) = setup(&format!(
+        "[profile long]\nsource_profile = idp\nrole_arn = {ADMIN}\ncredentials_duration = 4h\n"
+    ));
+    run(
+        sandbox
+            .runas()
+            .env("SAML_PASSWORD", "alice-password")
+            .arg("long"),
+        LIMIT,
+    )
+    .ok();
+    // alice's assertion says SessionDuration 3600.
+    let saml = sandbox.moto.request("AssumeRoleWithSAML");
+    assert!(saml.contains("DurationSeconds=3600"), "{saml}");
+}

@@ -65,14 +65,28 @@ pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode>
     check_environment(&env, &mut report);
     match Profiles::load(&env) {
         Err(e) => report.add(Level::Error, e.to_string()),
-        Ok(profiles) => match profiles.resolve(&name, &overrides(options), &env) {
-            Err(e) => report.add(Level::Error, format!("{e}")),
-            Ok(resolved) => {
-                summary = describe(&resolved);
-                check_profile(&env, &profiles, &resolved, &mut report);
-                check_aws(&resolved, &mut report);
+        Ok(profiles) => {
+            match profiles
+                .resolve(&name, &overrides(options), &env)
+                .and_then(|mut r| {
+                    let flags = super::saml_flags(options);
+                    crate::idp::settings::apply(
+                        &profiles,
+                        &flags,
+                        &overrides(options),
+                        &env,
+                        &mut r,
+                    )?;
+                    Ok(r)
+                }) {
+                Err(e) => report.add(Level::Error, format!("{e}")),
+                Ok(resolved) => {
+                    summary = describe(&resolved);
+                    check_profile(&env, &profiles, &resolved, &mut report);
+                    check_aws(&resolved, &mut report);
+                }
             }
-        },
+        }
     }
     check_cache(&env, &mut report);
     check_shell(&env, &mut report);
@@ -95,9 +109,22 @@ pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode>
 fn describe(r: &Resolved) -> String {
     let mut out = format!("profile: {}\n", r.name);
     let key = redact_key_id(&r.source.credentials.access_key_id);
-    let _ = match &r.source.origin {
-        SourceOrigin::Profile(p) => writeln!(out, "source: keys {key} of profile '{p}'"),
-        SourceOrigin::Environment => writeln!(out, "source: keys {key} from the environment"),
+    let _ = match (&r.saml, &r.source.origin) {
+        (Some(saml), _) => writeln!(
+            out,
+            "source: SAML sign-in at {} as {} ({:?} provider)\nassume with SAML: {} ({})",
+            crate::idp::http::origin(&saml.auth_url),
+            saml.username.as_deref().unwrap_or("(asked)"),
+            saml.provider,
+            saml.saml_role
+                .as_deref()
+                .unwrap_or("the role the identity provider offers"),
+            human(saml.duration)
+        ),
+        (None, SourceOrigin::Profile(p)) => writeln!(out, "source: keys {key} of profile '{p}'"),
+        (None, SourceOrigin::Environment) => {
+            writeln!(out, "source: keys {key} from the environment")
+        }
     };
     for hop in &r.hops {
         let _ = write!(
@@ -217,7 +244,7 @@ fn check_profile(env: &Environment, profiles: &Profiles, r: &Resolved, report: &
             report.add(Level::Warn, format!("mfa_serial '{serial}' is neither an MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME) nor a hardware serial"));
         }
     }
-    if r.hops.is_empty() && r.mfa_serial.is_none() {
+    if r.hops.is_empty() && r.mfa_serial.is_none() && r.saml.is_none() {
         report.add(
             Level::Info,
             format!(
@@ -230,6 +257,17 @@ fn check_profile(env: &Environment, profiles: &Profiles, r: &Resolved, report: &
 
 /// One STS call with the source keys: do they work, and is our clock right?
 fn check_aws(r: &Resolved, report: &mut Report) {
+    if r.saml.is_some() {
+        // No keys to try: signing in is what `aws-runas PROFILE` does.
+        report.add(
+            Level::Info,
+            format!(
+                "profile '{}' signs in at an identity provider: run `aws-runas {}` to try it",
+                r.name, r.name
+            ),
+        );
+        return;
+    }
     let sts = SdkSts::new(r.region.as_deref(), r.sts_endpoint.as_deref());
     let sent = Timestamp::now();
     match sts.identity_and_server_time(&r.source.credentials) {

@@ -17,6 +17,13 @@ use crate::policy::assumable_roles;
 fn iam_user(options: &Options, profile: Option<&str>) -> anyhow::Result<(Session, String, SdkIam)> {
     let (session, request) = open(options, profile)?;
     let resolved = &session.resolved;
+    if let Some(saml) = &resolved.saml {
+        anyhow::bail!(
+            "profile '{}' signs in at {} (SAML): it has no IAM user keys; its MFA is the identity provider's",
+            resolved.name,
+            crate::idp::http::origin(&saml.auth_url)
+        );
+    }
     let source = &resolved.source.credentials;
     let identity = session
         .sts()
@@ -49,6 +56,13 @@ fn iam_user(options: &Options, profile: Option<&str>) -> anyhow::Result<(Session
 }
 
 pub fn roles(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
+    // A SAML profile may assume what its identity provider's assertion grants (as v3 lists).
+    let (session, request) = open(options, profile)?;
+    if let Some(roles) = session.saml_roles(&request)? {
+        print(&roles.iter().map(|r| format!("{r}\n")).collect::<String>())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    drop(session);
     let (session, user, iam) = iam_user(options, profile)?;
     let documents = iam
         .policy_documents(&user)

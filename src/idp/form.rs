@@ -31,6 +31,10 @@ pub enum FormError {
     WrongCode { idp: String },
     #[error("no sign-in form and no SAML response at {page} (HTTP {status})")]
     NoForm { page: String, status: u16 },
+    #[error(
+        "the login form at {page} would send the password in its URL (method GET): not sending it"
+    )]
+    PasswordInUrl { page: String },
     #[error("the identity provider at {idp} kept asking for more after {MAX_STEPS} steps")]
     TooManySteps { idp: String },
 }
@@ -193,6 +197,13 @@ pub fn sign_in(browser: &mut Browser, url: &Url, asks: &Asks<'_>) -> anyhow::Res
                     username: sent_password.unwrap_or_default(),
                 }
                 .into())
+            }
+            Step::Login(form) if !form.post => {
+                // Query strings end up in server and proxy logs: no password goes there.
+                return Err(FormError::PasswordInUrl {
+                    page: origin(&page.url),
+                }
+                .into());
             }
             Step::Login(mut form) => {
                 let username = (asks.username)()?;

@@ -207,6 +207,19 @@ impl<'a> Saml<'a> {
     }
 }
 
+impl Saml<'_> {
+    /// The role ARNs the IdP's assertion grants, without assuming any.
+    pub fn offered_roles(&self, context: &Context<'_>) -> anyhow::Result<Vec<String>> {
+        let s = self.settings;
+        let response = self
+            .sign_in(context)
+            .with_context(|| format!("profile '{}'", s.profile))?;
+        let parsed =
+            assertion::parse(&response).with_context(|| format!("profile '{}'", s.profile))?;
+        Ok(parsed.roles.into_iter().map(|r| r.role_arn).collect())
+    }
+}
+
 fn wrong_password(e: &anyhow::Error) -> bool {
     matches!(
         e.downcast_ref::<FormError>(),
@@ -228,11 +241,22 @@ impl Source for Saml<'_> {
         let parsed =
             assertion::parse(&response).with_context(|| format!("profile '{}'", s.profile))?;
         let role = self.choose(&parsed.roles, context)?;
+        // AWS refuses a duration beyond the one the IdP allows: ask for at most that.
+        let duration = match parsed.session_duration.map(Duration::from_secs) {
+            Some(allowed) if allowed < s.duration => {
+                tracing::info!(
+                    "the identity provider allows sessions of {}: asking for that",
+                    crate::duration::human(allowed)
+                );
+                allowed
+            }
+            _ => s.duration,
+        };
         tracing::info!(
             "AssumeRoleWithSAML {} for '{}' ({})",
             role.role_arn,
             s.profile,
-            crate::duration::human(s.duration)
+            crate::duration::human(duration)
         );
         context
             .sts
@@ -240,7 +264,7 @@ impl Source for Saml<'_> {
                 role_arn: &role.role_arn,
                 principal_arn: &role.provider_arn,
                 assertion: &response,
-                duration: s.duration,
+                duration,
             })
             .with_context(|| format!("profile '{}'", s.profile))
     }
