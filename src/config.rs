@@ -684,7 +684,13 @@ impl Profiles {
             seen.insert(current.clone());
             lineage.profiles.push((current_key, current_profile));
             if crate::idp::settings::signs_in(self, &current, env) {
-                // An IdP sign-in stands where keys would: the session fills in `saml`.
+                // An IdP sign-in stands where keys would: the session fills in `saml`. The
+                // profiles this one builds on still lend it region, endpoint and the like.
+                for name in self.lineage(&current).into_iter().skip(1) {
+                    if let Some(entry) = self.profiles.get_key_value(name) {
+                        lineage.profiles.push((entry.0.as_str(), entry.1));
+                    }
+                }
                 break Source {
                     origin: SourceOrigin::Profile(current.clone()),
                     credentials: Credentials::long_term(String::new(), String::new()),

@@ -438,8 +438,8 @@ fn verbose_output_holds_no_password_assertion_cookie_or_secret_key() {
     }
 }
 
-/// How a stub IdP answers a request: (its base URL, the request's path) to a response.
-type Respond = fn(&str, &str) -> tiny_http::ResponseBox;
+/// How a stub IdP answers a request: (its base URL, the request's path, its body) to a response.
+type Respond = fn(&str, &str, &str) -> tiny_http::ResponseBox;
 
 /// A hostile or broken IdP on loopback: answers every request with `respond`, stopped on drop.
 struct Stub {
@@ -452,9 +452,11 @@ impl Stub {
         let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
         let s = server.clone();
         let thread = std::thread::spawn(move || {
-            for request in s.incoming_requests() {
+            for mut request in s.incoming_requests() {
                 let base = format!("http://{}", s.server_addr());
-                let response = respond(&base, request.url());
+                let mut body = String::new();
+                let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
+                let response = respond(&base, request.url(), &body);
                 let _ = request.respond(response);
             }
         });
@@ -501,25 +503,25 @@ fn redirect(to: &str) -> tiny_http::ResponseBox {
 #[test]
 fn broken_and_hostile_identity_providers_give_one_clear_line() {
     let cases: [(Respond, &str); 6] = [
-        (|_, url| redirect(url), "redirects more than 10 times"),
+        (|_, url, _| redirect(url), "redirects more than 10 times"),
         (
-            |_, _| redirect("javascript:alert(1)"),
+            |_, _, _| redirect("javascript:alert(1)"),
             "which is not a web page",
         ),
         (
-            |_, _| html(&"x".repeat(5 * 1024 * 1024)),
+            |_, _, _| html(&"x".repeat(5 * 1024 * 1024)),
             "reading the page at",
         ),
         (
-            |_, _| html("<html><p>Maintenance</p></html>"),
+            |_, _, _| html("<html><p>Maintenance</p></html>"),
             "no sign-in form and no SAML response at http://127.0.0.1:",
         ),
         (
-            |_, _| html(r#"<form method="post"><input name="SAMLResponse" value="%%%"></form>"#),
+            |_, _, _| html(r#"<form method="post"><input name="SAMLResponse" value="%%%"></form>"#),
             "SAML response is not base64",
         ),
         (
-            |_, _| {
+            |_, _, _| {
                 html(
                     r#"<form method="get" action="/login"><input name="u"><input type="password" name="p"></form>"#,
                 )
@@ -613,4 +615,81 @@ fn duration_is_capped_at_what_the_identity_provider_allows() {
     // alice's assertion says SessionDuration 3600.
     let saml = sandbox.moto.request("AssumeRoleWithSAML");
     assert!(saml.contains("DurationSeconds=3600"), "{saml}");
+}
+
+/// A form IdP with a one-time-code step (as Keycloak's): login form, then an `otp` form whose
+/// right answer is 123456, then the SAMLResponse page with a one-role assertion moto accepts.
+fn otp_idp(_: &str, url: &str, body: &str) -> tiny_http::ResponseBox {
+    use base64::Engine as _;
+    let fields: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+    match url {
+        "/sso" => html(
+            r#"<form id="kc-form-login" method="post" action="/login?session_code=x"><input name="username" type="text">
+            <input name="password" type="password"><input type="hidden" name="credentialId" value=""></form>"#,
+        ),
+        u if u.starts_with("/login")
+            && fields.get("password").map(String::as_str) == Some("carol-password") =>
+        {
+            html(
+                r#"<form id="kc-otp-login-form" method="post" action="/otp"><input id="otp" name="otp" type="text"></form>"#,
+            )
+        }
+        "/otp" if fields.get("otp").map(String::as_str) == Some("123456") => {
+            let xml = format!(
+                r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:Assertion IssueInstant="2026-01-01T00:00:00Z"><saml:Subject><saml:NameID>carol</saml:NameID></saml:Subject><saml:AttributeStatement>
+                <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role"><saml:AttributeValue>{ADMIN},arn:aws:iam::123456789012:saml-provider/Stub</saml:AttributeValue></saml:Attribute>
+                <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/RoleSessionName"><saml:AttributeValue>carol</saml:AttributeValue></saml:Attribute>
+                </saml:AttributeStatement></saml:Assertion></samlp:Response>"#
+            );
+            let b64 = base64::engine::general_purpose::STANDARD.encode(xml);
+            html(&format!(
+                r#"<form method="post" action="https://signin.aws.amazon.com/saml"><input type="hidden" name="SAMLResponse" value="{}"></form>"#,
+                b64.replace('=', "&#x3D;").replace('+', "&#x2b;")
+            ))
+        }
+        "/otp" => html(
+            r#"<p>Invalid authenticator code.</p><form method="post" action="/otp"><input id="otp" name="otp" type="text"></form>"#,
+        ),
+        _ => html(
+            r#"<p>Invalid username or password.</p><form method="post" action="/login"><input name="username"><input name="password" type="password"></form>"#,
+        ),
+    }
+}
+
+#[test]
+fn one_time_code_step_of_a_form_identity_provider() {
+    let stub = Stub::start(otp_idp);
+    let sandbox = Sandbox::with_files(
+        &format!(
+            "[profile kc]\nsaml_auth_url = {}\nsaml_username = carol\nrole_arn = {ADMIN}\nregion = us-east-1\n\
+             [profile strict]\nsource_profile = kc\nmfa_type = none\n",
+            stub.url()
+        ),
+        "",
+    );
+    sandbox.moto.start_recording();
+    let with = |code: &str, profile: &str| {
+        let mut cmd = sandbox.runas();
+        cmd.env("SAML_PASSWORD", "carol-password");
+        if !code.is_empty() {
+            cmd.args(["-o", code]);
+        }
+        cmd.arg(profile);
+        run(&mut cmd, LIMIT)
+    };
+    let err = with("654321", "kc").one_line_error();
+    assert!(err.contains("rejected the one-time code"), "{err}");
+    let err = with("", "kc").one_line_error();
+    assert!(err.contains("no terminal can answer"), "{err}");
+    let err = with("123456", "strict").one_line_error();
+    assert!(err.contains("mfa_type = none"), "{err}");
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 0);
+    let out = with("123456", "kc").ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/carol"
+    );
 }

@@ -97,10 +97,14 @@ fn bad(profile: &str, key: &'static str, value: &str, reason: &str) -> ConfigErr
     }
 }
 
-/// Whether `profile` signs in at an IdP: the hook `Profiles::resolve` calls where a profile
-/// without keys would otherwise be an error.
+/// Whether `profile` signs in at an IdP (it or a profile it builds on has an auth URL, or the
+/// environment names one): the hook `Profiles::resolve` calls before looking for keys.
 pub fn signs_in(profiles: &Profiles, profile: &str, env: &Environment) -> bool {
-    env.get(AUTH_URL_VARIABLE).is_some() || profiles.setting(profile, "saml_auth_url").is_some()
+    env.get(AUTH_URL_VARIABLE).is_some()
+        || profiles
+            .lineage(profile)
+            .iter()
+            .any(|p| profiles.setting(p, "saml_auth_url").is_some())
 }
 
 fn check_role_arn(profile: &str, key: &'static str, arn: &str) -> Result<(), ConfigError> {
@@ -401,6 +405,25 @@ mod tests {
             .is_none());
         assert!(!signs_in(&p, "plain", &none));
         assert!(signs_in(&p, "idp", &none));
+        assert!(signs_in(&p, "jumped", &none), "through its source profiles");
+        // Resolution takes a SAML profile without keys, and its lineage still lends the region.
+        let mut r = p.resolve("jumped", &Overrides::default(), &none).unwrap();
+        assert_eq!(r.region.as_deref(), Some("eu-west-1"));
+        apply(
+            &p,
+            &SamlFlags::default(),
+            &Overrides::default(),
+            &none,
+            &mut r,
+        )
+        .unwrap();
+        let hops: Vec<_> = r.hops.iter().map(|h| h.role_arn.as_str()).collect();
+        assert_eq!(
+            hops,
+            ["arn:aws:iam::210987654321:role/Target"],
+            "only the jump's target"
+        );
+        assert!(r.saml.is_some());
         let env = Environment::from([("SAML_AUTH_URL", "http://127.0.0.1:1/x")]);
         assert!(signs_in(&p, "plain", &env));
     }
