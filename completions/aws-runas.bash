@@ -40,6 +40,15 @@ _aws__runas() {
             aws__runas,man)
                 cmd="aws__runas__subcmd__man"
                 ;;
+            aws__runas,passwd)
+                cmd="aws__runas__subcmd__password"
+                ;;
+            aws__runas,password)
+                cmd="aws__runas__subcmd__password"
+                ;;
+            aws__runas,pw)
+                cmd="aws__runas__subcmd__password"
+                ;;
             aws__runas,serve)
                 cmd="aws__runas__subcmd__serve"
                 ;;
@@ -63,6 +72,9 @@ _aws__runas() {
                 ;;
             aws__runas__subcmd__help,man)
                 cmd="aws__runas__subcmd__help__subcmd__man"
+                ;;
+            aws__runas__subcmd__help,password)
+                cmd="aws__runas__subcmd__help__subcmd__password"
                 ;;
             aws__runas__subcmd__help,serve)
                 cmd="aws__runas__subcmd__help__subcmd__serve"
@@ -98,7 +110,7 @@ _aws__runas() {
 
     case "${cmd}" in
         aws__runas)
-            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --verbose --help --version list ls diagnose diag serve srv init completions man help"
+            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -S -U -P -R -J -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --saml-url --username --password --provider --jump-role --verbose --help --version list ls diagnose diag serve srv init completions man password passwd pw help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -152,6 +164,46 @@ _aws__runas() {
                     COMPREPLY=($(compgen -W "env json fish powershell" -- "${cur}"))
                     return 0
                     ;;
+                --saml-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -S)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -U)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -P)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --provider)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -R)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jump-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -J)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -188,7 +240,7 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help)
-            opts="list diagnose serve init completions man help"
+            opts="list diagnose serve init completions man password help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -300,6 +352,20 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__password)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -453,6 +519,20 @@ _aws__runas() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        aws__subcmd__runas__subcmd__password)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         aws__subcmd__runas__subcmd__serve)
             opts="-p -H -h --port --headless --imdsv1 --metadata-ip --help ecs ec2"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -494,14 +574,14 @@ _aws_runas_with_profiles() {
             continue
         fi
         case ${word} in
-        -d | --duration | -a | --role-duration | -o | --otp | -M | --mfa-serial | -X | --external-id | -O | --output) skip=1 ;;
+        -d | --duration | -a | --role-duration | -o | --otp | -M | --mfa-serial | -X | --external-id | -O | --output | -S | --saml-url | -U | --username | -P | --password | -R | --provider | -J | --jump-role) skip=1 ;;
         -*) ;;
         *) position=$((position + 1)) ;;
         esac
     done
     if ((position == 0 && !skip)) && [[ ${cur} != -* ]]; then
         local words
-        words="$(aws-runas __profiles 2>/dev/null) list diagnose serve init completions man help"
+        words="$(aws-runas __profiles 2>/dev/null) list diagnose serve init completions man password help"
         mapfile -t COMPREPLY < <(compgen -W "${words}" -- "${cur}" || true)
         return 0
     fi

@@ -219,7 +219,7 @@ pub struct Options {
     )]
     pub saml_url: Option<String>,
 
-    /// Username for SAML authentication
+    /// Username for SAML authentication (also SAML_USERNAME)
     #[arg(
         short = 'U',
         long = "username",
@@ -239,7 +239,7 @@ pub struct Options {
     )]
     pub password: Option<String>,
 
-    /// Name of the SAML provider to use (auto, form, keycloak, simplesamlphp, lemonldap)
+    /// SAML provider client: auto, form, keycloak, simplesamlphp, lemonldap (also SAML_PROVIDER)
     #[arg(
         short = 'R',
         long = "provider",
