@@ -438,8 +438,8 @@ fn verbose_output_holds_no_password_assertion_cookie_or_secret_key() {
     }
 }
 
-/// How a stub IdP answers a request: (its base URL, the request's path, its body) to a response.
-type Respond = fn(&str, &str, &str) -> tiny_http::ResponseBox;
+/// How a stub IdP answers a request: (its base URL, the request, its body) to a response.
+type Respond = fn(&str, &tiny_http::Request, &str) -> tiny_http::ResponseBox;
 
 /// A hostile or broken IdP on loopback: answers every request with `respond`, stopped on drop.
 struct Stub {
@@ -456,7 +456,7 @@ impl Stub {
                 let base = format!("http://{}", s.server_addr());
                 let mut body = String::new();
                 let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
-                let response = respond(&base, request.url(), &body);
+                let response = respond(&base, &request, &body);
                 let _ = request.respond(response);
             }
         });
@@ -503,7 +503,7 @@ fn redirect(to: &str) -> tiny_http::ResponseBox {
 #[test]
 fn broken_and_hostile_identity_providers_give_one_clear_line() {
     let cases: [(Respond, &str); 6] = [
-        (|_, url, _| redirect(url), "redirects more than 10 times"),
+        (|_, r, _| redirect(r.url()), "redirects more than 10 times"),
         (
             |_, _, _| redirect("javascript:alert(1)"),
             "which is not a web page",
@@ -619,37 +619,21 @@ fn duration_is_capped_at_what_the_identity_provider_allows() {
 
 /// A form IdP with a one-time-code step (as Keycloak's): login form, then an `otp` form whose
 /// right answer is 123456, then the SAMLResponse page with a one-role assertion moto accepts.
-fn otp_idp(_: &str, url: &str, body: &str) -> tiny_http::ResponseBox {
-    use base64::Engine as _;
+fn otp_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
     let fields: std::collections::HashMap<String, String> =
         url::form_urlencoded::parse(body.as_bytes())
             .into_owned()
             .collect();
-    match url {
+    let field = |name: &str| fields.get(name).map(String::as_str);
+    match request.url() {
         "/sso" => html(
             r#"<form id="kc-form-login" method="post" action="/login?session_code=x"><input name="username" type="text">
             <input name="password" type="password"><input type="hidden" name="credentialId" value=""></form>"#,
         ),
-        u if u.starts_with("/login")
-            && fields.get("password").map(String::as_str) == Some("carol-password") =>
-        {
-            html(
-                r#"<form id="kc-otp-login-form" method="post" action="/otp"><input id="otp" name="otp" type="text"></form>"#,
-            )
-        }
-        "/otp" if fields.get("otp").map(String::as_str) == Some("123456") => {
-            let xml = format!(
-                r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:Assertion IssueInstant="2026-01-01T00:00:00Z"><saml:Subject><saml:NameID>carol</saml:NameID></saml:Subject><saml:AttributeStatement>
-                <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role"><saml:AttributeValue>{ADMIN},arn:aws:iam::123456789012:saml-provider/Stub</saml:AttributeValue></saml:Attribute>
-                <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/RoleSessionName"><saml:AttributeValue>carol</saml:AttributeValue></saml:Attribute>
-                </saml:AttributeStatement></saml:Assertion></samlp:Response>"#
-            );
-            let b64 = base64::engine::general_purpose::STANDARD.encode(xml);
-            html(&format!(
-                r#"<form method="post" action="https://signin.aws.amazon.com/saml"><input type="hidden" name="SAMLResponse" value="{}"></form>"#,
-                b64.replace('=', "&#x3D;").replace('+', "&#x2b;")
-            ))
-        }
+        u if u.starts_with("/login") && field("password") == Some("carol-password") => html(
+            r#"<form id="kc-otp-login-form" method="post" action="/otp"><input id="otp" name="otp" type="text"></form>"#,
+        ),
+        "/otp" if field("otp") == Some("123456") => saml_page("carol"),
         "/otp" => html(
             r#"<p>Invalid authenticator code.</p><form method="post" action="/otp"><input id="otp" name="otp" type="text"></form>"#,
         ),
@@ -657,6 +641,23 @@ fn otp_idp(_: &str, url: &str, body: &str) -> tiny_http::ResponseBox {
             r#"<p>Invalid username or password.</p><form method="post" action="/login"><input name="username"><input name="password" type="password"></form>"#,
         ),
     }
+}
+
+/// The page an IdP posts on to AWS: a one-role assertion (which moto accepts) for `user`,
+/// entity-encoded as Okta writes it.
+fn saml_page(user: &str) -> tiny_http::ResponseBox {
+    use base64::Engine as _;
+    let xml = format!(
+        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:Assertion IssueInstant="2026-01-01T00:00:00Z"><saml:Subject><saml:NameID>{user}</saml:NameID></saml:Subject><saml:AttributeStatement>
+        <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role"><saml:AttributeValue>{ADMIN},arn:aws:iam::123456789012:saml-provider/Stub</saml:AttributeValue></saml:Attribute>
+        <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/RoleSessionName"><saml:AttributeValue>{user}</saml:AttributeValue></saml:Attribute>
+        </saml:AttributeStatement></saml:Assertion></samlp:Response>"#
+    );
+    let b64 = base64::engine::general_purpose::STANDARD.encode(xml);
+    html(&format!(
+        r#"<form method="post" action="https://signin.aws.amazon.com/saml"><input type="hidden" name="SAMLResponse" value="{}"></form>"#,
+        b64.replace('=', "&#x3D;").replace('+', "&#x2b;")
+    ))
 }
 
 #[test]
@@ -692,4 +693,155 @@ fn one_time_code_step_of_a_form_identity_provider() {
         identity(&sandbox, &out.stdout),
         "arn:aws:sts::123456789012:assumed-role/Admin/carol"
     );
+}
+
+static OKTA_POLLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static OKTA_AUTHN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn json_reply(status: u16, value: serde_json::Value) -> tiny_http::ResponseBox {
+    tiny_http::Response::from_string(value.to_string())
+        .with_status_code(status)
+        .with_header(
+            "Content-Type: application/json"
+                .parse::<tiny_http::Header>()
+                .unwrap(),
+        )
+        .boxed()
+}
+
+/// Okta's Authn API as its documentation shows it: dave has no MFA; erin has a TOTP factor
+/// (123456) and a push (approved at the third poll); the app link trades a sessionToken for a
+/// `sid` cookie, and with that cookie answers the SAML page directly.
+fn okta_idp(base: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
+    use serde_json::json;
+    use std::sync::atomic::Ordering::SeqCst;
+    let url = request.url();
+    let body: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let has_session = request
+        .headers()
+        .iter()
+        .any(|h| h.field.equiv("Cookie") && h.value.as_str().contains("sid=okta-session"));
+    let factor = |id: &str, kind: &str| {
+        json!({"id": id, "factorType": kind, "provider": "OKTA",
+               "_links": {"verify": {"href": format!("{base}/api/v1/authn/factors/{id}/verify")}}})
+    };
+    match url {
+        "/api/v1/authn" => {
+            OKTA_AUTHN.fetch_add(1, SeqCst);
+            match (body["username"].as_str(), body["password"].as_str()) {
+                (Some("dave"), Some("dave-password")) => json_reply(
+                    200,
+                    json!({"status": "SUCCESS", "sessionToken": "tok-dave"}),
+                ),
+                (Some("erin"), Some("erin-password")) => json_reply(
+                    200,
+                    json!({"status": "MFA_REQUIRED", "stateToken": "st-erin",
+                           "_embedded": {"factors": [factor("totp1", "token:software:totp"), factor("push1", "push")]}}),
+                ),
+                _ => json_reply(
+                    401,
+                    json!({"errorCode": "E0000004", "errorSummary": "Authentication failed"}),
+                ),
+            }
+        }
+        "/api/v1/authn/factors/totp1/verify" => match body["passCode"].as_str() {
+            Some("123456") => json_reply(
+                200,
+                json!({"status": "SUCCESS", "sessionToken": "tok-erin"}),
+            ),
+            _ => json_reply(
+                403,
+                json!({"errorCode": "E0000068", "errorSummary": "Invalid Passcode/Answer"}),
+            ),
+        },
+        "/api/v1/authn/factors/push1/verify" => {
+            if OKTA_POLLS.fetch_add(1, SeqCst) >= 2 {
+                json_reply(
+                    200,
+                    json!({"status": "SUCCESS", "sessionToken": "tok-erin"}),
+                )
+            } else {
+                json_reply(
+                    200,
+                    json!({"status": "MFA_CHALLENGE", "factorResult": "WAITING", "stateToken": "st-erin",
+                    "_links": {"next": {"name": "poll", "href": format!("{base}/api/v1/authn/factors/push1/verify")}},
+                    "_embedded": {"factor": {"_embedded": {"challenge": {"correctAnswer": 42}}}}}),
+                )
+            }
+        }
+        u if u.starts_with("/home/amazon_aws/app/1?sessionToken=tok-") => {
+            let user = if u.ends_with("dave") { "dave" } else { "erin" };
+            let mut r = saml_page(user);
+            r.add_header(
+                "Set-Cookie: sid=okta-session; Path=/; HttpOnly"
+                    .parse::<tiny_http::Header>()
+                    .unwrap(),
+            );
+            r
+        }
+        "/home/amazon_aws/app/1" if has_session => saml_page("dave"),
+        u if u.starts_with("/login/") => {
+            html("<html><script>/* the Okta sign-in widget */</script></html>")
+        }
+        _ => redirect("/login/login.htm?fromURI=%2Fhome%2Famazon_aws%2Fapp%2F1"),
+    }
+}
+
+#[test]
+fn okta_sign_in_with_code_push_and_session_reuse() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let stub = Stub::start(okta_idp);
+    let url = stub.url().replace("/sso", "/home/amazon_aws/app/1");
+    let sandbox = Sandbox::with_files(
+        &format!(
+            "[profile okta]\nsaml_auth_url = {url}\nsaml_provider = okta\nrole_arn = {ADMIN}\nregion = us-east-1\n\
+             [profile code]\nsource_profile = okta\nmfa_type = code\n\
+             [profile push]\nsource_profile = okta\nmfa_type = push\n"
+        ),
+        "",
+    );
+    sandbox.moto.start_recording();
+    let sign_in = |args: &[&str], password: &str| {
+        let mut cmd = sandbox.runas();
+        if !password.is_empty() {
+            cmd.env("SAML_PASSWORD", password);
+        }
+        run(cmd.args(args), LIMIT)
+    };
+    let err = sign_in(&["-U", "dave", "okta"], "nope").one_line_error();
+    assert!(err.contains("rejected the password for 'dave'"), "{err}");
+    let out = sign_in(&["-U", "dave", "okta"], "dave-password").ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/dave"
+    );
+    // The sid cookie signs in again without the Authn API (and without a password).
+    let before = OKTA_AUTHN.load(SeqCst);
+    sign_in(&["-r", "-U", "dave", "okta"], "").ok();
+    assert_eq!(
+        OKTA_AUTHN.load(SeqCst),
+        before,
+        "the Okta session was reused"
+    );
+
+    let err = sign_in(&["-U", "erin", "-o", "000000", "code"], "erin-password").one_line_error();
+    assert!(err.contains("rejected the one-time code"), "{err}");
+    let out = sign_in(&["-U", "erin", "-o", "123456", "code"], "erin-password").ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/erin"
+    );
+    // erin's Okta session would answer at once: forget it, so the push is asked for.
+    for jar in sandbox.cache_files() {
+        if jar.to_string_lossy().contains("idp_cookies_") {
+            std::fs::remove_file(jar).unwrap();
+        }
+    }
+    let out = sign_in(&["-U", "erin", "push"], "erin-password").ok();
+    assert!(
+        out.stderr.contains("approve the Okta push") && out.stderr.contains("choose 42"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(OKTA_POLLS.load(SeqCst), 3, "polled until approved");
 }

@@ -19,32 +19,7 @@ use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 use super::http::{origin, Browser, Page};
-
-/// More steps than any IdP takes: a loop between pages ends here.
-const MAX_STEPS: usize = 8;
-
-#[derive(Debug, thiserror::Error)]
-pub enum FormError {
-    #[error("the identity provider at {idp} rejected the password for '{username}'")]
-    WrongPassword { idp: String, username: String },
-    #[error("the identity provider at {idp} rejected the one-time code")]
-    WrongCode { idp: String },
-    #[error("no sign-in form and no SAML response at {page} (HTTP {status})")]
-    NoForm { page: String, status: u16 },
-    #[error(
-        "the login form at {page} would send the password in its URL (method GET): not sending it"
-    )]
-    PasswordInUrl { page: String },
-    #[error("the identity provider at {idp} kept asking for more after {MAX_STEPS} steps")]
-    TooManySteps { idp: String },
-}
-
-/// What the sign-in may need from the person, asked for only when a page wants it.
-pub struct Asks<'a> {
-    pub username: &'a dyn Fn() -> anyhow::Result<String>,
-    pub password: &'a dyn Fn(&str) -> anyhow::Result<String>,
-    pub otp: &'a dyn Fn() -> anyhow::Result<String>,
-}
+use super::{Asks, SignInError, MAX_STEPS};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Kind {
@@ -139,15 +114,24 @@ fn forms(page: &Page, html: &Html) -> Vec<Form> {
         .collect()
 }
 
+/// The `SAMLResponse` a page posts on to AWS, if it holds one.
+pub fn saml_response(page: &Page) -> Option<String> {
+    saml_in(&Html::parse_document(&page.body))
+}
+
+fn saml_in(html: &Html) -> Option<String> {
+    let saml = selector(r#"input[name="SAMLResponse"]"#);
+    html.select(&saml)
+        .find_map(|i| i.value().attr("value"))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
 fn classify(page: &Page) -> Step {
     let html = Html::parse_document(&page.body);
-    let saml = selector(r#"input[name="SAMLResponse"]"#);
-    if let Some(value) = html
-        .select(&saml)
-        .find_map(|i| i.value().attr("value"))
-        .filter(|v| !v.trim().is_empty())
-    {
-        return Step::Done(value.trim().to_owned());
+    if let Some(value) = saml_in(&html) {
+        return Step::Done(value);
     }
     let forms = forms(page, &html);
     let has = |f: &Form, k: Kind| f.fields.iter().any(|x| x.kind == k);
@@ -192,7 +176,7 @@ pub fn sign_in(browser: &mut Browser, url: &Url, asks: &Asks<'_>) -> anyhow::Res
         match classify(&page) {
             Step::Done(response) => return Ok(response),
             Step::Login(_) if sent_password.is_some() => {
-                return Err(FormError::WrongPassword {
+                return Err(SignInError::WrongPassword {
                     idp,
                     username: sent_password.unwrap_or_default(),
                 }
@@ -200,7 +184,7 @@ pub fn sign_in(browser: &mut Browser, url: &Url, asks: &Asks<'_>) -> anyhow::Res
             }
             Step::Login(form) if !form.post => {
                 // Query strings end up in server and proxy logs: no password goes there.
-                return Err(FormError::PasswordInUrl {
+                return Err(SignInError::PasswordInUrl {
                     page: origin(&page.url),
                 }
                 .into());
@@ -223,7 +207,7 @@ pub fn sign_in(browser: &mut Browser, url: &Url, asks: &Asks<'_>) -> anyhow::Res
                 page = submit(browser, &form)?;
                 sent_password = Some(username);
             }
-            Step::Otp(_) if sent_code => return Err(FormError::WrongCode { idp }.into()),
+            Step::Otp(_) if sent_code => return Err(SignInError::WrongCode { idp }.into()),
             Step::Otp(mut form) => {
                 let code = (asks.otp)()?;
                 for f in form.fields.iter_mut().filter(|f| f.kind == Kind::Otp) {
@@ -234,7 +218,7 @@ pub fn sign_in(browser: &mut Browser, url: &Url, asks: &Asks<'_>) -> anyhow::Res
             }
             Step::AutoPost(form) => page = submit(browser, &form)?,
             Step::Unknown => {
-                return Err(FormError::NoForm {
+                return Err(SignInError::NoForm {
                     page: origin(&page.url),
                     status: page.status,
                 }
@@ -242,7 +226,7 @@ pub fn sign_in(browser: &mut Browser, url: &Url, asks: &Asks<'_>) -> anyhow::Res
             }
         }
     }
-    Err(FormError::TooManySteps { idp }.into())
+    Err(SignInError::TooManySteps { idp }.into())
 }
 
 #[cfg(test)]

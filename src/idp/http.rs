@@ -73,13 +73,22 @@ impl Browser {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        self.send(url, Some(body))
+        self.send(url, Some(("application/x-www-form-urlencoded", body)))
+    }
+
+    /// POSTs JSON (the REST APIs of Okta and the like), asking for JSON back.
+    pub fn post_json(&mut self, url: Url, value: &serde_json::Value) -> anyhow::Result<Page> {
+        self.send(url, Some(("application/json", value.to_string())))
     }
 
     /// Sends, then follows redirects: 301/302/303 turn into a GET, 307/308 repeat the request.
-    fn send(&mut self, mut url: Url, mut form: Option<String>) -> anyhow::Result<Page> {
+    fn send(
+        &mut self,
+        mut url: Url,
+        mut form: Option<(&'static str, String)>,
+    ) -> anyhow::Result<Page> {
         for _ in 0..=MAX_REDIRECTS {
-            let mut response = self.send_once(&url, form.as_deref())?;
+            let mut response = self.send_once(&url, form.as_ref())?;
             let status = response.status().as_u16();
             let location = response
                 .headers()
@@ -119,7 +128,7 @@ impl Browser {
     fn send_once(
         &mut self,
         url: &Url,
-        form: Option<&str>,
+        form: Option<&(&'static str, String)>,
     ) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
         self.requests += 1;
         let cookies: Vec<String> = self
@@ -134,15 +143,18 @@ impl Browser {
             origin(url)
         );
         let result = match form {
-            Some(body) => {
+            Some((content_type, body)) => {
                 let mut request = self
                     .agent
                     .post(url.as_str())
-                    .header("content-type", "application/x-www-form-urlencoded");
+                    .header("content-type", *content_type);
+                if *content_type == "application/json" {
+                    request = request.header("accept", "application/json");
+                }
                 if !cookies.is_empty() {
                     request = request.header("cookie", cookies.join("; "));
                 }
-                request.send(body)
+                request.send(body.as_str())
             }
             None => {
                 let mut request = self.agent.get(url.as_str());

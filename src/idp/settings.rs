@@ -51,6 +51,8 @@ pub enum MfaType {
 pub enum Provider {
     /// HTML login forms: Keycloak, SimpleSAMLphp, LemonLDAP::NG and the like.
     Form,
+    /// Okta's Authn API, then the app's embed link.
+    Okta,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -105,6 +107,16 @@ pub fn signs_in(profiles: &Profiles, profile: &str, env: &Environment) -> bool {
             .lineage(profile)
             .iter()
             .any(|p| profiles.setting(p, "saml_auth_url").is_some())
+}
+
+/// The provider an auth URL's host names (as v3 detects Okta); HTML forms otherwise.
+fn detect(url: &Url) -> Provider {
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    if host.ends_with(".okta.com") || host.ends_with(".oktapreview.com") {
+        Provider::Okta
+    } else {
+        Provider::Form
+    }
 }
 
 fn check_role_arn(profile: &str, key: &'static str, arn: &str) -> Result<(), ConfigError> {
@@ -181,12 +193,12 @@ pub fn resolve(
         .map(|p| (target, p))
         .or_else(|| find("saml_provider"))
     {
-        None => Provider::Form,
+        None => detect(&auth_url),
         Some((p, name)) => match name.to_ascii_lowercase().as_str() {
-            "auto" | "form" | "keycloak" | "simplesamlphp" | "lemonldap" | "lemonldap-ng" => {
-                Provider::Form
-            }
-            "okta" | "onelogin" | "forgerock" | "azuread" | "browser" | "browserne" => {
+            "auto" => detect(&auth_url),
+            "form" | "keycloak" | "simplesamlphp" | "lemonldap" | "lemonldap-ng" => Provider::Form,
+            "okta" => Provider::Okta,
+            "onelogin" | "forgerock" | "azuread" | "browser" | "browserne" => {
                 return Err(bad(
                     p,
                     "saml_provider",
@@ -199,7 +211,7 @@ pub fn resolve(
                     p,
                     "saml_provider",
                     &name,
-                    "expected auto, form, keycloak, simplesamlphp or lemonldap",
+                    "expected auto, form, keycloak, simplesamlphp, lemonldap or okta",
                 ))
             }
         },
@@ -432,7 +444,8 @@ mod tests {
     fn bad_values_name_profile_and_key() {
         let (_d, p) = profiles(
             "[profile u]\nsaml_auth_url = ftp://x/y\n[profile r]\nsaml_auth_url = https://x/\nrole_arn = arn:aws:iam::1:role/x\n\
-             [profile m]\nsaml_auth_url = https://x/\nmfa_type = sms\n[profile o]\nsaml_auth_url = https://x/\nsaml_provider = okta\n",
+             [profile m]\nsaml_auth_url = https://x/\nmfa_type = sms\n[profile o]\nsaml_auth_url = https://x/\nsaml_provider = onelogin\n\
+             [profile k]\nsaml_auth_url = https://corp.okta.com/home/amazon_aws/0oa1/272\n",
         );
         let err = |n: &str| {
             resolve(&p, n, &SamlFlags::default(), None, &Environment::default())
@@ -442,6 +455,18 @@ mod tests {
         assert!(err("u").starts_with("profile 'u': saml_auth_url = 'ftp://x/y' is invalid"));
         assert!(err("r").starts_with("profile 'r': role_arn"));
         assert!(err("m").contains("mfa_type = 'sms'"));
-        assert!(err("o").contains("saml_provider = 'okta' is invalid: not supported"));
+        assert!(err("o").contains("saml_provider = 'onelogin' is invalid: not supported"));
+        let okta = resolve(
+            &p,
+            "k",
+            &SamlFlags::default(),
+            None,
+            &Environment::default(),
+        );
+        assert_eq!(
+            okta.unwrap().unwrap().provider,
+            Provider::Okta,
+            "detected by host"
+        );
     }
 }

@@ -13,9 +13,9 @@ use crate::aws::sts::SamlRoleRequest;
 use crate::cache::CacheKey;
 use crate::credentials::Credentials;
 use crate::idp::assertion::{self, RoleChoice};
-use crate::idp::form::{self, Asks, FormError};
 use crate::idp::http::{origin, Browser};
 use crate::idp::settings::{MfaType, Provider, SamlSettings};
+use crate::idp::{form, okta, Asks, SignInError};
 use crate::secrets::{self, SecretError};
 use crate::tty;
 
@@ -149,6 +149,7 @@ impl<'a> Saml<'a> {
         let mut browser = Browser::new(Some(self.jar_path(context)));
         let result = match s.provider {
             Provider::Form => form::sign_in(&mut browser, &s.auth_url, &asks),
+            Provider::Okta => okta::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
         };
         tracing::debug!("IdP sign-in took {} HTTP requests", browser.requests);
         match result {
@@ -222,8 +223,8 @@ impl Saml<'_> {
 
 fn wrong_password(e: &anyhow::Error) -> bool {
     matches!(
-        e.downcast_ref::<FormError>(),
-        Some(FormError::WrongPassword { .. })
+        e.downcast_ref::<SignInError>(),
+        Some(SignInError::WrongPassword { .. })
     )
 }
 
