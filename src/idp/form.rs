@@ -150,6 +150,12 @@ fn classify(page: &Page) -> Step {
     Step::Unknown
 }
 
+/// Whether a form reached from an https sign-in would send the password over plain http (what
+/// browsers warn about as a mixed-content form): an attacker on the path would read it.
+fn downgrades(signed_in_at: &Url, action: &Url) -> bool {
+    signed_in_at.scheme() == "https" && action.scheme() != "https"
+}
+
 fn submit(browser: &mut Browser, form: &Form) -> anyhow::Result<Page> {
     let fields: Vec<(String, String)> = form
         .fields
@@ -186,6 +192,13 @@ pub fn sign_in(browser: &mut Browser, url: &Url, asks: &Asks<'_>) -> anyhow::Res
                 // Query strings end up in server and proxy logs: no password goes there.
                 return Err(SignInError::PasswordInUrl {
                     page: origin(&page.url),
+                }
+                .into());
+            }
+            Step::Login(form) if downgrades(url, &form.action) => {
+                return Err(SignInError::Downgrade {
+                    page: origin(&page.url),
+                    action: origin(&form.action),
                 }
                 .into());
             }
@@ -281,6 +294,20 @@ mod tests {
                 ("remember", Kind::Skip, ""),
             ]
         );
+    }
+
+    #[test]
+    fn no_password_goes_from_https_to_http() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(downgrades(&u("https://idp/sso"), &u("http://idp/login")));
+        assert!(!downgrades(
+            &u("https://idp/sso"),
+            &u("https://other/login")
+        ));
+        assert!(!downgrades(
+            &u("http://127.0.0.1:8080/sso"),
+            &u("http://127.0.0.1:8080/login")
+        ));
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub enum SignInError {
         "the login form at {page} would send the password in its URL (method GET): not sending it"
     )]
     PasswordInUrl { page: String },
+    #[error(
+        "the login form at {page} would send the password unencrypted to {action}: not sending it"
+    )]
+    Downgrade { page: String, action: String },
     #[error("the identity provider at {idp} kept asking for more after {MAX_STEPS} steps")]
     TooManySteps { idp: String },
 }
