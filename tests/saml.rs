@@ -152,6 +152,14 @@ fn wrong_password_is_one_clear_line_after_one_attempt() {
     );
     assert!(!err.contains("not-it"), "{err}");
     assert_eq!(ssp.password_posts(), 1, "no retry");
+    // No password anywhere and no terminal: say where one can come from.
+    let err = run(sandbox.runas().arg("admin"), LIMIT).one_line_error();
+    assert!(
+        err.contains("the password for http://127.0.0.1:")
+            && err.contains("no terminal can answer: store it with `aws-runas password admin`"),
+        "{err}"
+    );
+    assert_eq!(ssp.password_posts(), 1);
     assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 0);
 }
 
@@ -337,7 +345,7 @@ fn password_round_trip_through_the_secret_service() {
     );
     assert!(
         out.stderr
-            .contains("the password in the OS keyring is not the right one: update it with `aws-runas password PROFILE`"),
+            .contains("the password in the OS keyring is not the right one: update it with `aws-runas password admin`"),
         "{}",
         out.stderr
     );

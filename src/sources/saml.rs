@@ -38,7 +38,7 @@ pub enum SamlError {
     NoTerminal {
         what: &'static str,
         idp: String,
-        hint: &'static str,
+        hint: String,
     },
 }
 
@@ -81,11 +81,11 @@ impl<'a> Saml<'a> {
         context.cache.dir().join(format!("idp_cookies_{hash}.json"))
     }
 
-    fn no_terminal(&self, what: &'static str, hint: &'static str) -> SamlError {
+    fn no_terminal(&self, what: &'static str, hint: &str) -> SamlError {
         SamlError::NoTerminal {
             what,
             idp: origin(&self.settings.auth_url),
-            hint,
+            hint: hint.to_owned(),
         }
     }
 
@@ -119,22 +119,23 @@ impl<'a> Saml<'a> {
             if let Some(p) = &s.password {
                 return Ok(p.clone());
             }
-            let hint = "store it with `aws-runas password PROFILE`, or pass -P / SAML_PASSWORD";
+            let hint = format!(
+                "store it with `aws-runas password {}`, or pass -P / SAML_PASSWORD",
+                s.profile
+            );
             if !context.interactive {
-                return Err(self.no_terminal("password", hint).into());
+                return Err(self.no_terminal("password", &hint).into());
             }
             tty::ask_secret(&format!("Password for {user} at {}: ", origin(&s.auth_url)))
-                .map_err(|_| self.no_terminal("password", hint).into())
+                .map_err(|_| self.no_terminal("password", &hint).into())
         };
         let otp = || -> anyhow::Result<String> {
             match s.mfa_type {
-                MfaType::None => anyhow::bail!(
-                    "profile '{}': the identity provider asks for a one-time code but mfa_type = none",
-                    s.profile
-                ),
+                MfaType::None => {
+                    anyhow::bail!("the identity provider asks for a one-time code but mfa_type = none")
+                }
                 MfaType::Push => anyhow::bail!(
-                    "profile '{}': the identity provider asks for a one-time code, and this provider has no push: set mfa_type = code",
-                    s.profile
+                    "the identity provider asks for a one-time code, and has no push here: set mfa_type = code"
                 ),
                 MfaType::Auto | MfaType::Code => {
                     context.mfa.code(&s.profile, &origin(&s.auth_url))
@@ -157,9 +158,10 @@ impl<'a> Saml<'a> {
                 browser.save()?;
                 Ok(response)
             }
-            Err(e) if from_keyring.get() && wrong_password(&e) => Err(e.context(
-                "the password in the OS keyring is not the right one: update it with `aws-runas password PROFILE`",
-            )),
+            Err(e) if from_keyring.get() && wrong_password(&e) => Err(e.context(format!(
+                "the password in the OS keyring is not the right one: update it with `aws-runas password {}`",
+                s.profile
+            ))),
             Err(e) => Err(e),
         }
     }
