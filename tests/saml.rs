@@ -2,6 +2,8 @@
 //! AssumeRoleWithSAML, read back by the real AWS CLI.
 
 mod common;
+#[path = "idp/llng.rs"]
+mod llng;
 #[path = "idp/ssp.rs"]
 mod ssp;
 
@@ -852,4 +854,38 @@ fn okta_sign_in_with_code_push_and_session_reuse() {
         out.stderr
     );
     assert_eq!(OKTA_POLLS.load(SeqCst), 3, "polled until approved");
+}
+
+#[test]
+fn lemonldap_ng_sign_in_wrong_password_and_session_reuse() {
+    // A second real IdP with other habits: fields `user` and `password`, the form posting back
+    // to its own URL (`action="#"`), a 200 login page with no redirect.
+    let idp = llng::Llng::start();
+    let sandbox = Sandbox::with_files(
+        &format!(
+            "[profile llng]\nsaml_auth_url = {}\nsaml_username = dwho\nrole_arn = {ADMIN}\nregion = us-east-1\n",
+            idp.url()
+        ),
+        "",
+    );
+    sandbox.moto.start_recording();
+    let err = run(
+        sandbox.runas().env("SAML_PASSWORD", "nope").arg("llng"),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(err.contains("rejected the password for 'dwho'"), "{err}");
+    let out = run(
+        sandbox.runas().env("SAML_PASSWORD", "dwho").arg("llng"),
+        LIMIT,
+    )
+    .ok();
+    let arn = identity(&sandbox, &out.stdout);
+    assert_assumed_role(&arn, "Admin");
+    assert_eq!(idp.password_posts(), 2);
+    // Expired credentials, a live portal session: no password needed.
+    expire_cached_roles(&sandbox);
+    run(sandbox.runas().arg("llng"), LIMIT).ok();
+    assert_eq!(idp.password_posts(), 2);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
 }
