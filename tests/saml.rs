@@ -899,3 +899,138 @@ fn lemonldap_ng_sign_in_wrong_password_and_session_reuse() {
     assert_eq!(idp.password_posts(), 2);
     assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
 }
+
+static ONELOGIN_POLLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// OneLogin's API v2 as its documentation shows it: the client credentials `id:secret` in the
+/// URL's token; frank has no MFA; gina has Google Authenticator (123456) and OneLogin Protect
+/// (approved at the third call).
+fn onelogin_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
+    use base64::Engine as _;
+    use serde_json::json;
+    use std::sync::atomic::Ordering::SeqCst;
+    let body: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let authorization = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Authorization"))
+        .map(|h| h.value.as_str().to_owned())
+        .unwrap_or_default();
+    let data = |user: &str| {
+        // The assertion of saml_page, as the API returns it: bare base64.
+        let page = saml_page(user);
+        let mut html = String::new();
+        std::io::Read::read_to_string(&mut page.into_reader(), &mut html).unwrap();
+        let b64 = html
+            .split("value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        b64.replace("&#x3D;", "=").replace("&#x2b;", "+")
+    };
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("id:secret")
+    );
+    match request.url() {
+        "/auth/oauth2/v2/token" if authorization == basic => {
+            json_reply(200, json!({"access_token": "at-1", "token_type": "bearer"}))
+        }
+        "/auth/oauth2/v2/token" => json_reply(
+            401,
+            json!({"status": {"error": true, "code": 401, "type": "Unauthorized", "message": "Authentication Failure"}}),
+        ),
+        _ if authorization != "bearer at-1" => json_reply(401, json!({"message": "bad token"})),
+        "/api/2/saml_assertion" => match (
+            body["username_or_email"].as_str(),
+            body["password"].as_str(),
+            body["app_id"].as_str(),
+        ) {
+            (Some("frank"), Some("frank-password"), Some("777")) => {
+                json_reply(200, json!({"data": data("frank"), "message": "Success"}))
+            }
+            (Some("gina"), Some("gina-password"), Some("777")) => json_reply(
+                200,
+                json!({"message": "MFA is required for this user", "state_token": "st-gina",
+                       "devices": [{"device_id": 11, "device_type": "Google Authenticator"},
+                                   {"device_id": 12, "device_type": "OneLogin Protect"}],
+                       "callback_url": "/api/2/saml_assertion/verify_factor", "user": {"id": 5}}),
+            ),
+            _ => json_reply(
+                401,
+                json!({"statusCode": 401, "name": "Unauthorized", "message": "Authentication Failed: Invalid user credentials"}),
+            ),
+        },
+        "/api/2/saml_assertion/verify_factor" => {
+            match (body["device_id"].as_str(), body["otp_token"].as_str()) {
+                (Some("11"), Some("123456")) => {
+                    json_reply(200, json!({"data": data("gina"), "message": "Success"}))
+                }
+                (Some("11"), _) => json_reply(
+                    401,
+                    json!({"message": "Failed authentication with this factor"}),
+                ),
+                (Some("12"), None) if ONELOGIN_POLLS.fetch_add(1, SeqCst) >= 2 => {
+                    json_reply(200, json!({"data": data("gina"), "message": "Success"}))
+                }
+                (Some("12"), None) => json_reply(
+                    200,
+                    json!({"message": "Authentication pending on OL Protect"}),
+                ),
+                _ => json_reply(400, json!({"message": "bad request"})),
+            }
+        }
+        _ => json_reply(404, json!({"message": "not found"})),
+    }
+}
+
+#[test]
+fn onelogin_sign_in_with_code_and_push() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let stub = Stub::start(onelogin_idp);
+    let base = stub.url().replace("/sso", "");
+    let token = "aWQ6c2VjcmV0"; // base64("id:secret")
+    let sandbox = Sandbox::with_files(
+        &format!(
+            "[profile ol]\nsaml_auth_url = {base}/trust/saml2/launch/9?app_id=777&token={token}\nsaml_provider = onelogin\n\
+             role_arn = {ADMIN}\nregion = us-east-1\n\
+             [profile badclient]\nsaml_auth_url = {base}/trust/saml2/launch/9?app_id=777&token=bm9wZQ==\nsaml_provider = onelogin\n\
+             [profile code]\nsource_profile = ol\nmfa_type = code\n"
+        ),
+        "",
+    );
+    sandbox.moto.start_recording();
+    let sign_in = |args: &[&str], password: &str| {
+        let mut cmd = sandbox.runas();
+        cmd.env("SAML_PASSWORD", password).args(args);
+        run(&mut cmd, LIMIT)
+    };
+    let err = sign_in(&["-U", "frank", "badclient"], "frank-password").one_line_error();
+    assert!(
+        err.contains("API credentials") && err.contains("Authentication Failure"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(token) && !err.contains("bm9wZQ"),
+        "the client secret leaked: {err}"
+    );
+    let err = sign_in(&["-U", "frank", "ol"], "nope").one_line_error();
+    assert!(err.contains("rejected the password for 'frank'"), "{err}");
+    let out = sign_in(&["-U", "frank", "ol"], "frank-password").ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/frank"
+    );
+    let err = sign_in(&["-U", "gina", "-o", "000000", "code"], "gina-password").one_line_error();
+    assert!(err.contains("rejected the one-time code"), "{err}");
+    sign_in(&["-U", "gina", "-o", "123456", "code"], "gina-password").ok();
+    let out = sign_in(&["-U", "gina", "ol"], "gina-password").ok();
+    assert!(
+        out.stderr.contains("approve the OneLogin Protect push"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(ONELOGIN_POLLS.load(SeqCst), 3, "polled until approved");
+}

@@ -30,6 +30,8 @@ pub struct Browser {
     agent: ureq::Agent,
     jar: CookieStore,
     jar_path: Option<PathBuf>,
+    /// Sent with the request being made, and only that one.
+    authorization: Option<String>,
     /// Requests made, redirects included (for `-v`).
     pub requests: u32,
 }
@@ -61,6 +63,7 @@ impl Browser {
             agent,
             jar,
             jar_path,
+            authorization: None,
             requests: 0,
         }
     }
@@ -78,7 +81,20 @@ impl Browser {
 
     /// POSTs JSON (the REST APIs of Okta and the like), asking for JSON back.
     pub fn post_json(&mut self, url: Url, value: &serde_json::Value) -> anyhow::Result<Page> {
-        self.send(url, Some(("application/json", value.to_string())))
+        self.post_json_authorized(url, value, None)
+    }
+
+    /// `post_json` with an `Authorization` header (API tokens: never logged).
+    pub fn post_json_authorized(
+        &mut self,
+        url: Url,
+        value: &serde_json::Value,
+        authorization: Option<&str>,
+    ) -> anyhow::Result<Page> {
+        self.authorization = authorization.map(str::to_owned);
+        let result = self.send(url, Some(("application/json", value.to_string())));
+        self.authorization = None;
+        result
     }
 
     /// Sends, then follows redirects: 301/302/303 turn into a GET, 307/308 repeat the request.
@@ -108,6 +124,10 @@ impl Browser {
                     }
                     if status <= 303 {
                         form = None;
+                    }
+                    if next.origin() != url.origin() {
+                        // An API token is for the host it was meant for.
+                        self.authorization = None;
                     }
                     url = next;
                 }
@@ -150,6 +170,9 @@ impl Browser {
                     .header("content-type", *content_type);
                 if *content_type == "application/json" {
                     request = request.header("accept", "application/json");
+                }
+                if let Some(value) = &self.authorization {
+                    request = request.header("authorization", value.as_str());
                 }
                 if !cookies.is_empty() {
                     request = request.header("cookie", cookies.join("; "));

@@ -1,11 +1,12 @@
 //! Sign-in at a company identity provider (IdP), ending in a SAML assertion for AWS: the
 //! settings that describe it, the HTTP side (redirects, the persistent cookie jar), the sign-in
-//! clients (HTML forms, Okta), what they share, and the parsing of the assertion.
+//! clients (HTML forms, Okta, OneLogin), what they share, and the parsing of the assertion.
 
 pub mod assertion;
 pub mod form;
 pub mod http;
 pub mod okta;
+pub mod onelogin;
 pub mod settings;
 
 /// More steps than any IdP takes: a loop between pages ends here.

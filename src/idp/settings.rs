@@ -53,6 +53,8 @@ pub enum Provider {
     Form,
     /// Okta's Authn API, then the app's embed link.
     Okta,
+    /// OneLogin's API v2 (client credentials in the URL).
+    OneLogin,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -114,6 +116,8 @@ fn detect(url: &Url) -> Provider {
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
     if host.ends_with(".okta.com") || host.ends_with(".oktapreview.com") {
         Provider::Okta
+    } else if host.ends_with(".onelogin.com") {
+        Provider::OneLogin
     } else {
         Provider::Form
     }
@@ -198,7 +202,8 @@ pub fn resolve(
             "auto" => detect(&auth_url),
             "form" | "keycloak" | "simplesamlphp" | "lemonldap" | "lemonldap-ng" => Provider::Form,
             "okta" => Provider::Okta,
-            "onelogin" | "forgerock" | "azuread" | "browser" | "browserne" => {
+            "onelogin" => Provider::OneLogin,
+            "forgerock" | "azuread" | "browser" | "browserne" => {
                 return Err(bad(
                     p,
                     "saml_provider",
@@ -211,7 +216,7 @@ pub fn resolve(
                     p,
                     "saml_provider",
                     &name,
-                    "expected auto, form, keycloak, simplesamlphp, lemonldap or okta",
+                    "expected auto, form, keycloak, simplesamlphp, lemonldap, okta or onelogin",
                 ))
             }
         },
@@ -444,7 +449,7 @@ mod tests {
     fn bad_values_name_profile_and_key() {
         let (_d, p) = profiles(
             "[profile u]\nsaml_auth_url = ftp://x/y\n[profile r]\nsaml_auth_url = https://x/\nrole_arn = arn:aws:iam::1:role/x\n\
-             [profile m]\nsaml_auth_url = https://x/\nmfa_type = sms\n[profile o]\nsaml_auth_url = https://x/\nsaml_provider = onelogin\n\
+             [profile m]\nsaml_auth_url = https://x/\nmfa_type = sms\n[profile o]\nsaml_auth_url = https://x/\nsaml_provider = azuread\n\
              [profile k]\nsaml_auth_url = https://corp.okta.com/home/amazon_aws/0oa1/272\n",
         );
         let err = |n: &str| {
@@ -455,7 +460,7 @@ mod tests {
         assert!(err("u").starts_with("profile 'u': saml_auth_url = 'ftp://x/y' is invalid"));
         assert!(err("r").starts_with("profile 'r': role_arn"));
         assert!(err("m").contains("mfa_type = 'sms'"));
-        assert!(err("o").contains("saml_provider = 'onelogin' is invalid: not supported"));
+        assert!(err("o").contains("saml_provider = 'azuread' is invalid: not supported"));
         let okta = resolve(
             &p,
             "k",
