@@ -239,7 +239,8 @@ pub struct Options {
     )]
     pub password: Option<String>,
 
-    /// SAML provider client: auto, form (keycloak, simplesamlphp, lemonldap), okta, onelogin (also SAML_PROVIDER)
+    /// SAML provider client: auto, form (keycloak, simplesamlphp, lemonldap), okta, onelogin,
+    /// forgerock (also SAML_PROVIDER)
     #[arg(
         short = 'R',
         long = "provider",

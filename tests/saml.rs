@@ -1034,3 +1034,155 @@ fn onelogin_sign_in_with_code_and_push() {
     );
     assert_eq!(ONELOGIN_POLLS.load(SeqCst), 3, "polled until approved");
 }
+
+static AM_POLLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// ForgeRock AM's authenticate API as its documentation shows it, in realm alpha: hank signs in
+/// with no MFA (the SSO token only in the body); ivy's code service wants 123456 in a
+/// PasswordCallback; her push service answers PollingWaitCallback until the third poll.
+fn am_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
+    use base64::Engine as _;
+    use serde_json::json;
+    use std::sync::atomic::Ordering::SeqCst;
+    let header = |name: &str| {
+        request
+            .headers()
+            .iter()
+            .find(|h| h.field.to_string().eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str().to_owned())
+    };
+    let decoded = |name: &str| {
+        let raw = header(name)?;
+        let b64 = raw.strip_prefix("=?UTF-8?B?")?.strip_suffix("?=")?;
+        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).ok()?).ok()
+    };
+    let body: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let url = request.url().to_owned();
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let unauthorized = || {
+        json_reply(
+            401,
+            json!({"code": 401, "reason": "Unauthorized", "message": "Authentication Failed"}),
+        )
+    };
+    match path {
+        "/am/idpssoinit" => {
+            assert!(query.contains("metaAlias=%2Falpha%2Fsaml-idp"), "{query}");
+            let cookie = header("Cookie").unwrap_or_default();
+            match cookie.split("iPlanetDirectoryPro=tok-").nth(1) {
+                Some(user) => saml_page(user.split(';').next().unwrap()),
+                None => redirect("/am/XUI/?realm=/alpha"),
+            }
+        }
+        "/am/XUI/" => html("<html><script>/* the AM login UI */</script></html>"),
+        "/am/json/realms/root/realms/alpha/authenticate" => {
+            if header("Accept-API-Version").is_none() {
+                return json_reply(400, json!({"message": "no API version"}));
+            }
+            match body["authId"].as_str() {
+                Some("code-ivy") => {
+                    let code = &body["callbacks"][1]["input"][0]["value"];
+                    if code == "123456" {
+                        json_reply(200, json!({"tokenId": "tok-ivy", "realm": "/alpha"}))
+                    } else {
+                        unauthorized()
+                    }
+                }
+                Some("push-ivy") if AM_POLLS.fetch_add(1, SeqCst) >= 2 => {
+                    json_reply(200, json!({"tokenId": "tok-ivy", "realm": "/alpha"}))
+                }
+                Some("push-ivy") => json_reply(
+                    200,
+                    json!({"authId": "push-ivy", "callbacks": [{"type": "PollingWaitCallback",
+                           "output": [{"name": "waitTime", "value": "1000"}]}]}),
+                ),
+                Some(_) => unauthorized(),
+                None => match (
+                    decoded("X-OpenAM-Username").as_deref(),
+                    decoded("X-OpenAM-Password").as_deref(),
+                ) {
+                    (Some("hank"), Some("hänk-pässword")) => {
+                        json_reply(200, json!({"tokenId": "tok-hank", "realm": "/alpha"}))
+                    }
+                    (Some("ivy"), Some("ivy-password"))
+                        if query.contains("authIndexValue=mfa_oath_authentication") =>
+                    {
+                        json_reply(
+                            200,
+                            json!({"authId": "code-ivy", "callbacks": [
+                                {"type": "TextOutputCallback", "output": [{"name": "message", "value": "Code"}]},
+                                {"type": "PasswordCallback", "input": [{"name": "IDToken2", "value": ""}]}]}),
+                        )
+                    }
+                    (Some("ivy"), Some("ivy-password"))
+                        if query.contains("authIndexValue=mfa_push_authentication") =>
+                    {
+                        json_reply(
+                            200,
+                            json!({"authId": "push-ivy", "callbacks": [{"type": "PollingWaitCallback",
+                                   "output": [{"name": "waitTime", "value": "1000"}]}]}),
+                        )
+                    }
+                    _ => unauthorized(),
+                },
+            }
+        }
+        _ => json_reply(404, json!({"message": "not found"})),
+    }
+}
+
+#[test]
+fn forgerock_sign_in_with_code_push_and_session_reuse() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let stub = Stub::start(am_idp);
+    let url = stub
+        .url()
+        .replace("/sso", "/am/json/realms/root/realms/alpha/authenticate");
+    let sandbox = Sandbox::with_files(
+        &format!(
+            "[profile am]\nsaml_auth_url = {url}\nsaml_provider = forgerock\nrole_arn = {ADMIN}\nregion = us-east-1\n\
+             [profile code]\nsource_profile = am\nmfa_type = code\n\
+             [profile push]\nsource_profile = am\nmfa_type = push\n"
+        ),
+        "",
+    );
+    sandbox.moto.start_recording();
+    let sign_in = |args: &[&str], password: &str| {
+        let mut cmd = sandbox.runas();
+        if !password.is_empty() {
+            cmd.env("SAML_PASSWORD", password);
+        }
+        run(cmd.args(args), LIMIT)
+    };
+    let err = sign_in(&["-U", "hank", "am"], "nope").one_line_error();
+    assert!(err.contains("rejected the password for 'hank'"), "{err}");
+    // A non-ASCII password travels RFC 2047-encoded in its header.
+    let out = sign_in(&["-U", "hank", "am"], "hänk-pässword").ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/hank"
+    );
+    // The SSO token (set as AM's cookie) signs in again without the password.
+    sign_in(&["-r", "-U", "hank", "am"], "").ok();
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
+
+    let err = sign_in(&["-U", "ivy", "-o", "000000", "code"], "ivy-password").one_line_error();
+    assert!(err.contains("rejected the one-time code"), "{err}");
+    let out = sign_in(&["-U", "ivy", "-o", "123456", "code"], "ivy-password").ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/ivy"
+    );
+    for jar in sandbox.cache_files() {
+        if jar.to_string_lossy().contains("idp_cookies_") {
+            std::fs::remove_file(jar).unwrap();
+        }
+    }
+    let out = sign_in(&["-U", "ivy", "push"], "ivy-password").ok();
+    assert!(
+        out.stderr.contains("approve the sign-in on your device"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(AM_POLLS.load(SeqCst), 3, "polled until approved");
+}

@@ -31,7 +31,7 @@ pub struct Browser {
     jar: CookieStore,
     jar_path: Option<PathBuf>,
     /// Sent with the request being made, and only that one.
-    authorization: Option<String>,
+    headers: Vec<(String, String)>,
     /// Requests made, redirects included (for `-v`).
     pub requests: u32,
 }
@@ -63,7 +63,7 @@ impl Browser {
             agent,
             jar,
             jar_path,
-            authorization: None,
+            headers: Vec::new(),
             requests: 0,
         }
     }
@@ -91,10 +91,33 @@ impl Browser {
         value: &serde_json::Value,
         authorization: Option<&str>,
     ) -> anyhow::Result<Page> {
-        self.authorization = authorization.map(str::to_owned);
+        let headers: Vec<(&str, String)> = authorization
+            .map(|a| ("authorization", a.to_owned()))
+            .into_iter()
+            .collect();
+        self.post_json_with(url, value, &headers)
+    }
+
+    /// `post_json` with extra headers (credentials among them: never logged), sent with this
+    /// request and any same-origin redirect of it only.
+    pub fn post_json_with(
+        &mut self,
+        url: Url,
+        value: &serde_json::Value,
+        headers: &[(&str, String)],
+    ) -> anyhow::Result<Page> {
+        self.headers = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
         let result = self.send(url, Some(("application/json", value.to_string())));
-        self.authorization = None;
+        self.headers.clear();
         result
+    }
+
+    /// Sets a cookie as if `url` had sent it (an SSO token an API returned in its body).
+    pub fn set_cookie(&mut self, url: &Url, name: &str, value: &str) {
+        let _ = self.jar.parse(&format!("{name}={value}; Path=/"), url);
     }
 
     /// Sends, then follows redirects: 301/302/303 turn into a GET, 307/308 repeat the request.
@@ -126,8 +149,8 @@ impl Browser {
                         form = None;
                     }
                     if next.origin() != url.origin() {
-                        // An API token is for the host it was meant for.
-                        self.authorization = None;
+                        // Credentials in headers are for the host they were meant for.
+                        self.headers.clear();
                     }
                     url = next;
                 }
@@ -171,8 +194,8 @@ impl Browser {
                 if *content_type == "application/json" {
                     request = request.header("accept", "application/json");
                 }
-                if let Some(value) = &self.authorization {
-                    request = request.header("authorization", value.as_str());
+                for (name, value) in &self.headers {
+                    request = request.header(name.as_str(), value.as_str());
                 }
                 if !cookies.is_empty() {
                     request = request.header("cookie", cookies.join("; "));

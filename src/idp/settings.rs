@@ -55,6 +55,8 @@ pub enum Provider {
     Okta,
     /// OneLogin's API v2 (client credentials in the URL).
     OneLogin,
+    /// ForgeRock AM / PingAM's authenticate REST API.
+    ForgeRock,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -203,7 +205,8 @@ pub fn resolve(
             "form" | "keycloak" | "simplesamlphp" | "lemonldap" | "lemonldap-ng" => Provider::Form,
             "okta" => Provider::Okta,
             "onelogin" => Provider::OneLogin,
-            "forgerock" | "azuread" | "browser" | "browserne" => {
+            "forgerock" | "pingam" => Provider::ForgeRock,
+            "azuread" | "browser" | "browserne" => {
                 return Err(bad(
                     p,
                     "saml_provider",
@@ -216,7 +219,7 @@ pub fn resolve(
                     p,
                     "saml_provider",
                     &name,
-                    "expected auto, form, keycloak, simplesamlphp, lemonldap, okta or onelogin",
+                    "expected auto, form, keycloak, simplesamlphp, lemonldap, okta, onelogin or forgerock",
                 ))
             }
         },

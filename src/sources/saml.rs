@@ -15,7 +15,7 @@ use crate::credentials::Credentials;
 use crate::idp::assertion::{self, RoleChoice};
 use crate::idp::http::{origin, Browser};
 use crate::idp::settings::{MfaType, Provider, SamlSettings};
-use crate::idp::{form, okta, onelogin, Asks, SignInError};
+use crate::idp::{forgerock, form, okta, onelogin, Asks, SignInError};
 use crate::secrets::{self, SecretError};
 use crate::tty;
 
@@ -152,6 +152,7 @@ impl<'a> Saml<'a> {
             Provider::Form => form::sign_in(&mut browser, &s.auth_url, &asks),
             Provider::Okta => okta::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
             Provider::OneLogin => onelogin::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
+            Provider::ForgeRock => forgerock::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
         };
         tracing::debug!("IdP sign-in took {} HTTP requests", browser.requests);
         match result {
