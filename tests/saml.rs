@@ -735,6 +735,16 @@ fn json_reply(status: u16, value: serde_json::Value) -> tiny_http::ResponseBox {
 fn okta_idp(base: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
     use serde_json::json;
     use std::sync::atomic::Ordering::SeqCst;
+    if *request.method() == tiny_http::Method::Head {
+        // Okta's fingerprint, for provider detection.
+        let mut r = html("");
+        r.add_header(
+            "x-okta-request-id: req-1"
+                .parse::<tiny_http::Header>()
+                .unwrap(),
+        );
+        return r;
+    }
     let url = request.url();
     let body: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
     let has_session = request
@@ -816,7 +826,8 @@ fn okta_sign_in_with_code_push_and_session_reuse() {
         &format!(
             "[profile okta]\nsaml_auth_url = {url}\nsaml_provider = okta\nrole_arn = {ADMIN}\nregion = us-east-1\n\
              [profile code]\nsource_profile = okta\nmfa_type = code\n\
-             [profile push]\nsource_profile = okta\nmfa_type = push\n"
+             [profile push]\nsource_profile = okta\nmfa_type = push\n\
+             [profile detected]\nsaml_auth_url = {url}\nrole_arn = {ADMIN}\nregion = us-east-1\n"
         ),
         "",
     );
@@ -828,6 +839,18 @@ fn okta_sign_in_with_code_push_and_session_reuse() {
         }
         run(cmd.args(args), LIMIT)
     };
+    // No saml_provider and a host that names none: Okta's header gives it away.
+    let out = sign_in(&["-v", "-U", "dave", "detected"], "dave-password").ok();
+    assert!(
+        out.stderr.contains("identity provider detected: Okta"),
+        "{}",
+        out.stderr
+    );
+    for jar in sandbox.cache_files() {
+        if jar.to_string_lossy().contains("idp_cookies_") {
+            std::fs::remove_file(jar).unwrap();
+        }
+    }
     let err = sign_in(&["-U", "dave", "okta"], "nope").one_line_error();
     assert!(err.contains("rejected the password for 'dave'"), "{err}");
     let out = sign_in(&["-U", "dave", "okta"], "dave-password").ok();

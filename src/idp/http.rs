@@ -115,6 +115,26 @@ impl Browser {
         result
     }
 
+    /// The response headers (names lower-case) of a HEAD of `url`, redirects not followed, given
+    /// at most `limit`: what detection of the provider looks at.
+    pub fn head(&mut self, url: &Url, limit: Duration) -> anyhow::Result<Vec<(String, String)>> {
+        self.requests += 1;
+        tracing::debug!("IdP: HEAD {}", origin(url));
+        let response = self
+            .agent
+            .head(url.as_str())
+            .config()
+            .timeout_global(Some(limit))
+            .build()
+            .call()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", origin(url)))?;
+        Ok(response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect())
+    }
+
     /// Sets a cookie as if `url` had sent it (an SSO token an API returned in its body).
     pub fn set_cookie(&mut self, url: &Url, name: &str, value: &str) {
         let _ = self.jar.parse(&format!("{name}={value}; Path=/"), url);

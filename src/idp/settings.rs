@@ -57,6 +57,8 @@ pub enum Provider {
     OneLogin,
     /// ForgeRock AM / PingAM's authenticate REST API.
     ForgeRock,
+    /// Not named and not told by the URL: the IdP's answer to a HEAD decides at sign-in.
+    Auto,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -113,14 +115,43 @@ pub fn signs_in(profiles: &Profiles, profile: &str, env: &Environment) -> bool {
             .any(|p| profiles.setting(p, "saml_auth_url").is_some())
 }
 
-/// The provider an auth URL's host names (as v3 detects Okta); HTML forms otherwise.
+/// The provider the auth URL itself names (its host, or AM's API path), as v3 detects them;
+/// `Auto` leaves it to the IdP's answer at sign-in.
 fn detect(url: &Url) -> Provider {
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
     if host.ends_with(".okta.com") || host.ends_with(".oktapreview.com") {
         Provider::Okta
     } else if host.ends_with(".onelogin.com") {
         Provider::OneLogin
+    } else if url.path().contains("/json/") && url.path().ends_with("/authenticate") {
+        Provider::ForgeRock
     } else {
+        Provider::Auto
+    }
+}
+
+/// The provider an IdP's response headers betray (v3's fingerprints); HTML forms otherwise.
+pub fn detect_from_headers(headers: &[(String, String)]) -> Provider {
+    let get = |name: &'static str| {
+        headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    if get("access-control-allow-headers")
+        .any(|v| v.contains("X-OpenAM-") || v.contains("MFA-FR-Token"))
+    {
+        Provider::ForgeRock
+    } else if get("x-okta-request-id").next().is_some() {
+        Provider::Okta
+    } else if get("set-cookie").any(|c| {
+        c.split('=')
+            .next()
+            .is_some_and(|name| name.contains("_onelogin.com"))
+    }) {
+        Provider::OneLogin
+    } else {
+        // Keycloak (its KC_RESTART cookie) and everything else: HTML forms.
         Provider::Form
     }
 }
@@ -475,6 +506,26 @@ mod tests {
             okta.unwrap().unwrap().provider,
             Provider::Okta,
             "detected by host"
+        );
+        let h = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+        assert_eq!(
+            detect_from_headers(&h("x-okta-request-id", "abc")),
+            Provider::Okta
+        );
+        assert_eq!(
+            detect_from_headers(&h(
+                "access-control-allow-headers",
+                "X-OpenAM-Username, X-Requested-With"
+            )),
+            Provider::ForgeRock
+        );
+        assert_eq!(
+            detect_from_headers(&h("set-cookie", "sub_session_onelogin.com=x; Path=/")),
+            Provider::OneLogin
+        );
+        assert_eq!(
+            detect_from_headers(&h("set-cookie", "KC_RESTART=x")),
+            Provider::Form
         );
     }
 }

@@ -14,12 +14,14 @@ use crate::cache::CacheKey;
 use crate::credentials::Credentials;
 use crate::idp::assertion::{self, RoleChoice};
 use crate::idp::http::{origin, Browser};
-use crate::idp::settings::{MfaType, Provider, SamlSettings};
+use crate::idp::settings::{detect_from_headers, MfaType, Provider, SamlSettings};
 use crate::idp::{forgerock, form, okta, onelogin, Asks, SignInError};
 use crate::secrets::{self, SecretError};
 use crate::tty;
 
 const MAX_ROLE_DURATION: Duration = Duration::from_secs(12 * 3600);
+/// How long provider detection waits for the IdP's headers.
+const DETECT_LIMIT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SamlError {
@@ -148,7 +150,18 @@ impl<'a> Saml<'a> {
             otp: &otp,
         };
         let mut browser = Browser::new(Some(self.jar_path(context)));
-        let result = match s.provider {
+        let provider = match s.provider {
+            Provider::Auto => {
+                // Any answer tells something; no answer leaves the form client to say why.
+                let headers = browser.head(&s.auth_url, DETECT_LIMIT).unwrap_or_default();
+                let found = detect_from_headers(&headers);
+                tracing::info!("identity provider detected: {found:?}");
+                found
+            }
+            p => p,
+        };
+        let result = match provider {
+            Provider::Auto => unreachable!("detection settles on a provider"),
             Provider::Form => form::sign_in(&mut browser, &s.auth_url, &asks),
             Provider::Okta => okta::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
             Provider::OneLogin => onelogin::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
