@@ -120,6 +120,22 @@ fn credential_process_exec_whoami_and_expiration_work_for_saml_profiles() {
     )
     .ok();
     assert_assumed_role(json(&out.stdout)["Arn"].as_str().unwrap(), "Admin");
+    // The IdP password is not handed on to the command.
+    let out = run(
+        sandbox
+            .runas()
+            .env("SAML_PASSWORD", "alice-password")
+            .env("RUNAS_PASSWORD", "alice-password")
+            .args([
+                "admin",
+                "sh",
+                "-c",
+                "echo ${SAML_PASSWORD:-unset} ${RUNAS_PASSWORD:-unset}",
+            ]),
+        LIMIT,
+    )
+    .ok();
+    assert_eq!(out.stdout.trim(), "unset unset");
     let out = run(sandbox.runas().args(["-w", "admin"]), LIMIT).ok();
     assert!(
         out.stdout.contains("assumed-role/Admin/alice@example.org"),
