@@ -34,6 +34,16 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('--external-id', '--external-id', [CompletionResultType]::ParameterName, 'External ID to use with AssumeRole')
             [CompletionResult]::new('-O', '-O ', [CompletionResultType]::ParameterName, 'Credential output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Credential output format')
+            [CompletionResult]::new('-S', '-S ', [CompletionResultType]::ParameterName, 'URL of the SAML authentication endpoint')
+            [CompletionResult]::new('--saml-url', '--saml-url', [CompletionResultType]::ParameterName, 'URL of the SAML authentication endpoint')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Username for SAML authentication (also SAML_USERNAME)')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Username for SAML authentication (also SAML_USERNAME)')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Password for SAML authentication [env: RUNAS_PASSWORD, SAML_PASSWORD]')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password for SAML authentication [env: RUNAS_PASSWORD, SAML_PASSWORD]')
+            [CompletionResult]::new('-R', '-R ', [CompletionResultType]::ParameterName, 'SAML provider client: auto, form (keycloak, simplesamlphp, lemonldap), okta, onelogin, forgerock (also SAML_PROVIDER)')
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'SAML provider client: auto, form (keycloak, simplesamlphp, lemonldap), okta, onelogin, forgerock (also SAML_PROVIDER)')
+            [CompletionResult]::new('-J', '-J ', [CompletionResultType]::ParameterName, 'ARN of the ''jump role'' to assume with SAML before the profile''s role')
+            [CompletionResult]::new('--jump-role', '--jump-role', [CompletionResultType]::ParameterName, 'ARN of the ''jump role'' to assume with SAML before the profile''s role')
             [CompletionResult]::new('-E', '-E ', [CompletionResultType]::ParameterName, 'Pass credentials to the command as environment variables, instead of a local endpoint')
             [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Pass credentials to the command as environment variables, instead of a local endpoint')
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Use session token credentials instead of role credentials')
@@ -69,6 +79,9 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration to load from your shell''s rc file')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script (profile names included)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
+            [CompletionResult]::new('password', 'password', [CompletionResultType]::ParameterValue, 'Set or update the stored password for an external identity provider (in the OS keyring)')
+            [CompletionResult]::new('passwd', 'passwd', [CompletionResultType]::ParameterValue, 'Set or update the stored password for an external identity provider (in the OS keyring)')
+            [CompletionResult]::new('pw', 'pw', [CompletionResultType]::ParameterValue, 'Set or update the stored password for an external identity provider (in the OS keyring)')
             [CompletionResult]::new('sso', 'sso', [CompletionResultType]::ParameterValue, 'Sign in to IAM Identity Center (the token is shared with the AWS CLI v2 and the SDKs)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -186,6 +199,21 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'aws-runas;password' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;passwd' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;pw' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'aws-runas;sso' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -228,6 +256,7 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration to load from your shell''s rc file')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script (profile names included)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
+            [CompletionResult]::new('password', 'password', [CompletionResultType]::ParameterValue, 'Set or update the stored password for an external identity provider (in the OS keyring)')
             [CompletionResult]::new('sso', 'sso', [CompletionResultType]::ParameterValue, 'Sign in to IAM Identity Center (the token is shared with the AWS CLI v2 and the SDKs)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -256,6 +285,9 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             break
         }
         'aws-runas;help;man' {
+            break
+        }
+        'aws-runas;help;password' {
             break
         }
         'aws-runas;help;sso' {

@@ -40,6 +40,15 @@ _aws__runas() {
             aws__runas,man)
                 cmd="aws__runas__subcmd__man"
                 ;;
+            aws__runas,passwd)
+                cmd="aws__runas__subcmd__password"
+                ;;
+            aws__runas,password)
+                cmd="aws__runas__subcmd__password"
+                ;;
+            aws__runas,pw)
+                cmd="aws__runas__subcmd__password"
+                ;;
             aws__runas,serve)
                 cmd="aws__runas__subcmd__serve"
                 ;;
@@ -66,6 +75,9 @@ _aws__runas() {
                 ;;
             aws__runas__subcmd__help,man)
                 cmd="aws__runas__subcmd__help__subcmd__man"
+                ;;
+            aws__runas__subcmd__help,password)
+                cmd="aws__runas__subcmd__help__subcmd__password"
                 ;;
             aws__runas__subcmd__help,serve)
                 cmd="aws__runas__subcmd__help__subcmd__serve"
@@ -128,7 +140,7 @@ _aws__runas() {
 
     case "${cmd}" in
         aws__runas)
-            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --verbose --help --version list ls diagnose diag serve srv init completions man sso help"
+            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -S -U -P -R -J -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --saml-url --username --password --provider --jump-role --verbose --help --version list ls diagnose diag serve srv init completions man password passwd pw sso help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -182,6 +194,46 @@ _aws__runas() {
                     COMPREPLY=($(compgen -W "env json fish powershell" -- "${cur}"))
                     return 0
                     ;;
+                --saml-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -S)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -U)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -P)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --provider)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -R)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jump-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -J)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -218,7 +270,7 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help)
-            opts="list diagnose serve init completions man sso help"
+            opts="list diagnose serve init completions man password sso help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -330,6 +382,20 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__password)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -525,6 +591,20 @@ _aws__runas() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        aws__subcmd__runas__subcmd__password)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         aws__subcmd__runas__subcmd__serve)
             opts="-p -H -h --port --headless --imdsv1 --metadata-ip --help ecs ec2"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -664,7 +744,7 @@ _aws_runas_with_profiles() {
             continue
         fi
         case ${word} in
-        -d | --duration | -a | --role-duration | -o | --otp | -M | --mfa-serial | -X | --external-id | -O | --output) skip=1 ;;
+        -d | --duration | -a | --role-duration | -o | --otp | -M | --mfa-serial | -X | --external-id | -O | --output | -S | --saml-url | -U | --username | -P | --password | -R | --provider | -J | --jump-role) skip=1 ;;
         -*) ;;
         *) position=$((position + 1)) ;;
         esac
@@ -677,7 +757,7 @@ _aws_runas_with_profiles() {
             if [[ ${name} == "${cur}"* ]]; then
                 COMPREPLY+=("$(printf '%q' "${name}")")
             fi
-        done < <(aws-runas __profiles 2>/dev/null || true; printf '%s\n' list diagnose serve init completions man sso help)
+        done < <(aws-runas __profiles 2>/dev/null || true; printf '%s\n' list diagnose serve init completions man password sso help)
         return 0
     fi
     _aws__runas "$@"

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_aws_runas_global_optspecs
-    string join \n d/duration= a/role-duration= o/otp= M/mfa-serial= X/external-id= E/env O/output= s/session r/refresh e/expiration w/whoami l/list-roles m/list-mfa D/diagnose c/write-credentials u/update v/verbose h/help V/version
+    string join \n d/duration= a/role-duration= o/otp= M/mfa-serial= X/external-id= E/env O/output= s/session r/refresh e/expiration w/whoami l/list-roles m/list-mfa D/diagnose c/write-credentials u/update S/saml-url= U/username= P/password= R/provider= J/jump-role= v/verbose h/help V/version
 end
 
 function __fish_aws_runas_needs_command
@@ -33,6 +33,11 @@ complete -c aws-runas -n "__fish_aws_runas_needs_command" -s O -l output -d 'Cre
 json\t'credential_process JSON'
 fish\t'fish `set -gx` statements'
 powershell\t'PowerShell `$Env:` assignments'"
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s S -l saml-url -d 'URL of the SAML authentication endpoint' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s U -l username -d 'Username for SAML authentication (also SAML_USERNAME)' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s P -l password -d 'Password for SAML authentication [env: RUNAS_PASSWORD, SAML_PASSWORD]' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s R -l provider -d 'SAML provider client: auto, form (keycloak, simplesamlphp, lemonldap), okta, onelogin, forgerock (also SAML_PROVIDER)' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s J -l jump-role -d 'ARN of the \'jump role\' to assume with SAML before the profile\'s role' -r
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s E -l env -d 'Pass credentials to the command as environment variables, instead of a local endpoint'
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s s -l session -d 'Use session token credentials instead of role credentials'
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s r -l refresh -d 'Force a refresh of the cached credentials'
@@ -55,6 +60,9 @@ complete -c aws-runas -n "__fish_aws_runas_needs_command" -a "srv" -d 'Serve cre
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -a "init" -d 'Print the shell integration to load from your shell\'s rc file'
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -a "completions" -d 'Print a completion script (profile names included)'
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -a "man" -d 'Write the man pages into a directory'
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -a "password" -d 'Set or update the stored password for an external identity provider (in the OS keyring)'
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -a "passwd" -d 'Set or update the stored password for an external identity provider (in the OS keyring)'
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -a "pw" -d 'Set or update the stored password for an external identity provider (in the OS keyring)'
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -a "sso" -d 'Sign in to IAM Identity Center (the token is shared with the AWS CLI v2 and the SDKs)'
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand list; and not __fish_seen_subcommand_from roles mfa help" -s h -l help -d 'Print help'
@@ -90,6 +98,9 @@ complete -c aws-runas -n "__fish_aws_runas_using_subcommand srv" -s h -l help -d
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand init" -s h -l help -d 'Print help'
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand man" -s h -l help -d 'Print help'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand password" -s h -l help -d 'Print help'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand passwd" -s h -l help -d 'Print help'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand pw" -s h -l help -d 'Print help'
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand sso; and not __fish_seen_subcommand_from login logout help" -s h -l help -d 'Print help'
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand sso; and not __fish_seen_subcommand_from login logout help" -f -a "login" -d 'Sign in for an SSO profile\'s session, whatever the token cache holds: in the browser (PKCE) where one can be opened, else with a code to confirm on any device'
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand sso; and not __fish_seen_subcommand_from login logout help" -f -a "logout" -d 'Remove the session\'s cached token (signing out of aws-runas, the AWS CLI and the SDKs)'
@@ -101,14 +112,15 @@ complete -c aws-runas -n "__fish_aws_runas_using_subcommand sso; and __fish_seen
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand sso; and __fish_seen_subcommand_from help" -f -a "login" -d 'Sign in for an SSO profile\'s session, whatever the token cache holds: in the browser (PKCE) where one can be opened, else with a code to confirm on any device'
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand sso; and __fish_seen_subcommand_from help" -f -a "logout" -d 'Remove the session\'s cached token (signing out of aws-runas, the AWS CLI and the SDKs)'
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand sso; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man sso help" -f -a "list" -d 'Show the IAM roles you may assume, or your MFA devices'
-complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man sso help" -f -a "diagnose" -d 'Check a profile\'s configuration and environment, and say what to fix'
-complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man sso help" -f -a "serve" -d 'Serve credentials from a local endpoint: ECS-container or EC2-metadata style'
-complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man sso help" -f -a "init" -d 'Print the shell integration to load from your shell\'s rc file'
-complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man sso help" -f -a "completions" -d 'Print a completion script (profile names included)'
-complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man sso help" -f -a "man" -d 'Write the man pages into a directory'
-complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man sso help" -f -a "sso" -d 'Sign in to IAM Identity Center (the token is shared with the AWS CLI v2 and the SDKs)'
-complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man sso help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man password sso help" -f -a "list" -d 'Show the IAM roles you may assume, or your MFA devices'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man password sso help" -f -a "diagnose" -d 'Check a profile\'s configuration and environment, and say what to fix'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man password sso help" -f -a "serve" -d 'Serve credentials from a local endpoint: ECS-container or EC2-metadata style'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man password sso help" -f -a "init" -d 'Print the shell integration to load from your shell\'s rc file'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man password sso help" -f -a "completions" -d 'Print a completion script (profile names included)'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man password sso help" -f -a "man" -d 'Write the man pages into a directory'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man password sso help" -f -a "password" -d 'Set or update the stored password for an external identity provider (in the OS keyring)'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man password sso help" -f -a "sso" -d 'Sign in to IAM Identity Center (the token is shared with the AWS CLI v2 and the SDKs)'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and not __fish_seen_subcommand_from list diagnose serve init completions man password sso help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and __fish_seen_subcommand_from list" -f -a "roles" -d 'Role ARNs your IAM user may assume (its and its groups\' policies); -v adds profiles to paste'
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and __fish_seen_subcommand_from list" -f -a "mfa" -d 'The MFA devices of your IAM user'
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand help; and __fish_seen_subcommand_from sso" -f -a "login" -d 'Sign in for an SSO profile\'s session, whatever the token cache holds: in the browser (PKCE) where one can be opened, else with a code to confirm on any device'

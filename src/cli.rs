@@ -59,6 +59,9 @@ pub enum Sub {
     Completions { shell: ShellKind },
     /// Write the man pages into a directory
     Man { dir: PathBuf },
+    /// Set or update the stored password for an external identity provider (in the OS keyring)
+    #[command(visible_aliases = ["passwd", "pw"])]
+    Password { profile: Option<String> },
     /// Sign in to IAM Identity Center (the token is shared with the AWS CLI v2 and the SDKs)
     #[command(subcommand)]
     Sso(SsoWhat),
@@ -269,6 +272,54 @@ pub struct Options {
         conflicts_with = "command"
     )]
     pub update: bool,
+
+    /// URL of the SAML authentication endpoint
+    #[arg(
+        short = 'S',
+        long = "saml-url",
+        env = "SAML_AUTH_URL",
+        value_name = "URL"
+    )]
+    pub saml_url: Option<String>,
+
+    /// Username for SAML authentication (also SAML_USERNAME)
+    #[arg(
+        short = 'U',
+        long = "username",
+        env = "RUNAS_USERNAME",
+        value_name = "USER"
+    )]
+    pub username: Option<String>,
+
+    /// Password for SAML authentication [env: RUNAS_PASSWORD, SAML_PASSWORD]
+    #[arg(
+        short = 'P',
+        long = "password",
+        env = "RUNAS_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env = true,
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+
+    /// SAML provider client: auto, form (keycloak, simplesamlphp, lemonldap), okta, onelogin,
+    /// forgerock (also SAML_PROVIDER)
+    #[arg(
+        short = 'R',
+        long = "provider",
+        env = "RUNAS_PROVIDER",
+        value_name = "PROVIDER"
+    )]
+    pub provider: Option<String>,
+
+    /// ARN of the 'jump role' to assume with SAML before the profile's role
+    #[arg(
+        short = 'J',
+        long = "jump-role",
+        env = "JUMP_ROLE_ARN",
+        value_name = "ARN"
+    )]
+    pub jump_role: Option<String>,
 
     /// Log what happens to stderr (secrets redacted); twice for AWS SDK tracing [env: RUNAS_VERBOSE]
     #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]

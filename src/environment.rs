@@ -43,6 +43,13 @@ impl Environment {
         value.filter(|v| !v.is_empty())
     }
 
+    /// This environment with `name` set to `value` (a flag standing in for its variable).
+    pub fn with_var(self, name: &str, value: &str) -> Self {
+        let mut vars = self.fixed.unwrap_or_else(|| std::env::vars().collect());
+        vars.insert(name.to_owned(), value.to_owned());
+        Self { fixed: Some(vars) }
+    }
+
     pub fn is_truthy(&self, name: &str) -> bool {
         self.get(name).is_some_and(|v| {
             !matches!(

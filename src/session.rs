@@ -31,6 +31,8 @@ pub struct CredentialRequest {
     /// The output goes to an SDK as `credential_process`: no sign-in is started, since nobody
     /// sees its prompt; the error says to run `aws-runas sso login` instead.
     pub credential_process: bool,
+    /// `-S -U -P -R -J` and their variables.
+    pub saml: crate::idp::settings::SamlFlags,
 }
 
 impl CredentialRequest {
@@ -57,7 +59,18 @@ impl Session {
             .clone()
             .unwrap_or_else(|| default_profile_name(&env));
         let profiles = Profiles::load(&env)?;
-        let resolved = profiles.resolve(&name, &request.overrides, &env)?;
+        let env = match &request.saml.auth_url {
+            Some(url) => env.with_var(crate::idp::settings::AUTH_URL_VARIABLE, url),
+            None => env,
+        };
+        let mut resolved = profiles.resolve(&name, &request.overrides, &env)?;
+        crate::idp::settings::apply(
+            &profiles,
+            &request.saml,
+            &request.overrides,
+            &env,
+            &mut resolved,
+        )?;
         let cache = Cache::from_env(&env)?;
         Ok(Self {
             profiles,
@@ -73,26 +86,49 @@ impl Session {
         )
     }
 
-    /// The credentials `request` asks for, from the cache or their source.
-    pub fn credentials(&self, request: &CredentialRequest) -> anyhow::Result<Credentials> {
+    /// `f` with what the credential sources use, answering `request`.
+    fn in_context<T>(
+        &self,
+        request: &CredentialRequest,
+        f: impl FnOnce(&sources::Context<'_>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
         let sts = self.sts();
         let mfa = TerminalMfa {
             preset: request.otp.clone(),
             interactive: request.interactive,
         };
-        let context = sources::Context {
+        f(&sources::Context {
             cache: &self.cache,
             sts: &sts,
             mfa: &mfa,
             refresh_window: self.resolved.refresh_window,
+            interactive: request.interactive,
             sign_in: request.interactive && !request.credential_process,
+        })
+    }
+
+    /// The credentials `request` asks for, from the cache or their source.
+    pub fn credentials(&self, request: &CredentialRequest) -> anyhow::Result<Credentials> {
+        self.in_context(request, |context| {
+            sources::credentials(
+                &self.resolved,
+                context,
+                request.session_only,
+                request.force_refresh,
+            )
+        })
+    }
+
+    /// For a profile that signs in at an IdP: the roles its assertion grants (a fresh sign-in,
+    /// or the IdP session's), `None` for other profiles.
+    pub fn saml_roles(&self, request: &CredentialRequest) -> anyhow::Result<Option<Vec<String>>> {
+        let Some(settings) = &self.resolved.saml else {
+            return Ok(None);
         };
-        sources::credentials(
-            &self.resolved,
-            &context,
-            request.session_only,
-            request.force_refresh,
-        )
+        self.in_context(request, |context| {
+            sources::saml::Saml::new(settings).offered_roles(context)
+        })
+        .map(Some)
     }
 
     /// `-c`: the credentials also go to a `[PROFILE-awsrunas]` section of the credentials file.

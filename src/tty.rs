@@ -32,3 +32,8 @@ pub fn ask(prompt: &str) -> io::Result<String> {
     }
     Ok(line.trim().to_owned())
 }
+
+/// `ask`, without echoing what is typed (passwords).
+pub fn ask_secret(prompt: &str) -> io::Result<String> {
+    rpassword::prompt_password(prompt)
+}

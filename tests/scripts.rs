@@ -17,7 +17,10 @@ fn bash_scripts() -> Vec<PathBuf> {
         .iter()
         .map(|p| root().join(p))
         .collect();
-    for entry in std::fs::read_dir(root().join("bench")).unwrap() {
+    for entry in std::fs::read_dir(root().join("bench"))
+        .unwrap()
+        .chain(std::fs::read_dir(root().join("tests/idp")).unwrap())
+    {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "sh") {
             files.push(path);

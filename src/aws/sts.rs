@@ -43,6 +43,15 @@ pub struct AssumeRoleRequest<'a> {
     pub mfa: Option<MfaToken<'a>>,
 }
 
+/// `AssumeRoleWithSAML`: the assertion is the credential, so the call is unsigned.
+pub struct SamlRoleRequest<'a> {
+    pub role_arn: &'a str,
+    pub principal_arn: &'a str,
+    /// The base64 `SAMLResponse`, as the IdP posted it.
+    pub assertion: &'a str,
+    pub duration: Duration,
+}
+
 /// The STS operations credential sources need.
 pub trait Sts {
     fn get_session_token(
@@ -65,6 +74,9 @@ pub trait Sts {
         token: &str,
         duration: Duration,
     ) -> Result<Credentials, StsError>;
+    /// Unsigned: the SAML assertion is the proof.
+    fn assume_role_with_saml(&self, request: &SamlRoleRequest<'_>)
+        -> Result<Credentials, StsError>;
 }
 
 pub struct SdkSts {
@@ -79,6 +91,18 @@ impl SdkSts {
             region: region.unwrap_or(FALLBACK_REGION).to_owned(),
             endpoint: endpoint.map(str::to_owned),
         }
+    }
+
+    /// A client with no credentials provider: the SDK sends its operations unsigned, for the
+    /// ones whose proof is in the request (a web identity token, a SAML assertion).
+    fn unsigned_client(&self) -> Client {
+        let mut config = aws_sdk_sts::Config::builder()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .region(aws_sdk_sts::config::Region::new(self.region.clone()))
+            .timeout_config(super::timeouts())
+            .retry_config(super::retries());
+        config.set_endpoint_url(self.endpoint.clone());
+        Client::from_conf(config.build())
     }
 
     fn client(&self, with: &Credentials) -> Client {
@@ -230,19 +254,26 @@ impl Sts for SdkSts {
         duration: Duration,
     ) -> Result<Credentials, StsError> {
         const OP: &str = "AssumeRoleWithWebIdentity";
-        // No credentials provider: the SDK sends this operation unsigned.
-        let mut config = aws_sdk_sts::Config::builder()
-            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-            .region(aws_sdk_sts::config::Region::new(self.region.clone()))
-            .timeout_config(super::timeouts())
-            .retry_config(super::retries());
-        config.set_endpoint_url(self.endpoint.clone());
-        let request = Client::from_conf(config.build())
+        let request = self
+            .unsigned_client()
             .assume_role_with_web_identity()
             .role_arn(role_arn)
             .role_session_name(session_name)
             .web_identity_token(token)
             .duration_seconds(seconds(duration));
+        let out = block_on(request.send()).map_err(|e| sts_error(OP, e))?;
+        convert(OP, out.credentials())
+    }
+
+    fn assume_role_with_saml(&self, r: &SamlRoleRequest<'_>) -> Result<Credentials, StsError> {
+        const OP: &str = "AssumeRoleWithSAML";
+        let request = self
+            .unsigned_client()
+            .assume_role_with_saml()
+            .role_arn(r.role_arn)
+            .principal_arn(r.principal_arn)
+            .saml_assertion(r.assertion)
+            .duration_seconds(seconds(r.duration));
         let out = block_on(request.send()).map_err(|e| sts_error(OP, e))?;
         convert(OP, out.credentials())
     }

@@ -65,18 +65,32 @@ pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode>
     check_environment(&env, &mut report);
     match Profiles::load(&env) {
         Err(e) => report.add(Level::Error, e.to_string()),
-        Ok(profiles) => match profiles.resolve(&name, &overrides(options), &env) {
-            Err(e) => report.add(Level::Error, format!("{e}")),
-            Ok(resolved) if resolved.federated.is_some() => {
-                summary = describe(&resolved);
-                check_federated(&resolved, &mut report);
+        Ok(profiles) => {
+            let resolved = profiles
+                .resolve(&name, &overrides(options), &env)
+                .and_then(|mut r| {
+                    crate::idp::settings::apply(
+                        &profiles,
+                        &super::saml_flags(options),
+                        &overrides(options),
+                        &env,
+                        &mut r,
+                    )?;
+                    Ok(r)
+                });
+            match resolved {
+                Err(e) => report.add(Level::Error, format!("{e}")),
+                Ok(resolved) if resolved.federated.is_some() => {
+                    summary = describe(&resolved);
+                    check_federated(&resolved, &mut report);
+                }
+                Ok(resolved) => {
+                    summary = describe(&resolved);
+                    check_profile(&env, &profiles, &resolved, &mut report);
+                    check_aws(&resolved, &mut report);
+                }
             }
-            Ok(resolved) => {
-                summary = describe(&resolved);
-                check_profile(&env, &profiles, &resolved, &mut report);
-                check_aws(&resolved, &mut report);
-            }
-        },
+        }
     }
     check_cache(&env, &mut report);
     check_shell(&env, &mut report);
@@ -99,8 +113,19 @@ pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode>
 fn describe(r: &Resolved) -> String {
     let mut out = format!("profile: {}\n", r.name);
     let key = redact_key_id(&r.source.credentials.access_key_id);
-    let _ = match (&r.federated, &r.source.origin) {
-        (Some(Federated::Sso(s)), _) => writeln!(
+    let _ = match (&r.saml, &r.federated, &r.source.origin) {
+        (Some(saml), _, _) => writeln!(
+            out,
+            "source: SAML sign-in at {} as {} ({:?} provider)\nassume with SAML: {} ({})",
+            crate::idp::http::origin(&saml.auth_url),
+            saml.username.as_deref().unwrap_or("(asked)"),
+            saml.provider,
+            saml.saml_role
+                .as_deref()
+                .unwrap_or("the role the identity provider offers"),
+            human(saml.duration)
+        ),
+        (None, Some(Federated::Sso(s)), _) => writeln!(
             out,
             "source: IAM Identity Center {} ({}), account {}, role {} (profile '{}')",
             s.session.start_url,
@@ -109,15 +134,17 @@ fn describe(r: &Resolved) -> String {
             s.role_name.as_deref().unwrap_or("(not set)"),
             s.profile
         ),
-        (Some(Federated::WebIdentity(w)), _) => writeln!(
+        (None, Some(Federated::WebIdentity(w)), _) => writeln!(
             out,
             "source: web identity token {} for {} (profile '{}')",
             w.token_file.display(),
             w.role_arn,
             w.profile
         ),
-        (None, SourceOrigin::Profile(p)) => writeln!(out, "source: keys {key} of profile '{p}'"),
-        (None, SourceOrigin::Environment) => {
+        (None, None, SourceOrigin::Profile(p)) => {
+            writeln!(out, "source: keys {key} of profile '{p}'")
+        }
+        (None, None, SourceOrigin::Environment) => {
             writeln!(out, "source: keys {key} from the environment")
         }
     };
@@ -239,7 +266,7 @@ fn check_profile(env: &Environment, profiles: &Profiles, r: &Resolved, report: &
             report.add(Level::Warn, format!("mfa_serial '{serial}' is neither an MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME) nor a hardware serial"));
         }
     }
-    if r.hops.is_empty() && r.mfa_serial.is_none() {
+    if r.hops.is_empty() && r.mfa_serial.is_none() && r.saml.is_none() {
         report.add(
             Level::Info,
             format!(
@@ -250,7 +277,6 @@ fn check_profile(env: &Environment, profiles: &Profiles, r: &Resolved, report: &
     }
 }
 
-/// One STS call with the source keys: do they work, and is our clock right?
 /// A chain that starts with a sign-in: is the sign-in there (no call is made, nothing signs in)?
 fn check_federated(r: &Resolved, report: &mut Report) {
     match &r.federated {
@@ -322,7 +348,19 @@ fn check_federated(r: &Resolved, report: &mut Report) {
     }
 }
 
+/// One STS call with the source keys: do they work, and is our clock right?
 fn check_aws(r: &Resolved, report: &mut Report) {
+    if r.saml.is_some() {
+        // No keys to try: signing in is what `aws-runas PROFILE` does.
+        report.add(
+            Level::Info,
+            format!(
+                "profile '{}' signs in at an identity provider: run `aws-runas {}` to try it",
+                r.name, r.name
+            ),
+        );
+        return;
+    }
     let sts = SdkSts::new(r.region.as_deref(), r.sts_endpoint.as_deref());
     let sent = Timestamp::now();
     match sts.identity_and_server_time(&r.source.credentials) {

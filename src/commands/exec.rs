@@ -35,6 +35,9 @@ const SHADOWING_VARIABLES: &[&str] = &[
     "AWS_ROLE_SESSION_NAME",
 ];
 
+/// The identity provider password is for aws-runas, never for the command it runs.
+const SECRET_VARIABLES: &[&str] = &["RUNAS_PASSWORD", "SAML_PASSWORD", "WEB_PASSWORD"];
+
 /// Shells whose `-i -c` runs a command line with the user's aliases and functions.
 const KNOWN_SHELLS: &[&str] = &["bash", "zsh", "fish", "ksh", "sh", "dash"];
 
@@ -56,7 +59,11 @@ pub fn run(
     }
     let resolved = &session.resolved;
     let mut child = command_for(command);
-    for name in SHADOWING_VARIABLES.iter().chain(EXPORTED_VARIABLES) {
+    for name in SHADOWING_VARIABLES
+        .iter()
+        .chain(EXPORTED_VARIABLES)
+        .chain(SECRET_VARIABLES)
+    {
         child.env_remove(name);
     }
     if options.env_credentials {

@@ -17,6 +17,13 @@ use crate::policy::assumable_roles;
 fn iam_user(options: &Options, profile: Option<&str>) -> anyhow::Result<(Session, String, SdkIam)> {
     let (session, request) = open(options, profile)?;
     let resolved = &session.resolved;
+    if let Some(saml) = &resolved.saml {
+        anyhow::bail!(
+            "profile '{}' signs in at {} (SAML): it has no IAM user keys; its MFA is the identity provider's",
+            resolved.name,
+            crate::idp::http::origin(&saml.auth_url)
+        );
+    }
     if resolved.federated.is_some() {
         anyhow::bail!(
             "profile '{}' signs in (IAM Identity Center or a web identity) instead of using an IAM user's keys: it has no IAM user to list",
@@ -58,6 +65,13 @@ pub fn roles(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCod
     if let Some(code) = super::sso::list_roles(options, profile)? {
         return Ok(code);
     }
+    // A SAML profile may assume what its identity provider's assertion grants (as v3 lists).
+    let (session, request) = open(options, profile)?;
+    if let Some(roles) = session.saml_roles(&request)? {
+        print(&roles.iter().map(|r| format!("{r}\n")).collect::<String>())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    drop(session);
     let (session, user, iam) = iam_user(options, profile)?;
     let documents = iam
         .policy_documents(&user)

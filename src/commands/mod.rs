@@ -9,6 +9,7 @@ pub mod expiration;
 pub mod init;
 pub mod list;
 pub mod man;
+pub mod password;
 pub mod profiles;
 pub mod serve;
 pub mod shell_export;
@@ -70,6 +71,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Sub::Completions { shell }) => return completions::run(shell),
         Some(Sub::Man { dir }) => return man::run(&dir),
         Some(Sub::Sso(what)) => return sso::run(&options, what),
+        Some(Sub::Password { profile }) => return password::run(&options, profile.as_deref()),
         None => {}
     }
     let profile = profile.as_deref();
@@ -106,6 +108,28 @@ pub fn request(options: &Options, profile: Option<&str>) -> CredentialRequest {
         force_refresh: options.refresh,
         interactive: true,
         credential_process: false,
+        saml: saml_flags(options),
+    }
+}
+
+/// `-S -U -P -R -J`, each with its v3 variables (clap reads only the first of several).
+pub fn saml_flags(options: &Options) -> crate::idp::settings::SamlFlags {
+    let env = crate::environment::Environment::from_process();
+    crate::idp::settings::SamlFlags {
+        auth_url: options.saml_url.clone(),
+        username: options
+            .username
+            .clone()
+            .or_else(|| env.get("SAML_USERNAME")),
+        password: options
+            .password
+            .clone()
+            .or_else(|| env.get("SAML_PASSWORD")),
+        provider: options
+            .provider
+            .clone()
+            .or_else(|| env.get("SAML_PROVIDER")),
+        jump_role_arn: options.jump_role.clone(),
     }
 }
 

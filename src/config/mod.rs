@@ -12,7 +12,7 @@ mod resolve;
 
 pub use federated::{Federated, SsoSession, SsoSettings, WebIdentitySettings};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -124,7 +124,7 @@ fn escaped(text: &str, limit: usize) -> String {
     out
 }
 
-fn shown_quoted(text: &str) -> String {
+pub fn shown_quoted(text: &str) -> String {
     format!("'{}'", shown(text))
 }
 
@@ -236,6 +236,24 @@ impl Profiles {
     pub fn setting(&self, profile: &str, key: &str) -> Option<(&str, &Path)> {
         let setting = self.profiles.get(profile)?.settings.get(key)?;
         Some((setting.value.as_str(), setting.file.as_path()))
+    }
+
+    /// `name`, then the profiles it names as `source_profile`, toward the root (stopping at a
+    /// missing profile or a cycle): where inherited settings are looked up.
+    pub fn lineage<'a>(&'a self, name: &'a str) -> Vec<&'a str> {
+        let mut names: Vec<&str> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut current = self.profiles.get_key_value(name);
+        while let Some((n, p)) = current {
+            if !seen.insert(n.as_str()) {
+                break;
+            }
+            names.push(n);
+            current = p
+                .get("source_profile")
+                .and_then(|s| self.profiles.get_key_value(s));
+        }
+        names
     }
 
     /// The profiles whose `role_arn` is `arn`.
@@ -399,6 +417,9 @@ pub struct Resolved {
     /// A chain rooted in a sign-in instead of keys (IAM Identity Center, a web identity token):
     /// then `source` holds no keys, and the sources start from this.
     pub federated: Option<Federated>,
+    /// Set (by the session) when the profile signs in at a SAML identity provider: then `source`
+    /// holds no keys and `hops` at most the role assumed from a jump role.
+    pub saml: Option<crate::idp::settings::SamlSettings>,
 }
 
 pub fn is_role_arn(s: &str) -> bool {

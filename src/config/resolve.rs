@@ -179,6 +179,7 @@ impl Profiles {
             sts_endpoint,
             iam_endpoint,
             federated,
+            saml: None,
         })
     }
 
@@ -336,6 +337,20 @@ impl Profiles {
                         credentials,
                     };
                 }
+            }
+            // Only the profile asked for is checked: its lineage holds every later one's.
+            if leaf && crate::idp::settings::signs_in(self, current, env) {
+                // A SAML sign-in stands where keys would: the session fills in `saml`. The
+                // profiles this one builds on still lend it region, endpoint and the like.
+                for name in self.lineage(current).into_iter().skip(1) {
+                    if let Some((key, p)) = self.profiles.get_key_value(name) {
+                        lineage.profiles.push((key.as_str(), p));
+                    }
+                }
+                break Source {
+                    origin: SourceOrigin::Profile(current.to_owned()),
+                    credentials: Credentials::long_term(String::new(), String::new()),
+                };
             }
             // A keyless profile that signs in (Identity Center, a web identity token) starts the chain.
             if let Some(found) = super::federated::read(self, current, profile, env, leaf)? {

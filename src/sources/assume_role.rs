@@ -61,7 +61,8 @@ impl<'a> AssumeRole<'a> {
     }
 
     /// The first role of a chain whose root is another source (an Identity Center role, a web
-    /// identity): its credentials are temporary, so the role is capped as a chained one.
+    /// identity, a SAML sign-in's role before a jump): its credentials are temporary, so the
+    /// role is capped as a chained one.
     pub fn over(resolved: &'a Resolved, root: Box<dyn Source + 'a>) -> anyhow::Result<Self> {
         let upstream_id = root
             .cache_key()
@@ -124,9 +125,20 @@ impl<'a> AssumeRole<'a> {
     }
 
     /// The configured role session name, or the caller's own name (as aws-runas v3 does).
-    fn session_name(&self, context: &Context<'_>) -> anyhow::Result<String> {
+    fn session_name(&self, context: &Context<'_>, with: &Credentials) -> anyhow::Result<String> {
         if let Some(n) = &self.hop.session_name {
             return Ok(n.clone());
+        }
+        if let Some(saml) = &self.resolved.saml {
+            // No keys at the root: the name is the one the IdP gave the jump role's session.
+            if let Some(n) = &saml.federated_username {
+                return Ok(n.clone());
+            }
+            let i = context
+                .sts
+                .caller_identity(with)
+                .with_context(|| format!("profile '{}'", saml.profile))?;
+            return Ok(session_name_from_arn(&i.arn));
         }
         let root = &self.resolved.source.credentials;
         let key = CacheKey::identity(&root.access_key_id);
@@ -164,7 +176,7 @@ impl Source for AssumeRole<'_> {
             }
             _ => None,
         };
-        let session_name = self.session_name(context)?;
+        let session_name = self.session_name(context, &with)?;
         tracing::info!(
             "AssumeRole {} for '{}' as '{session_name}' ({})",
             self.hop.role_arn,

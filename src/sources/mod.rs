@@ -17,6 +17,7 @@
 //! - role chains: each hop assumed with the previous hop's credentials, each hop cached.
 
 mod assume_role;
+pub mod saml;
 mod session_token;
 mod sso;
 mod web_identity;
@@ -33,6 +34,7 @@ use crate::duration::human;
 use crate::mfa::MfaPrompt;
 
 use assume_role::AssumeRole;
+use saml::Saml;
 use session_token::SessionToken;
 
 /// AWS caps a role assumed with temporary credentials (a role chain) at one hour.
@@ -45,6 +47,8 @@ pub struct Context<'a> {
     pub sts: &'a dyn Sts,
     pub mfa: &'a dyn MfaPrompt,
     pub refresh_window: Duration,
+    /// Whether a person may be asked (a password, a role to pick) on the terminal.
+    pub interactive: bool,
     /// Whether a sign-in (IAM Identity Center's device flow) may be started: false where nobody
     /// can answer (prompt hooks, credential_process, servers).
     pub sign_in: bool,
@@ -162,7 +166,11 @@ pub fn chain(resolved: &Resolved, session_only: bool) -> anyhow::Result<Box<dyn 
 }
 
 /// The source at the root of a chain that starts with a sign-in instead of keys.
+/// The source at the root of a chain that starts with a sign-in instead of keys.
 fn federated_root(resolved: &Resolved) -> anyhow::Result<Option<Box<dyn Source + '_>>> {
+    if let Some(settings) = &resolved.saml {
+        return Ok(Some(Box::new(Saml::new(settings))));
+    }
     Ok(match &resolved.federated {
         None => None,
         Some(Federated::Sso(s)) => Some(Box::new(sso::Sso::new(s)?)),
@@ -237,6 +245,17 @@ mod tests {
                 r.external_id.unwrap_or("-")
             )))
         }
+        fn assume_role_with_saml(
+            &self,
+            r: &crate::aws::sts::SamlRoleRequest<'_>,
+        ) -> Result<Credentials, StsError> {
+            Ok(self.issue(format!(
+                "AssumeRoleWithSAML {} via {} {}s",
+                r.role_arn,
+                r.principal_arn,
+                r.duration.as_secs()
+            )))
+        }
         fn caller_identity(&self, with: &Credentials) -> Result<Identity, StsError> {
             self.calls
                 .borrow_mut()
@@ -297,6 +316,7 @@ mod tests {
             sts_endpoint: None,
             iam_endpoint: None,
             federated: None,
+            saml: None,
         }
     }
 
@@ -306,6 +326,7 @@ mod tests {
             sts,
             mfa,
             refresh_window: Duration::from_secs(900),
+            interactive: false,
             sign_in: false,
         }
     }

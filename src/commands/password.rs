@@ -1,0 +1,49 @@
+//! `aws-runas password PROFILE`: stores the password of the profile's identity-provider user in
+//! the OS keyring, read from the terminal without echo, or from stdin when that is not one.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::cli::Options;
+use crate::config::{default_profile_name, Profiles};
+use crate::environment::Environment;
+use crate::idp::http::origin;
+use crate::idp::settings;
+use crate::{secrets, tty};
+
+pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
+    let env = Environment::from_process();
+    let name = profile
+        .map(str::to_owned)
+        .unwrap_or_else(|| default_profile_name(&env));
+    let profiles = Profiles::load(&env)?;
+    let flags = super::saml_flags(options);
+    let saml = settings::resolve(&profiles, &name, &flags, None, &env)?.with_context(|| {
+        format!("profile '{name}' signs in at no identity provider: set saml_auth_url, or pass -S")
+    })?;
+    let idp = origin(&saml.auth_url);
+    let stdin = std::io::stdin();
+    let interactive = stdin.is_terminal();
+    let username = match &saml.username {
+        Some(u) => u.clone(),
+        None if interactive => tty::ask(&format!("Username for {idp}: "))?,
+        None => anyhow::bail!(
+            "profile '{name}' has no username for {idp}: set saml_username, or pass -U"
+        ),
+    };
+    let password = if interactive {
+        tty::ask_secret(&format!("Password for {username} at {idp}: "))?
+    } else {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    };
+    if password.is_empty() {
+        anyhow::bail!("no password given: nothing stored");
+    }
+    secrets::store_idp_password(&saml.auth_url, &username, &password)?;
+    eprintln!("aws-runas: stored the password of '{username}' at {idp} in the OS keyring");
+    Ok(ExitCode::SUCCESS)
+}

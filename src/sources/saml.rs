@@ -1,0 +1,289 @@
+//! `AssumeRoleWithSAML` with an assertion from a sign-in at the company's identity provider:
+//! sign in (an `idp` client, its cookie jar making a live IdP session skip the password), pick
+//! the role among those the assertion grants, and trade the assertion for that role's
+//! credentials. Runs under the cache lock like every source, so N callers make one sign-in.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sha2::{Digest, Sha256};
+
+use super::{check_duration, Context, Source};
+use crate::aws::sts::SamlRoleRequest;
+use crate::cache::CacheKey;
+use crate::credentials::Credentials;
+use crate::idp::assertion::{self, RoleChoice};
+use crate::idp::http::{origin, Browser};
+use crate::idp::settings::{detect_from_headers, MfaType, Provider, SamlSettings};
+use crate::idp::{forgerock, form, okta, onelogin, Asks, SignInError};
+use crate::secrets::{self, SecretError};
+use crate::tty;
+
+const MAX_ROLE_DURATION: Duration = Duration::from_secs(12 * 3600);
+/// How long provider detection waits for the IdP's headers.
+const DETECT_LIMIT: Duration = Duration::from_secs(3);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SamlError {
+    #[error("profile '{profile}': the identity provider grants no role {wanted}; it offers {}", offered.join(", "))]
+    RoleNotOffered {
+        profile: String,
+        wanted: String,
+        offered: Vec<String>,
+    },
+    #[error("profile '{profile}': the identity provider offers several roles and no terminal can answer; set role_arn to one of {}", offered.join(", "))]
+    RoleChoiceNeeded {
+        profile: String,
+        offered: Vec<String>,
+    },
+    #[error("the {what} for {idp} is needed and no terminal can answer: {hint}")]
+    NoTerminal {
+        what: &'static str,
+        idp: String,
+        hint: String,
+    },
+}
+
+pub struct Saml<'a> {
+    settings: &'a SamlSettings,
+}
+
+impl<'a> Saml<'a> {
+    pub fn new(settings: &'a SamlSettings) -> Self {
+        Self { settings }
+    }
+
+    pub fn key(&self) -> CacheKey {
+        let s = self.settings;
+        CacheKey::role(
+            &s.profile,
+            s.saml_role.as_deref().unwrap_or(""),
+            None,
+            s.federated_username.as_deref(),
+            &format!(
+                "saml|{}|{}|{:?}",
+                s.auth_url,
+                s.username.as_deref().unwrap_or(""),
+                s.provider
+            ),
+        )
+    }
+
+    /// The IdP's session cookies, per IdP origin and username.
+    fn jar_path(&self, context: &Context<'_>) -> std::path::PathBuf {
+        let s = self.settings;
+        let mut h = Sha256::new();
+        h.update(s.auth_url.origin().ascii_serialization().as_bytes());
+        h.update([0]);
+        h.update(s.username.as_deref().unwrap_or("").as_bytes());
+        let hash: String = h.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        context.cache.dir().join(format!("idp_cookies_{hash}.json"))
+    }
+
+    fn no_terminal(&self, what: &'static str, hint: &str) -> SamlError {
+        SamlError::NoTerminal {
+            what,
+            idp: origin(&self.settings.auth_url),
+            hint: hint.to_owned(),
+        }
+    }
+
+    /// Signs in and returns the base64 SAML response.
+    fn sign_in(&self, context: &Context<'_>) -> anyhow::Result<String> {
+        let s = self.settings;
+        let from_keyring = std::cell::Cell::new(false);
+        let username = || -> anyhow::Result<String> {
+            if let Some(u) = &s.username {
+                return Ok(u.clone());
+            }
+            if !context.interactive {
+                return Err(self
+                    .no_terminal("username", "set saml_username in the profile, or -U")
+                    .into());
+            }
+            let u = tty::ask(&format!("Username for {}: ", origin(&s.auth_url)))
+                .map_err(|_| self.no_terminal("username", "set saml_username, or -U"))?;
+            Ok(u)
+        };
+        let password = |user: &str| -> anyhow::Result<String> {
+            match secrets::idp_password(&s.auth_url, user) {
+                Ok(Some(p)) => {
+                    from_keyring.set(true);
+                    return Ok(p);
+                }
+                Ok(None) => {}
+                Err(e @ SecretError::Unavailable(_)) => tracing::debug!("{e}"),
+                Err(e) => tracing::info!("{e}"),
+            }
+            if let Some(p) = &s.password {
+                return Ok(p.clone());
+            }
+            let hint = format!(
+                "store it with `aws-runas password {}`, or pass -P / SAML_PASSWORD",
+                s.profile
+            );
+            if !context.interactive {
+                return Err(self.no_terminal("password", &hint).into());
+            }
+            tty::ask_secret(&format!("Password for {user} at {}: ", origin(&s.auth_url)))
+                .map_err(|_| self.no_terminal("password", &hint).into())
+        };
+        let otp = || -> anyhow::Result<String> {
+            match s.mfa_type {
+                MfaType::None => {
+                    anyhow::bail!("the identity provider asks for a one-time code but mfa_type = none")
+                }
+                MfaType::Push => anyhow::bail!(
+                    "the identity provider asks for a one-time code, and has no push here: set mfa_type = code"
+                ),
+                MfaType::Auto | MfaType::Code => {
+                    context.mfa.code(&s.profile, &origin(&s.auth_url))
+                }
+            }
+        };
+        let asks = Asks {
+            username: &username,
+            password: &password,
+            otp: &otp,
+        };
+        let mut browser = Browser::new(Some(self.jar_path(context)));
+        let provider = match s.provider {
+            Provider::Auto => {
+                // Any answer tells something; no answer leaves the form client to say why.
+                let headers = browser.head(&s.auth_url, DETECT_LIMIT).unwrap_or_default();
+                let found = detect_from_headers(&headers);
+                tracing::info!("identity provider detected: {found:?}");
+                found
+            }
+            p => p,
+        };
+        let result = match provider {
+            Provider::Auto => unreachable!("detection settles on a provider"),
+            Provider::Form => form::sign_in(&mut browser, &s.auth_url, &asks),
+            Provider::Okta => okta::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
+            Provider::OneLogin => onelogin::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
+            Provider::ForgeRock => forgerock::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
+        };
+        tracing::debug!("IdP sign-in took {} HTTP requests", browser.requests);
+        match result {
+            Ok(response) => {
+                browser.save()?;
+                Ok(response)
+            }
+            Err(e) if from_keyring.get() && wrong_password(&e) => Err(e.context(format!(
+                "the password in the OS keyring is not the right one: update it with `aws-runas password {}`",
+                s.profile
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn choose(&self, roles: &[RoleChoice], context: &Context<'_>) -> anyhow::Result<RoleChoice> {
+        let s = self.settings;
+        let offered = || roles.iter().map(|r| r.role_arn.clone()).collect::<Vec<_>>();
+        if let Some(wanted) = &s.saml_role {
+            return roles
+                .iter()
+                .find(|r| &r.role_arn == wanted)
+                .cloned()
+                .ok_or_else(|| {
+                    SamlError::RoleNotOffered {
+                        profile: s.profile.clone(),
+                        wanted: wanted.clone(),
+                        offered: offered(),
+                    }
+                    .into()
+                });
+        }
+        if let [only] = roles {
+            return Ok(only.clone());
+        }
+        let needed = || SamlError::RoleChoiceNeeded {
+            profile: s.profile.clone(),
+            offered: offered(),
+        };
+        if !context.interactive {
+            return Err(needed().into());
+        }
+        let mut prompt = format!("Roles the identity provider offers for '{}':\n", s.profile);
+        for (i, r) in roles.iter().enumerate() {
+            prompt.push_str(&format!("  {}) {}\n", i + 1, r.role_arn));
+        }
+        prompt.push_str("Role number: ");
+        let answer = tty::ask(&prompt).map_err(|_| needed())?;
+        answer
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| roles.get(i))
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("'{answer}' is not one of the role numbers shown"))
+    }
+}
+
+impl Saml<'_> {
+    /// The role ARNs the IdP's assertion grants, without assuming any.
+    pub fn offered_roles(&self, context: &Context<'_>) -> anyhow::Result<Vec<String>> {
+        let s = self.settings;
+        let response = self
+            .sign_in(context)
+            .with_context(|| format!("profile '{}'", s.profile))?;
+        let parsed =
+            assertion::parse(&response).with_context(|| format!("profile '{}'", s.profile))?;
+        Ok(parsed.roles.into_iter().map(|r| r.role_arn).collect())
+    }
+}
+
+fn wrong_password(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<SignInError>(),
+        Some(SignInError::WrongPassword { .. })
+    )
+}
+
+impl Source for Saml<'_> {
+    fn cache_key(&self) -> Option<CacheKey> {
+        Some(self.key())
+    }
+
+    fn fetch(&self, context: &Context<'_>) -> anyhow::Result<Credentials> {
+        let s = self.settings;
+        check_duration("role", &s.profile, s.duration, MAX_ROLE_DURATION)?;
+        let response = self
+            .sign_in(context)
+            .with_context(|| format!("profile '{}'", s.profile))?;
+        let parsed =
+            assertion::parse(&response).with_context(|| format!("profile '{}'", s.profile))?;
+        let role = self.choose(&parsed.roles, context)?;
+        // AWS refuses a duration beyond the one the IdP allows: ask for at most that.
+        let duration = match parsed.session_duration.map(Duration::from_secs) {
+            Some(allowed) if allowed < s.duration => {
+                tracing::info!(
+                    "the identity provider allows sessions of {}: asking for that",
+                    crate::duration::human(allowed)
+                );
+                allowed
+            }
+            _ => s.duration,
+        };
+        tracing::info!(
+            "AssumeRoleWithSAML {} for '{}' ({})",
+            role.role_arn,
+            s.profile,
+            crate::duration::human(duration)
+        );
+        context
+            .sts
+            .assume_role_with_saml(&SamlRoleRequest {
+                role_arn: &role.role_arn,
+                principal_arn: &role.provider_arn,
+                assertion: &response,
+                duration,
+            })
+            .with_context(|| format!("profile '{}'", s.profile))
+    }
+}

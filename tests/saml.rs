@@ -1,0 +1,1227 @@
+//! SAML sign-in end to end: the built binary against a real SimpleSAMLphp IdP and moto's
+//! AssumeRoleWithSAML, read back by the real AWS CLI.
+
+mod common;
+#[path = "idp/llng.rs"]
+mod llng;
+#[path = "idp/ssp.rs"]
+mod ssp;
+
+use std::process::Stdio;
+
+use common::{assert_assumed_role, eval_in_sh, json, run, runas_bin, Sandbox, LIMIT};
+use ssp::Ssp;
+
+const ADMIN: &str = "arn:aws:iam::123456789012:role/Admin";
+
+fn config(ssp: &Ssp, extra: &str) -> String {
+    format!(
+        "[profile idp]\nsaml_auth_url = {}\nsaml_username = alice\nregion = us-east-1\n\n\
+         [profile admin]\nsource_profile = idp\nrole_arn = {ADMIN}\n\n{extra}",
+        ssp.url()
+    )
+}
+
+fn setup(extra: &str) -> (Ssp, Sandbox) {
+    let ssp = Ssp::start();
+    let sandbox = Sandbox::with_files(&config(&ssp, extra), "");
+    sandbox.moto.start_recording();
+    (ssp, sandbox)
+}
+
+/// The identity STS sees for the credentials in `exports` (through the real AWS CLI).
+fn identity(sandbox: &Sandbox, exports: &str) -> String {
+    let mut aws = sandbox.aws();
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
+        aws.env(var, eval_in_sh(exports, var));
+    }
+    let out = run(
+        aws.args(["sts", "get-caller-identity", "--region", "us-east-1"]),
+        LIMIT,
+    )
+    .ok();
+    json(&out.stdout)["Arn"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn sign_in_gives_role_credentials_the_aws_cli_accepts_and_caches_them() {
+    let (ssp, sandbox) = setup("");
+    let out = run(
+        sandbox
+            .runas()
+            .env("SAML_PASSWORD", "alice-password")
+            .arg("admin"),
+        LIMIT,
+    )
+    .ok();
+    let arn = identity(&sandbox, &out.stdout);
+    assert_assumed_role(&arn, "Admin");
+    assert!(arn.ends_with("/alice@example.org"), "{arn}");
+    assert_eq!(ssp.password_posts(), 1);
+    let idp_requests = ssp.requests();
+
+    // Within the credentials' life: no IdP request, no STS call, no password needed.
+    let again = run(sandbox.runas().arg("admin"), LIMIT).ok();
+    assert_eq!(again.stdout, out.stdout);
+    assert_eq!(ssp.requests(), idp_requests);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+    let saml = sandbox.moto.request("AssumeRoleWithSAML");
+    assert!(
+        saml.contains("PrincipalArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Asaml-provider%2FLocalSSP"),
+        "{saml}"
+    );
+
+    // The cookie jar is private.
+    let jar = sandbox
+        .cache_files()
+        .into_iter()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("idp_cookies_")
+        })
+        .expect("a cookie jar");
+    assert_eq!(common::mode(&jar), 0o600);
+}
+
+#[test]
+fn credential_process_exec_whoami_and_expiration_work_for_saml_profiles() {
+    let bin = runas_bin();
+    let (ssp, sandbox) = setup(&format!(
+        "[profile viacli]\ncredential_process = {} -O json admin\nregion = us-east-1\n",
+        bin.display()
+    ));
+    // credential_process: the AWS CLI runs us, we sign in.
+    let out = run(
+        sandbox.aws().env("SAML_PASSWORD", "alice-password").args([
+            "sts",
+            "get-caller-identity",
+            "--profile",
+            "viacli",
+        ]),
+        LIMIT,
+    )
+    .ok();
+    assert_assumed_role(json(&out.stdout)["Arn"].as_str().unwrap(), "Admin");
+    // Exec mode, -w and -e reuse those credentials: one sign-in in all.
+    let out = run(
+        sandbox.runas().args([
+            "admin",
+            common::aws_cli().as_str(),
+            "sts",
+            "get-caller-identity",
+        ]),
+        LIMIT,
+    )
+    .ok();
+    assert_assumed_role(json(&out.stdout)["Arn"].as_str().unwrap(), "Admin");
+    // The IdP password is not handed on to the command.
+    let out = run(
+        sandbox
+            .runas()
+            .env("SAML_PASSWORD", "alice-password")
+            .env("RUNAS_PASSWORD", "alice-password")
+            .args([
+                "admin",
+                "sh",
+                "-c",
+                "echo ${SAML_PASSWORD:-unset} ${RUNAS_PASSWORD:-unset}",
+            ]),
+        LIMIT,
+    )
+    .ok();
+    assert_eq!(out.stdout.trim(), "unset unset");
+    let out = run(sandbox.runas().args(["-w", "admin"]), LIMIT).ok();
+    assert!(
+        out.stdout.contains("assumed-role/Admin/alice@example.org"),
+        "{}",
+        out.stdout
+    );
+    let out = run(sandbox.runas().args(["-e", "admin"]), LIMIT).ok();
+    assert!(
+        out.stdout.starts_with("Credentials will expire on "),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(ssp.password_posts(), 1);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+    // -r signs in again; the live IdP session means no password this time.
+    run(sandbox.runas().args(["-r", "admin"]), LIMIT).ok();
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
+    assert_eq!(ssp.password_posts(), 1);
+}
+
+#[test]
+fn wrong_password_is_one_clear_line_after_one_attempt() {
+    let (ssp, sandbox) = setup("");
+    let err = run(
+        sandbox.runas().env("SAML_PASSWORD", "not-it").arg("admin"),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(
+        err.contains("rejected the password for 'alice'") && err.contains("profile 'admin'"),
+        "{err}"
+    );
+    assert!(!err.contains("not-it"), "{err}");
+    assert_eq!(ssp.password_posts(), 1, "no retry");
+    // No password anywhere and no terminal: say where one can come from.
+    let err = run(sandbox.runas().arg("admin"), LIMIT).one_line_error();
+    assert!(
+        err.contains("the password for http://127.0.0.1:")
+            && err.contains("no terminal can answer: store it with `aws-runas password admin`"),
+        "{err}"
+    );
+    assert_eq!(ssp.password_posts(), 1);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 0);
+}
+
+/// Moves the expiry of every cached role credential into the past, as time would.
+fn expire_cached_roles(sandbox: &Sandbox) {
+    for path in sandbox.cache_files() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("role_") && name.ends_with(".json") {
+            let mut entry = json(&std::fs::read_to_string(&path).unwrap());
+            entry["value"]["expiration"] = "2020-01-01T00:00:00Z".into();
+            std::fs::write(&path, entry.to_string()).unwrap();
+        }
+    }
+}
+
+#[test]
+fn expired_credentials_with_a_live_idp_session_need_no_password() {
+    let (ssp, sandbox) = setup("");
+    run(
+        sandbox
+            .runas()
+            .env("SAML_PASSWORD", "alice-password")
+            .arg("admin"),
+        LIMIT,
+    )
+    .ok();
+    expire_cached_roles(&sandbox);
+    // No password anywhere now, and no terminal: only the IdP session can sign in.
+    let out = run(sandbox.runas().arg("admin"), LIMIT).ok();
+    assert_assumed_role(&identity(&sandbox, &out.stdout), "Admin");
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
+    assert_eq!(
+        ssp.password_posts(),
+        1,
+        "the cookie jar carried the IdP session"
+    );
+}
+
+#[test]
+fn sixteen_concurrent_callers_make_one_sign_in() {
+    let (ssp, sandbox) = setup("");
+    let children: Vec<_> = (0..16)
+        .map(|_| {
+            sandbox
+                .runas()
+                .env("SAML_PASSWORD", "alice-password")
+                .args(["-O", "json", "admin"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for o in &outputs {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.stdout, outputs[0].stdout,
+            "everyone got the same credentials"
+        );
+    }
+    assert_eq!(ssp.password_posts(), 1);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+}
+
+#[test]
+fn jump_role_is_assumed_with_saml_then_the_target_from_it() {
+    let (ssp, sandbox) = setup(
+        "[profile target]\nsource_profile = idp\njump_role_arn = arn:aws:iam::123456789012:role/Admin\n\
+         role_arn = arn:aws:iam::123456789012:role/Target\n",
+    );
+    let out = run(
+        sandbox
+            .runas()
+            .env("SAML_PASSWORD", "alice-password")
+            .arg("target"),
+        LIMIT,
+    )
+    .ok();
+    let arn = identity(&sandbox, &out.stdout);
+    assert_eq!(
+        arn,
+        "arn:aws:sts::123456789012:assumed-role/Target/alice@example.org"
+    );
+    let saml = sandbox.moto.request("AssumeRoleWithSAML");
+    assert!(
+        saml.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2FAdmin"),
+        "{saml}"
+    );
+    assert_eq!(sandbox.moto.count("AssumeRole"), 1);
+    assert_eq!(ssp.password_posts(), 1);
+    // The -J flag does the same for a profile without jump_role_arn.
+    let out = run(
+        sandbox
+            .runas()
+            .args(["-J", "arn:aws:iam::123456789012:role/Admin", "admin"])
+            .env("SAML_PASSWORD", "alice-password"),
+        LIMIT,
+    )
+    .ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/alice@example.org"
+    );
+}
+
+#[test]
+fn several_roles_and_no_terminal_lists_them() {
+    let (ssp, sandbox) = setup(
+        "[profile nope]\nsource_profile = idp\nrole_arn = arn:aws:iam::123456789012:role/Nope\n",
+    );
+    // bob's assertion offers two roles and the profile names none.
+    let err = run(
+        sandbox
+            .runas()
+            .args(["-U", "bob", "idp"])
+            .env("SAML_PASSWORD", "bob-password"),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(
+        err.contains("offers several roles and no terminal can answer"),
+        "{err}"
+    );
+    assert!(
+        err.contains(ADMIN) && err.contains("arn:aws:iam::123456789012:role/ReadOnly"),
+        "{err}"
+    );
+    // A role the assertion does not grant is named with those it does.
+    let err = run(sandbox.runas().args(["-U", "bob", "nope"]), LIMIT).one_line_error();
+    assert!(
+        err.contains("grants no role arn:aws:iam::123456789012:role/Nope; it offers"),
+        "{err}"
+    );
+    assert!(err.contains(ADMIN), "{err}");
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 0);
+    assert_eq!(
+        ssp.password_posts(),
+        1,
+        "the second call reused the IdP session"
+    );
+}
+
+/// Waits (at most 10 s) until the unlocked daemon owns the Secret Service name: a client that
+/// came first would have D-Bus start a second, locked, daemon.
+const WAIT_FOR_SECRETS: &str = r#"i=0
+until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true'; do
+  i=$((i + 1)); [ "$i" -gt 100 ] && { echo 'no Secret Service on the bus' >&2; exit 10; }; sleep 0.1
+done"#;
+
+/// Runs `script` in a private D-Bus session with an unlocked gnome-keyring (a real Secret
+/// Service), with the sandbox's environment, `$RUNAS` the built binary.
+fn in_keyring_session(sandbox: &Sandbox, ssp: &Ssp, script: &str) -> common::Output {
+    let mut cmd = sandbox.command("dbus-run-session");
+    cmd.env("RUNAS", runas_bin())
+        .env("PORT", ssp.port.to_string())
+        .args([
+            "--",
+            "sh",
+            "-c",
+            &format!(
+                "echo -n unlock | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
+                 {WAIT_FOR_SECRETS}
+                 {script}"
+            ),
+        ]);
+    run(&mut cmd, LIMIT)
+}
+
+#[test]
+fn password_round_trip_through_the_secret_service() {
+    let (ssp, sandbox) = setup("");
+    let out = in_keyring_session(
+        &sandbox,
+        &ssp,
+        r#"printf 'alice-password\n' | "$RUNAS" password admin || exit 11
+        printf 'stored:'; secret-tool lookup service "aws-runas http://127.0.0.1:$PORT" username alice; echo
+        "$RUNAS" admin >/dev/null || exit 12
+        printf 'wrong\n' | "$RUNAS" pw admin || exit 13
+        rm "$RUNAS_CACHE_DIR"/idp_cookies_*
+        "$RUNAS" -r admin && exit 14
+        exit 0"#,
+    );
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("stored:alice-password"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("the password in the OS keyring is not the right one: update it with `aws-runas password admin`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+    assert_eq!(
+        ssp.password_posts(),
+        2,
+        "the keyring's password, then the wrong one"
+    );
+}
+
+#[test]
+fn without_a_keyring_one_line_says_so_and_other_ways_still_work() {
+    let (_ssp, sandbox) = setup("");
+    let mut cmd = sandbox.runas();
+    cmd.args(["password", "admin"]).stdin(Stdio::piped());
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"alice-password\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("no OS keyring is available"), "{err}");
+    assert!(!err.contains("alice-password"), "{err}");
+    run(
+        sandbox.runas().args(["-P", "alice-password", "admin"]),
+        LIMIT,
+    )
+    .ok();
+}
+
+#[test]
+fn verbose_output_holds_no_password_assertion_cookie_or_secret_key() {
+    let (_ssp, sandbox) = setup("");
+    let out = run(
+        sandbox
+            .runas()
+            .env("SAML_PASSWORD", "alice-password")
+            .args(["-vv", "admin"]),
+        LIMIT,
+    )
+    .ok();
+    let log = &out.stderr;
+    assert!(
+        log.contains("AssumeRoleWithSAML"),
+        "-vv logged nothing useful: {log}"
+    );
+    assert!(!log.contains("alice-password"));
+    // base64 of "<samlp:Response": the start of any assertion SimpleSAMLphp sends.
+    assert!(
+        !log.contains("PHNhbWxwOlJlc3BvbnNl"),
+        "assertion in the log"
+    );
+    assert!(!log.contains("AuthState="), "IdP state tokens in the log");
+    let secret = eval_in_sh(&out.stdout, "AWS_SECRET_ACCESS_KEY");
+    assert!(!log.contains(&secret), "secret key in the log");
+    let jar = sandbox
+        .cache_files()
+        .into_iter()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("idp_cookies_")
+        })
+        .expect("a cookie jar");
+    let jar: serde_json::Value = json(&std::fs::read_to_string(jar).unwrap());
+    let values: Vec<String> = jar
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c["raw_cookie"].as_str())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(!values.is_empty(), "no cookies saved: {jar}");
+    for raw in values {
+        let value = raw
+            .split(';')
+            .next()
+            .unwrap()
+            .split('=')
+            .nth(1)
+            .unwrap()
+            .to_owned();
+        assert!(!log.contains(&value), "cookie {raw} in the log");
+    }
+}
+
+/// How a stub IdP answers a request: (its base URL, the request, its body) to a response.
+type Respond = fn(&str, &tiny_http::Request, &str) -> tiny_http::ResponseBox;
+
+/// A hostile or broken IdP on loopback: answers every request with `respond`, stopped on drop.
+struct Stub {
+    server: std::sync::Arc<tiny_http::Server>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Stub {
+    fn start(respond: Respond) -> Self {
+        let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let s = server.clone();
+        let thread = std::thread::spawn(move || {
+            for mut request in s.incoming_requests() {
+                let base = format!("http://{}", s.server_addr());
+                let mut body = String::new();
+                let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
+                let response = respond(&base, &request, &body);
+                let _ = request.respond(response);
+            }
+        });
+        Stub {
+            server,
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/sso", self.server.server_addr())
+    }
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn html(body: &str) -> tiny_http::ResponseBox {
+    tiny_http::Response::from_string(body)
+        .with_header(
+            "Content-Type: text/html"
+                .parse::<tiny_http::Header>()
+                .unwrap(),
+        )
+        .boxed()
+}
+
+fn redirect(to: &str) -> tiny_http::ResponseBox {
+    tiny_http::Response::empty(302)
+        .with_header(
+            format!("Location: {to}")
+                .parse::<tiny_http::Header>()
+                .unwrap(),
+        )
+        .boxed()
+}
+
+#[test]
+fn broken_and_hostile_identity_providers_give_one_clear_line() {
+    let cases: [(Respond, &str); 6] = [
+        (|_, r, _| redirect(r.url()), "redirects more than 10 times"),
+        (
+            |_, _, _| redirect("javascript:alert(1)"),
+            "which is not a web page",
+        ),
+        (
+            |_, _, _| html(&"x".repeat(5 * 1024 * 1024)),
+            "reading the page at",
+        ),
+        (
+            |_, _, _| html("<html><p>Maintenance</p></html>"),
+            "no sign-in form and no SAML response at http://127.0.0.1:",
+        ),
+        (
+            |_, _, _| html(r#"<form method="post"><input name="SAMLResponse" value="%%%"></form>"#),
+            "SAML response is not base64",
+        ),
+        (
+            |_, _, _| {
+                html(
+                    r#"<form method="get" action="/login"><input name="u"><input type="password" name="p"></form>"#,
+                )
+            },
+            "would send the password in its URL (method GET): not sending it",
+        ),
+    ];
+    // A profile without saml_auth_url: -S makes it sign in.
+    let sandbox = Sandbox::with_files(
+        &format!("[profile plain]\nrole_arn = {ADMIN}\nregion = us-east-1\n"),
+        "",
+    );
+    sandbox.moto.start_recording();
+    for (respond, expected) in cases {
+        let stub = Stub::start(respond);
+        let err = run(
+            sandbox
+                .runas()
+                .args(["-S", &stub.url(), "-U", "alice", "-P", "pw-secret", "plain"]),
+            LIMIT,
+        )
+        .one_line_error();
+        assert!(err.contains(expected), "expected '{expected}': {err}");
+        assert!(!err.contains("pw-secret"), "{err}");
+    }
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 0);
+}
+
+/// Writes a script that sets the sandbox environment and then runs `body`.
+fn script(s: &Sandbox, body: &str) -> String {
+    let mut text = String::from("#!/bin/sh\n");
+    for (k, v) in s.env() {
+        text.push_str(&format!("export {k}='{}'\n", v.replace('\'', r"'\''")));
+    }
+    text.push_str(body);
+    let path = s.dir.path().join("script.sh");
+    std::fs::write(&path, text).unwrap();
+    format!("sh '{}'", path.display())
+}
+
+#[test]
+fn password_and_role_are_asked_on_the_terminal_without_echo() {
+    use common::tmux::Tmux;
+    use std::time::Duration;
+    let (_ssp, sandbox) = setup("");
+    let dir = sandbox.dir.path().display().to_string();
+    let body = format!(
+        "'{bin}' -U bob -O json idp >'{dir}/out' 2>'{dir}/err'; echo EXIT=$?\nsleep 60\n",
+        bin = runas_bin().display()
+    );
+    let tmux = Tmux::start(sandbox.dir.path(), &script(&sandbox, &body));
+    tmux.wait_for("the password prompt", Duration::from_secs(30), |s| {
+        s.contains("Password for bob at http://127.0.0.1:")
+    });
+    tmux.type_line("bob-password");
+    let screen = tmux.wait_for("the role choice", Duration::from_secs(30), |s| {
+        s.contains("Role number: ")
+    });
+    assert!(
+        !screen.contains("bob-password"),
+        "the password was echoed: {screen}"
+    );
+    assert!(screen.contains(&format!("1) {ADMIN}")), "{screen}");
+    assert!(
+        screen.contains("2) arn:aws:iam::123456789012:role/ReadOnly"),
+        "{screen}"
+    );
+    tmux.type_line("2");
+    tmux.wait_for("the end", Duration::from_secs(30), |s| s.contains("EXIT="));
+    // moto refuses assertions with two roles (HTTP 500), but the choice reached STS.
+    let saml = sandbox.moto.request("AssumeRoleWithSAML");
+    assert!(
+        saml.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2FReadOnly"),
+        "{saml}"
+    );
+}
+
+#[test]
+fn duration_is_capped_at_what_the_identity_provider_allows() {
+    let (_ssp, sandbox) = setup(&format!(
+        "[profile long]\nsource_profile = idp\nrole_arn = {ADMIN}\ncredentials_duration = 4h\n"
+    ));
+    run(
+        sandbox
+            .runas()
+            .env("SAML_PASSWORD", "alice-password")
+            .arg("long"),
+        LIMIT,
+    )
+    .ok();
+    // alice's assertion says SessionDuration 3600.
+    let saml = sandbox.moto.request("AssumeRoleWithSAML");
+    assert!(saml.contains("DurationSeconds=3600"), "{saml}");
+}
+
+/// A form IdP with a one-time-code step (as Keycloak's): login form, then an `otp` form whose
+/// right answer is 123456, then the SAMLResponse page with a one-role assertion moto accepts.
+fn otp_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
+    let fields: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+    let field = |name: &str| fields.get(name).map(String::as_str);
+    match request.url() {
+        "/sso" => html(
+            r#"<form id="kc-form-login" method="post" action="/login?session_code=x"><input name="username" type="text">
+            <input name="password" type="password"><input type="hidden" name="credentialId" value=""></form>"#,
+        ),
+        u if u.starts_with("/login") && field("password") == Some("carol-password") => html(
+            r#"<form id="kc-otp-login-form" method="post" action="/otp"><input id="otp" name="otp" type="text"></form>"#,
+        ),
+        "/otp" if field("otp") == Some("123456") => saml_page("carol"),
+        "/otp" => html(
+            r#"<p>Invalid authenticator code.</p><form method="post" action="/otp"><input id="otp" name="otp" type="text"></form>"#,
+        ),
+        _ => html(
+            r#"<p>Invalid username or password.</p><form method="post" action="/login"><input name="username"><input name="password" type="password"></form>"#,
+        ),
+    }
+}
+
+/// The page an IdP posts on to AWS: a one-role assertion (which moto accepts) for `user`,
+/// entity-encoded as Okta writes it.
+fn saml_page(user: &str) -> tiny_http::ResponseBox {
+    use base64::Engine as _;
+    let xml = format!(
+        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:Assertion IssueInstant="2026-01-01T00:00:00Z"><saml:Subject><saml:NameID>{user}</saml:NameID></saml:Subject><saml:AttributeStatement>
+        <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role"><saml:AttributeValue>{ADMIN},arn:aws:iam::123456789012:saml-provider/Stub</saml:AttributeValue></saml:Attribute>
+        <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/RoleSessionName"><saml:AttributeValue>{user}</saml:AttributeValue></saml:Attribute>
+        </saml:AttributeStatement></saml:Assertion></samlp:Response>"#
+    );
+    let b64 = base64::engine::general_purpose::STANDARD.encode(xml);
+    html(&format!(
+        r#"<form method="post" action="https://signin.aws.amazon.com/saml"><input type="hidden" name="SAMLResponse" value="{}"></form>"#,
+        b64.replace('=', "&#x3D;").replace('+', "&#x2b;")
+    ))
+}
+
+#[test]
+fn one_time_code_step_of_a_form_identity_provider() {
+    let stub = Stub::start(otp_idp);
+    let sandbox = Sandbox::with_files(
+        &format!(
+            "[profile kc]\nsaml_auth_url = {}\nsaml_username = carol\nrole_arn = {ADMIN}\nregion = us-east-1\n\
+             [profile strict]\nsource_profile = kc\nmfa_type = none\n",
+            stub.url()
+        ),
+        "",
+    );
+    sandbox.moto.start_recording();
+    let with = |code: &str, profile: &str| {
+        let mut cmd = sandbox.runas();
+        cmd.env("SAML_PASSWORD", "carol-password");
+        if !code.is_empty() {
+            cmd.args(["-o", code]);
+        }
+        cmd.arg(profile);
+        run(&mut cmd, LIMIT)
+    };
+    let err = with("654321", "kc").one_line_error();
+    assert!(err.contains("rejected the one-time code"), "{err}");
+    let err = with("", "kc").one_line_error();
+    assert!(err.contains("no terminal can answer"), "{err}");
+    let err = with("123456", "strict").one_line_error();
+    assert!(err.contains("mfa_type = none"), "{err}");
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 0);
+    let out = with("123456", "kc").ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/carol"
+    );
+}
+
+static OKTA_POLLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static OKTA_AUTHN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn json_reply(status: u16, value: serde_json::Value) -> tiny_http::ResponseBox {
+    tiny_http::Response::from_string(value.to_string())
+        .with_status_code(status)
+        .with_header(
+            "Content-Type: application/json"
+                .parse::<tiny_http::Header>()
+                .unwrap(),
+        )
+        .boxed()
+}
+
+/// Okta's Authn API as its documentation shows it: dave has no MFA; erin has a TOTP factor
+/// (123456) and a push (approved at the third poll); the app link trades a sessionToken for a
+/// `sid` cookie, and with that cookie answers the SAML page directly.
+fn okta_idp(base: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
+    use serde_json::json;
+    use std::sync::atomic::Ordering::SeqCst;
+    if *request.method() == tiny_http::Method::Head {
+        // Okta's fingerprint, for provider detection.
+        let mut r = html("");
+        r.add_header(
+            "x-okta-request-id: req-1"
+                .parse::<tiny_http::Header>()
+                .unwrap(),
+        );
+        return r;
+    }
+    let url = request.url();
+    let body: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let has_session = request
+        .headers()
+        .iter()
+        .any(|h| h.field.equiv("Cookie") && h.value.as_str().contains("sid=okta-session"));
+    let factor = |id: &str, kind: &str| {
+        json!({"id": id, "factorType": kind, "provider": "OKTA",
+               "_links": {"verify": {"href": format!("{base}/api/v1/authn/factors/{id}/verify")}}})
+    };
+    match url {
+        "/api/v1/authn" => {
+            OKTA_AUTHN.fetch_add(1, SeqCst);
+            match (body["username"].as_str(), body["password"].as_str()) {
+                (Some("dave"), Some("dave-password")) => json_reply(
+                    200,
+                    json!({"status": "SUCCESS", "sessionToken": "tok-dave"}),
+                ),
+                (Some("erin"), Some("erin-password")) => json_reply(
+                    200,
+                    json!({"status": "MFA_REQUIRED", "stateToken": "st-erin",
+                           "_embedded": {"factors": [factor("totp1", "token:software:totp"), factor("push1", "push")]}}),
+                ),
+                _ => json_reply(
+                    401,
+                    json!({"errorCode": "E0000004", "errorSummary": "Authentication failed"}),
+                ),
+            }
+        }
+        "/api/v1/authn/factors/totp1/verify" => match body["passCode"].as_str() {
+            Some("123456") => json_reply(
+                200,
+                json!({"status": "SUCCESS", "sessionToken": "tok-erin"}),
+            ),
+            _ => json_reply(
+                403,
+                json!({"errorCode": "E0000068", "errorSummary": "Invalid Passcode/Answer"}),
+            ),
+        },
+        "/api/v1/authn/factors/push1/verify" => {
+            if OKTA_POLLS.fetch_add(1, SeqCst) >= 2 {
+                json_reply(
+                    200,
+                    json!({"status": "SUCCESS", "sessionToken": "tok-erin"}),
+                )
+            } else {
+                json_reply(
+                    200,
+                    json!({"status": "MFA_CHALLENGE", "factorResult": "WAITING", "stateToken": "st-erin",
+                    "_links": {"next": {"name": "poll", "href": format!("{base}/api/v1/authn/factors/push1/verify")}},
+                    "_embedded": {"factor": {"_embedded": {"challenge": {"correctAnswer": 42}}}}}),
+                )
+            }
+        }
+        u if u.starts_with("/home/amazon_aws/app/1?sessionToken=tok-") => {
+            let user = if u.ends_with("dave") { "dave" } else { "erin" };
+            let mut r = saml_page(user);
+            r.add_header(
+                "Set-Cookie: sid=okta-session; Path=/; HttpOnly"
+                    .parse::<tiny_http::Header>()
+                    .unwrap(),
+            );
+            r
+        }
+        "/home/amazon_aws/app/1" if has_session => saml_page("dave"),
+        u if u.starts_with("/login/") => {
+            html("<html><script>/* the Okta sign-in widget */</script></html>")
+        }
+        _ => redirect("/login/login.htm?fromURI=%2Fhome%2Famazon_aws%2Fapp%2F1"),
+    }
+}
+
+#[test]
+fn okta_sign_in_with_code_push_and_session_reuse() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let stub = Stub::start(okta_idp);
+    let url = stub.url().replace("/sso", "/home/amazon_aws/app/1");
+    let sandbox = Sandbox::with_files(
+        &format!(
+            "[profile okta]\nsaml_auth_url = {url}\nsaml_provider = okta\nrole_arn = {ADMIN}\nregion = us-east-1\n\
+             [profile code]\nsource_profile = okta\nmfa_type = code\n\
+             [profile push]\nsource_profile = okta\nmfa_type = push\n\
+             [profile detected]\nsaml_auth_url = {url}\nrole_arn = {ADMIN}\nregion = us-east-1\n"
+        ),
+        "",
+    );
+    sandbox.moto.start_recording();
+    let sign_in = |args: &[&str], password: &str| {
+        let mut cmd = sandbox.runas();
+        if !password.is_empty() {
+            cmd.env("SAML_PASSWORD", password);
+        }
+        run(cmd.args(args), LIMIT)
+    };
+    // No saml_provider and a host that names none: Okta's header gives it away.
+    let out = sign_in(&["-v", "-U", "dave", "detected"], "dave-password").ok();
+    assert!(
+        out.stderr.contains("identity provider detected: Okta"),
+        "{}",
+        out.stderr
+    );
+    for jar in sandbox.cache_files() {
+        if jar.to_string_lossy().contains("idp_cookies_") {
+            std::fs::remove_file(jar).unwrap();
+        }
+    }
+    let err = sign_in(&["-U", "dave", "okta"], "nope").one_line_error();
+    assert!(err.contains("rejected the password for 'dave'"), "{err}");
+    let out = sign_in(&["-U", "dave", "okta"], "dave-password").ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/dave"
+    );
+    // The sid cookie signs in again without the Authn API (and without a password).
+    let before = OKTA_AUTHN.load(SeqCst);
+    sign_in(&["-r", "-U", "dave", "okta"], "").ok();
+    assert_eq!(
+        OKTA_AUTHN.load(SeqCst),
+        before,
+        "the Okta session was reused"
+    );
+
+    let err = sign_in(&["-U", "erin", "-o", "000000", "code"], "erin-password").one_line_error();
+    assert!(err.contains("rejected the one-time code"), "{err}");
+    let out = sign_in(&["-U", "erin", "-o", "123456", "code"], "erin-password").ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/erin"
+    );
+    // erin's Okta session would answer at once: forget it, so the push is asked for.
+    for jar in sandbox.cache_files() {
+        if jar.to_string_lossy().contains("idp_cookies_") {
+            std::fs::remove_file(jar).unwrap();
+        }
+    }
+    let out = sign_in(&["-U", "erin", "push"], "erin-password").ok();
+    assert!(
+        out.stderr.contains("approve the Okta push") && out.stderr.contains("choose 42"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(OKTA_POLLS.load(SeqCst), 3, "polled until approved");
+}
+
+#[test]
+fn lemonldap_ng_sign_in_wrong_password_and_session_reuse() {
+    // A second real IdP with other habits: fields `user` and `password`, the form posting back
+    // to its own URL (`action="#"`), a 200 login page with no redirect.
+    let idp = llng::Llng::start();
+    let sandbox = Sandbox::with_files(
+        &format!(
+            "[profile llng]\nsaml_auth_url = {}\nsaml_username = dwho\nrole_arn = {ADMIN}\nregion = us-east-1\n",
+            idp.url()
+        ),
+        "",
+    );
+    sandbox.moto.start_recording();
+    let err = run(
+        sandbox.runas().env("SAML_PASSWORD", "nope").arg("llng"),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(err.contains("rejected the password for 'dwho'"), "{err}");
+    let out = run(
+        sandbox.runas().env("SAML_PASSWORD", "dwho").arg("llng"),
+        LIMIT,
+    )
+    .ok();
+    let arn = identity(&sandbox, &out.stdout);
+    assert_assumed_role(&arn, "Admin");
+    assert_eq!(idp.password_posts(), 2);
+    // Expired credentials, a live portal session: no password needed.
+    expire_cached_roles(&sandbox);
+    run(sandbox.runas().arg("llng"), LIMIT).ok();
+    assert_eq!(idp.password_posts(), 2);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
+}
+
+static ONELOGIN_POLLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// OneLogin's API v2 as its documentation shows it: the client credentials `id:secret` in the
+/// URL's token; frank has no MFA; gina has Google Authenticator (123456) and OneLogin Protect
+/// (approved at the third call).
+fn onelogin_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
+    use base64::Engine as _;
+    use serde_json::json;
+    use std::sync::atomic::Ordering::SeqCst;
+    let body: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let authorization = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Authorization"))
+        .map(|h| h.value.as_str().to_owned())
+        .unwrap_or_default();
+    let data = |user: &str| {
+        // The assertion of saml_page, as the API returns it: bare base64.
+        let page = saml_page(user);
+        let mut html = String::new();
+        std::io::Read::read_to_string(&mut page.into_reader(), &mut html).unwrap();
+        let b64 = html
+            .split("value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        b64.replace("&#x3D;", "=").replace("&#x2b;", "+")
+    };
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("id:secret")
+    );
+    match request.url() {
+        "/auth/oauth2/v2/token" if authorization == basic => {
+            json_reply(200, json!({"access_token": "at-1", "token_type": "bearer"}))
+        }
+        "/auth/oauth2/v2/token" => json_reply(
+            401,
+            json!({"status": {"error": true, "code": 401, "type": "Unauthorized", "message": "Authentication Failure"}}),
+        ),
+        _ if authorization != "bearer at-1" => json_reply(401, json!({"message": "bad token"})),
+        "/api/2/saml_assertion" => match (
+            body["username_or_email"].as_str(),
+            body["password"].as_str(),
+            body["app_id"].as_str(),
+        ) {
+            (Some("frank"), Some("frank-password"), Some("777")) => {
+                json_reply(200, json!({"data": data("frank"), "message": "Success"}))
+            }
+            (Some("gina"), Some("gina-password"), Some("777")) => json_reply(
+                200,
+                json!({"message": "MFA is required for this user", "state_token": "st-gina",
+                       "devices": [{"device_id": 11, "device_type": "Google Authenticator"},
+                                   {"device_id": 12, "device_type": "OneLogin Protect"}],
+                       "callback_url": "/api/2/saml_assertion/verify_factor", "user": {"id": 5}}),
+            ),
+            _ => json_reply(
+                401,
+                json!({"statusCode": 401, "name": "Unauthorized", "message": "Authentication Failed: Invalid user credentials"}),
+            ),
+        },
+        "/api/2/saml_assertion/verify_factor" => {
+            match (body["device_id"].as_str(), body["otp_token"].as_str()) {
+                (Some("11"), Some("123456")) => {
+                    json_reply(200, json!({"data": data("gina"), "message": "Success"}))
+                }
+                (Some("11"), _) => json_reply(
+                    401,
+                    json!({"message": "Failed authentication with this factor"}),
+                ),
+                (Some("12"), None) if ONELOGIN_POLLS.fetch_add(1, SeqCst) >= 2 => {
+                    json_reply(200, json!({"data": data("gina"), "message": "Success"}))
+                }
+                (Some("12"), None) => json_reply(
+                    200,
+                    json!({"message": "Authentication pending on OL Protect"}),
+                ),
+                _ => json_reply(400, json!({"message": "bad request"})),
+            }
+        }
+        _ => json_reply(404, json!({"message": "not found"})),
+    }
+}
+
+#[test]
+fn onelogin_sign_in_with_code_and_push() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let stub = Stub::start(onelogin_idp);
+    let base = stub.url().replace("/sso", "");
+    let token = "aWQ6c2VjcmV0"; // base64("id:secret")
+    let sandbox = Sandbox::with_files(
+        &format!(
+            "[profile ol]\nsaml_auth_url = {base}/trust/saml2/launch/9?app_id=777&token={token}\nsaml_provider = onelogin\n\
+             role_arn = {ADMIN}\nregion = us-east-1\n\
+             [profile badclient]\nsaml_auth_url = {base}/trust/saml2/launch/9?app_id=777&token=bm9wZQ==\nsaml_provider = onelogin\n\
+             [profile code]\nsource_profile = ol\nmfa_type = code\n"
+        ),
+        "",
+    );
+    sandbox.moto.start_recording();
+    let sign_in = |args: &[&str], password: &str| {
+        let mut cmd = sandbox.runas();
+        cmd.env("SAML_PASSWORD", password).args(args);
+        run(&mut cmd, LIMIT)
+    };
+    let err = sign_in(&["-U", "frank", "badclient"], "frank-password").one_line_error();
+    assert!(
+        err.contains("API credentials") && err.contains("Authentication Failure"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(token) && !err.contains("bm9wZQ"),
+        "the client secret leaked: {err}"
+    );
+    let err = sign_in(&["-U", "frank", "ol"], "nope").one_line_error();
+    assert!(err.contains("rejected the password for 'frank'"), "{err}");
+    let out = sign_in(&["-U", "frank", "ol"], "frank-password").ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/frank"
+    );
+    let err = sign_in(&["-U", "gina", "-o", "000000", "code"], "gina-password").one_line_error();
+    assert!(err.contains("rejected the one-time code"), "{err}");
+    sign_in(&["-U", "gina", "-o", "123456", "code"], "gina-password").ok();
+    let out = sign_in(&["-U", "gina", "ol"], "gina-password").ok();
+    assert!(
+        out.stderr.contains("approve the OneLogin Protect push"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(ONELOGIN_POLLS.load(SeqCst), 3, "polled until approved");
+}
+
+static AM_POLLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// ForgeRock AM's authenticate API as its documentation shows it, in realm alpha: hank signs in
+/// with no MFA (the SSO token only in the body); ivy's code service wants 123456 in a
+/// PasswordCallback; her push service answers PollingWaitCallback until the third poll.
+fn am_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
+    use base64::Engine as _;
+    use serde_json::json;
+    use std::sync::atomic::Ordering::SeqCst;
+    let header = |name: &str| {
+        request
+            .headers()
+            .iter()
+            .find(|h| h.field.to_string().eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str().to_owned())
+    };
+    let decoded = |name: &str| {
+        let raw = header(name)?;
+        let b64 = raw.strip_prefix("=?UTF-8?B?")?.strip_suffix("?=")?;
+        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).ok()?).ok()
+    };
+    let body: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let url = request.url().to_owned();
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let unauthorized = || {
+        json_reply(
+            401,
+            json!({"code": 401, "reason": "Unauthorized", "message": "Authentication Failed"}),
+        )
+    };
+    match path {
+        "/am/idpssoinit" => {
+            assert!(query.contains("metaAlias=%2Falpha%2Fsaml-idp"), "{query}");
+            let cookie = header("Cookie").unwrap_or_default();
+            match cookie.split("iPlanetDirectoryPro=tok-").nth(1) {
+                Some(user) => saml_page(user.split(';').next().unwrap()),
+                None => redirect("/am/XUI/?realm=/alpha"),
+            }
+        }
+        "/am/XUI/" => html("<html><script>/* the AM login UI */</script></html>"),
+        "/am/json/realms/root/realms/alpha/authenticate" => {
+            if header("Accept-API-Version").is_none() {
+                return json_reply(400, json!({"message": "no API version"}));
+            }
+            match body["authId"].as_str() {
+                Some("code-ivy") => {
+                    let code = &body["callbacks"][1]["input"][0]["value"];
+                    if code == "123456" {
+                        json_reply(200, json!({"tokenId": "tok-ivy", "realm": "/alpha"}))
+                    } else {
+                        unauthorized()
+                    }
+                }
+                Some("push-ivy") if AM_POLLS.fetch_add(1, SeqCst) >= 2 => {
+                    json_reply(200, json!({"tokenId": "tok-ivy", "realm": "/alpha"}))
+                }
+                Some("push-ivy") => json_reply(
+                    200,
+                    json!({"authId": "push-ivy", "callbacks": [{"type": "PollingWaitCallback",
+                           "output": [{"name": "waitTime", "value": "1000"}]}]}),
+                ),
+                Some(_) => unauthorized(),
+                None => match (
+                    decoded("X-OpenAM-Username").as_deref(),
+                    decoded("X-OpenAM-Password").as_deref(),
+                ) {
+                    (Some("hank"), Some("hänk-pässword")) => {
+                        json_reply(200, json!({"tokenId": "tok-hank", "realm": "/alpha"}))
+                    }
+                    (Some("ivy"), Some("ivy-password"))
+                        if query.contains("authIndexValue=mfa_oath_authentication") =>
+                    {
+                        json_reply(
+                            200,
+                            json!({"authId": "code-ivy", "callbacks": [
+                                {"type": "TextOutputCallback", "output": [{"name": "message", "value": "Code"}]},
+                                {"type": "PasswordCallback", "input": [{"name": "IDToken2", "value": ""}]}]}),
+                        )
+                    }
+                    (Some("ivy"), Some("ivy-password"))
+                        if query.contains("authIndexValue=mfa_push_authentication") =>
+                    {
+                        json_reply(
+                            200,
+                            json!({"authId": "push-ivy", "callbacks": [{"type": "PollingWaitCallback",
+                                   "output": [{"name": "waitTime", "value": "1000"}]}]}),
+                        )
+                    }
+                    _ => unauthorized(),
+                },
+            }
+        }
+        _ => json_reply(404, json!({"message": "not found"})),
+    }
+}
+
+#[test]
+fn forgerock_sign_in_with_code_push_and_session_reuse() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let stub = Stub::start(am_idp);
+    let url = stub
+        .url()
+        .replace("/sso", "/am/json/realms/root/realms/alpha/authenticate");
+    let sandbox = Sandbox::with_files(
+        &format!(
+            "[profile am]\nsaml_auth_url = {url}\nsaml_provider = forgerock\nrole_arn = {ADMIN}\nregion = us-east-1\n\
+             [profile code]\nsource_profile = am\nmfa_type = code\n\
+             [profile push]\nsource_profile = am\nmfa_type = push\n"
+        ),
+        "",
+    );
+    sandbox.moto.start_recording();
+    let sign_in = |args: &[&str], password: &str| {
+        let mut cmd = sandbox.runas();
+        if !password.is_empty() {
+            cmd.env("SAML_PASSWORD", password);
+        }
+        run(cmd.args(args), LIMIT)
+    };
+    let err = sign_in(&["-U", "hank", "am"], "nope").one_line_error();
+    assert!(err.contains("rejected the password for 'hank'"), "{err}");
+    // A non-ASCII password travels RFC 2047-encoded in its header.
+    let out = sign_in(&["-U", "hank", "am"], "hänk-pässword").ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/hank"
+    );
+    // The SSO token (set as AM's cookie) signs in again without the password.
+    sign_in(&["-r", "-U", "hank", "am"], "").ok();
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
+
+    let err = sign_in(&["-U", "ivy", "-o", "000000", "code"], "ivy-password").one_line_error();
+    assert!(err.contains("rejected the one-time code"), "{err}");
+    let out = sign_in(&["-U", "ivy", "-o", "123456", "code"], "ivy-password").ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/ivy"
+    );
+    for jar in sandbox.cache_files() {
+        if jar.to_string_lossy().contains("idp_cookies_") {
+            std::fs::remove_file(jar).unwrap();
+        }
+    }
+    let out = sign_in(&["-U", "ivy", "push"], "ivy-password").ok();
+    assert!(
+        out.stderr.contains("approve the sign-in on your device"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(AM_POLLS.load(SeqCst), 3, "polled until approved");
+}
