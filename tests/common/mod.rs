@@ -500,3 +500,115 @@ pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
+
+/// An STS in front of moto whose credentials really expire soon (moto never expires any, and
+/// AWS's shortest lifetime is 15 minutes): it passes every request on to moto and rewrites each
+/// `<Expiration>` of the answer to now + the lifetime it is set to. Everything else — the
+/// keys, the calls, moto's recorder — is moto's.
+pub struct ShortLivedSts {
+    pub url: String,
+    lifetime: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl ShortLivedSts {
+    pub fn start(moto: &Moto, lifetime: Duration) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let secs = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(lifetime.as_secs()));
+        let (upstream, shared) = (moto.url(), secs.clone());
+        // Lives as long as the test process; each connection is answered once and closed.
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (upstream, secs) = (upstream.clone(), shared.clone());
+                std::thread::spawn(move || {
+                    let lifetime = secs.load(std::sync::atomic::Ordering::SeqCst);
+                    let _ = relay(stream, &upstream, lifetime);
+                });
+            }
+        });
+        ShortLivedSts {
+            url,
+            lifetime: secs,
+        }
+    }
+
+    pub fn set_lifetime(&self, lifetime: Duration) {
+        self.lifetime
+            .store(lifetime.as_secs(), std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn relay(mut stream: std::net::TcpStream, upstream: &str, lifetime: u64) -> std::io::Result<()> {
+    use std::io::Write;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let path = request_line.split(' ').nth(1).unwrap_or("/").to_owned();
+    let mut headers = Vec::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            let (name, value) = (name.trim().to_owned(), value.trim().to_owned());
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse().unwrap_or(0);
+            } else if !["host", "connection", "transfer-encoding"]
+                .iter()
+                .any(|h| name.eq_ignore_ascii_case(h))
+            {
+                headers.push((name, value));
+            }
+        }
+    }
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body)?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut request = agent.post(&format!("{upstream}{path}"));
+    for (name, value) in &headers {
+        request = request.header(name, value);
+    }
+    let response = request
+        .send(&body[..])
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("text/xml")
+        .to_owned();
+    let text = response
+        .into_body()
+        .read_to_string()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let expiry = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + lifetime as i64)
+        .unwrap()
+        .to_string();
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("<Expiration>") {
+        let open = start + "<Expiration>".len();
+        let Some(end) = rest[open..].find("</Expiration>") else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        out.push_str(&expiry);
+        rest = &rest[open + end..];
+    }
+    out.push_str(rest);
+    write!(
+        stream,
+        "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{out}",
+        out.len()
+    )?;
+    stream.flush()
+}
