@@ -440,3 +440,42 @@ fn fish_background_refresher_waits_for_its_time_and_its_shell() {
     refresher(&s, &state, now, &me);
     assert!(!state.exists(), "wrote into a retired state file");
 }
+
+/// `runas` with anything but use/off/prompt is aws-runas itself, in every shell.
+#[test]
+fn runas_passes_other_arguments_to_aws_runas() {
+    let s = sandbox();
+    for (program, args, init) in [
+        (
+            "bash",
+            &["--norc", "-eu", "-c"][..],
+            "eval \"$(aws-runas init bash)\"",
+        ),
+        (
+            "zsh",
+            &["--no-rcs", "-eu", "-c"][..],
+            "eval \"$(aws-runas init zsh)\"",
+        ),
+        (
+            "fish",
+            &["--no-config", "-c"][..],
+            "aws-runas init fish | source",
+        ),
+    ] {
+        let script = format!("{init}\nrunas -w dev\nrunas -e dev\n");
+        let mut args = args.to_vec();
+        args.push(&script);
+        let out = run(&mut shell(&s, program, &args), LIMIT).ok();
+        assert!(
+            out.stdout
+                .contains("Arn: arn:aws:sts::123456789012:assumed-role/dev/"),
+            "{program}: {}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains("Credentials will expire on "),
+            "{program}: {}",
+            out.stdout
+        );
+    }
+}
