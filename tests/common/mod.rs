@@ -248,6 +248,41 @@ impl Moto {
             .unwrap_or_default()
     }
 
+    /// The access key id that signed each recorded `action` request, in order.
+    pub fn signers(&self, action: &str) -> Vec<String> {
+        let needle = format!("Action={action}&");
+        let text = ureq::get(&format!(
+            "{}/moto-api/recorder/download-recording",
+            self.url()
+        ))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|v| {
+                let raw = v["body"].as_str().unwrap_or_default();
+                let body = if v["body_encoded"].as_bool().unwrap_or(false) {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(raw)
+                        .ok()
+                        .and_then(|b| String::from_utf8(b).ok())
+                        .unwrap_or_default()
+                } else {
+                    raw.to_owned()
+                };
+                format!("{body}&").contains(&needle)
+            })
+            .filter_map(|v| {
+                let auth = v["headers"]["Authorization"].as_str()?.to_owned();
+                let key = auth.split("Credential=").nth(1)?.split('/').next()?;
+                Some(key.to_owned())
+            })
+            .collect()
+    }
+
     /// How many recorded requests were `action`.
     pub fn count(&self, action: &str) -> usize {
         let needle = format!("Action={action}&");
