@@ -513,7 +513,12 @@ fn diagnose_names_each_finding() {
     );
 
     // A malformed setting: named with its value.
-    let (_, text) = diagnose(&s, "badserial", &[]);
+    let mut cmd = s.runas();
+    let (_, text) = {
+        // The alias says the same.
+        let out = run(cmd.args(["diag", "badserial"]), LIMIT);
+        (out.code, out.stdout)
+    };
     assert!(
         text.contains("warn  mfa_serial 'not-a-serial!' is neither an MFA device ARN"),
         "{text}"

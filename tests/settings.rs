@@ -527,3 +527,14 @@ fn a_window_as_long_as_the_lifetime_counts_as_half() {
         std::thread::sleep(Duration::from_secs(1));
     }
 }
+
+#[test]
+fn without_a_profile_or_variable_the_default_profile_is_used() {
+    let config = format!(
+        "{CONFIG}\n[default]\nrole_arn = arn:aws:iam::123456789012:role/fallback\nsource_profile = alice\n"
+    );
+    let s = Sandbox::with_files(&config, CREDENTIALS);
+    let out = run_with(&s, &[], &[]).ok();
+    assert_eq!(eval_in_sh(&out.stdout, "AWSRUNAS_PROFILE"), "default");
+    assert!(s.moto.request("AssumeRole").contains("role%2Ffallback"));
+}
