@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -537,4 +538,122 @@ fn without_a_profile_or_variable_the_default_profile_is_used() {
     let out = run_with(&s, &[], &[]).ok();
     assert_eq!(eval_in_sh(&out.stdout, "AWSRUNAS_PROFILE"), "default");
     assert!(s.moto.request("AssumeRole").contains("role%2Ffallback"));
+}
+
+#[test]
+fn one_mfa_session_serves_every_role_and_long_roles_use_the_code_directly() {
+    let config = format!(
+        "{CONFIG}\n[profile mfa2]\nrole_arn = arn:aws:iam::123456789012:role/mfa2\nsource_profile = alice\nmfa_serial = {MFA_SERIAL}\n"
+    );
+    let s = Sandbox::with_files(&config, CREDENTIALS);
+    s.moto.start_recording();
+    run(s.runas().args(["-o", "123456", "mfa"]), LIMIT).ok();
+    // The second role needs no code: no terminal and none given, and it still works.
+    let mut cmd = Command::new("setsid");
+    cmd.arg("-w")
+        .arg(runas_bin())
+        .arg("mfa2")
+        .env_clear()
+        .envs(s.env())
+        .stdin(std::process::Stdio::null());
+    run(&mut cmd, LIMIT).ok();
+    assert_eq!(s.moto.count("GetSessionToken"), 1);
+    assert_eq!(s.moto.count("AssumeRole"), 2);
+    let session = s.moto.request("GetSessionToken");
+    assert!(session.contains("DurationSeconds=43200"), "12h: {session}");
+
+    // Over an hour: assumed directly with the code, no session token.
+    s.moto.start_recording();
+    run(s.runas().args(["-a", "2h", "-o", "654321", "mfa2"]), LIMIT).ok();
+    assert_eq!(s.moto.count("GetSessionToken"), 0);
+    let assume = s.moto.request("AssumeRole");
+    assert!(
+        assume.contains("TokenCode=654321") && assume.contains(MFA_ARN_FORM),
+        "{assume}"
+    );
+    assert!(assume.contains("DurationSeconds=7200"), "{assume}");
+}
+
+#[test]
+fn profiles_follow_botocores_rules() {
+    let config = format!(
+        "[profile alice]\nregion = eu-west-1\naws_access_key_id = AKIACONFIGLOSES00001\naws_secret_access_key = c\nsession_token_duration = 2h\nmfa_serial = {MFA_SERIAL}\n\
+         [profile inherits]\nrole_arn = arn:aws:iam::123456789012:role/inherits\nsource_profile = alice\n\
+         [profile selfie]\nrole_arn = arn:aws:iam::123456789012:role/selfie\nsource_profile = selfie\n\
+         [profile secs]\nrole_arn = arn:aws:iam::123456789012:role/secs\nsource_profile = bob\nduration_seconds = 1800\n\
+         [profile via-setting]\nrole_arn = arn:aws:iam::123456789012:role/via\nsource_profile = bob\nendpoint_url = ENDPOINT\n"
+    );
+    let credentials = format!(
+        "{CREDENTIALS}[selfie]\naws_access_key_id = AKIASELFIE0000000001\naws_secret_access_key = s\n\
+         [bob]\naws_access_key_id = AKIABOB0000000000001\naws_secret_access_key = b\n"
+    );
+    let s = Sandbox::with_files(&config, &credentials);
+    s.write_config(&config.replace("ENDPOINT", &s.moto.url()));
+
+    // The credentials file's keys win over the config file's; mfa_serial, region and the
+    // session token duration come from the profile the role builds on.
+    let out = run_with(&s, &["inherits"], &[("MFA_CODE", "123456")]).ok();
+    assert_eq!(s.moto.signers("GetSessionToken"), ["AKIAALICEEXAMPLE0001"]);
+    let session = s.moto.request("GetSessionToken");
+    assert!(session.contains(MFA_ARN_FORM), "{session}");
+    assert!(session.contains("DurationSeconds=7200"), "{session}");
+    assert_eq!(eval_in_sh(&out.stdout, "AWS_REGION"), "eu-west-1");
+
+    // A profile naming itself assumes its role with its own keys.
+    run_with(&s, &["selfie"], &[]).ok();
+    assert_eq!(s.moto.signers("AssumeRole"), ["AKIASELFIE0000000001"]);
+
+    // duration_seconds, and Go-style and bare-number durations on the command line.
+    run_with(&s, &["secs"], &[]).ok();
+    assert!(s
+        .moto
+        .request("AssumeRole")
+        .contains("DurationSeconds=1800"));
+    for value in ["1.5h", "5400", "1h30m", "90m"] {
+        run_with(&s, &["-a", value, "secs"], &[]).ok();
+        let assume = s.moto.request("AssumeRole");
+        assert!(assume.contains("DurationSeconds=5400"), "{value}: {assume}");
+    }
+
+    // endpoint_url in the profile, with no endpoint variable at all.
+    let mut cmd = s.runas();
+    cmd.arg("via-setting")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env("RUNAS_CACHE_DIR", s.dir.path().join("c2"));
+    s.moto.start_recording();
+    run(&mut cmd, LIMIT).ok();
+    assert_eq!(s.moto.count("AssumeRole"), 1);
+}
+
+#[test]
+fn endpoint_and_file_variables() {
+    let s = Sandbox::new();
+    let closed = ClosedPort::new();
+    // AWS_ENDPOINT_URL_STS beats AWS_ENDPOINT_URL.
+    let moto = s.moto.url();
+    let out = run_with(
+        &s,
+        &["dev"],
+        &[
+            ("AWS_ENDPOINT_URL", &closed.url()),
+            ("AWS_ENDPOINT_URL_STS", &moto),
+        ],
+    );
+    ok(&out);
+    assert_eq!(s.moto.count("AssumeRole"), 1);
+
+    // AWS_SHARED_CREDENTIALS_FILE names another credentials file.
+    let other = s.dir.path().join("other-credentials");
+    std::fs::write(
+        &other,
+        "[alice]\naws_access_key_id = AKIAOTHERFILE0000001\naws_secret_access_key = o\n",
+    )
+    .unwrap();
+    run_with(
+        &s,
+        &["dev"],
+        &[("AWS_SHARED_CREDENTIALS_FILE", &other.display().to_string())],
+    )
+    .ok();
+    assert_eq!(s.moto.signers("AssumeRole"), ["AKIAOTHERFILE0000001"]);
 }
