@@ -278,11 +278,12 @@ fn real_expiry(kind: Kind) {
     let (mut key, mut exp) = (String::new(), String::new());
     let deadline = std::time::Instant::now() + WAIT + WAIT;
     for i in 0.. {
+        // Names unlike K1/E1 above, so an earlier line is never taken for this one's.
         tmux.type_line(&format!(
-            "echo K{i}=$AWS_ACCESS_KEY_ID; echo E{i}=$AWS_CREDENTIAL_EXPIRATION"
+            "echo NOWKEY{i}=$AWS_ACCESS_KEY_ID; echo NOWEXP{i}=$AWS_CREDENTIAL_EXPIRATION"
         ));
-        key = wait_printed(&tmux, &format!("K{i}"));
-        exp = wait_printed(&tmux, &format!("E{i}"));
+        key = wait_printed(&tmux, &format!("NOWKEY{i}"));
+        exp = wait_printed(&tmux, &format!("NOWEXP{i}"));
         // Whatever the shell holds now was applied at a prompt drawn after the expiry: it must
         // not be the expired credentials.
         assert_ne!(key, first, "the expired keys are still exported");
