@@ -5,6 +5,20 @@
 bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="${bench_root}/.venv/bin:${PATH}"
 
+# BENCH_SMOKE=1: a few runs only, to show the benchmark still works and its checks hold (the
+# test suite runs each benchmark so); the figures then mean nothing. Installs nothing.
+bench_smoke=false
+[[ "${BENCH_SMOKE:-}" == 1 ]] && bench_smoke=true
+
+# bench_runs FULL SMOKE: prints FULL, or SMOKE in smoke mode (run counts, loop lengths).
+bench_runs() {
+	if "${bench_smoke}"; then
+		printf '%s' "$2"
+	else
+		printf '%s' "$1"
+	fi
+}
+
 # bench_binary [PATH]: sets bin to the aws-runas to measure (default: the release build).
 bench_binary() {
 	bin="${1:-${bench_root}/target/release/aws-runas}"
@@ -19,6 +33,10 @@ bench_need() {
 	local cmd="$1"
 	shift
 	command -v "${cmd}" >/dev/null 2>&1 && return 0
+	if "${bench_smoke}"; then
+		echo "${cmd} is missing (install $*); a smoke run installs nothing" >&2
+		exit 1
+	fi
 	local sudo=()
 	[[ "${EUID}" == 0 ]] || sudo=(sudo)
 	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
@@ -27,6 +45,7 @@ bench_need() {
 # Starts moto on a port the kernel picks; sets MOTO_URL. Stopped by bench_cleanup.
 bench_start_moto() {
 	local log="${bench_dir}/moto.log"
+	: >"${log}" # before moto starts, so reading it never races with its creation
 	(cd "${bench_dir}" && exec moto_server -H 127.0.0.1 -p 0) 2>"${log}" &
 	bench_moto_pid=$!
 	local port=""
@@ -40,6 +59,31 @@ bench_start_moto() {
 		exit 1
 	}
 	export MOTO_URL="http://127.0.0.1:${port}"
+}
+
+# bench_record: moto starts recording the requests it gets, afresh.
+bench_record() {
+	curl -fsS -X POST "${MOTO_URL}/moto-api/recorder/reset-recording" >/dev/null
+	curl -fsS -X POST "${MOTO_URL}/moto-api/recorder/start-recording" >/dev/null
+}
+
+# bench_calls ACTION: how many ACTION requests (STS, IAM) moto got since bench_record.
+bench_calls() {
+	local recording="${bench_dir}/recording.jsonl"
+	curl -fsS -o "${recording}" "${MOTO_URL}/moto-api/recorder/download-recording"
+	python3 -c '
+import base64, json, sys
+action = "Action=%s&" % sys.argv[1]
+count = 0
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    entry = json.loads(line)
+    body = entry.get("body") or ""
+    if entry.get("body_encoded"):
+        body = base64.b64decode(body).decode("utf-8", "replace")
+    count += action in body + "&"
+print(count)' "$1" <"${recording}"
 }
 
 bench_cleanup() {

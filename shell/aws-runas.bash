@@ -15,6 +15,8 @@
 __runas_bin='aws-runas'
 # Tells aws-runas diagnose, run from this shell, that the integration is loaded.
 export AWSRUNAS_SHELL=bash
+# Set from the start: a prompt that reads it works under `set -u` before any `runas use`.
+RUNAS_PROMPT=${RUNAS_PROMPT-}
 
 __runas_now() {
 	if [[ -n "${EPOCHSECONDS-}" ]]; then

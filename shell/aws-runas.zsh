@@ -15,6 +15,8 @@
 __runas_bin='aws-runas'
 # Tells aws-runas diagnose, run from this shell, that the integration is loaded.
 export AWSRUNAS_SHELL=zsh
+# Set from the start: a prompt that reads it works under `set -u` before any `runas use`.
+RUNAS_PROMPT=${RUNAS_PROMPT-}
 
 zmodload -F zsh/datetime p:EPOCHSECONDS 2>/dev/null
 autoload -Uz add-zsh-hook

@@ -6,7 +6,6 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -14,11 +13,12 @@ use common::*;
 /// of tests/fixtures/iam.py.
 fn iam_sandbox(config: &str) -> Sandbox {
     let s = Sandbox::with_files(config, "");
-    let out = Command::new("python3")
+    let out = Command::new(venv_bin("python3"))
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/iam.py"
         ))
+        .env_clear()
         .arg(s.moto.url())
         .output()
         .expect("python3 with boto3 (tests/setup installs it)");
@@ -348,7 +348,8 @@ fn update_check_against_a_local_server_a_closed_port_and_a_silent_one() {
         )
     );
 
-    let closed = format!("http://127.0.0.1:{}/latest", free_port());
+    let port = ClosedPort::new();
+    let closed = format!("{}/latest", port.url());
     let err = run(s.runas().arg("-u").env("RUNAS_UPDATE_URL", &closed), LIMIT).one_line_error();
     assert!(
         err.contains(&format!("cannot check for updates at {closed}")),
@@ -358,13 +359,228 @@ fn update_check_against_a_local_server_a_closed_port_and_a_silent_one() {
     // Accepts and never answers: a clear error within the short timeout, never a hang.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_url = format!("http://{}/latest", silent.local_addr().unwrap());
-    let started = Instant::now();
+    // Without its own timeout it would wait forever: LIMIT is the guard (how long it waits is
+    // the unit tests' business, not a wall-clock race here).
     let err = run(
         s.runas().arg("-u").env("RUNAS_UPDATE_URL", &silent_url),
         LIMIT,
     )
     .one_line_error();
-    assert!(started.elapsed() < Duration::from_secs(20));
     assert!(err.contains("cannot check for updates"), "{err}");
     drop(silent);
+}
+
+#[test]
+fn list_roles_acts_through_the_mfa_session_when_the_profile_has_mfa_serial() {
+    let config = CONFIG.replace(
+        "[profile alice]\nregion = eu-west-1\n",
+        &format!("[profile alice]\nregion = eu-west-1\nmfa_serial = {MFA_SERIAL}\n"),
+    );
+    let s = iam_sandbox(&config);
+    let alice_key = std::fs::read_to_string(s.credentials_file())
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("aws_access_key_id = ").map(str::to_owned))
+        .unwrap();
+    s.moto.start_recording();
+    let out = run(
+        s.runas()
+            .args(["list", "roles", "alice"])
+            .env("MFA_CODE", "135246"),
+        LIMIT,
+    )
+    .ok();
+    assert_eq!(out.stdout, format!("{}\n", ROLES.join("\n")));
+    let session = s.moto.request("GetSessionToken");
+    assert!(session.contains("TokenCode=135246"), "{session}");
+    assert!(session.contains("mfa%2Falice"), "{session}");
+    let signers = s.moto.signers("ListUserPolicies");
+    assert!(!signers.is_empty(), "no IAM call recorded");
+    let session_key = &s.moto.signers("GetSessionToken")[0];
+    assert_eq!(
+        session_key, &alice_key,
+        "the session is got with alice's keys"
+    );
+    for signer in signers {
+        assert_ne!(signer, alice_key, "IAM was asked with the long-term keys");
+    }
+
+    // No code and no terminal: one line saying how to give one, no IAM call.
+    let err = run(
+        Command::new("setsid")
+            .arg("-w")
+            .arg(runas_bin())
+            .args(["list", "roles", "alice"])
+            .env_clear()
+            .envs(s.env())
+            .env("RUNAS_CACHE_DIR", s.dir.path().join("other-cache")),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(err.contains("MFA_CODE"), "{err}");
+}
+
+#[test]
+fn aws_endpoint_url_iam_is_where_iam_calls_go() {
+    let s = iam_sandbox(CONFIG);
+    let closed = ClosedPort::new();
+    // IAM and STS each at their own variable; the general one leads nowhere.
+    let out = run(
+        s.runas()
+            .args(["list", "mfa", "alice"])
+            .env("AWS_ENDPOINT_URL", closed.url())
+            .env("AWS_ENDPOINT_URL_STS", s.moto.url())
+            .env("AWS_ENDPOINT_URL_IAM", s.moto.url()),
+        LIMIT,
+    )
+    .ok();
+    assert_eq!(out.stdout, "arn:aws:iam::123456789012:mfa/alice\n");
+    // IAM's variable beats the general one.
+    let err = run(
+        s.runas()
+            .args(["list", "mfa", "alice"])
+            .env("AWS_ENDPOINT_URL_IAM", closed.url()),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(err.contains("IAM") || err.contains("iam"), "{err}");
+}
+
+/// `diagnose PROFILE` with these files and variables: its exit status and report.
+fn diagnose(s: &Sandbox, profile: &str, vars: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut cmd = s.runas();
+    cmd.args(["diagnose", profile]);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = run(&mut cmd, LIMIT);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    (out.code, out.stdout)
+}
+
+#[test]
+fn diagnose_names_each_finding() {
+    let config = format!(
+        "{CONFIG}\n[profile noregion]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = nowhere\n\
+         [profile nowhere]\n\
+         [profile badserial]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = alice\nmfa_serial = not-a-serial!\n\
+         [profile temp]\nregion = eu-west-1\n"
+    );
+    let credentials = format!(
+        "{CREDENTIALS}[nowhere]\naws_access_key_id = AKIANOWHERE000000001\naws_secret_access_key = n\n\
+         [dev]\naws_access_key_id = AKIADEVUNUSED0000001\naws_secret_access_key = u\n\
+         [temp]\naws_access_key_id = ASIATEMPORARY0000001\naws_secret_access_key = t\n"
+    );
+    let s = Sandbox::with_files(&config, &credentials);
+
+    // A temporary key without its token, in the file and in the environment: errors.
+    let (code, text) = diagnose(&s, "temp", &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("error profile 'temp' in")
+            && text.contains("has a temporary key (ASIA…) without aws_session_token"),
+        "{text}"
+    );
+    let (code, text) = diagnose(
+        &s,
+        "dev",
+        &[
+            ("AWS_ACCESS_KEY_ID", "ASIAENVIRONMENT00001"),
+            ("AWS_SECRET_ACCESS_KEY", "e"),
+        ],
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(
+            "error the environment has a temporary key (ASIA…0001) without AWS_SESSION_TOKEN"
+        ),
+        "{text}"
+    );
+
+    // No region anywhere: a warning saying where to put one.
+    let (_, text) = diagnose(&s, "noregion", &[]);
+    assert!(
+        text.contains("warn  no region: add region = ... to [profile noregion] or set AWS_REGION"),
+        "{text}"
+    );
+
+    // Keys a role profile has but never uses: said, as information.
+    let (code, text) = diagnose(&s, "dev", &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("info  profile 'dev' has keys that are not used"),
+        "{text}"
+    );
+
+    // A malformed setting: named with its value.
+    let mut cmd = s.runas();
+    let (_, text) = {
+        // The alias says the same.
+        let out = run(cmd.args(["diag", "badserial"]), LIMIT);
+        (out.code, out.stdout)
+    };
+    assert!(
+        text.contains("warn  mfa_serial 'not-a-serial!' is neither an MFA device ARN"),
+        "{text}"
+    );
+
+    // A malformed duration setting and a malformed file: one error line each, naming them.
+    s.write_config(&format!(
+        "{CONFIG}\n[profile slow]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = alice\nduration_seconds = forever\n"
+    ));
+    let (code, text) = diagnose(&s, "slow", &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("error") && text.contains("forever"), "{text}");
+    s.write_config("[profile dev\n");
+    let (code, text) = diagnose(&s, "dev", &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "error malformed {}, line 1",
+            s.config_file().display()
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn diagnose_checks_the_cache_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Sandbox::new();
+    let cache = s.cache_dir().display().to_string();
+    let (_, text) = diagnose(&s, "dev", &[]);
+    assert!(
+        text.contains(&format!("ok    cache {cache} (not created yet)")),
+        "{text}"
+    );
+    run(s.runas().arg("dev"), LIMIT).ok();
+    let (_, text) = diagnose(&s, "dev", &[]);
+    assert!(
+        text.contains(&format!("ok    cache {cache} is private")),
+        "{text}"
+    );
+
+    std::fs::set_permissions(s.cache_dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (_, text) = diagnose(&s, "dev", &[]);
+    assert!(
+        text.contains(&format!(
+            "warn  cache {cache} is mode 755, readable by others: chmod 700 {cache}"
+        )),
+        "{text}"
+    );
+    std::fs::set_permissions(s.cache_dir(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let file = s
+        .cache_files()
+        .into_iter()
+        .find(|f| f.extension().is_some_and(|e| e == "json"))
+        .unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (_, text) = diagnose(&s, "dev", &[]);
+    assert!(
+        text.contains(&format!(
+            "warn  cache files readable by others: chmod 600 {}",
+            file.display()
+        )),
+        "{text}"
+    );
 }

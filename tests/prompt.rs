@@ -29,6 +29,11 @@ impl Kind {
 
 /// Starts `kind` interactively with the integration loaded and `[segment] $ ` as its prompt.
 fn start(kind: Kind, s: &Sandbox, extra_env: &[(&str, &str)]) -> Tmux {
+    start_rc(kind, s, extra_env, "")
+}
+
+/// `start`, with `rc` run first in the shell's rc file (before the integration is loaded).
+fn start_rc(kind: Kind, s: &Sandbox, extra_env: &[(&str, &str)], rc: &str) -> Tmux {
     let dir = s.dir.path();
     let bin_dir = runas_bin().parent().unwrap().display().to_string();
     let mut env = s.env();
@@ -50,7 +55,7 @@ fn start(kind: Kind, s: &Sandbox, extra_env: &[(&str, &str)]) -> Tmux {
             std::fs::write(
                 dir.join("bashrc"),
                 format!(
-                    "eval \"$(aws-runas init bash)\"\nsource '{}/completions/aws-runas.bash'\nPS1='[${{RUNAS_PROMPT}}] $ '\n",
+                    "{rc}\neval \"$(aws-runas init bash)\"\nsource '{}/completions/aws-runas.bash'\nPS1='[${{RUNAS_PROMPT}}] $ '\n",
                     env!("CARGO_MANIFEST_DIR")
                 ),
             )
@@ -64,7 +69,7 @@ fn start(kind: Kind, s: &Sandbox, extra_env: &[(&str, &str)]) -> Tmux {
             std::fs::write(
                 dir.join(".zshrc"),
                 format!(
-                    "fpath=('{}/completions' $fpath)\nautoload -Uz compinit && compinit -u\neval \"$(aws-runas init zsh)\"\nsetopt PROMPT_SUBST\nPS1='[${{RUNAS_PROMPT}}] $ '\n",
+                    "{rc}\nfpath=('{}/completions' $fpath)\nautoload -Uz compinit && compinit -u\neval \"$(aws-runas init zsh)\"\nsetopt PROMPT_SUBST\nPS1='[${{RUNAS_PROMPT}}] $ '\n",
                     env!("CARGO_MANIFEST_DIR")
                 ),
             )
@@ -75,7 +80,7 @@ fn start(kind: Kind, s: &Sandbox, extra_env: &[(&str, &str)]) -> Tmux {
             std::fs::write(
                 dir.join("rc.fish"),
                 format!(
-                    "aws-runas init fish | source\nsource '{}/completions/aws-runas.fish'\nfunction fish_prompt; printf '[%s] $ ' (runas prompt); end\nfunction fish_greeting; end\n",
+                    "{rc}\naws-runas init fish | source\nsource '{}/completions/aws-runas.fish'\nfunction fish_prompt; printf '[%s] $ ' (runas prompt); end\nfunction fish_greeting; end\n",
                     env!("CARGO_MANIFEST_DIR")
                 ),
             )
@@ -174,7 +179,7 @@ fn refresh(kind: Kind) {
     let tmux = start(kind, &s, &[("RUNAS_REFRESH_WINDOW", "14m55s")]);
     tmux.type_line("runas use dev -a 15m; echo K1=$AWS_ACCESS_KEY_ID");
     let first = wait_printed(&tmux, "K1");
-    s.moto.start_recording();
+    // Waiting for the clock to reach the refresh time, which nothing signals.
     std::thread::sleep(Duration::from_secs(6));
     // This prompt starts the background refresh (bash, zsh) or finds its result (fish); the user
     // is not kept waiting.
@@ -198,20 +203,31 @@ fn refresh(kind: Kind) {
     wait_printed(&tmux, "OFF");
     assert!(second.starts_with("ASIA"), "{second}");
     assert_ne!(first, second, "no prompt exported refreshed keys");
-    assert_eq!(s.moto.count("AssumeRole"), 1);
+    // One STS call made the keys the prompt exported: moto issued no session between the first
+    // keys and those. (A slow machine may see further refreshes after them; they don't count.)
+    let issued = s.moto.assumed_keys();
+    let at = |key: &str| issued.iter().position(|k| k == key);
+    let (Some(a), Some(b)) = (at(&first), at(&second)) else {
+        panic!("keys not issued by moto: {first} {second} {issued:?}");
+    };
+    assert_eq!(b, a + 1, "sessions issued in between: {:?}", &issued[a..=b]);
     let screen = tmux.screen();
     assert!(!screen.contains("aws-runas:"), "{screen}");
 }
 
 /// A refresh that needs an MFA code never blocks the prompt or asks: one line says what to run,
-/// and credentials past their expiry are removed, the segment showing it.
+/// and credentials past their expiry are removed, the segment showing it. The credentials
+/// really expire: STS answers with a 30s lifetime (the default window then counts as half).
 fn mfa_refresh_and_expiry(kind: Kind) {
     let s = Sandbox::new();
-    let tmux = start(kind, &s, &[("RUNAS_REFRESH_WINDOW", "1h59m56s")]);
+    let sts = ShortLivedSts::start(&s.moto, Duration::from_secs(30));
+    let tmux = start(kind, &s, &[("AWS_ENDPOINT_URL", &sts.url)]);
     // Over an hour with MFA: assumed directly with the code, so every refresh needs a new one.
-    tmux.type_line("runas use mfa -a 2h -o 123456; echo USED=$AWSRUNAS_PROFILE");
+    tmux.type_line(
+        "runas use mfa -a 2h -o 123456; echo USED=$AWSRUNAS_PROFILE; echo EXP=$AWS_CREDENTIAL_EXPIRATION",
+    );
     assert_eq!(wait_printed(&tmux, "USED"), "mfa");
-    std::thread::sleep(Duration::from_secs(5));
+    let expires: jiff::Timestamp = wait_printed(&tmux, "EXP").parse().unwrap();
     let screen = tmux.prompt_until("the notice", WAIT, |screen| {
         screen.contains("need an MFA code to refresh; run: runas use mfa")
     });
@@ -224,32 +240,159 @@ fn mfa_refresh_and_expiry(kind: Kind) {
     wait_printed(&tmux, "PROMPT2");
     let screen = tmux.screen();
     assert_eq!(screen.matches("need an MFA code").count(), 1, "{screen}");
-    tmux.type_line("echo KEY_STILL=$AWS_ACCESS_KEY_ID");
-    assert!(
-        wait_printed(&tmux, "KEY_STILL").starts_with("ASIA"),
-        "credentials removed before they expired"
-    );
+    if jiff::Timestamp::now() < expires {
+        tmux.type_line("echo KEY_STILL=$AWS_ACCESS_KEY_ID");
+        let key = wait_printed(&tmux, "KEY_STILL");
+        if jiff::Timestamp::now() < expires {
+            assert!(
+                key.starts_with("ASIA"),
+                "credentials removed before they expired"
+            );
+        }
+    }
 
-    // Make them expire now (moto never expires anything, and AWS's minimum lifetime is 15m):
-    // bash and zsh watch the clock at the prompt; fish leaves it to its background refresher.
-    let expire = if kind == Kind::Fish {
-        "set -gx AWS_CREDENTIAL_EXPIRATION 2000-01-01T00:00:00Z; set -g __RUNAS_REFRESH_AT 1; __runas_schedule"
-    } else {
-        "__RUNAS_EXPIRES=1 __RUNAS_NEXT=0"
-    };
-    tmux.type_line(expire);
-    tmux.prompt_until("the expired segment", WAIT, |screen| {
+    tmux.prompt_until("the expired segment", WAIT + WAIT, |screen| {
+        // fish's segment reads the clock, and its removal comes from the background refresher
+        // woken at the expiry: both, in either order.
         screen.contains("[mfa expired] $ ")
+            && screen.contains("credentials of mfa expired and were removed; run: runas use mfa")
     });
-    let screen = tmux.screen();
-    assert!(
-        screen.contains("credentials of mfa expired and were removed; run: runas use mfa"),
-        "{screen}"
-    );
+    assert!(jiff::Timestamp::now() >= expires, "shown expired too early");
     tmux.type_line("echo \"GONE=x$AWS_ACCESS_KEY_ID$AWS_SESSION_TOKEN\"");
     assert_eq!(wait_printed(&tmux, "GONE"), "x");
 }
 
+/// Credentials with a real 30s lifetime, and a shell left idle past their expiry: the first
+/// prompt after it never leaves them in place, and a following prompt exports fresh ones.
+fn real_expiry(kind: Kind) {
+    let s = Sandbox::new();
+    let sts = ShortLivedSts::start(&s.moto, Duration::from_secs(30));
+    let tmux = start(kind, &s, &[("AWS_ENDPOINT_URL", &sts.url)]);
+    tmux.type_line("runas use dev; echo K1=$AWS_ACCESS_KEY_ID; echo E1=$AWS_CREDENTIAL_EXPIRATION");
+    let first = wait_printed(&tmux, "K1");
+    let expires: jiff::Timestamp = wait_printed(&tmux, "E1").parse().unwrap();
+    // Idle, no prompt drawn, until they have expired (waiting on the clock: nothing signals it).
+    let idle = expires.duration_since(jiff::Timestamp::now()) + jiff::SignedDuration::from_secs(2);
+    std::thread::sleep(Duration::try_from(idle).unwrap_or_default());
+    tmux.send_keys(&["Enter"]);
+    let (mut key, mut exp) = (String::new(), String::new());
+    let deadline = std::time::Instant::now() + WAIT + WAIT;
+    for i in 0.. {
+        // Names unlike K1/E1 above, so an earlier line is never taken for this one's.
+        tmux.type_line(&format!(
+            "echo NOWKEY{i}=$AWS_ACCESS_KEY_ID; echo NOWEXP{i}=$AWS_CREDENTIAL_EXPIRATION"
+        ));
+        key = wait_printed(&tmux, &format!("NOWKEY{i}"));
+        exp = wait_printed(&tmux, &format!("NOWEXP{i}"));
+        // Whatever the shell holds now was applied at a prompt drawn after the expiry: it must
+        // not be the expired credentials.
+        assert_ne!(key, first, "the expired keys are still exported");
+        if !key.is_empty() || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(key.starts_with("ASIA"), "no fresh keys exported: {key:?}");
+    let exp: jiff::Timestamp = exp.parse().unwrap();
+    assert!(exp > expires, "{exp} is not after {expires}");
+    tmux.type_line("runas off; echo OFF=done");
+    wait_printed(&tmux, "OFF");
+}
+
+/// The integration under `set -u` in a real interactive shell: loading, prompts before and
+/// after `runas use`, a refresh, `runas off` — and not one unbound-variable error.
+fn nounset(kind: Kind) {
+    let s = Sandbox::new();
+    let rc = if kind == Kind::Zsh {
+        "setopt nounset"
+    } else {
+        "set -u"
+    };
+    let tmux = start_rc(kind, &s, &[("RUNAS_REFRESH_WINDOW", "59m58s")], rc);
+    tmux.type_line("echo NOUNSET=$-");
+    if kind == Kind::Bash {
+        assert!(
+            wait_printed(&tmux, "NOUNSET").contains('u'),
+            "set -u is not on"
+        );
+    } else {
+        tmux.type_line("echo ZNOUNSET=$options[nounset]");
+        assert_eq!(wait_printed(&tmux, "ZNOUNSET"), "on");
+    }
+    tmux.type_line("runas use dev; echo K1=$AWS_ACCESS_KEY_ID");
+    let first = wait_printed(&tmux, "K1");
+    tmux.prompt_until("a refresh", WAIT, |screen| {
+        printed(screen, "K2").is_some_and(|k| k != first) || {
+            tmux.type_line("echo K2=$AWS_ACCESS_KEY_ID");
+            false
+        }
+    });
+    tmux.type_line("runas prompt; runas use; runas off; echo OFF=$RUNAS_PROMPT.");
+    assert_eq!(wait_printed(&tmux, "OFF"), ".");
+    tmux.send_keys(&["Enter"]);
+    tmux.type_line("echo DONE=1");
+    wait_printed(&tmux, "DONE");
+    let screen = tmux.screen();
+    for error in ["unbound variable", "parameter not set", "aws-runas:"] {
+        assert!(!screen.contains(error), "{error}:\n{screen}");
+    }
+}
+
+/// bash before 4.2 (macOS's 3.2) has neither `EPOCHSECONDS` nor `printf '%(%s)T'`: the hook
+/// then reads the clock with `date`, one process per prompt. Simulated faithfully in this
+/// bash: `EPOCHSECONDS` unset (it loses its magic), and `printf` failing on `%(…)T` as bash
+/// 4.1's does ("invalid format character"). A `date` on PATH counts its calls.
+fn bash_clock(old: bool) -> (usize, String) {
+    let s = Sandbox::new();
+    let bin = s.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = s.dir.path().join("date.log");
+    let date = bin.join("date");
+    std::fs::write(
+        &date,
+        format!(
+            "#!/bin/sh\necho x >>'{}'\nexec /bin/date \"$@\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&date, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), path_with_venv());
+    let rc = if old {
+        "unset EPOCHSECONDS\nprintf() { case \"$*\" in *'%('*')T'*) echo \"bash: printf: \\`(': invalid format character\" >&2; return 1;; esac; builtin printf \"$@\"; }"
+    } else {
+        ""
+    };
+    let tmux = start_rc(Kind::Bash, &s, &[("PATH", &path)], rc);
+    tmux.type_line("runas use dev; echo USED=$AWSRUNAS_PROFILE");
+    wait_printed(&tmux, "USED");
+    let calls = || {
+        std::fs::read_to_string(&log)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    // Each line's output, then the next prompt drawn: one hook run per command.
+    let drawn = |screen: &str, text: &str| {
+        let lines: Vec<&str> = screen
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| !l.is_empty())
+            .collect();
+        lines.len() >= 2 && lines[lines.len() - 2] == text && lines[lines.len() - 1].ends_with("$")
+    };
+    tmux.wait_for("the prompt after USED", WAIT, |screen| {
+        drawn(screen, "USED=dev")
+    });
+    let before = calls();
+    for i in 1..=5 {
+        tmux.type_line(&format!("echo P{i}"));
+        tmux.wait_for("a prompt", WAIT, |screen| drawn(screen, &format!("P{i}")));
+    }
+    tmux.type_line("echo SEG=$RUNAS_PROMPT");
+    let segment = wait_printed(&tmux, "SEG");
+    (calls() - before, segment)
+}
 #[test]
 fn bash_session() {
     session(Kind::Bash);
@@ -293,4 +436,43 @@ fn zsh_mfa_refresh_and_expiry() {
 #[test]
 fn fish_mfa_refresh_and_expiry() {
     mfa_refresh_and_expiry(Kind::Fish);
+}
+
+#[test]
+fn bash_real_expiry_then_fresh_credentials() {
+    real_expiry(Kind::Bash);
+}
+
+#[test]
+fn zsh_real_expiry_then_fresh_credentials() {
+    real_expiry(Kind::Zsh);
+}
+
+#[test]
+fn fish_real_expiry_then_fresh_credentials() {
+    real_expiry(Kind::Fish);
+}
+
+#[test]
+fn bash_hook_under_set_u() {
+    nounset(Kind::Bash);
+}
+
+#[test]
+fn zsh_hook_under_nounset() {
+    nounset(Kind::Zsh);
+}
+
+#[test]
+fn bash_before_4_2_reads_the_clock_with_date_once_per_prompt() {
+    let (calls, segment) = bash_clock(true);
+    // Five commands, five prompts (the sixth command's own prompt may not be drawn yet).
+    assert!(
+        (5..=6).contains(&calls),
+        "date ran {calls} times for 5 prompts"
+    );
+    assert!(segment == "dev 1h" || segment == "dev 59m", "{segment}");
+    let (calls, segment) = bash_clock(false);
+    assert_eq!(calls, 0, "bash 4.2+ spawned date");
+    assert!(segment == "dev 1h" || segment == "dev 59m", "{segment}");
 }

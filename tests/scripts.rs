@@ -63,6 +63,8 @@ fn demo_opens_a_shell_that_talks_to_the_local_aws() {
     cmd.env_clear()
         .env("PATH", path)
         .env("HOME", std::env::temp_dir())
+        // The demo sets itself up; under the tests it may only check, never install.
+        .env("RUNAS_SETUP_CHECK", "1")
         .stdin(Stdio::piped());
     let mut child = cmd
         .stdout(Stdio::piped())
@@ -113,6 +115,67 @@ fn wait_output(child: std::process::Child, limit: Duration) -> String {
         Err(_) => {
             let _ = Command::new("kill").arg(pid.to_string()).status();
             panic!("demo did not finish within {limit:?}");
+        }
+    }
+}
+
+/// Runs `bench/NAME` in smoke mode (a few runs, its own checks still made) on the debug build.
+fn bench_smoke(name: &str) -> String {
+    let mut cmd = Command::new("bash");
+    cmd.arg(root().join("bench").join(name))
+        .arg(runas_bin())
+        .env_clear()
+        .env("PATH", path_with_venv())
+        .env("HOME", std::env::temp_dir())
+        .env("BENCH_SMOKE", "1")
+        .stdin(Stdio::null());
+    let out = run(&mut cmd, Duration::from_secs(300));
+    assert_eq!(
+        out.code,
+        Some(0),
+        "bench/{name} failed:\n{}{}",
+        out.stdout,
+        out.stderr
+    );
+    out.stdout
+}
+
+#[test]
+fn bench_core_runs_and_checks_one_sts_call_per_cold_burst() {
+    let out = bench_smoke("core.sh");
+    assert!(
+        out.contains("cache hit (-O json dev) vs /bin/true"),
+        "{out}"
+    );
+    assert!(
+        out.contains("16 concurrent cold callers vs 1 cold caller"),
+        "{out}"
+    );
+    // Smoke mode: two runs, no warm-up; each makes one GetSessionToken and one AssumeRole.
+    assert!(
+        out.contains("STS calls in 2 runs of 16 cold callers: 2 GetSessionToken, 2 AssumeRole"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bench_prompt_runs_and_reports_its_spread() {
+    let out = bench_smoke("prompt.sh");
+    assert!(out.contains("min/median/max over 2 paired runs"), "{out}");
+    for shell in ["bash", "zsh", "fish"] {
+        let row = out
+            .lines()
+            .find(|l| l.starts_with(shell))
+            .unwrap_or_else(|| panic!("no {shell} row:\n{out}"));
+        // Three min/median/max triples, in order, whatever their sign.
+        let triples: Vec<Vec<f64>> = row
+            .split_whitespace()
+            .filter(|f| f.matches('/').count() == 2)
+            .map(|f| f.split('/').map(|x| x.parse().unwrap()).collect())
+            .collect();
+        assert_eq!(triples.len(), 3, "{row}");
+        for t in &triples {
+            assert!(t[0] <= t[1] && t[1] <= t[2], "not min/median/max: {row}");
         }
     }
 }

@@ -32,8 +32,17 @@ fn concurrent_processes_needing_one_mfa_session_ask_once_on_the_terminal() {
     let screen = tmux.wait_for("the MFA prompt", Duration::from_secs(30), |screen| {
         screen.contains("Enter MFA code for arn:aws:iam::123456789012:mfa/alice: ")
     });
-    // Give the other three time to reach the lock, so the test shows they wait rather than ask.
-    std::thread::sleep(Duration::from_millis(500));
+    // The other three reach the lock and wait on it (rather than asking): the kernel lists
+    // them as blocked on a lock file of the cache.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while blocked_on_cache_locks(&s) < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other processes never waited on the lock; screen:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let screen_before = tmux.screen();
     assert_eq!(
         screen_before.matches("Enter MFA code").count(),
@@ -63,4 +72,27 @@ fn concurrent_processes_needing_one_mfa_session_ask_once_on_the_terminal() {
     assert_eq!(s.moto.count("AssumeRole"), 1);
     let session = s.moto.request("GetSessionToken");
     assert!(session.contains("TokenCode=246810"), "{session}");
+}
+
+/// How many processes the kernel lists as blocked on a lock of a file in the sandbox's cache.
+fn blocked_on_cache_locks(s: &Sandbox) -> usize {
+    use std::os::unix::fs::MetadataExt;
+    let inodes: Vec<u64> = s
+        .cache_files()
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.ino())
+        .collect();
+    let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
+    locks
+        .lines()
+        .filter(|l| l.contains("->"))
+        .filter(|l| {
+            l.split_whitespace()
+                .find(|f| f.matches(':').count() == 2)
+                .and_then(|dev_ino| dev_ino.rsplit(':').next())
+                .and_then(|ino| ino.parse::<u64>().ok())
+                .is_some_and(|ino| inodes.contains(&ino))
+        })
+        .count()
 }

@@ -7,7 +7,6 @@ pub mod served;
 pub mod tmux;
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,12 +16,100 @@ use base64::Engine;
 pub const ACCOUNT: &str = "123456789012";
 pub const MFA_SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A loopback port nothing answers on, held for as long as the value lives: a socket bound to
+/// it that never listens, so connections are refused and no other test can take the port
+/// meanwhile (probing for a free port and using it later races with parallel tests).
+pub struct ClosedPort {
+    fd: std::os::fd::OwnedFd,
+    pub port: u16,
+}
+
+impl ClosedPort {
+    pub fn new() -> Self {
+        use std::os::fd::FromRawFd;
+        // SAFETY: plain socket(2)/bind(2)/getsockname(2) on a descriptor we own.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+            let fd = std::os::fd::OwnedFd::from_raw_fd(fd);
+            let mut addr: libc::sockaddr_in = std::mem::zeroed();
+            addr.sin_family = libc::AF_INET as libc::sa_family_t;
+            addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+            let bound = libc::bind(raw, std::ptr::addr_of!(addr).cast(), len);
+            assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
+            let mut got: libc::sockaddr_in = std::mem::zeroed();
+            let mut got_len = len;
+            let named = libc::getsockname(raw, std::ptr::addr_of_mut!(got).cast(), &mut got_len);
+            assert_eq!(named, 0, "getsockname: {}", std::io::Error::last_os_error());
+            ClosedPort {
+                fd,
+                port: u16::from_be(got.sin_port),
+            }
+        }
+    }
+
+    pub fn url(&self) -> String {
+        let _ = &self.fd;
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// The project's Python environment (tests/setup makes it): moto, the AWS CLI and boto3 at the
+/// versions tests/setup pins. Nothing is taken from PATH instead, so a stray `moto_server` or
+/// `aws` of another version can't change what the tests see.
+pub fn venv_bin(name: &str) -> PathBuf {
+    static CHECKED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let bin = CHECKED.get_or_init(|| {
+        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv");
+        let setup =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/setup"))
+                .unwrap();
+        for package in ["moto", "awscli"] {
+            let pinned = pinned_version(&setup, package);
+            let found = installed_version(&venv, package);
+            assert!(
+                found.as_deref() == Some(pinned.as_str()),
+                "{package} {} in {} is not the {pinned} tests/setup pins: run tests/setup",
+                found.as_deref().unwrap_or("(missing)"),
+                venv.display()
+            );
+        }
+        venv.join("bin")
+    });
+    bin.join(name)
+}
+
+/// The version tests/setup pins `package` to (`"package==X"` or `"package[extra]==X"`).
+fn pinned_version(setup: &str, package: &str) -> String {
+    setup
+        .split('"')
+        .find_map(|item| {
+            let (name, version) = item.split_once("==")?;
+            (name.split('[').next() == Some(package)).then(|| version.to_owned())
+        })
+        .unwrap_or_else(|| panic!("tests/setup pins no version of {package}"))
+}
+
+/// The version of `package` installed in `venv`, from its `NAME-VERSION.dist-info` directory.
+fn installed_version(venv: &Path, package: &str) -> Option<String> {
+    let lib = std::fs::read_dir(venv.join("lib")).ok()?;
+    for python in lib.flatten() {
+        let Ok(entries) = std::fs::read_dir(python.path().join("site-packages")) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(version) = name
+                .strip_prefix(&format!("{package}-"))
+                .and_then(|rest| rest.strip_suffix(".dist-info"))
+            {
+                return Some(version.to_owned());
+            }
+        }
+    }
+    None
 }
 
 /// A moto server on a free loopback port, killed when dropped.
@@ -42,7 +129,7 @@ impl Moto {
     /// Port 0 lets the kernel pick; moto reports the port it got. (Probing for a free port
     /// first races with parallel tests, and a probe could reach another test's server.)
     pub fn start_with_env(env: &[(&str, &str)]) -> Self {
-        let bin = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+        let bin = venv_bin("moto_server");
         let state = tempfile::tempdir().unwrap();
         let mut child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", "0"])
@@ -53,7 +140,7 @@ impl Moto {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {bin} (run tests through tests/run): {e}"));
+            .unwrap_or_else(|e| panic!("cannot start {} (run tests/setup): {e}", bin.display()));
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -143,6 +230,60 @@ impl Moto {
             .unwrap_or_else(|| panic!("no {action} recorded"))
     }
 
+    /// The access key ids of every role session moto issued, oldest first.
+    pub fn assumed_keys(&self) -> Vec<String> {
+        let text = ureq::get(&format!("{}/moto-api/data.json", self.url()))
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_string()
+            .unwrap();
+        json(&text)["sts"]["AssumedRole"]
+            .as_array()
+            .map(|roles| {
+                roles
+                    .iter()
+                    .filter_map(|r| r["access_key_id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The access key id that signed each recorded `action` request, in order.
+    pub fn signers(&self, action: &str) -> Vec<String> {
+        let needle = format!("Action={action}&");
+        let text = ureq::get(&format!(
+            "{}/moto-api/recorder/download-recording",
+            self.url()
+        ))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|v| {
+                let raw = v["body"].as_str().unwrap_or_default();
+                let body = if v["body_encoded"].as_bool().unwrap_or(false) {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(raw)
+                        .ok()
+                        .and_then(|b| String::from_utf8(b).ok())
+                        .unwrap_or_default()
+                } else {
+                    raw.to_owned()
+                };
+                format!("{body}&").contains(&needle)
+            })
+            .filter_map(|v| {
+                let auth = v["headers"]["Authorization"].as_str()?.to_owned();
+                let key = auth.split("Credential=").nth(1)?.split('/').next()?;
+                Some(key.to_owned())
+            })
+            .collect()
+    }
+
     /// How many recorded requests were `action`.
     pub fn count(&self, action: &str) -> usize {
         let needle = format!("Action={action}&");
@@ -230,7 +371,7 @@ impl Sandbox {
     pub fn env(&self) -> Vec<(String, String)> {
         let mut env = vec![
             ("HOME".into(), self.home().display().to_string()),
-            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+            ("PATH".into(), path_with_venv()),
             (
                 "RUNAS_CACHE_DIR".into(),
                 self.cache_dir().display().to_string(),
@@ -270,7 +411,16 @@ impl Sandbox {
 }
 
 pub fn aws_cli() -> String {
-    std::env::var("AWS_CLI").unwrap_or_else(|_| "aws".into())
+    venv_bin("aws").display().to_string()
+}
+
+/// This process's PATH with the project's venv first: shells in tests find its `aws`.
+pub fn path_with_venv() -> String {
+    format!(
+        "{}:{}",
+        venv_bin("aws").parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 pub fn runas_bin() -> PathBuf {
@@ -385,4 +535,116 @@ pub fn json(text: &str) -> serde_json::Value {
 pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// An STS in front of moto whose credentials really expire soon (moto never expires any, and
+/// AWS's shortest lifetime is 15 minutes): it passes every request on to moto and rewrites each
+/// `<Expiration>` of the answer to now + the lifetime it is set to. Everything else — the
+/// keys, the calls, moto's recorder — is moto's.
+pub struct ShortLivedSts {
+    pub url: String,
+    lifetime: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl ShortLivedSts {
+    pub fn start(moto: &Moto, lifetime: Duration) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let secs = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(lifetime.as_secs()));
+        let (upstream, shared) = (moto.url(), secs.clone());
+        // Lives as long as the test process; each connection is answered once and closed.
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (upstream, secs) = (upstream.clone(), shared.clone());
+                std::thread::spawn(move || {
+                    let lifetime = secs.load(std::sync::atomic::Ordering::SeqCst);
+                    let _ = relay(stream, &upstream, lifetime);
+                });
+            }
+        });
+        ShortLivedSts {
+            url,
+            lifetime: secs,
+        }
+    }
+
+    pub fn set_lifetime(&self, lifetime: Duration) {
+        self.lifetime
+            .store(lifetime.as_secs(), std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn relay(mut stream: std::net::TcpStream, upstream: &str, lifetime: u64) -> std::io::Result<()> {
+    use std::io::Write;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let path = request_line.split(' ').nth(1).unwrap_or("/").to_owned();
+    let mut headers = Vec::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            let (name, value) = (name.trim().to_owned(), value.trim().to_owned());
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse().unwrap_or(0);
+            } else if !["host", "connection", "transfer-encoding"]
+                .iter()
+                .any(|h| name.eq_ignore_ascii_case(h))
+            {
+                headers.push((name, value));
+            }
+        }
+    }
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body)?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut request = agent.post(&format!("{upstream}{path}"));
+    for (name, value) in &headers {
+        request = request.header(name, value);
+    }
+    let response = request
+        .send(&body[..])
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("text/xml")
+        .to_owned();
+    let text = response
+        .into_body()
+        .read_to_string()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let expiry = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() + lifetime as i64)
+        .unwrap()
+        .to_string();
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("<Expiration>") {
+        let open = start + "<Expiration>".len();
+        let Some(end) = rest[open..].find("</Expiration>") else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        out.push_str(&expiry);
+        rest = &rest[open + end..];
+    }
+    out.push_str(rest);
+    write!(
+        stream,
+        "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{out}",
+        out.len()
+    )?;
+    stream.flush()
 }
