@@ -416,7 +416,9 @@ fn error_bodies_are_one_short_line_without_the_mfa_code() {
 #[test]
 fn serve_on_a_chosen_port_with_a_new_token_at_every_start() {
     let s = Sandbox::new();
-    let port = free_port().to_string();
+    // `-p` takes a number, so this port is given back just before the server binds it: the one
+    // place a port is probed rather than held (any other test binds port 0).
+    let port = ClosedPort::new().port.to_string();
     let first = Served::start(&s, &["-p", &port, "ecs", "dev"]);
     let uri = first.var("AWS_CONTAINER_CREDENTIALS_FULL_URI");
     assert_eq!(uri, format!("http://127.0.0.1:{port}/credentials"));
