@@ -16,6 +16,7 @@ mod policy;
 mod provider;
 mod server;
 mod shell;
+mod ssm;
 mod tty;
 
 use std::process::ExitCode;
