@@ -455,6 +455,32 @@ fn upload_through(port: u16, payload: &[u8]) -> String {
     String::from_utf8(answer).unwrap()
 }
 
+#[test]
+fn forward_keeps_what_a_target_sends_before_anyone_connects_locally() {
+    let (sandbox, standin) = setup(&[]);
+    // More than is held in memory, so the data channel must also stop being read.
+    let greeting = data(3 << 20, 17);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sent = greeting.clone();
+    std::thread::spawn(move || {
+        if let Ok((mut conn, _)) = listener.accept() {
+            let _ = conn.write_all(&sent);
+            let _ = conn.read(&mut [0u8; 1]);
+        }
+    });
+    let forward = Forward::start(&sandbox, &standin, &format!("{INSTANCE}:{port}"), &[]);
+    standin.wait_for("the agent's connection to the target", |e| {
+        e["event"] == "connected"
+    });
+    let mut conn = TcpStream::connect(("127.0.0.1", forward.port)).unwrap();
+    conn.set_read_timeout(Some(LIMIT)).unwrap();
+    let mut got = vec![0u8; greeting.len()];
+    conn.read_exact(&mut got).unwrap();
+    assert!(got == greeting, "the greeting arrived changed");
+    assert_eq!(forward.stop(), Some(0));
+}
+
 fn transfer_both_ways(standin_args: &[&str]) -> Standin {
     let (sandbox, standin) = setup(standin_args);
     let www = sandbox.dir.path().join("www");

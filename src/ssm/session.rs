@@ -23,7 +23,8 @@ use super::{Api, Request, Started};
 /// AWS's client and agent both cut streams into 1 KiB messages; larger ones have been seen to
 /// fail under load.
 const CHUNK: usize = 1024;
-/// Output that arrives while no local connection is open waits for the next one, up to this.
+/// Output that arrives while no local connection is open waits for the next one; past this
+/// much, the data channel is not read until one connects (the target's data is never lost).
 const HELD_LIMIT: usize = 1 << 20;
 
 pub enum Kind {
@@ -420,6 +421,18 @@ async fn read_from(conn: Option<&mut TcpStream>, buf: &mut [u8]) -> std::io::Res
     }
 }
 
+/// The next local connection to serve, first given what the target sent while none was open.
+async fn next_connection(
+    waiting: &mut VecDeque<TcpStream>,
+    held: &mut Vec<u8>,
+) -> Option<TcpStream> {
+    let mut conn = waiting.pop_front()?;
+    if !held.is_empty() && conn.write_all(&std::mem::take(held)).await.is_err() {
+        tracing::debug!("local connection closed before it got the target's first bytes");
+    }
+    Some(conn)
+}
+
 async fn forward(
     mut channel: Channel,
     started: &Started,
@@ -437,7 +450,7 @@ async fn forward(
     let mut buf = vec![0u8; CHUNK];
     let outcome: anyhow::Result<bool> = loop {
         tokio::select! {
-            event = channel.wait() => {
+            event = channel.wait(), if current.is_some() || held.len() < HELD_LIMIT => {
                 let mut closed = false;
                 for incoming in channel.handle(event).await? {
                     match incoming {
@@ -448,8 +461,7 @@ async fn forward(
                                     tracing::debug!("local connection closed while writing");
                                 }
                             }
-                            None if held.len() + payload.len() <= HELD_LIMIT => held.extend_from_slice(&payload),
-                            None => tracing::debug!("dropping output: no local connection"),
+                            None => held.extend_from_slice(&payload),
                         },
                         Incoming::Data { payload_type: payload::HANDSHAKE_REQUEST, payload } => {
                             handshake(&mut channel, &payload).await?;
@@ -460,7 +472,7 @@ async fn forward(
                         }
                         Incoming::Data { payload_type: payload::FLAG, payload } if payload == flag_payload(flag::CONNECT_TO_PORT_ERROR) => {
                             eprintln!("aws-runas: the instance could not connect to its port {remote}");
-                            current = waiting.pop_front();
+                            current = next_connection(&mut waiting, &mut held).await;
                         }
                         Incoming::Data { payload_type, .. } => {
                             tracing::debug!("ignoring payload type {payload_type} in a port session");
@@ -474,16 +486,14 @@ async fn forward(
                 if closed {
                     break Ok(false);
                 }
-                if let (Some(conn), false) = (current.as_mut(), held.is_empty()) {
-                    let _ = conn.write_all(&std::mem::take(&mut held)).await;
-                }
             }
             accepted = listener.accept() => match accepted {
                 Ok((conn, peer)) => {
                     tracing::debug!("connection from {peer}");
                     let _ = conn.set_nodelay(true);
                     if current.is_none() {
-                        current = Some(conn);
+                        waiting.push_back(conn);
+                        current = next_connection(&mut waiting, &mut held).await;
                     } else {
                         // One at a time: the agent has one connection to the target.
                         waiting.push_back(conn);
@@ -495,7 +505,7 @@ async fn forward(
                 Ok(n) if n > 0 => channel.send(payload::OUTPUT, buf[..n].to_vec()).await?,
                 _ => {
                     channel.send(payload::FLAG, flag_payload(flag::DISCONNECT_TO_PORT)).await?;
-                    current = waiting.pop_front();
+                    current = next_connection(&mut waiting, &mut held).await;
                 }
             },
             _ = signals.next() => break Ok(true),

@@ -208,7 +208,10 @@ class Session:
             if ARGS.kms:
                 actions.append({"ActionType": "KMSEncryption",
                                 "ActionParameters": {"KMSKeyId": "arn:aws:kms:us-east-1:123456789012:key/k"}})
-            body = json.dumps({"AgentVersion": "3.3.40.0", "RequestedClientActions": actions}).encode()
+            # The newest agent version whose port sessions AWS's client runs without smux
+            # multiplexing, which this stand-in does not speak. (Our client reports a version
+            # below 1.1.70, so newer agents would not multiplex with it either.)
+            body = json.dumps({"AgentVersion": "3.0.196.0", "RequestedClientActions": actions}).encode()
             await self.send_data(5, body, flags=1)
         else:
             await self.start_shell()
