@@ -312,6 +312,39 @@ fn shell_in_a_terminal_types_resizes_interrupts_and_returns_the_exit_status() {
 }
 
 #[test]
+fn a_terminated_shell_session_restores_the_terminal_and_ends_the_session() {
+    let (sandbox, standin) = setup(&[]);
+    let dir = sandbox.dir.path();
+    // A target of its own, to find this test's aws-runas among parallel tests'.
+    let target = "i-00000000005167e4";
+    let line = runas_line(&sandbox, &standin, &format!("ssm shell dev {target}"));
+    let tmux = common::tmux::Tmux::start(
+        dir,
+        &format!("{line}; echo \"status=$?\"; stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo; sleep 60"),
+    );
+    let limit = Duration::from_secs(30);
+    tmux.wait_for("the remote prompt", limit, |s| s.contains("remote$ "));
+    let pid = String::from_utf8(
+        Command::new("pgrep")
+            .args(["-f", &format!("aws-runas ssm shell dev {target}")])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    unsafe_kill(pid.trim().parse().unwrap(), "TERM");
+    let screen = tmux.wait_for("aws-runas to exit", limit, |s| s.contains("status="));
+    assert!(
+        screen.contains("icanon echo"),
+        "terminal not restored: {screen}"
+    );
+    standin.wait_for("the TerminateSession flag", |e| {
+        e["event"] == "flag" && e["value"] == 2
+    });
+    standin.wait_for("TerminateSession", |e| e["api"] == "TerminateSession");
+}
+
+#[test]
 fn shell_with_piped_input_runs_it_and_exits_with_the_remote_status() {
     let (sandbox, standin) = setup(&[]);
     let mut cmd = runas(&sandbox, &standin);

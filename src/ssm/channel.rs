@@ -352,7 +352,8 @@ async fn dial(url: &str, token: &str, client_id: &str) -> anyhow::Result<Socket>
         tokio_tungstenite::connect_async_tls_with_config(
             url,
             Some(config),
-            false,
+            // Keystrokes and acknowledgements are small: Nagle would hold each for an ack.
+            true,
             Some(Connector::Rustls(tls_config())),
         ),
     )
