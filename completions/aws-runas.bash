@@ -46,6 +46,9 @@ _aws__runas() {
             aws__runas,srv)
                 cmd="aws__runas__subcmd__serve"
                 ;;
+            aws__runas,ssm)
+                cmd="aws__runas__subcmd__ssm"
+                ;;
             aws__runas__subcmd__help,completions)
                 cmd="aws__runas__subcmd__help__subcmd__completions"
                 ;;
@@ -67,11 +70,23 @@ _aws__runas() {
             aws__runas__subcmd__help,serve)
                 cmd="aws__runas__subcmd__help__subcmd__serve"
                 ;;
+            aws__runas__subcmd__help,ssm)
+                cmd="aws__runas__subcmd__help__subcmd__ssm"
+                ;;
             aws__runas__subcmd__help__subcmd__list,mfa)
                 cmd="aws__runas__subcmd__help__subcmd__list__subcmd__mfa"
                 ;;
             aws__runas__subcmd__help__subcmd__list,roles)
                 cmd="aws__runas__subcmd__help__subcmd__list__subcmd__roles"
+                ;;
+            aws__runas__subcmd__help__subcmd__ssm,forward)
+                cmd="aws__runas__subcmd__help__subcmd__ssm__subcmd__forward"
+                ;;
+            aws__runas__subcmd__help__subcmd__ssm,shell)
+                cmd="aws__runas__subcmd__help__subcmd__ssm__subcmd__shell"
+                ;;
+            aws__runas__subcmd__help__subcmd__ssm,ssh)
+                cmd="aws__runas__subcmd__help__subcmd__ssm__subcmd__ssh"
                 ;;
             aws__runas__subcmd__list,help)
                 cmd="aws__runas__subcmd__list__subcmd__help"
@@ -91,6 +106,36 @@ _aws__runas() {
             aws__runas__subcmd__list__subcmd__help,roles)
                 cmd="aws__runas__subcmd__list__subcmd__help__subcmd__roles"
                 ;;
+            aws__runas__subcmd__ssm,forward)
+                cmd="aws__runas__subcmd__ssm__subcmd__forward"
+                ;;
+            aws__runas__subcmd__ssm,fwd)
+                cmd="aws__runas__subcmd__ssm__subcmd__forward"
+                ;;
+            aws__runas__subcmd__ssm,help)
+                cmd="aws__runas__subcmd__ssm__subcmd__help"
+                ;;
+            aws__runas__subcmd__ssm,sh)
+                cmd="aws__runas__subcmd__ssm__subcmd__shell"
+                ;;
+            aws__runas__subcmd__ssm,shell)
+                cmd="aws__runas__subcmd__ssm__subcmd__shell"
+                ;;
+            aws__runas__subcmd__ssm,ssh)
+                cmd="aws__runas__subcmd__ssm__subcmd__ssh"
+                ;;
+            aws__runas__subcmd__ssm__subcmd__help,forward)
+                cmd="aws__runas__subcmd__ssm__subcmd__help__subcmd__forward"
+                ;;
+            aws__runas__subcmd__ssm__subcmd__help,help)
+                cmd="aws__runas__subcmd__ssm__subcmd__help__subcmd__help"
+                ;;
+            aws__runas__subcmd__ssm__subcmd__help,shell)
+                cmd="aws__runas__subcmd__ssm__subcmd__help__subcmd__shell"
+                ;;
+            aws__runas__subcmd__ssm__subcmd__help,ssh)
+                cmd="aws__runas__subcmd__ssm__subcmd__help__subcmd__ssh"
+                ;;
             *)
                 ;;
         esac
@@ -98,7 +143,7 @@ _aws__runas() {
 
     case "${cmd}" in
         aws__runas)
-            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --verbose --help --version list ls diagnose diag serve srv init completions man help"
+            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --verbose --help --version list ls diagnose diag serve srv ssm init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -188,7 +233,7 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help)
-            opts="list diagnose serve init completions man help"
+            opts="list diagnose serve ssm init completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -316,6 +361,62 @@ _aws__runas() {
         aws__subcmd__runas__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__ssm)
+            opts="shell forward ssh"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__ssm__subcmd__forward)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__ssm__subcmd__shell)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__ssm__subcmd__ssh)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -475,6 +576,140 @@ _aws__runas() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        aws__subcmd__runas__subcmd__ssm)
+            opts="-h --help shell sh forward fwd ssh help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__ssm__subcmd__forward)
+            opts="-p -P -h --port --plugin --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__ssm__subcmd__help)
+            opts="shell forward ssh help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__ssm__subcmd__help__subcmd__forward)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__ssm__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__ssm__subcmd__help__subcmd__shell)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__ssm__subcmd__help__subcmd__ssh)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__ssm__subcmd__shell)
+            opts="-P -h --plugin --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__ssm__subcmd__ssh)
+            opts="-P -h --plugin --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
     esac
 }
 
@@ -501,7 +736,7 @@ _aws_runas_with_profiles() {
     done
     if ((position == 0 && !skip)) && [[ ${cur} != -* ]]; then
         local words
-        words="$(aws-runas __profiles 2>/dev/null) list diagnose serve init completions man help"
+        words="$(aws-runas __profiles 2>/dev/null) list diagnose serve ssm init completions man help"
         mapfile -t COMPREPLY < <(compgen -W "${words}" -- "${cur}" || true)
         return 0
     fi

@@ -96,8 +96,12 @@ pub enum ServeKind {
 pub enum SsmWhat {
     /// Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, or an instance's
     /// IP address or DNS name)
-    #[command(visible_alias = "sh")]
+    #[command(
+        visible_alias = "sh",
+        override_usage = "aws-runas ssm shell [OPTIONS] [PROFILE] <TARGET>"
+    )]
     Shell {
+        /// [PROFILE] TARGET; without PROFILE, $AWS_PROFILE or 'default'
         #[arg(num_args = 1..=2, required = true, value_names = ["PROFILE", "TARGET"])]
         args: Vec<String>,
         /// Use AWS's session-manager-plugin instead of the built-in client
@@ -105,8 +109,12 @@ pub enum SsmWhat {
         plugin: bool,
     },
     /// Forward a local port to TARGET:PORT through an SSM session
-    #[command(visible_alias = "fwd")]
+    #[command(
+        visible_alias = "fwd",
+        override_usage = "aws-runas ssm forward [OPTIONS] [PROFILE] <TARGET:PORT>"
+    )]
     Forward {
+        /// [PROFILE] TARGET:PORT; without PROFILE, $AWS_PROFILE or 'default'
         #[arg(num_args = 1..=2, required = true, value_names = ["PROFILE", "TARGET:PORT"])]
         args: Vec<String>,
         /// The local port to listen on (default: a free one)
@@ -118,7 +126,9 @@ pub enum SsmWhat {
     },
     /// SSH over an SSM session, for ssh's config:
     /// ProxyCommand aws-runas ssm ssh PROFILE %r@%h:%p
+    #[command(override_usage = "aws-runas ssm ssh [OPTIONS] [PROFILE] <[USER@]TARGET[:PORT]>")]
     Ssh {
+        /// [PROFILE] [USER@]TARGET[:PORT] (port 22 by default); without PROFILE, $AWS_PROFILE or 'default'
         #[arg(num_args = 1..=2, required = true, value_names = ["PROFILE", "[USER@]TARGET[:PORT]"])]
         args: Vec<String>,
         /// Use AWS's session-manager-plugin instead of the built-in client

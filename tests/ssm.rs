@@ -262,7 +262,7 @@ fn shell_in_a_terminal_types_resizes_interrupts_and_returns_the_exit_status() {
     let line = runas_line(&sandbox, &standin, &format!("ssm shell dev {INSTANCE}"));
     let tmux = common::tmux::Tmux::start(
         dir,
-        &format!("{line}; echo \"status=$?\"; stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo; sleep 60"),
+        &format!("{line}; echo \"status=$?\"; stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo checked; sleep 60"),
     );
     let limit = Duration::from_secs(30);
     tmux.wait_for("the remote prompt", limit, |s| s.contains("remote$ "));
@@ -298,7 +298,8 @@ fn shell_in_a_terminal_types_resizes_interrupts_and_returns_the_exit_status() {
     assert!(!pgrep("sleep 4711"));
 
     tmux.type_line("exit 3");
-    let screen = tmux.wait_for("aws-runas to exit", limit, |s| s.contains("status="));
+    // The terminal's modes are printed after aws-runas has exited.
+    let screen = tmux.wait_for("aws-runas to exit", limit, |s| s.contains("checked"));
     assert!(screen.contains("status=3"), "{screen}");
     assert!(
         screen.contains("icanon echo"),
@@ -320,7 +321,7 @@ fn a_terminated_shell_session_restores_the_terminal_and_ends_the_session() {
     let line = runas_line(&sandbox, &standin, &format!("ssm shell dev {target}"));
     let tmux = common::tmux::Tmux::start(
         dir,
-        &format!("{line}; echo \"status=$?\"; stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo; sleep 60"),
+        &format!("{line}; echo \"status=$?\"; stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo checked; sleep 60"),
     );
     let limit = Duration::from_secs(30);
     tmux.wait_for("the remote prompt", limit, |s| s.contains("remote$ "));
@@ -333,7 +334,8 @@ fn a_terminated_shell_session_restores_the_terminal_and_ends_the_session() {
     )
     .unwrap();
     unsafe_kill(pid.trim().parse().unwrap(), "TERM");
-    let screen = tmux.wait_for("aws-runas to exit", limit, |s| s.contains("status="));
+    // The terminal's modes are printed after aws-runas has exited.
+    let screen = tmux.wait_for("aws-runas to exit", limit, |s| s.contains("checked"));
     assert!(
         screen.contains("icanon echo"),
         "terminal not restored: {screen}"
@@ -348,7 +350,9 @@ fn a_terminated_shell_session_restores_the_terminal_and_ends_the_session() {
 fn shell_with_piped_input_runs_it_and_exits_with_the_remote_status() {
     let (sandbox, standin) = setup(&[]);
     let mut cmd = runas(&sandbox, &standin);
-    cmd.args(["ssm", "sh", "dev", INSTANCE])
+    // One argument: the target, with the profile from the environment (as v3).
+    cmd.env("AWS_PROFILE", "dev")
+        .args(["ssm", "sh", INSTANCE])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -546,7 +550,7 @@ fn transfer_both_ways(standin_args: &[&str]) -> Standin {
 }
 
 #[test]
-fn lost_duplicated_and_reordered_messages_still_arrive_intact_and_in_order() {
+fn lost_duplicated_reordered_and_corrupted_messages_still_arrive_intact_and_in_order() {
     let standin = transfer_both_ways(&[
         "--drop",
         "0.03",
@@ -554,12 +558,14 @@ fn lost_duplicated_and_reordered_messages_still_arrive_intact_and_in_order() {
         "0.03",
         "--reorder",
         "0.05",
+        "--corrupt",
+        "0.02",
         "--drop-acks",
     ]);
     let events = standin.events();
     let count =
         |pred: &dyn Fn(&serde_json::Value) -> bool| events.iter().filter(|e| pred(e)).count();
-    for kind in ["drop", "dup", "reorder"] {
+    for kind in ["drop", "dup", "reorder", "corrupt"] {
         assert!(
             count(&|e| e["event"] == "fault" && e["kind"] == kind) > 10,
             "few {kind} faults"
@@ -763,6 +769,12 @@ fn targets_resolve_by_tag_and_address_through_ec2() {
         "{err}"
     );
     assert!(err.contains("Name=nothing"), "{err}");
+    // A DNS name is looked up, and its address matched against the instances'.
+    let err = shell_exit(&sandbox, &standin, "localhost").one_line_error();
+    assert!(
+        err.contains("no running instance has the address of localhost"),
+        "{err}"
+    );
     let after = standin
         .events()
         .iter()

@@ -155,7 +155,7 @@ async fn handshake(channel: &mut Channel, request: &[u8]) -> anyhow::Result<()> 
 fn handshake_complete(payload: &[u8]) {
     if let Ok(done) = serde_json::from_slice::<HandshakeComplete>(payload) {
         if !done.customer_message.is_empty() {
-            eprintln!("{}", done.customer_message);
+            eprintln!("{}", printable(&done.customer_message));
         }
     }
 }
@@ -164,8 +164,20 @@ fn closed_message(closed: &ChannelClosed, started: &Started) -> String {
     if closed.output.is_empty() {
         format!("Exiting session with sessionId: {}.", started.session_id)
     } else {
-        format!("SessionId: {} : {}", started.session_id, closed.output)
+        format!(
+            "SessionId: {} : {}",
+            started.session_id,
+            printable(&closed.output)
+        )
     }
+}
+
+/// Service-supplied text goes to the user's terminal outside the session's own stream: no
+/// escape sequences in it.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() && c != '\n' { '?' } else { c })
+        .collect()
 }
 
 /// Stdin on its own thread: a blocking read cannot be cancelled, and a channel can.
@@ -538,6 +550,11 @@ mod tests {
         assert_eq!(r.document, Some("AWS-StartSSHSession"));
         assert_eq!(r.parameters_map()["portNumber"], vec!["2222".to_owned()]);
         assert_eq!(Kind::Shell.request("i-1").document, None);
+    }
+
+    #[test]
+    fn service_messages_cannot_drive_the_terminal() {
+        assert_eq!(printable("bye\x1b]0;owned\x07\n"), "bye?]0;owned?\n");
     }
 
     #[test]

@@ -125,6 +125,12 @@ class Session:
                 log(event="fault", session=self.id, kind="reorder")
                 self.held = frame
                 return
+            if faulty and ARGS.corrupt and random.random() < ARGS.corrupt:
+                # A flipped payload bit: the digest no longer matches, the client must drop it
+                # unacknowledged, and the retransmission repairs it.
+                log(event="fault", session=self.id, kind="corrupt")
+                await ws.send(frame[:-1] + bytes([frame[-1] ^ 1]))
+                return
             await ws.send(frame)
             if faulty and ARGS.dup and random.random() < ARGS.dup:
                 log(event="fault", session=self.id, kind="dup")
@@ -447,6 +453,7 @@ if __name__ == "__main__":
     p.add_argument("--drop", type=float, default=0.0)
     p.add_argument("--dup", type=float, default=0.0)
     p.add_argument("--reorder", type=float, default=0.0)
+    p.add_argument("--corrupt", type=float, default=0.0)
     p.add_argument("--drop-acks", action="store_true")
     p.add_argument("--drop-socket-after", type=int, default=0)
     p.add_argument("--pause-after", type=int, default=0)
