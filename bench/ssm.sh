@@ -37,8 +37,14 @@ start_server() {
 	exit 1
 }
 
+# cpu_s PID: the CPU seconds (user + system) the process has used so far.
+cpu_s() {
+	awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%.1f", ($12 + $13) / hz}' "/proc/$1/stat"
+}
+
 python3 "${bench_root}/tests/standins/ssm_service.py" >"${bench_dir}/standin.port" &
-pids+=($!)
+standin_pid=$!
+pids+=("${standin_pid}")
 for _ in $(seq 100); do
 	[[ -s "${bench_dir}/standin.port" ]] && break
 	sleep 0.05
@@ -77,7 +83,12 @@ rss="${bench_dir}/rss"
 	sleep 0.5
 done) >"${rss}" &
 sampler=$!
+standin_before="$(cpu_s "${standin_pid}")"
+start_ns="$(date +%s%N)"
 fwd_mbs="$(python3 "${tool}" sink "${fwd_port}" "${size}")"
+wall_s="$(python3 -c 'import sys; print("%.1f" % ((int(sys.argv[2]) - int(sys.argv[1])) / 1e9))' "${start_ns}" "$(date +%s%N)")"
+fwd_cpu="$(cpu_s "${fwd_pid}")"
+standin_cpu="$(python3 -c 'import sys; print("%.1f" % (float(sys.argv[2]) - float(sys.argv[1])))' "${standin_before}" "$(cpu_s "${standin_pid}")")"
 kill -TERM "${fwd_pid}"
 wait "${fwd_pid}" || true
 wait "${sampler}" || true
@@ -98,6 +109,7 @@ printf '%-58s %12s\n' "round trip, 1 byte, median of ${rounds}" "ms"
 printf '%-58s %12s\n' "  direct loopback TCP to an echo server" "${direct_rtt}"
 printf '%-58s %12s\n' "  stand-in relay, Python data-channel client" "${relay_rtt}"
 printf '%-58s %12s\n' "  aws-runas ssm forward through the stand-in" "${fwd_rtt}"
+printf 'CPU during the forwarded transfer (%s s wall): aws-runas %s s, stand-in %s s\n' "${wall_s}" "${fwd_cpu}" "${standin_cpu}"
 python3 - "${rss}" <<'PY'
 import sys
 kb = [int(x) for x in open(sys.argv[1]) if x.strip()]

@@ -560,12 +560,14 @@ fn lost_duplicated_reordered_and_corrupted_messages_still_arrive_intact_and_in_o
         "0.05",
         "--corrupt",
         "0.02",
+        "--lose-incoming",
+        "0.03",
         "--drop-acks",
     ]);
     let events = standin.events();
     let count =
         |pred: &dyn Fn(&serde_json::Value) -> bool| events.iter().filter(|e| pred(e)).count();
-    for kind in ["drop", "dup", "reorder", "corrupt"] {
+    for kind in ["drop", "dup", "reorder", "corrupt", "lose_incoming"] {
         assert!(
             count(&|e| e["event"] == "fault" && e["kind"] == kind) > 10,
             "few {kind} faults"

@@ -282,6 +282,10 @@ class Session:
 
     # receiving
     async def on_frame(self, frame):
+        if ARGS.lose_incoming and random.random() < ARGS.lose_incoming:
+            # Lost on the way in: never seen, never acknowledged; the client must resend it.
+            log(event="fault", session=self.id, kind="lose_incoming")
+            return
         try:
             msg = decode(frame)
         except ValueError as e:
@@ -454,6 +458,7 @@ if __name__ == "__main__":
     p.add_argument("--dup", type=float, default=0.0)
     p.add_argument("--reorder", type=float, default=0.0)
     p.add_argument("--corrupt", type=float, default=0.0)
+    p.add_argument("--lose-incoming", type=float, default=0.0)
     p.add_argument("--drop-acks", action="store_true")
     p.add_argument("--drop-socket-after", type=int, default=0)
     p.add_argument("--pause-after", type=int, default=0)
