@@ -466,6 +466,41 @@ fn forward_serves_curl_with_two_connections_and_100_mb_intact() {
     assert_eq!(start["signed"], true);
 }
 
+#[test]
+fn a_flood_of_local_connections_is_refused_and_the_tunnel_keeps_working() {
+    let (sandbox, standin) = setup(&[]);
+    let www = sandbox.dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    std::fs::write(www.join("page"), b"still here\n").unwrap();
+    let http = Http::start(&www);
+    let forward = Forward::start(
+        &sandbox,
+        &standin,
+        &format!("{INSTANCE}:{}", http.port),
+        &[],
+    );
+    // One idle connection holds the tunnel; 200 more queue up behind it or are closed.
+    let idle = TcpStream::connect(("127.0.0.1", forward.port)).unwrap();
+    let flood: Vec<TcpStream> = (0..200)
+        .filter_map(|_| TcpStream::connect(("127.0.0.1", forward.port)).ok())
+        .collect();
+    // Connections are accepted in order: past the queue's bound, each is closed at once.
+    assert_eq!(flood.len(), 200);
+    for (i, conn) in flood.iter().enumerate().skip(64) {
+        conn.set_read_timeout(Some(LIMIT)).unwrap();
+        assert!(
+            matches!((&*conn).read(&mut [0u8; 1]), Ok(0)),
+            "connection {i} of the flood was not closed"
+        );
+    }
+    drop(flood);
+    drop(idle);
+    let got = sandbox.dir.path().join("got");
+    assert!(curl(forward.port, "page", &got).wait().unwrap().success());
+    assert_eq!(std::fs::read(&got).unwrap(), b"still here\n");
+    assert_eq!(forward.stop(), Some(0));
+}
+
 /// A TCP server that reads `len` bytes and answers with their SHA-256 in hex: checks what
 /// arrives through the tunnel in the client-to-instance direction.
 fn digest_server(len: usize) -> u16 {

@@ -26,6 +26,8 @@ const CHUNK: usize = 1024;
 /// Output that arrives while no local connection is open waits for the next one; past this
 /// much, the data channel is not read until one connects (the target's data is never lost).
 const HELD_LIMIT: usize = 1 << 20;
+/// Local connections queued behind the one being served; more are closed at once.
+const MAX_WAITING: usize = 64;
 
 pub enum Kind {
     Shell,
@@ -506,9 +508,12 @@ async fn forward(
                     if current.is_none() {
                         waiting.push_back(conn);
                         current = next_connection(&mut waiting, &mut held).await;
-                    } else {
+                    } else if waiting.len() < MAX_WAITING {
                         // One at a time: the agent has one connection to the target.
                         waiting.push_back(conn);
+                    } else {
+                        // A flood of local connections must not exhaust descriptors or memory.
+                        tracing::debug!("too many waiting connections; closing {peer}");
                     }
                 }
                 Err(e) => tracing::debug!("accept failed: {e}"),
