@@ -585,6 +585,56 @@ fn transfer_both_ways(standin_args: &[&str]) -> Standin {
 }
 
 #[test]
+fn verbose_logs_of_a_resumed_session_hold_no_secret() {
+    let (sandbox, standin) = setup(&["--drop-socket-after", "100"]);
+    let www = sandbox.dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    std::fs::write(www.join("f"), data(1 << 20, 3)).unwrap();
+    let http = Http::start(&www);
+    let mut child = runas(&sandbox, &standin)
+        .args([
+            "-v",
+            "ssm",
+            "forward",
+            "dev",
+            &format!("{INSTANCE}:{}", http.port),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    let port: u16 = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "ended early: {log}"
+        );
+        log.push_str(&line);
+        if let Some(rest) = line.strip_prefix("Port ") {
+            break rest.split(' ').next().unwrap().parse().unwrap();
+        }
+    };
+    let got = sandbox.dir.path().join("got");
+    assert!(curl(port, "f", &got).wait().unwrap().success());
+    unsafe_kill(child.id(), "TERM");
+    stderr.read_to_string(&mut log).unwrap();
+    child.wait().unwrap();
+    assert!(log.contains("resuming the session"), "{log}");
+    let events = standin.events();
+    let tokens: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "token")
+        .map(|e| e["token"].as_str().unwrap())
+        .collect();
+    assert!(tokens.len() >= 2, "a start and a resume: {events:?}");
+    for secret in tokens.iter().copied().chain(["alice/secret+key"]) {
+        assert!(!log.contains(secret), "a secret in the -v log: {log}");
+    }
+}
+
+#[test]
 fn lost_duplicated_reordered_and_corrupted_messages_still_arrive_intact_and_in_order() {
     let standin = transfer_both_ways(&[
         "--drop",

@@ -425,12 +425,14 @@ class Api(BaseHTTPRequestHandler):
             session = Session(sid, target, body.get("DocumentName"), body.get("Parameters") or {})
             SESSIONS[sid] = session
             url = f"ws://127.0.0.1:{ARGS.ws_port}/v1/data-channel/{sid}?role=publish_subscribe"
+            log(event="token", session=sid, token=session.token)
             return self.reply(200, {"SessionId": sid, "TokenValue": session.token, "StreamUrl": url})
         session = SESSIONS.get(body.get("SessionId", ""))
         if action == "ResumeSession":
             if session is None or session.closed:
                 return self.reply(200, {"SessionId": body.get("SessionId"), "TokenValue": None})
             session.token = uuid.uuid4().hex
+            log(event="token", session=session.id, token=session.token)
             return self.reply(200, {"SessionId": session.id, "TokenValue": session.token,
                                     "StreamUrl": f"ws://127.0.0.1:{ARGS.ws_port}/v1/data-channel/{session.id}"})
         if action == "TerminateSession":
