@@ -501,6 +501,90 @@ fn a_flood_of_local_connections_is_refused_and_the_tunnel_keeps_working() {
     assert_eq!(forward.stop(), Some(0));
 }
 
+/// An agent new enough to multiplex port forwarding (smux), as most are.
+const MUX_AGENT: &str = "3.3.40.0";
+
+#[test]
+fn forward_to_a_multiplexing_agent_serves_connections_at_the_same_time() {
+    let (sandbox, standin) = setup(&["--agent-version", MUX_AGENT]);
+    let www = sandbox.dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    let big = data(20 << 20, 5);
+    std::fs::write(www.join("big"), &big).unwrap();
+    std::fs::write(www.join("small"), b"small file\n").unwrap();
+    let http = Http::start(&www);
+    let forward = Forward::start(
+        &sandbox,
+        &standin,
+        &format!("{INSTANCE}:{}", http.port),
+        &[],
+    );
+    // An idle connection stays open: one at a time, nothing else would get through.
+    let idle = TcpStream::connect(("127.0.0.1", forward.port)).unwrap();
+    let got_big = sandbox.dir.path().join("got-big");
+    let got_small = sandbox.dir.path().join("got-small");
+    let mut a = curl(forward.port, "big", &got_big);
+    let mut b = curl(forward.port, "small", &got_small);
+    assert!(b.wait().unwrap().success());
+    assert!(a.wait().unwrap().success());
+    assert_eq!(std::fs::read(&got_small).unwrap(), b"small file\n");
+    assert_eq!(sha256_file(&got_big), hex(&Sha256::digest(&big)));
+    drop(idle);
+    assert_eq!(forward.stop(), Some(0));
+    let events = standin.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "mode" && e["mux"] == true),
+        "{events:?}"
+    );
+    let most_open = events
+        .iter()
+        .filter(|e| e["event"] == "stream_open")
+        .filter_map(|e| e["open"].as_u64())
+        .max();
+    assert!(
+        most_open >= Some(2),
+        "streams were never open together: {events:?}"
+    );
+    // Newer agents end idle sessions themselves: no keepalives for them.
+    assert!(!events.iter().any(|e| e["event"] == "smux_nop"));
+}
+
+#[test]
+fn a_multiplexed_forward_survives_loss_reordering_and_a_dropped_socket() {
+    let standin = transfer_both_ways(&[
+        "--agent-version",
+        MUX_AGENT,
+        "--drop",
+        "0.03",
+        "--reorder",
+        "0.05",
+        "--lose-incoming",
+        "0.03",
+        "--drop-socket-after",
+        "500",
+    ]);
+    let events = standin.events();
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "mode" && e["mux"] == true));
+    assert!(events.iter().any(|e| e["api"] == "ResumeSession"));
+}
+
+#[test]
+fn older_multiplexing_agents_get_keepalives() {
+    let (sandbox, standin) = setup(&["--agent-version", "3.1.1000.0"]);
+    let port = digest_server(4);
+    let forward = Forward::start(&sandbox, &standin, &format!("{INSTANCE}:{port}"), &[]);
+    standin.wait_for("a keepalive", |e| e["event"] == "smux_nop");
+    assert_eq!(
+        upload_through(forward.port, b"ping"),
+        hex(&Sha256::digest(b"ping"))
+    );
+    assert_eq!(forward.stop(), Some(0));
+}
+
 /// A TCP server that reads `len` bytes and answers with their SHA-256 in hex: checks what
 /// arrives through the tunnel in the client-to-instance direction.
 fn digest_server(len: usize) -> u16 {
@@ -951,6 +1035,58 @@ fn moto_recording(sandbox: &Sandbox) {
 }
 
 // --- -P ---------------------------------------------------------------------------------
+
+#[test]
+fn ctrl_c_goes_to_the_plugin_and_aws_runas_waits_for_it() {
+    use std::os::unix::process::CommandExt;
+    let (sandbox, standin) = setup(&[]);
+    let bin = sandbox.dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let ready = sandbox.dir.path().join("ready");
+    // A plugin that, like AWS's, handles SIGINT itself: it ends its session and exits 7.
+    let fake = format!(
+        "#!{}\nimport signal, sys, time\nsignal.signal(signal.SIGINT, lambda *_: sys.exit(7))\nopen({:?}, 'w').close()\ntime.sleep(60)\nsys.exit(1)\n",
+        python(),
+        ready.display().to_string()
+    );
+    let plugin = bin.join("session-manager-plugin");
+    std::fs::write(&plugin, fake).unwrap();
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let mut child = runas(&sandbox, &standin)
+        .env("PATH", &path)
+        .args(["ssm", "forward", "-P", "dev", &format!("{INSTANCE}:80")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        // Its own process group, as a terminal's foreground job.
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    wait_until("the plugin to start", || ready.exists());
+    // The terminal's Ctrl-C: SIGINT to the whole group.
+    unsafe_kill_group(child.id(), "INT");
+    let deadline = Instant::now() + LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "aws-runas did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        status.code(),
+        Some(7),
+        "aws-runas must report the plugin's own exit"
+    );
+}
+
+fn unsafe_kill_group(pgid: u32, signal: &str) {
+    assert!(Command::new("kill")
+        .args([&format!("-{signal}"), "--", &format!("-{pgid}")])
+        .status()
+        .unwrap()
+        .success());
+}
 
 #[test]
 fn plugin_flag_hands_the_session_to_session_manager_plugin() {

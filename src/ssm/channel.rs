@@ -40,9 +40,10 @@ const MAX_RESENDS: u32 = 3000;
 const KEEPALIVE: Duration = Duration::from_secs(300);
 const REDIAL_TRIES: u32 = 5;
 
-/// ClientVersion we report. Below 1.1.70, agents use one TCP connection per port session
-/// instead of smux multiplexing, which is the mode we implement.
-pub const CLIENT_VERSION: &str = "1.0.0.0";
+/// ClientVersion we report: that of the plugin release whose behaviour we follow. From 1.1.70
+/// agents multiplex port-forwarding connections (smux) when they can; above 1.2.331.0 they
+/// leave smux keepalives to the client, as we do.
+pub const CLIENT_VERSION: &str = "1.2.650.0";
 
 struct Pending {
     seq: i64,

@@ -54,14 +54,37 @@ pub fn run(api: &Api, request: &Request, credentials: &Credentials) -> anyhow::R
         program.display(),
         started.session_id
     );
-    let status = command
-        .status()
+    let mut child = command
+        .spawn()
         .with_context(|| format!("cannot run {}", program.display()))?;
+    outlive_keyboard_signals();
+    let status = child
+        .wait()
+        .with_context(|| format!("lost track of {}", program.display()))?;
     Ok(match status.code() {
         Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         None => ExitCode::FAILURE,
     })
 }
+
+/// Ctrl-C and Ctrl-\\ reach the whole foreground group: the plugin acts on them (it ends a
+/// port session, or passes them to a remote shell), and we wait for it to finish instead of
+/// dying first and leaving it behind on the terminal. Set after the spawn, so the plugin
+/// keeps the default handling.
+#[cfg(unix)]
+fn outlive_keyboard_signals() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGQUIT] {
+        if let Err(e) = signal_hook::flag::register(signal, Arc::new(AtomicBool::new(false))) {
+            tracing::debug!("cannot catch signal {signal}: {e}");
+        }
+    }
+}
+
+/// Windows delivers Ctrl-C to every console process; the plugin handles its own.
+#[cfg(not(unix))]
+fn outlive_keyboard_signals() {}
 
 fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;

@@ -225,6 +225,9 @@ pub struct HandshakeRequest {
 #[serde(rename_all = "PascalCase")]
 pub struct RequestedAction {
     pub action_type: String,
+    /// For `SessionType`: `{"SessionType": "Port", "Properties": {"type": ...}}`.
+    #[serde(default)]
+    pub action_parameters: serde_json::Value,
 }
 
 #[derive(Debug, Serialize)]
@@ -267,6 +270,92 @@ pub struct ChannelClosed {
 
 pub fn flag_payload(value: u32) -> Vec<u8> {
     value.to_be_bytes().to_vec()
+}
+
+/// smux v1 (xtaci/smux, as AWS's plugin and agent vendor it): how port sessions multiplex
+/// local connections over the one data channel. Frames are cut at arbitrary points into
+/// Output payloads, so the reader reassembles them.
+pub mod smux {
+    pub const SYN: u8 = 0;
+    pub const FIN: u8 = 1;
+    pub const PSH: u8 = 2;
+    pub const NOP: u8 = 3;
+    const VERSION: u8 = 1;
+    pub const HEADER: usize = 8;
+
+    #[derive(Debug, PartialEq, Eq)]
+    pub struct Frame {
+        pub cmd: u8,
+        pub stream: u32,
+        pub data: Vec<u8>,
+    }
+
+    /// One frame; `data` must fit the 16-bit length.
+    pub fn encode(cmd: u8, stream: u32, data: &[u8]) -> Vec<u8> {
+        let len = u16::try_from(data.len()).expect("smux frames carry at most 64 KiB");
+        let mut out = Vec::with_capacity(HEADER + data.len());
+        out.push(VERSION);
+        out.push(cmd);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&stream.to_le_bytes());
+        out.extend_from_slice(data);
+        out
+    }
+
+    #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+    #[error("the agent sent a malformed multiplexing frame (version {0}, command {1})")]
+    pub struct BadFrame(pub u8, pub u8);
+
+    /// Reassembles frames from the byte stream.
+    #[derive(Default)]
+    pub struct Reader {
+        buffer: Vec<u8>,
+    }
+
+    impl Reader {
+        pub fn push(&mut self, bytes: &[u8]) {
+            self.buffer.extend_from_slice(bytes);
+        }
+
+        /// The next complete frame, if one has arrived.
+        pub fn next_frame(&mut self) -> Result<Option<Frame>, BadFrame> {
+            if self.buffer.len() < HEADER {
+                return Ok(None);
+            }
+            let (version, cmd) = (self.buffer[0], self.buffer[1]);
+            if version != VERSION || cmd > NOP {
+                return Err(BadFrame(version, cmd));
+            }
+            let len = u16::from_le_bytes([self.buffer[2], self.buffer[3]]) as usize;
+            if self.buffer.len() < HEADER + len {
+                return Ok(None);
+            }
+            let stream = u32::from_le_bytes(self.buffer[4..8].try_into().expect("4 bytes"));
+            let data = self.buffer[HEADER..HEADER + len].to_vec();
+            self.buffer.drain(..HEADER + len);
+            Ok(Some(Frame { cmd, stream, data }))
+        }
+    }
+}
+
+/// Dotted version comparison, as the plugin's `version` package does (missing parts are 0).
+pub fn version_newer(version: &str, than: &str) -> bool {
+    let parts = |v: &str| -> Vec<u64> {
+        v.split('.')
+            .map(|p| p.trim().parse().unwrap_or(0))
+            .collect()
+    };
+    let (a, b) = (parts(version), parts(than));
+    for i in 0..a.len().max(b.len()) {
+        let (x, y) = (
+            a.get(i).copied().unwrap_or(0),
+            b.get(i).copied().unwrap_or(0),
+        );
+        if x != y {
+            return x > y;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -467,5 +556,41 @@ mod tests {
             serde_json::to_string(&r).unwrap(),
             r#"{"ClientVersion":"1.2.0.0","ProcessedClientActions":[{"ActionType":"SessionType","ActionStatus":1,"ActionResult":null,"Error":""}],"Errors":null}"#
         );
+    }
+
+    #[test]
+    fn smux_frames_are_little_endian_and_reassembled_from_any_cut() {
+        let syn = smux::encode(smux::SYN, 3, b"");
+        assert_eq!(syn, [1, 0, 0, 0, 3, 0, 0, 0]);
+        let psh = smux::encode(smux::PSH, 5, b"hello");
+        assert_eq!(psh[..8], [1, 2, 5, 0, 5, 0, 0, 0]);
+        let mut stream = syn.clone();
+        stream.extend_from_slice(&psh);
+        stream.extend_from_slice(&smux::encode(smux::FIN, 5, b""));
+        for cut in 1..stream.len() {
+            let mut r = smux::Reader::default();
+            let mut frames = Vec::new();
+            for piece in [&stream[..cut], &stream[cut..]] {
+                r.push(piece);
+                while let Some(f) = r.next_frame().unwrap() {
+                    frames.push(f);
+                }
+            }
+            assert_eq!(frames.len(), 3, "cut at {cut}");
+            assert_eq!(frames[1].data, b"hello");
+            assert_eq!((frames[2].cmd, frames[2].stream), (smux::FIN, 5));
+        }
+        let mut r = smux::Reader::default();
+        r.push(&[2, 0, 0, 0, 3, 0, 0, 0]);
+        assert_eq!(r.next_frame(), Err(smux::BadFrame(2, 0)));
+    }
+
+    #[test]
+    fn versions_compare_as_the_plugin_does() {
+        assert!(version_newer("3.0.197.0", "3.0.196.0"));
+        assert!(!version_newer("3.0.196.0", "3.0.196.0"));
+        assert!(version_newer("3.1", "3.0.196.0"));
+        assert!(!version_newer("2.3.722.0", "3.0.196.0"));
+        assert!(version_newer("3.10.0.0", "3.9.9999.0"));
     }
 }

@@ -1,22 +1,24 @@
 //! The three kinds of session over one data channel: an interactive shell (raw terminal, size
-//! updates, the remote exit status), local port forwarding (a listener whose connections are
-//! served one at a time, as agents do without multiplexing) and ssh's ProxyCommand (stdin and
-//! stdout as the connection). Also the port handshake, and ending cleanly on every path.
+//! updates, the remote exit status where the agent sends one), local port forwarding (a
+//! listener whose connections are multiplexed as smux streams by agents that can, and served
+//! one at a time by older ones) and ssh's ProxyCommand (stdin and stdout as the connection).
+//! Also the port handshake, and ending cleanly on every path.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use super::channel::{Channel, Incoming, Resumer, CLIENT_VERSION};
 use super::protocol::{
-    flag, flag_payload, payload, ChannelClosed, HandshakeComplete, HandshakeRequest,
-    HandshakeResponse, ProcessedAction, Size,
+    flag, flag_payload, payload, smux, version_newer, ChannelClosed, HandshakeComplete,
+    HandshakeRequest, HandshakeResponse, ProcessedAction, Size,
 };
 use super::{Api, Request, Started};
 
@@ -104,19 +106,46 @@ fn resumer(api: &Api, started: &Started) -> Resumer {
     })
 }
 
+/// What the agent's HandshakeRequest told us.
+struct Agent {
+    version: String,
+    /// The port session's `type` property (`LocalPortForwarding` for forward).
+    port_type: Option<String>,
+}
+
+impl Agent {
+    /// Port forwarding is multiplexed (smux) by agents newer than 3.0.196.0, as AWS's plugin
+    /// decides; SSH sessions never are.
+    fn multiplexes(&self) -> bool {
+        self.port_type.as_deref() == Some("LocalPortForwarding")
+            && version_newer(&self.version, "3.0.196.0")
+    }
+
+    /// Newer agents end idle sessions themselves; smux keepalives would defeat that.
+    fn wants_keepalive(&self) -> bool {
+        !version_newer(&self.version, "3.1.1511.0")
+    }
+}
+
 /// Answers the agent's HandshakeRequest: we take the session type, and decline KMS
 /// encryption (which ends the session) with a pointer to the plugin.
-async fn handshake(channel: &mut Channel, request: &[u8]) -> anyhow::Result<()> {
+async fn handshake(channel: &mut Channel, request: &[u8]) -> anyhow::Result<Agent> {
     let request: HandshakeRequest =
         serde_json::from_slice(request).context("unreadable handshake from the agent")?;
     tracing::debug!("handshake from agent {}", request.agent_version);
     let mut kms = false;
+    let mut port_type = None;
     let actions = request
         .requested_client_actions
         .iter()
         .map(|a| {
             let (status, error) = match a.action_type.as_str() {
-                "SessionType" => (1, String::new()),
+                "SessionType" => {
+                    port_type = a.action_parameters["Properties"]["type"]
+                        .as_str()
+                        .map(str::to_owned);
+                    (1, String::new())
+                }
                 "KMSEncryption" => {
                     kms = true;
                     (
@@ -151,7 +180,10 @@ async fn handshake(channel: &mut Channel, request: &[u8]) -> anyhow::Result<()> 
              run it with -P (AWS's session-manager-plugin)"
         );
     }
-    Ok(())
+    Ok(Agent {
+        version: request.agent_version,
+        port_type,
+    })
 }
 
 fn handshake_complete(payload: &[u8]) {
@@ -447,6 +479,106 @@ async fn next_connection(
     Some(conn)
 }
 
+/// Multiplexed forwarding: every local connection is an smux stream of its own, served at
+/// the same time as the others; a task per connection reads it.
+struct Mux {
+    next_stream: u32,
+    writers: HashMap<u32, OwnedWriteHalf>,
+    reader: smux::Reader,
+    tx: mpsc::Sender<(u32, Option<Vec<u8>>)>,
+    rx: mpsc::Receiver<(u32, Option<Vec<u8>>)>,
+}
+
+impl Mux {
+    fn new() -> Self {
+        let (tx, rx) = mpsc::channel(64);
+        Self {
+            // Client-opened streams are odd, from 3 (as the plugin's smux client numbers them).
+            next_stream: 3,
+            writers: HashMap::new(),
+            reader: smux::Reader::default(),
+            tx,
+            rx,
+        }
+    }
+
+    async fn open(&mut self, channel: &mut Channel, conn: TcpStream) -> anyhow::Result<()> {
+        let stream = self.next_stream;
+        self.next_stream += 2;
+        let (mut read, write) = conn.into_split();
+        self.writers.insert(stream, write);
+        channel
+            .send(payload::OUTPUT, smux::encode(smux::SYN, stream, b""))
+            .await?;
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; CHUNK - smux::HEADER];
+            loop {
+                match read.read(&mut buf).await {
+                    Ok(n) if n > 0 => {
+                        if tx.send((stream, Some(buf[..n].to_vec()))).await.is_err() {
+                            return;
+                        }
+                    }
+                    _ => {
+                        let _ = tx.send((stream, None)).await;
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// What a local connection read (`None`: it ended), as an smux frame to send.
+    async fn local(
+        &mut self,
+        channel: &mut Channel,
+        stream: u32,
+        data: Option<Vec<u8>>,
+    ) -> anyhow::Result<()> {
+        let frame = match data {
+            Some(data) => smux::encode(smux::PSH, stream, &data),
+            None => smux::encode(smux::FIN, stream, b""),
+        };
+        channel.send(payload::OUTPUT, frame).await
+    }
+
+    /// Output from the agent: smux frames, cut anywhere.
+    async fn output(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        self.reader.push(bytes);
+        while let Some(frame) = self.reader.next_frame()? {
+            match frame.cmd {
+                smux::PSH => {
+                    if let Some(writer) = self.writers.get_mut(&frame.stream) {
+                        if writer.write_all(&frame.data).await.is_err() {
+                            tracing::debug!(
+                                "local connection {} closed while writing",
+                                frame.stream
+                            );
+                            self.writers.remove(&frame.stream);
+                        }
+                    }
+                }
+                smux::FIN => {
+                    if let Some(mut writer) = self.writers.remove(&frame.stream) {
+                        let _ = writer.shutdown().await;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn next_local(mux: Option<&mut Mux>) -> Option<(u32, Option<Vec<u8>>)> {
+    match mux {
+        Some(mux) => mux.rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn forward(
     mut channel: Channel,
     started: &Started,
@@ -462,12 +594,20 @@ async fn forward(
     let mut waiting: VecDeque<TcpStream> = VecDeque::new();
     let mut held: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; CHUNK];
+    let mut mux: Option<Mux> = None;
+    let mut keepalive = tokio::time::interval(Duration::from_secs(10));
+    let mut wants_keepalive = false;
     let outcome: anyhow::Result<bool> = loop {
         tokio::select! {
             event = channel.wait(), if current.is_some() || held.len() < HELD_LIMIT => {
                 let mut closed = false;
                 for incoming in channel.handle(event).await? {
                     match incoming {
+                        Incoming::Data { payload_type: payload::OUTPUT, payload } if mux.is_some() => {
+                            if let Some(mux) = mux.as_mut() {
+                                mux.output(&payload).await?;
+                            }
+                        }
                         Incoming::Data { payload_type: payload::OUTPUT, payload } => match current.as_mut() {
                             Some(conn) => {
                                 if conn.write_all(&payload).await.is_err() {
@@ -478,7 +618,16 @@ async fn forward(
                             None => held.extend_from_slice(&payload),
                         },
                         Incoming::Data { payload_type: payload::HANDSHAKE_REQUEST, payload } => {
-                            handshake(&mut channel, &payload).await?;
+                            let agent = handshake(&mut channel, &payload).await?;
+                            if agent.multiplexes() {
+                                tracing::debug!("agent {} multiplexes connections", agent.version);
+                                wants_keepalive = agent.wants_keepalive();
+                                let mut m = Mux::new();
+                                for conn in current.take().into_iter().chain(waiting.drain(..)) {
+                                    m.open(&mut channel, conn).await?;
+                                }
+                                mux = Some(m);
+                            }
                             ready = true;
                         }
                         Incoming::Data { payload_type: payload::HANDSHAKE_COMPLETE, payload } => {
@@ -486,7 +635,9 @@ async fn forward(
                         }
                         Incoming::Data { payload_type: payload::FLAG, payload } if payload == flag_payload(flag::CONNECT_TO_PORT_ERROR) => {
                             eprintln!("aws-runas: the instance could not connect to its port {remote}");
-                            current = next_connection(&mut waiting, &mut held).await;
+                            if mux.is_none() {
+                                current = next_connection(&mut waiting, &mut held).await;
+                            }
                         }
                         Incoming::Data { payload_type, .. } => {
                             tracing::debug!("ignoring payload type {payload_type} in a port session");
@@ -505,7 +656,9 @@ async fn forward(
                 Ok((conn, peer)) => {
                     tracing::debug!("connection from {peer}");
                     let _ = conn.set_nodelay(true);
-                    if current.is_none() {
+                    if let Some(mux) = mux.as_mut() {
+                        mux.open(&mut channel, conn).await?;
+                    } else if current.is_none() {
                         waiting.push_back(conn);
                         current = next_connection(&mut waiting, &mut held).await;
                     } else if waiting.len() < MAX_WAITING {
@@ -525,6 +678,14 @@ async fn forward(
                     current = next_connection(&mut waiting, &mut held).await;
                 }
             },
+            local = next_local(mux.as_mut()), if channel.can_send() => {
+                if let (Some((stream, data)), Some(mux)) = (local, mux.as_mut()) {
+                    mux.local(&mut channel, stream, data).await?;
+                }
+            }
+            _ = keepalive.tick(), if wants_keepalive => {
+                channel.send(payload::OUTPUT, smux::encode(smux::NOP, 0, b"")).await?;
+            }
             _ = signals.next() => break Ok(true),
         }
     };

@@ -82,6 +82,10 @@ def decode(frame):
     return {"type": mtype, "seq": seq, "id": mid, "ptype": ptype, "payload": payload}
 
 
+def version(v):
+    return tuple(int(p) if p.isdigit() else 0 for p in (v or "0").split("."))
+
+
 # --- the agent's side of one session ---------------------------------------------------
 
 class Session:
@@ -111,6 +115,9 @@ class Session:
         self.can_send = asyncio.Event()
         self.can_send.set()
         self.received = 0
+        self.mux = False
+        self.mux_in = b""
+        self.streams = {}  # smux stream id -> {"writer", "pending", "fin"}
 
     # sending
     async def transmit(self, frame, faulty):
@@ -214,10 +221,9 @@ class Session:
             if ARGS.kms:
                 actions.append({"ActionType": "KMSEncryption",
                                 "ActionParameters": {"KMSKeyId": "arn:aws:kms:us-east-1:123456789012:key/k"}})
-            # The newest agent version whose port sessions AWS's client runs without smux
-            # multiplexing, which this stand-in does not speak. (Our client reports a version
-            # below 1.1.70, so newer agents would not multiplex with it either.)
-            body = json.dumps({"AgentVersion": "3.0.196.0", "RequestedClientActions": actions}).encode()
+            # By default the newest agent version whose port sessions AWS's client runs
+            # without smux multiplexing; --agent-version above it turns multiplexing on.
+            body = json.dumps({"AgentVersion": ARGS.agent_version, "RequestedClientActions": actions}).encode()
             await self.send_data(5, body, flags=1)
         else:
             await self.start_shell()
@@ -328,7 +334,13 @@ class Session:
                                                 "CustomerMessage": ""}).encode())
             if self.kind == "port":
                 self.ready = True
-                await self.connect_target()
+                # As the agent: multiplex when both sides are new enough, for port forwarding.
+                self.mux = (version(ARGS.agent_version) > version("3.0.196.0")
+                            and version(response.get("ClientVersion")) >= version("1.1.70")
+                            and self.document == "AWS-StartPortForwardingSession")
+                log(event="mode", session=self.id, mux=self.mux)
+                if not self.mux:
+                    await self.connect_target()
             else:
                 await self.start_shell()
         elif ptype == 3:
@@ -350,12 +362,82 @@ class Session:
                 return
             if self.kind == "shell":
                 os.write(self.master, payload)
+            elif self.mux:
+                await self.mux_input(payload)
             else:
                 if self.conn is None:
                     await self.connect_target()
                 if self.conn is not None:
                     self.conn[1].write(payload)
                     await self.conn[1].drain()
+
+    # smux v1: 8-byte header (version 1, command, length LE16, stream LE32)
+    async def mux_send(self, cmd, sid, data=b""):
+        frame = struct.pack("<BBHI", 1, cmd, len(data), sid) + data
+        # The agent's smux writes reach the data channel through a pipe read in 1 KiB pieces:
+        # frames are cut anywhere.
+        self.mux_out = getattr(self, "mux_out", b"") + frame
+        while self.mux_out:
+            piece, self.mux_out = self.mux_out[:1024], self.mux_out[1024:]
+            await self.send_data(1, piece)
+
+    async def mux_input(self, payload):
+        self.mux_in += payload
+        while len(self.mux_in) >= 8:
+            ver, cmd, length, sid = struct.unpack("<BBHI", self.mux_in[:8])
+            if ver != 1:
+                log(event="bad_smux", session=self.id)
+                self.mux_in = b""
+                return
+            if len(self.mux_in) < 8 + length:
+                return
+            data, self.mux_in = self.mux_in[8:8 + length], self.mux_in[8 + length:]
+            if cmd == 0:
+                self.streams[sid] = {"writer": None, "pending": [], "fin": False}
+                asyncio.create_task(self.mux_open(sid))
+            elif cmd == 2 and sid in self.streams:
+                st = self.streams[sid]
+                if st["writer"] is None:
+                    st["pending"].append(data)
+                else:
+                    st["writer"].write(data)
+                    await st["writer"].drain()
+            elif cmd == 1 and sid in self.streams:
+                st = self.streams[sid]
+                if st["writer"] is None:
+                    st["fin"] = True
+                else:
+                    st["writer"].close()
+                    del self.streams[sid]
+            elif cmd == 3:
+                log(event="smux_nop", session=self.id)
+
+    async def mux_open(self, sid):
+        port = int(self.params.get("portNumber", ["22"])[0])
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await self.send_data(10, struct.pack(">I", 3))
+            await self.mux_send(1, sid)
+            return
+        st = self.streams.get(sid)
+        log(event="stream_open", session=self.id, stream=sid, open=len(self.streams))
+        for data in st["pending"]:
+            writer.write(data)
+        st["writer"] = writer
+        if st["fin"]:
+            writer.close()
+            del self.streams[sid]
+        while True:
+            await self.can_send.wait()
+            try:
+                data = await reader.read(1000)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            await self.mux_send(2, sid, data)
+        await self.mux_send(1, sid)
 
     async def pause_publication(self):
         log(event="paused", session=self.id)
@@ -469,6 +551,7 @@ if __name__ == "__main__":
     p.add_argument("--offline", action="append", default=[])
     p.add_argument("--kms", action="store_true")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--agent-version", default="3.0.196.0")
     ARGS = p.parse_args()
     random.seed(ARGS.seed)
     try:
