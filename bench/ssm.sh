@@ -3,6 +3,8 @@
 # and round-trip latency beside a direct loopback connection to the same server and beside
 # the stand-in driven by a minimal Python data-channel client (its own ceiling, without
 # aws-runas); and aws-runas's memory while forwarding SSM_BENCH_MB (default 1024) MB.
+# SSM_BENCH_AGENT sets the agent version the stand-in reports: above 3.0.196.0, aws-runas
+# multiplexes (smux); the default, 3.0.196.0, gives the one-connection mode.
 # Usage: bench/ssm.sh [path/to/aws-runas]
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -42,7 +44,8 @@ cpu_s() {
 	awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%.1f", ($12 + $13) / hz}' "/proc/$1/stat"
 }
 
-python3 "${bench_root}/tests/standins/ssm_service.py" >"${bench_dir}/standin.port" &
+agent="${SSM_BENCH_AGENT:-3.0.196.0}"
+python3 "${bench_root}/tests/standins/ssm_service.py" --agent-version "${agent}" >"${bench_dir}/standin.port" &
 standin_pid=$!
 pids+=("${standin_pid}")
 for _ in $(seq 100); do
@@ -100,7 +103,7 @@ fwd_rtt="$(python3 "${tool}" rtt "${fwd_port}" "${rounds}")"
 kill -TERM "${fwd_pid}"
 wait "${fwd_pid}" || true
 
-printf 'binary: %s\n' "${bin}"
+printf 'binary: %s; stand-in agent version %s\n' "${bin}" "${agent}"
 printf '%-58s %12s\n' "throughput, ${mb} MB (relay-only: $((relay_size / 1000000)) MB)" "MB/s"
 printf '%-58s %12s\n' "  direct loopback TCP to the source" "${direct_mbs}"
 printf '%-58s %12s\n' "  stand-in relay, Python data-channel client" "${relay_mbs}"
