@@ -14,6 +14,7 @@ import time
 import urllib.request
 import uuid
 
+sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "standins"))
 import ssm_service as proto  # noqa: E402  (framing only)
 import websockets  # noqa: E402
