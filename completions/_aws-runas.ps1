@@ -76,6 +76,7 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('diag', 'diag', [CompletionResultType]::ParameterValue, 'Check a profile''s configuration and environment, and say what to fix')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve credentials from a local endpoint: ECS-container or EC2-metadata style')
             [CompletionResult]::new('srv', 'srv', [CompletionResultType]::ParameterValue, 'Serve credentials from a local endpoint: ECS-container or EC2-metadata style')
+            [CompletionResult]::new('ssm', 'ssm', [CompletionResultType]::ParameterValue, 'Shortcuts for SSM sessions: shell, port forwarding, ssh')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration to load from your shell''s rc file')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script (profile names included)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
@@ -184,6 +185,75 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'aws-runas;ssm' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, or an instance''s IP address or DNS name)')
+            [CompletionResult]::new('sh', 'sh', [CompletionResultType]::ParameterValue, 'Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, or an instance''s IP address or DNS name)')
+            [CompletionResult]::new('forward', 'forward', [CompletionResultType]::ParameterValue, 'Forward a local port to TARGET:PORT through an SSM session')
+            [CompletionResult]::new('fwd', 'fwd', [CompletionResultType]::ParameterValue, 'Forward a local port to TARGET:PORT through an SSM session')
+            [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'SSH over an SSM session, for ssh''s config: ProxyCommand aws-runas ssm ssh PROFILE %r@%h:%p')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'aws-runas;ssm;shell' {
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use AWS''s session-manager-plugin instead of the built-in client')
+            [CompletionResult]::new('--plugin', '--plugin', [CompletionResultType]::ParameterName, 'Use AWS''s session-manager-plugin instead of the built-in client')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;ssm;sh' {
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use AWS''s session-manager-plugin instead of the built-in client')
+            [CompletionResult]::new('--plugin', '--plugin', [CompletionResultType]::ParameterName, 'Use AWS''s session-manager-plugin instead of the built-in client')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;ssm;forward' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'The local port to listen on (default: a free one)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The local port to listen on (default: a free one)')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use AWS''s session-manager-plugin instead of the built-in client')
+            [CompletionResult]::new('--plugin', '--plugin', [CompletionResultType]::ParameterName, 'Use AWS''s session-manager-plugin instead of the built-in client')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;ssm;fwd' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'The local port to listen on (default: a free one)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The local port to listen on (default: a free one)')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use AWS''s session-manager-plugin instead of the built-in client')
+            [CompletionResult]::new('--plugin', '--plugin', [CompletionResultType]::ParameterName, 'Use AWS''s session-manager-plugin instead of the built-in client')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;ssm;ssh' {
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use AWS''s session-manager-plugin instead of the built-in client')
+            [CompletionResult]::new('--plugin', '--plugin', [CompletionResultType]::ParameterName, 'Use AWS''s session-manager-plugin instead of the built-in client')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;ssm;help' {
+            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, or an instance''s IP address or DNS name)')
+            [CompletionResult]::new('forward', 'forward', [CompletionResultType]::ParameterValue, 'Forward a local port to TARGET:PORT through an SSM session')
+            [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'SSH over an SSM session, for ssh''s config: ProxyCommand aws-runas ssm ssh PROFILE %r@%h:%p')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'aws-runas;ssm;help;shell' {
+            break
+        }
+        'aws-runas;ssm;help;forward' {
+            break
+        }
+        'aws-runas;ssm;help;ssh' {
+            break
+        }
+        'aws-runas;ssm;help;help' {
+            break
+        }
         'aws-runas;init' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -253,6 +323,7 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the IAM roles you may assume, or your MFA devices')
             [CompletionResult]::new('diagnose', 'diagnose', [CompletionResultType]::ParameterValue, 'Check a profile''s configuration and environment, and say what to fix')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve credentials from a local endpoint: ECS-container or EC2-metadata style')
+            [CompletionResult]::new('ssm', 'ssm', [CompletionResultType]::ParameterValue, 'Shortcuts for SSM sessions: shell, port forwarding, ssh')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration to load from your shell''s rc file')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script (profile names included)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
@@ -276,6 +347,21 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             break
         }
         'aws-runas;help;serve' {
+            break
+        }
+        'aws-runas;help;ssm' {
+            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, or an instance''s IP address or DNS name)')
+            [CompletionResult]::new('forward', 'forward', [CompletionResultType]::ParameterValue, 'Forward a local port to TARGET:PORT through an SSM session')
+            [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'SSH over an SSM session, for ssh''s config: ProxyCommand aws-runas ssm ssh PROFILE %r@%h:%p')
+            break
+        }
+        'aws-runas;help;ssm;shell' {
+            break
+        }
+        'aws-runas;help;ssm;forward' {
+            break
+        }
+        'aws-runas;help;ssm;ssh' {
             break
         }
         'aws-runas;help;init' {

@@ -55,6 +55,9 @@ _aws__runas() {
             aws__runas,srv)
                 cmd="aws__runas__subcmd__serve"
                 ;;
+            aws__runas,ssm)
+                cmd="aws__runas__subcmd__ssm"
+                ;;
             aws__runas,sso)
                 cmd="aws__runas__subcmd__sso"
                 ;;
@@ -82,6 +85,9 @@ _aws__runas() {
             aws__runas__subcmd__help,serve)
                 cmd="aws__runas__subcmd__help__subcmd__serve"
                 ;;
+            aws__runas__subcmd__help,ssm)
+                cmd="aws__runas__subcmd__help__subcmd__ssm"
+                ;;
             aws__runas__subcmd__help,sso)
                 cmd="aws__runas__subcmd__help__subcmd__sso"
                 ;;
@@ -90,6 +96,15 @@ _aws__runas() {
                 ;;
             aws__runas__subcmd__help__subcmd__list,roles)
                 cmd="aws__runas__subcmd__help__subcmd__list__subcmd__roles"
+                ;;
+            aws__runas__subcmd__help__subcmd__ssm,forward)
+                cmd="aws__runas__subcmd__help__subcmd__ssm__subcmd__forward"
+                ;;
+            aws__runas__subcmd__help__subcmd__ssm,shell)
+                cmd="aws__runas__subcmd__help__subcmd__ssm__subcmd__shell"
+                ;;
+            aws__runas__subcmd__help__subcmd__ssm,ssh)
+                cmd="aws__runas__subcmd__help__subcmd__ssm__subcmd__ssh"
                 ;;
             aws__runas__subcmd__help__subcmd__sso,login)
                 cmd="aws__runas__subcmd__help__subcmd__sso__subcmd__login"
@@ -114,6 +129,36 @@ _aws__runas() {
                 ;;
             aws__runas__subcmd__list__subcmd__help,roles)
                 cmd="aws__runas__subcmd__list__subcmd__help__subcmd__roles"
+                ;;
+            aws__runas__subcmd__ssm,forward)
+                cmd="aws__runas__subcmd__ssm__subcmd__forward"
+                ;;
+            aws__runas__subcmd__ssm,fwd)
+                cmd="aws__runas__subcmd__ssm__subcmd__forward"
+                ;;
+            aws__runas__subcmd__ssm,help)
+                cmd="aws__runas__subcmd__ssm__subcmd__help"
+                ;;
+            aws__runas__subcmd__ssm,sh)
+                cmd="aws__runas__subcmd__ssm__subcmd__shell"
+                ;;
+            aws__runas__subcmd__ssm,shell)
+                cmd="aws__runas__subcmd__ssm__subcmd__shell"
+                ;;
+            aws__runas__subcmd__ssm,ssh)
+                cmd="aws__runas__subcmd__ssm__subcmd__ssh"
+                ;;
+            aws__runas__subcmd__ssm__subcmd__help,forward)
+                cmd="aws__runas__subcmd__ssm__subcmd__help__subcmd__forward"
+                ;;
+            aws__runas__subcmd__ssm__subcmd__help,help)
+                cmd="aws__runas__subcmd__ssm__subcmd__help__subcmd__help"
+                ;;
+            aws__runas__subcmd__ssm__subcmd__help,shell)
+                cmd="aws__runas__subcmd__ssm__subcmd__help__subcmd__shell"
+                ;;
+            aws__runas__subcmd__ssm__subcmd__help,ssh)
+                cmd="aws__runas__subcmd__ssm__subcmd__help__subcmd__ssh"
                 ;;
             aws__runas__subcmd__sso,help)
                 cmd="aws__runas__subcmd__sso__subcmd__help"
@@ -140,7 +185,7 @@ _aws__runas() {
 
     case "${cmd}" in
         aws__runas)
-            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -S -U -P -R -J -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --saml-url --username --password --provider --jump-role --verbose --help --version list ls diagnose diag serve srv init completions man password passwd pw sso help"
+            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -S -U -P -R -J -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --saml-url --username --password --provider --jump-role --verbose --help --version list ls diagnose diag serve srv ssm init completions man password passwd pw sso help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -270,7 +315,7 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help)
-            opts="list diagnose serve init completions man password sso help"
+            opts="list diagnose serve ssm init completions man password sso help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -412,6 +457,62 @@ _aws__runas() {
         aws__subcmd__runas__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__ssm)
+            opts="shell forward ssh"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__ssm__subcmd__forward)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__ssm__subcmd__shell)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__ssm__subcmd__ssh)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -627,6 +728,140 @@ _aws__runas() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        aws__subcmd__runas__subcmd__ssm)
+            opts="-h --help shell sh forward fwd ssh help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__ssm__subcmd__forward)
+            opts="-p -P -h --port --plugin --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__ssm__subcmd__help)
+            opts="shell forward ssh help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__ssm__subcmd__help__subcmd__forward)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__ssm__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__ssm__subcmd__help__subcmd__shell)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__ssm__subcmd__help__subcmd__ssh)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__ssm__subcmd__shell)
+            opts="-P -h --plugin --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__ssm__subcmd__ssh)
+            opts="-P -h --plugin --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         aws__subcmd__runas__subcmd__sso)
             opts="-h --help login logout help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -757,7 +992,7 @@ _aws_runas_with_profiles() {
             if [[ ${name} == "${cur}"* ]]; then
                 COMPREPLY+=("$(printf '%q' "${name}")")
             fi
-        done < <(aws-runas __profiles 2>/dev/null || true; printf '%s\n' list diagnose serve init completions man password sso help)
+        done < <(aws-runas __profiles 2>/dev/null || true; printf '%s\n' list diagnose serve ssm init completions man password sso help)
         return 0
     fi
     _aws__runas "$@"

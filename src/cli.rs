@@ -49,6 +49,9 @@ pub enum Sub {
     /// Serve credentials from a local endpoint: ECS-container or EC2-metadata style
     #[command(visible_alias = "srv")]
     Serve(ServeArgs),
+    /// Shortcuts for SSM sessions: shell, port forwarding, ssh
+    #[command(subcommand)]
+    Ssm(SsmWhat),
     /// Print the shell integration to load from your shell's rc file
     #[command(after_help = "bash:  eval \"$(aws-runas init bash)\"\n\
                             zsh:   eval \"$(aws-runas init zsh)\"\n\
@@ -110,6 +113,51 @@ pub struct ServeArgs {
 pub enum ServeKind {
     Ecs,
     Ec2,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SsmWhat {
+    /// Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, or an instance's
+    /// IP address or DNS name)
+    #[command(
+        visible_alias = "sh",
+        override_usage = "aws-runas ssm shell [OPTIONS] [PROFILE] <TARGET>"
+    )]
+    Shell {
+        /// [PROFILE] TARGET; without PROFILE, $AWS_PROFILE or 'default'
+        #[arg(num_args = 1..=2, required = true, value_names = ["PROFILE", "TARGET"])]
+        args: Vec<String>,
+        /// Use AWS's session-manager-plugin instead of the built-in client
+        #[arg(short = 'P', long = "plugin")]
+        plugin: bool,
+    },
+    /// Forward a local port to TARGET:PORT through an SSM session
+    #[command(
+        visible_alias = "fwd",
+        override_usage = "aws-runas ssm forward [OPTIONS] [PROFILE] <TARGET:PORT>"
+    )]
+    Forward {
+        /// [PROFILE] TARGET:PORT; without PROFILE, $AWS_PROFILE or 'default'
+        #[arg(num_args = 1..=2, required = true, value_names = ["PROFILE", "TARGET:PORT"])]
+        args: Vec<String>,
+        /// The local port to listen on (default: a free one)
+        #[arg(short = 'p', long = "port", default_value_t = 0)]
+        port: u16,
+        /// Use AWS's session-manager-plugin instead of the built-in client
+        #[arg(short = 'P', long = "plugin")]
+        plugin: bool,
+    },
+    /// SSH over an SSM session, for ssh's config:
+    /// ProxyCommand aws-runas ssm ssh PROFILE %r@%h:%p
+    #[command(override_usage = "aws-runas ssm ssh [OPTIONS] [PROFILE] <[USER@]TARGET[:PORT]>")]
+    Ssh {
+        /// [PROFILE] [USER@]TARGET[:PORT] (port 22 by default); without PROFILE, $AWS_PROFILE or 'default'
+        #[arg(num_args = 1..=2, required = true, value_names = ["PROFILE", "[USER@]TARGET[:PORT]"])]
+        args: Vec<String>,
+        /// Use AWS's session-manager-plugin instead of the built-in client
+        #[arg(short = 'P', long = "plugin")]
+        plugin: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -22,6 +22,7 @@ mod server;
 mod session;
 mod shell;
 mod sources;
+mod ssm;
 mod sso;
 mod tty;
 

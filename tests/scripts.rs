@@ -120,7 +120,10 @@ fn wait_output(child: std::process::Child, limit: Duration) -> String {
 }
 
 /// Runs `bench/NAME` in smoke mode (a few runs, its own checks still made) on the debug build.
+/// One at a time: a benchmark shares the machine with nothing of ours.
 fn bench_smoke(name: &str) -> String {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut cmd = Command::new("bash");
     cmd.arg(root().join("bench").join(name))
         .arg(runas_bin())
@@ -156,6 +159,24 @@ fn bench_core_runs_and_checks_one_sts_call_per_cold_burst() {
         out.contains("STS calls in 2 runs of 16 cold callers: 2 GetSessionToken, 2 AssumeRole"),
         "{out}"
     );
+}
+
+#[test]
+fn bench_ssm_runs_and_every_transfer_arrives_whole() {
+    let out = bench_smoke("ssm.sh");
+    for row in [
+        "direct loopback TCP to the source",
+        "aws-runas ssm forward through the stand-in",
+        "aws-runas RSS while forwarding",
+    ] {
+        assert!(out.contains(row), "no '{row}' in:\n{out}");
+    }
+    let forwarded = out
+        .lines()
+        .find(|l| l.contains("aws-runas ssm forward through the stand-in"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|rate| rate.parse::<f64>().ok());
+    assert!(forwarded.is_some_and(|r| r > 0.0), "{out}");
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub mod password;
 pub mod profiles;
 pub mod serve;
 pub mod shell_export;
+pub mod ssm;
 pub mod sso;
 pub mod update;
 pub mod whoami;
@@ -67,6 +68,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Sub::Diagnose { profile }) => return diagnose::run(&options, profile.as_deref()),
         Some(Sub::Serve(args)) => return serve::run(&options, &args),
+        Some(Sub::Ssm(what)) => return ssm::run(&options, &what),
         Some(Sub::Init { shell }) => return init::run(shell),
         Some(Sub::Completions { shell }) => return completions::run(shell),
         Some(Sub::Man { dir }) => return man::run(&dir),

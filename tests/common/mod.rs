@@ -56,6 +56,45 @@ impl ClosedPort {
     }
 }
 
+/// A port that was free a moment ago, for the few servers that take a port by number only (php
+/// -S, sshd, plackup). Another process may take it first: callers use `start_on_free_port`, or
+/// retry themselves when the server exits at start.
+pub fn probe_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a loopback port")
+}
+
+/// Starts `command(port)` on a probed port and waits until it accepts connections; when the
+/// child exits first (its port was taken meanwhile), tries again on another port.
+pub fn start_on_free_port(
+    what: &str,
+    mut command: impl FnMut(u16) -> Command,
+) -> (std::process::Child, u16) {
+    for _ in 0..5 {
+        let port = probe_port();
+        let mut child = command(port)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            if let Ok(Some(_)) = child.try_wait() {
+                break; // the port was taken: another one
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return (child, port);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{what} did not start");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    panic!("{what} did not start on any of five ports");
+}
+
 /// The project's Python environment (tests/setup makes it): moto, the AWS CLI and boto3 at the
 /// versions tests/setup pins. Nothing is taken from PATH instead, so a stray `moto_server` or
 /// `aws` of another version can't change what the tests see.

@@ -15,7 +15,7 @@ impl Llng {
     pub fn start() -> Self {
         // A free port can be taken between the probe and the bind: try a few.
         for _ in 0..5 {
-            if let Some(llng) = Self::try_start(probe_port()) {
+            if let Some(llng) = Self::try_start(crate::common::probe_port()) {
                 return llng;
             }
         }
@@ -84,13 +84,4 @@ impl Drop for Llng {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A port that was free a moment ago. The server is started on it by number (it takes no port
-/// 0), so another process can take it first: the caller retries with a new one when it does.
-fn probe_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a loopback port")
 }
