@@ -60,16 +60,6 @@ fn rfc2047(text: &str) -> String {
     )
 }
 
-fn reply(page: &Page) -> anyhow::Result<Value> {
-    serde_json::from_str(&page.body).with_context(|| {
-        format!(
-            "AM at {} answered HTTP {} with something other than JSON",
-            origin(&page.url),
-            page.status
-        )
-    })
-}
-
 fn am_error(page: &Page, value: &Value) -> anyhow::Error {
     let message = value["message"].as_str().unwrap_or("no reason given");
     anyhow::anyhow!(
@@ -160,7 +150,7 @@ pub fn sign_in(
     let mut pushed = false;
     let started = Instant::now();
     for _ in 0..MAX_STEPS * 60 {
-        let mut step = reply(&page)?;
+        let mut step = page.json("AM")?;
         match page.status {
             200 => {}
             401 if pushed => anyhow::bail!("the AM push was not approved"),

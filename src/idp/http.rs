@@ -25,6 +25,19 @@ pub struct Page {
     pub body: String,
 }
 
+impl Page {
+    /// The body as the JSON an IdP's API answers; `who` names the IdP in the error.
+    pub fn json(&self, who: &str) -> anyhow::Result<serde_json::Value> {
+        serde_json::from_str(&self.body).map_err(|_| {
+            anyhow::anyhow!(
+                "{who} at {} answered HTTP {} with something other than JSON",
+                origin(&self.url),
+                self.status
+            )
+        })
+    }
+}
+
 pub struct Browser {
     agent: ureq::Agent,
     jar: CookieStore,

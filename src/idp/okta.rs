@@ -26,16 +26,6 @@ use super::{Asks, SignInError, MAX_STEPS};
 const PUSH_LIMIT: Duration = Duration::from_secs(60);
 const POLL_EVERY: Duration = Duration::from_secs(1);
 
-fn reply(page: &Page) -> anyhow::Result<Value> {
-    serde_json::from_str(&page.body).with_context(|| {
-        format!(
-            "Okta at {} answered HTTP {} with something other than JSON",
-            origin(&page.url),
-            page.status
-        )
-    })
-}
-
 /// Okta's own words for a failed call: `errorSummary`, else the HTTP status.
 fn okta_error(page: &Page, value: &Value) -> anyhow::Error {
     let summary = value["errorSummary"].as_str().unwrap_or("no reason given");
@@ -96,7 +86,7 @@ fn verify(
         let started = Instant::now();
         let mut shown_answer = false;
         loop {
-            let value = reply(&page)?;
+            let value = page.json("Okta")?;
             if page.status != 200 {
                 return Err(okta_error(&page, &value));
             }
@@ -131,7 +121,7 @@ fn verify(
         href,
         &json!({ "stateToken": state_token, "passCode": code }),
     )?;
-    let value = reply(&page)?;
+    let value = page.json("Okta")?;
     match page.status {
         200 => Ok((page, value)),
         403 => Err(SignInError::WrongCode {
@@ -163,7 +153,7 @@ pub fn sign_in(
     )?;
     let mut tried_factor = false;
     for _ in 0..MAX_STEPS {
-        let value = reply(&page)?;
+        let value = page.json("Okta")?;
         match page.status {
             200 => {}
             401 => {

@@ -28,16 +28,6 @@ const PUSH_LIMIT: Duration = Duration::from_secs(60);
 const POLL_EVERY: Duration = Duration::from_secs(1);
 const PUSH_DEVICE: &str = "OneLogin Protect";
 
-fn reply(page: &Page) -> anyhow::Result<Value> {
-    serde_json::from_str(&page.body).with_context(|| {
-        format!(
-            "OneLogin at {} answered HTTP {} with something other than JSON",
-            origin(&page.url),
-            page.status
-        )
-    })
-}
-
 fn api_error(page: &Page, value: &Value) -> anyhow::Error {
     let message = value["message"]
         .as_str()
@@ -122,7 +112,7 @@ pub fn sign_in(
         &json!({ "grant_type": "client_credentials" }),
         Some(&format!("Basic {client}")),
     )?;
-    let value = reply(&page)?;
+    let value = page.json("OneLogin")?;
     let access = match (page.status, value["access_token"].as_str()) {
         (200, Some(t)) => format!("bearer {t}"),
         _ => return Err(api_error(&page, &value).context("the API credentials in the URL's token")),
@@ -137,7 +127,7 @@ pub fn sign_in(
                  "app_id": app_id, "subdomain": subdomain }),
         Some(&access),
     )?;
-    let value = reply(&page)?;
+    let value = page.json("OneLogin")?;
     match page.status {
         200 => {}
         401 => return Err(SignInError::WrongPassword { idp, username }.into()),
@@ -165,7 +155,7 @@ pub fn sign_in(
     if !push {
         body["otp_token"] = Value::String((asks.otp)()?);
         let page = browser.post_json_authorized(verify, &body, Some(&access))?;
-        let value = reply(&page)?;
+        let value = page.json("OneLogin")?;
         return match (page.status, assertion(&value)) {
             (200, Some(data)) => Ok(data),
             (401, _) => Err(SignInError::WrongCode { idp }.into()),
@@ -176,7 +166,7 @@ pub fn sign_in(
     let started = Instant::now();
     loop {
         let page = browser.post_json_authorized(verify.clone(), &body, Some(&access))?;
-        let value = reply(&page)?;
+        let value = page.json("OneLogin")?;
         if page.status != 200 {
             return Err(api_error(&page, &value));
         }
