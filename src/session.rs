@@ -44,6 +44,34 @@ impl CredentialRequest {
     }
 }
 
+/// `name` resolved as `request` asks: the files' recipe, with a SAML sign-in (`-S` or a profile's
+/// `saml_auth_url`) standing where keys would. Everything that resolves a profile comes here,
+/// so `diagnose` sees what the other commands use.
+pub fn resolve(
+    profiles: &Profiles,
+    name: &str,
+    request: &CredentialRequest,
+    env: &Environment,
+) -> anyhow::Result<Resolved> {
+    // `-S` counts as the variable would: the resolver's keyless-profile hook looks there.
+    let env = match &request.saml.auth_url {
+        Some(url) => env
+            .clone()
+            .with_var(crate::idp::settings::AUTH_URL_VARIABLE, url),
+        // The process environment, read on demand: nothing is copied.
+        None => env.clone(),
+    };
+    let mut resolved = profiles.resolve(name, &request.overrides, &env)?;
+    crate::idp::settings::apply(
+        profiles,
+        &request.saml,
+        &request.overrides,
+        &env,
+        &mut resolved,
+    )?;
+    Ok(resolved)
+}
+
 /// A profile resolved against files and environment, with the cache it uses.
 pub struct Session {
     pub profiles: Profiles,
@@ -59,18 +87,7 @@ impl Session {
             .clone()
             .unwrap_or_else(|| default_profile_name(&env));
         let profiles = Profiles::load(&env)?;
-        let env = match &request.saml.auth_url {
-            Some(url) => env.with_var(crate::idp::settings::AUTH_URL_VARIABLE, url),
-            None => env,
-        };
-        let mut resolved = profiles.resolve(&name, &request.overrides, &env)?;
-        crate::idp::settings::apply(
-            &profiles,
-            &request.saml,
-            &request.overrides,
-            &env,
-            &mut resolved,
-        )?;
+        let resolved = resolve(&profiles, &name, request, &env)?;
         let cache = Cache::from_env(&env)?;
         Ok(Self {
             profiles,

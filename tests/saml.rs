@@ -1225,3 +1225,30 @@ fn forgerock_sign_in_with_code_push_and_session_reuse() {
     );
     assert_eq!(AM_POLLS.load(SeqCst), 3, "polled until approved");
 }
+
+#[test]
+fn diagnose_takes_the_saml_url_flag_as_every_command_does() {
+    // A keyless role profile is a SAML profile once -S names the IdP: diagnose resolves it the
+    // way `aws-runas -S URL corp` would, and asks nobody (the IdP address does not exist).
+    let s = Sandbox::with_files(
+        "[profile corp]\nregion = eu-west-1\nrole_arn = arn:aws:iam::123456789012:role/Admin\n",
+        "",
+    );
+    let out = run(
+        s.runas()
+            .args(["-S", "https://idp.invalid/saml", "diagnose", "corp"]),
+        LIMIT,
+    );
+    assert!(
+        out.stdout
+            .contains("source: SAML sign-in at https://idp.invalid/saml"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        !out.stdout.contains("needs source_profile"),
+        "{}",
+        out.stdout
+    );
+}

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::overrides;
 use super::print;
 use crate::aws::sts::SdkSts;
 use crate::cache::Cache;
@@ -66,19 +65,8 @@ pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode>
     match Profiles::load(&env) {
         Err(e) => report.add(Level::Error, e.to_string()),
         Ok(profiles) => {
-            let resolved = profiles
-                .resolve(&name, &overrides(options), &env)
-                .and_then(|mut r| {
-                    crate::idp::settings::apply(
-                        &profiles,
-                        &super::saml_flags(options),
-                        &overrides(options),
-                        &env,
-                        &mut r,
-                    )?;
-                    Ok(r)
-                });
-            match resolved {
+            let request = super::request(options, Some(&name));
+            match crate::session::resolve(&profiles, &name, &request, &env) {
                 Err(e) => report.add(Level::Error, format!("{e}")),
                 Ok(resolved) if resolved.federated.is_some() => {
                     summary = describe(&resolved);
