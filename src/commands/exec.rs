@@ -79,10 +79,7 @@ pub fn run(
         return Ok(replace_process(child, &command[0]));
     }
 
-    let broker = Arc::new(Broker::new(
-        request.for_profile(&resolved.name),
-        resolved.name.clone(),
-    ));
+    let broker = Arc::new(Broker::new(request, &resolved.name));
     let token = random_token()?;
     let endpoint_token = token.clone();
     let running = start("127.0.0.1:0", move |bound| {

@@ -27,7 +27,7 @@ pub fn run(options: &Options, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         ..super::request(options, Some(&profile))
     };
     Session::open(&request)?;
-    let broker = Arc::new(Broker::new(request, profile.clone()));
+    let broker = Arc::new(Broker::new(request, &profile));
     let token = random_token()?;
     let addr = if args.metadata_ip {
         format!("169.254.169.254:{}", args.port.unwrap_or(80))

@@ -36,10 +36,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Broker {
-    pub fn new(request: CredentialRequest, profile: String) -> Self {
+    /// Serves `profile` first; every request for credentials starts from `request`.
+    pub fn new(request: CredentialRequest, profile: &str) -> Self {
         Self {
-            request,
-            active: Mutex::new(profile),
+            request: request.for_profile(profile),
+            active: Mutex::new(profile.to_owned()),
             memo: Mutex::new(HashMap::new()),
             mfa_code: Mutex::new(None),
         }
