@@ -95,6 +95,34 @@ pub fn start_on_free_port(
     panic!("{what} did not start on any of five ports");
 }
 
+/// A throwaway directory configured for a server on `port` by `tests/SCRIPT DIR BASE_URL` (the
+/// real IdPs' recipes), with `server.log` ready for the server's output.
+pub fn configured_dir(script: &str, port: u16) -> (tempfile::TempDir, std::fs::File) {
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("bash")
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests")
+                .join(script),
+        )
+        .arg(dir.path())
+        .arg(format!("http://127.0.0.1:{port}"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "{script} failed");
+    let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+    (dir, log)
+}
+
+/// Waits (bounded) until `url` answers: a server that accepts connections may still be loading.
+pub fn wait_for_http(url: &str) {
+    let deadline = Instant::now() + LIMIT;
+    while ureq::get(url).call().is_err() {
+        assert!(Instant::now() < deadline, "{url} did not answer");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The project's Python environment (tests/setup makes it): moto, the AWS CLI and boto3 at the
 /// versions tests/setup pins. Nothing is taken from PATH instead, so a stray `moto_server` or
 /// `aws` of another version can't change what the tests see.

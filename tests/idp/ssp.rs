@@ -1,9 +1,7 @@
 //! A real SimpleSAMLphp IdP on loopback (Debian's package under `php -S`), configured by
 //! `ssp-config.sh` beside this file, stopped when dropped. Its request log counts what reached it.
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 pub struct Ssp {
     child: Child,
@@ -13,58 +11,30 @@ pub struct Ssp {
 
 impl Ssp {
     pub fn start() -> Self {
-        // A free port can be taken between the probe and php's bind: try a few.
-        for _ in 0..5 {
-            if let Some(ssp) = Self::try_start(crate::common::probe_port()) {
-                return ssp;
-            }
-        }
-        panic!("SimpleSAMLphp did not start (run tests/setup for php and simplesamlphp)");
-    }
-
-    fn try_start(port: u16) -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/idp/ssp-config.sh");
-        let status = Command::new("bash")
-            .arg(&script)
-            .arg(dir.path())
-            .arg(&base)
-            .status()
-            .unwrap();
-        assert!(status.success(), "ssp-config.sh failed");
-        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let mut child = Command::new("php")
-            .args([
-                "-S",
-                &format!("127.0.0.1:{port}"),
-                "-t",
-                "/usr/share/simplesamlphp/www",
-            ])
-            .env("SIMPLESAMLPHP_CONFIG_DIR", dir.path().join("config"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("php (run tests/setup)");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(Some(_)) = child.try_wait() {
-                return None; // the port was taken
-            }
-            let up = ureq::get(&format!("{base}/saml2/idp/metadata.php"))
-                .call()
-                .is_ok();
-            if up {
-                return Some(Self { child, port, dir });
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let mut dir = None;
+        let (child, port) = crate::common::start_on_free_port(
+            "SimpleSAMLphp (run tests/setup for php and simplesamlphp)",
+            |port| {
+                let (configured, log) = crate::common::configured_dir("idp/ssp-config.sh", port);
+                let mut command = Command::new("php");
+                command
+                    .args([
+                        "-S",
+                        &format!("127.0.0.1:{port}"),
+                        "-t",
+                        "/usr/share/simplesamlphp/www",
+                    ])
+                    .env("SIMPLESAMLPHP_CONFIG_DIR", configured.path().join("config"))
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(log);
+                dir = Some(configured);
+                command
+            },
+        );
+        crate::common::wait_for_http(&format!("http://127.0.0.1:{port}/saml2/idp/metadata.php"));
+        let dir = dir.expect("configured before the server started");
+        Self { child, port, dir }
     }
 
     /// The IdP-initiated sign-in URL for AWS.
