@@ -7,10 +7,11 @@
 # runas prompt               the prompt segment ("dev 42m"); also kept in $RUNAS_PROMPT
 # runas ARGS...              aws-runas ARGS...
 #
-# Before each prompt a precmd hook keeps the credentials fresh: while they are fresh it only
-# compares two numbers; once the refresh window is reached it refreshes them in the background
-# through the shared cache and exports the result at the next prompt. It never asks for an MFA
-# code.
+# After `runas use` a background aws-runas sleeps until the refresh time, refreshes through the
+# shared cache and leaves the result in a state file. Before each prompt a hook keeps the
+# credentials fresh: while they are fresh it only compares two numbers; from the refresh time on
+# it applies what the refresher left, removes expired credentials, and starts a refresh itself
+# if the refresher delivered nothing. It never asks for an MFA code.
 
 __runas_bin='aws-runas'
 # Tells aws-runas diagnose, run from this shell, that the integration is loaded.
@@ -62,8 +63,22 @@ __runas_expire() {
 	__runas_notice "credentials of ${AWSRUNAS_PROFILE-} expired and were removed; run: runas use ${AWSRUNAS_PROFILE-}"
 }
 
+# Starts the background refresher: it sleeps until the refresh time, refreshes through the shared
+# cache and leaves what to apply in the state file, so a shell left idle past the refresh time
+# finds fresh credentials at its next prompt instead of expired ones. Until then the refresh
+# counts as pending from the refresh time on.
+__runas_schedule() {
+	emulate -L zsh
+	if [[ -z "${__RUNAS_REFRESH_AT-}" || -z "${__RUNAS_STATE-}" ]]; then
+		return 0
+	fi
+	__RUNAS_PENDING=${__RUNAS_REFRESH_AT}
+	(command "${__runas_bin}" __export zsh --refresh "${__RUNAS_STATE}" --at "${__RUNAS_REFRESH_AT}" --shell-pid "$$" -- "${__RUNAS_ARGS[@]}" >/dev/null 2>&1 &)
+}
+
 # The refresh window is reached, or a background refresh is under way: apply its result if it
-# is there, remove expired credentials, start a refresh if none is running.
+# is there, remove expired credentials, start a refresh if the background refresher has not
+# delivered a minute after the refresh time.
 __runas_due() {
 	emulate -L zsh
 	local -i now=$1
@@ -72,7 +87,7 @@ __runas_due() {
 		code=$(<"${__RUNAS_STATE}")
 		: >|"${__RUNAS_STATE}"
 		__runas_apply "${code}"
-		return 0
+		__runas_schedule
 	fi
 	if [[ -z "${__RUNAS_EXPIRED-}" ]] && ((now >= __RUNAS_EXPIRES)); then
 		__runas_expire
@@ -90,7 +105,7 @@ __runas_due() {
 __runas_tick() {
 	emulate -L zsh
 	local -i now=$1
-	if [[ -n "${__RUNAS_PENDING-}" ]]; then
+	if [[ -n "${__RUNAS_PENDING-}" ]] && ((now >= __RUNAS_PENDING)); then
 		__runas_due "${now}"
 	elif [[ -n "${__RUNAS_REFRESH_AT-}" ]] && ((now >= __RUNAS_REFRESH_AT)); then
 		__runas_due "${now}"
@@ -104,7 +119,7 @@ __runas_tick() {
 	fi
 	local -i left=$((__RUNAS_EXPIRES - now)) next
 	next=$((now + (left > 0 ? (left - 1) % 60 + 1 : 86400)))
-	if [[ -n "${__RUNAS_PENDING-}" ]]; then
+	if [[ -n "${__RUNAS_PENDING-}" ]] && ((now >= __RUNAS_PENDING)); then
 		next=$((now + 1))
 	fi
 	if [[ -n "${__RUNAS_REFRESH_AT-}" ]] && ((__RUNAS_REFRESH_AT < next)); then
@@ -136,6 +151,11 @@ __runas_off() {
 		unset "${name}"
 	done
 	unset AWSRUNAS_VARS __RUNAS_EXPIRES __RUNAS_REFRESH_AT __RUNAS_ARGS __RUNAS_PENDING __RUNAS_EXPIRED __RUNAS_NEXT
+	# Retiring the state file tells a sleeping refresher to give up.
+	if [[ -n "${__RUNAS_STATE-}" ]]; then
+		command rm -f -- "${__RUNAS_STATE}"
+	fi
+	unset __RUNAS_STATE
 	RUNAS_PROMPT=
 }
 
@@ -150,6 +170,7 @@ runas() {
 		local code
 		code=$(__RUNAS_STATE="${__RUNAS_STATE-}" command "${__runas_bin}" __export zsh -- "$@") || return
 		__runas_apply "${code}"
+		__runas_schedule
 		__runas_tick "${EPOCHSECONDS}"
 		;;
 	off)

@@ -262,8 +262,9 @@ fn mfa_refresh_and_expiry(kind: Kind) {
     assert_eq!(wait_printed(&tmux, "GONE"), "x");
 }
 
-/// Credentials with a real 30s lifetime, and a shell left idle past their expiry: the first
-/// prompt after it never leaves them in place, and a following prompt exports fresh ones.
+/// Credentials with a real 30s lifetime, and a shell left idle past their expiry: the
+/// background refresher renewed them at the refresh time, so the first prompt after the idle
+/// spell already exports fresh ones, with no notice about removed credentials.
 fn real_expiry(kind: Kind) {
     let s = Sandbox::new();
     let sts = ShortLivedSts::start(&s.moto, Duration::from_secs(30));
@@ -274,29 +275,39 @@ fn real_expiry(kind: Kind) {
     // Idle, no prompt drawn, until they have expired (waiting on the clock: nothing signals it).
     let idle = expires.duration_since(jiff::Timestamp::now()) + jiff::SignedDuration::from_secs(2);
     std::thread::sleep(Duration::try_from(idle).unwrap_or_default());
+    // The first prompt drawn after the expiry, then a line typed at it.
     tmux.send_keys(&["Enter"]);
-    let (mut key, mut exp) = (String::new(), String::new());
-    let deadline = std::time::Instant::now() + WAIT + WAIT;
-    for i in 0.. {
-        // Names unlike K1/E1 above, so an earlier line is never taken for this one's.
-        tmux.type_line(&format!(
-            "echo NOWKEY{i}=$AWS_ACCESS_KEY_ID; echo NOWEXP{i}=$AWS_CREDENTIAL_EXPIRATION"
-        ));
-        key = wait_printed(&tmux, &format!("NOWKEY{i}"));
-        exp = wait_printed(&tmux, &format!("NOWEXP{i}"));
-        // Whatever the shell holds now was applied at a prompt drawn after the expiry: it must
-        // not be the expired credentials.
-        assert_ne!(key, first, "the expired keys are still exported");
-        if !key.is_empty() || std::time::Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    assert!(key.starts_with("ASIA"), "no fresh keys exported: {key:?}");
+    tmux.type_line("echo NOWKEY=$AWS_ACCESS_KEY_ID; echo NOWEXP=$AWS_CREDENTIAL_EXPIRATION");
+    let key = wait_printed(&tmux, "NOWKEY");
+    let exp = wait_printed(&tmux, "NOWEXP");
+    assert_ne!(key, first, "the expired keys are still exported");
+    assert!(
+        key.starts_with("ASIA"),
+        "no fresh keys at the first prompt: {key:?}"
+    );
     let exp: jiff::Timestamp = exp.parse().unwrap();
     assert!(exp > expires, "{exp} is not after {expires}");
+    let screen = tmux.screen();
+    assert!(!screen.contains("were removed"), "{screen}");
     tmux.type_line("runas off; echo OFF=done");
     wait_printed(&tmux, "OFF");
+}
+
+/// `runas off` retires the background refresher: nothing refreshes credentials nobody uses.
+fn off_stops_the_refresher(kind: Kind) {
+    let s = Sandbox::new();
+    // Due for refresh 5s after issue: a refresher left running would call STS then.
+    let tmux = start(kind, &s, &[("RUNAS_REFRESH_WINDOW", "14m55s")]);
+    tmux.type_line("runas use dev -a 15m; runas off; echo \"OFF=$AWSRUNAS_PROFILE\"");
+    assert_eq!(wait_printed(&tmux, "OFF"), "");
+    assert_eq!(s.moto.assumed_keys().len(), 1);
+    // Waiting past the refresh time, which nothing signals; the refresher polls its state
+    // file at least every 10s.
+    std::thread::sleep(Duration::from_secs(16));
+    tmux.send_keys(&["Enter"]);
+    tmux.type_line("echo \"AFTER=x$AWS_ACCESS_KEY_ID\"");
+    assert_eq!(wait_printed(&tmux, "AFTER"), "x");
+    assert_eq!(s.moto.assumed_keys().len(), 1, "refreshed after runas off");
 }
 
 /// The integration under `set -u` in a real interactive shell: loading, prompts before and
@@ -421,6 +432,21 @@ fn zsh_refresh() {
 #[test]
 fn fish_refresh() {
     refresh(Kind::Fish);
+}
+
+#[test]
+fn bash_off_stops_the_refresher() {
+    off_stops_the_refresher(Kind::Bash);
+}
+
+#[test]
+fn zsh_off_stops_the_refresher() {
+    off_stops_the_refresher(Kind::Zsh);
+}
+
+#[test]
+fn fish_off_stops_the_refresher() {
+    off_stops_the_refresher(Kind::Fish);
 }
 
 #[test]
