@@ -475,15 +475,16 @@ fn browser_command() -> Option<std::process::Command> {
     command
 }
 
-/// A spinner on stderr while waiting, when stderr is a terminal; plain waiting otherwise.
-struct Spinner {
+/// A spinner on stderr while waiting, when stderr is a terminal; plain waiting otherwise (the
+/// IdP push waits use it too).
+pub(crate) struct Spinner {
     tty: bool,
     frame: usize,
     message: &'static str,
 }
 
 impl Spinner {
-    fn new(message: &'static str) -> Self {
+    pub(crate) fn new(message: &'static str) -> Self {
         use std::io::IsTerminal;
         Self {
             tty: std::io::stderr().is_terminal(),
@@ -502,7 +503,7 @@ impl Spinner {
     }
 
     /// Sleeps for `d`, turning meanwhile.
-    fn wait(&mut self, d: Duration) {
+    pub(crate) fn wait(&mut self, d: Duration) {
         if !self.tty {
             std::thread::sleep(d);
             return;
@@ -519,7 +520,7 @@ impl Spinner {
         }
     }
 
-    fn done(&mut self) {
+    pub(crate) fn done(&mut self) {
         if self.tty {
             eprint!("\r\x1b[K");
         }
