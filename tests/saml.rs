@@ -1,6 +1,8 @@
 //! SAML sign-in end to end: the built binary against a real SimpleSAMLphp IdP and moto's
 //! AssumeRoleWithSAML, read back by the real AWS CLI.
 
+#[path = "standins/azuread.rs"]
+mod azuread;
 mod common;
 #[path = "idp/llng.rs"]
 mod llng;
@@ -1251,4 +1253,256 @@ fn diagnose_takes_the_saml_url_flag_as_every_command_does() {
         "{}",
         out.stdout
     );
+}
+
+/// Deletes the saved IdP cookie jars: the next sign-in finds no IdP session.
+fn forget_idp_sessions(sandbox: &Sandbox) {
+    for jar in sandbox.cache_files() {
+        if jar.to_string_lossy().contains("idp_cookies_") {
+            std::fs::remove_file(jar).unwrap();
+        }
+    }
+}
+
+/// A failed sign-in after a push was asked for: the push prompts, then one line of error.
+#[track_caller]
+fn push_error(out: common::Output) -> String {
+    assert_ne!(out.code, Some(0), "should have failed: {}", out.stdout);
+    assert!(
+        out.code.is_some() && !out.stderr.contains("panicked"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "printed on failure: {}", out.stdout);
+    let lines: Vec<&str> = out.stderr.trim_end().lines().collect();
+    let (last, prompts) = lines.split_last().expect("an error line");
+    assert!(
+        prompts
+            .iter()
+            .all(|l| l.starts_with("aws-runas: approve")
+                || l.starts_with("aws-runas: on your device")),
+        "more than the push prompts and one error: {:?}",
+        out.stderr
+    );
+    (*last).to_owned()
+}
+
+/// Profiles at the Azure AD stand-in: `aad` (provider named, or detected when `provider` is
+/// empty) and, from it, `code`, `push` and `strict` (`mfa_type = none`).
+fn azure_sandbox(aad: &azuread::AzureAd, provider: &str) -> Sandbox {
+    let provider = if provider.is_empty() {
+        String::new()
+    } else {
+        format!("saml_provider = {provider}\n")
+    };
+    let sandbox = Sandbox::with_files(
+        &format!(
+            "[profile aad]\nsaml_auth_url = {}\n{provider}role_arn = {ADMIN}\nregion = us-east-1\n\
+             [profile code]\nsource_profile = aad\nmfa_type = code\n\
+             [profile push]\nsource_profile = aad\nmfa_type = push\n\
+             [profile strict]\nsource_profile = aad\nmfa_type = none\n",
+            aad.url()
+        ),
+        "",
+    );
+    sandbox.moto.start_recording();
+    sandbox
+}
+
+fn sign_in_as(sandbox: &Sandbox, args: &[&str], password: &str) -> common::Output {
+    let mut cmd = sandbox.runas();
+    if !password.is_empty() {
+        cmd.env("SAML_PASSWORD", password);
+    }
+    run(cmd.args(args), LIMIT)
+}
+
+#[test]
+fn azure_ad_sign_in_is_detected_cached_and_a_live_session_skips_the_password() {
+    let aad = azuread::AzureAd::start();
+    // No saml_provider, and a loopback host: Azure AD's x-ms-request-id header gives it away.
+    let sandbox = azure_sandbox(&aad, "");
+    let out = sign_in_as(&sandbox, &["-v", "-U", "alice", "aad"], "alice-password").ok();
+    assert!(
+        out.stderr.contains("identity provider detected: AzureAd"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/alice"
+    );
+    assert_eq!((aad.password_posts(), aad.sign_ins()), (1, 1));
+
+    // Within the credentials' life: no IdP request at all.
+    let requests = aad.requests();
+    let again = sign_in_as(&sandbox, &["-U", "alice", "aad"], "").ok();
+    assert_eq!(again.stdout, out.stdout);
+    assert_eq!(aad.requests(), requests);
+
+    // Expired role credentials, a live Azure AD session (the KMSI cookie): no password needed.
+    expire_cached_roles(&sandbox);
+    let out = sign_in_as(&sandbox, &["-U", "alice", "aad"], "").ok();
+    assert_assumed_role(&identity(&sandbox, &out.stdout), "Admin");
+    assert_eq!((aad.password_posts(), aad.sign_ins()), (1, 1));
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
+
+    // A session Azure AD has revoked: back to the password, which nobody can give here.
+    aad.revoke_sessions();
+    let err = sign_in_as(&sandbox, &["-r", "-U", "alice", "aad"], "").one_line_error();
+    assert!(
+        err.contains("the password for") && err.contains("no terminal can answer"),
+        "{err}"
+    );
+}
+
+#[test]
+fn azure_ad_mfa_states_end_in_success_or_one_clear_line() {
+    let aad = azuread::AzureAd::start();
+    let sandbox = azure_sandbox(&aad, "azuread");
+    let fails =
+        |args: &[&str], password: &str| sign_in_as(&sandbox, args, password).one_line_error();
+
+    let err = fails(&["-U", "alice", "aad"], "not-it");
+    assert!(
+        err.contains("rejected the password for 'alice'") && err.contains("profile 'aad'"),
+        "{err}"
+    );
+    assert!(!err.contains("not-it"), "{err}");
+    assert_eq!(aad.password_posts(), 1, "no retry");
+    let err = fails(&["-U", "ivan", "aad"], "ivan-password");
+    assert!(err.contains("has locked the account 'ivan'"), "{err}");
+    // Users Azure AD does not sign in itself are told apart before any password is sent.
+    let err = fails(&["-U", "mallory", "aad"], "whatever");
+    assert!(err.contains("knows no user 'mallory'"), "{err}");
+    let err = fails(&["-U", "fed@corp.example", "aad"], "whatever");
+    assert!(
+        err.contains("signs in at another identity provider (https://adfs.corp.example/adfs/ls/)"),
+        "{err}"
+    );
+    assert_eq!(aad.password_posts(), 2);
+
+    // Push, approved at the third EndAuth; the number to match is shown.
+    let polls = aad.end_auth_calls();
+    let out = sign_in_as(&sandbox, &["-U", "frank", "aad"], "frank-password").ok();
+    assert!(
+        out.stderr
+            .contains("approve the Azure AD sign-in on your device")
+            && out.stderr.contains("choose 42"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(aad.end_auth_calls() - polls, 3, "polled until approved");
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/frank"
+    );
+    let err = push_error(sign_in_as(&sandbox, &["-U", "gus", "push"], "gus-password"));
+    assert!(
+        err.contains("the Azure AD push was denied on the device"),
+        "{err}"
+    );
+    let err = push_error(sign_in_as(&sandbox, &["-U", "hal", "aad"], "hal-password"));
+    assert!(err.contains("not answered on the device in time"), "{err}");
+    let err = fails(&["-U", "gus", "strict"], "gus-password");
+    assert!(err.contains("asks for MFA but mfa_type = none"), "{err}");
+    assert_eq!(
+        sandbox.moto.count("AssumeRoleWithSAML"),
+        1,
+        "only frank's sign-in went on"
+    );
+
+    // Codes: none to be had without a terminal, a wrong one, the right one.
+    let err = fails(&["-U", "erin", "code"], "erin-password");
+    assert!(err.contains("no terminal can answer"), "{err}");
+    let err = fails(&["-U", "erin", "-o", "000000", "code"], "erin-password");
+    assert!(err.contains("rejected the one-time code"), "{err}");
+    let out = sign_in_as(
+        &sandbox,
+        &["-U", "erin", "-o", "246810", "code"],
+        "erin-password",
+    )
+    .ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/erin"
+    );
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
+}
+
+#[test]
+fn azure_ad_sixteen_concurrent_callers_make_one_sign_in_and_one_push() {
+    let aad = azuread::AzureAd::start();
+    let sandbox = azure_sandbox(&aad, "azuread");
+    let children: Vec<_> = (0..16)
+        .map(|_| {
+            sandbox
+                .runas()
+                .env("SAML_PASSWORD", "frank-password")
+                .args(["-O", "json", "-U", "frank", "aad"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for o in &outputs {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.stdout, outputs[0].stdout,
+            "everyone got the same credentials"
+        );
+    }
+    let pushes = outputs
+        .iter()
+        .filter(|o| String::from_utf8_lossy(&o.stderr).contains("approve the Azure AD sign-in"))
+        .count();
+    assert_eq!(pushes, 1);
+    assert_eq!((aad.password_posts(), aad.sign_ins()), (1, 1));
+    assert_eq!(aad.end_auth_calls(), 3);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+}
+
+#[test]
+fn azure_ad_verbose_output_holds_no_password_code_assertion_or_cookie() {
+    let aad = azuread::AzureAd::start();
+    let sandbox = azure_sandbox(&aad, "azuread");
+    let out = sign_in_as(
+        &sandbox,
+        &["-vv", "-U", "erin", "-o", "246810", "code"],
+        "erin-password",
+    )
+    .ok();
+    let log = &out.stderr;
+    assert!(
+        log.contains("signing in at") && log.contains("AssumeRoleWithSAML"),
+        "-vv logged nothing useful: {log}"
+    );
+    for secret in [
+        "erin-password",
+        "246810",
+        // base64 of "<samlp:Response": the start of the assertion.
+        "PHNhbWxwOlJlc3BvbnNl",
+        "SAMLRequest=",
+        "estsauth-",
+        "canary-",
+        "-endauth",
+        "eyJ0eXAi",
+    ] {
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
+    let secret = eval_in_sh(&out.stdout, "AWS_SECRET_ACCESS_KEY");
+    assert!(!log.contains(&secret), "secret key in the log");
+    let jar = sandbox
+        .cache_files()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("idp_cookies_"))
+        .expect("a cookie jar");
+    assert_eq!(common::mode(&jar), 0o600);
+    assert!(std::fs::read_to_string(&jar).unwrap().contains("estsauth-"));
+    forget_idp_sessions(&sandbox);
 }

@@ -83,6 +83,12 @@ fn saml_request_url(page: &Page) -> Option<Url> {
         .char_indices()
         .rev()
         .find(|(_, c)| *c == '\'' || *c == '"')?;
+    // Only where the script sends the browser: `location = '…'`, `location.replace('…')`.
+    let before = body[..open].trim_end();
+    let statement = &before[before.len().saturating_sub(40)..];
+    if !(before.ends_with('=') || before.ends_with('(')) || !statement.contains("location") {
+        return None;
+    }
     let rest = &body[open + 1..];
     let literal = &rest[..rest.find(quote)?];
     // A JavaScript string literal: the escapes Microsoft's pages use in URLs.
@@ -454,10 +460,6 @@ pub fn sign_in(
         if let Some(response) = saml_response(&page) {
             return Ok(response);
         }
-        if let Some(next) = saml_request_url(&page) {
-            page = flow.browser.get(next)?;
-            continue;
-        }
         if let Some(cfg) = config(&page.body) {
             let code = text(&cfg, "sErrorCode");
             let user = flow.username.clone().unwrap_or_default();
@@ -506,6 +508,10 @@ pub fn sign_in(
                     origin(&page.url)
                 );
             }
+            continue;
+        }
+        if let Some(next) = saml_request_url(&page) {
+            page = flow.browser.get(next)?;
             continue;
         }
         if let Some((action, fields)) = hidden_form(&page) {
@@ -565,6 +571,22 @@ $Config={"pgid":"ConvergedSignIn","sTitle":"a};b{","sFT":"ft-1","hpgact":1900,"s
         );
         let p = page("https://h/x", r#"<a href="javascript:SAMLRequest=1">"#);
         assert!(saml_request_url(&p).is_none());
+        let p = page(
+            "https://h/x",
+            r#"$Config={"urlCancel":"https://h/saml2?SAMLRequest=x"};"#,
+        );
+        assert!(
+            saml_request_url(&p).is_none(),
+            "a URL that is not where the script goes"
+        );
+        let p = page(
+            "https://h/x",
+            r#"<script>location.replace("/t/saml2?SAMLRequest=y")</script>"#,
+        );
+        assert_eq!(
+            saml_request_url(&p).unwrap().as_str(),
+            "https://h/t/saml2?SAMLRequest=y"
+        );
     }
 
     #[test]
