@@ -1404,6 +1404,16 @@ fn azure_ad_mfa_states_end_in_success_or_one_clear_line() {
     );
     let err = push_error(sign_in_as(&sandbox, &["-U", "hal", "aad"], "hal-password"));
     assert!(err.contains("not answered on the device in time"), "{err}");
+    // A push still pending when the next poll would come after aws-runas's bound: given up.
+    let err = push_error(sign_in_as(
+        &sandbox,
+        &["-U", "judy", "aad"],
+        "judy-password",
+    ));
+    assert!(
+        err.contains("the Azure AD push was not answered within 60s"),
+        "{err}"
+    );
     let err = fails(&["-U", "gus", "strict"], "gus-password");
     assert!(err.contains("asks for MFA but mfa_type = none"), "{err}");
     assert_eq!(

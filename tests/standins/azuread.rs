@@ -7,7 +7,8 @@
 //!
 //! Users (password `NAME-password`): alice has no MFA; frank's push is approved at the third
 //! EndAuth; gus denies his push; hal's times out at Azure AD (`PhoneAppNoResponse`); erin uses
-//! codes (PhoneAppOTP or OneWaySMS, 246810); ivan is locked out (50053, whatever the password);
+//! codes (PhoneAppOTP or OneWaySMS, 246810); judy's push stays pending and her page asks for polls
+//! two minutes apart, longer than any client waits; ivan is locked out (50053, whatever the password);
 //! fed@corp.example is federated to another IdP. Sessions live in the `ESTSAUTH` cookie.
 
 use std::collections::HashMap;
@@ -20,7 +21,7 @@ const TENANT: &str = "t-1234";
 const CANARY: &str = "canary-form-1";
 const API_CANARY: &str = "canary-api-1";
 const CTX: &str = "ctx-request-1";
-pub const USERS: [&str; 6] = ["alice", "frank", "gus", "hal", "erin", "ivan"];
+pub const USERS: [&str; 7] = ["alice", "frank", "gus", "hal", "erin", "ivan", "judy"];
 
 #[derive(Default)]
 struct State {
@@ -195,7 +196,7 @@ fn tfa_page(base: &str, state: &mut State, user: &str) -> ResponseBox {
         "urlBeginAuth": format!("{base}/common/SAS/BeginAuth"),
         "urlEndAuth": format!("{base}/common/SAS/EndAuth"),
         "urlPost": "/common/SAS/ProcessAuth",
-        "oPerAuthPollingInterval": {"PhoneAppNotification": 0.5, "OneWaySMS": 1},
+        "oPerAuthPollingInterval": {"PhoneAppNotification": if user == "judy" { 120.0 } else { 0.5 }, "OneWaySMS": 1},
     }))
 }
 
@@ -331,7 +332,7 @@ fn respond(base: &str, state: &mut State, request: &Request, body: &str) -> Resp
                 ("erin", "PhoneAppOTP", _) => (false, "OathCodeIncorrect", true, 0),
                 ("erin", "OneWaySMS", _) => (false, "SMSAuthFailedWrongCodeEntered", true, 0),
                 ("frank", "PhoneAppNotification", None) if polls >= 2 => (true, "Success", false, 0),
-                ("frank", "PhoneAppNotification", None) => {
+                ("frank" | "judy", "PhoneAppNotification", None) => {
                     (false, "AuthenticationPending", true, 0)
                 }
                 ("gus", "PhoneAppNotification", None) => (false, "PhoneAppDenied", false, 500121),
