@@ -748,7 +748,8 @@ fn json_reply(status: u16, value: serde_json::Value) -> tiny_http::ResponseBox {
 }
 
 /// Okta's Authn API as its documentation shows it: dave has no MFA; erin has a TOTP factor
-/// (123456) and a push (approved at the third poll); the app link trades a sessionToken for a
+/// (123456) and a push (approved at the third poll); rita denies her push and tom's times out
+/// (`REJECTED`, `TIMEOUT`); lou is `LOCKED_OUT`; the app link trades a sessionToken for a
 /// `sid` cookie, and with that cookie answers the SAML page directly.
 fn okta_idp(base: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
     use serde_json::json;
@@ -786,6 +787,17 @@ fn okta_idp(base: &str, request: &tiny_http::Request, body: &str) -> tiny_http::
                     json!({"status": "MFA_REQUIRED", "stateToken": "st-erin",
                            "_embedded": {"factors": [factor("totp1", "token:software:totp"), factor("push1", "push")]}}),
                 ),
+                (Some(user @ ("rita" | "tom")), Some(p)) if p == format!("{user}-password") => {
+                    json_reply(
+                        200,
+                        json!({"status": "MFA_REQUIRED", "stateToken": format!("st-{user}"),
+                               "_embedded": {"factors": [factor("push1", "push")]}}),
+                    )
+                }
+                (Some("lou"), _) => json_reply(
+                    200,
+                    json!({"status": "LOCKED_OUT", "_links": {"unlock": {"href": format!("{base}/api/v1/authn/recovery/unlock")}}}),
+                ),
                 _ => json_reply(
                     401,
                     json!({"errorCode": "E0000004", "errorSummary": "Authentication failed"}),
@@ -802,6 +814,20 @@ fn okta_idp(base: &str, request: &tiny_http::Request, body: &str) -> tiny_http::
                 json!({"errorCode": "E0000068", "errorSummary": "Invalid Passcode/Answer"}),
             ),
         },
+        "/api/v1/authn/factors/push1/verify"
+            if matches!(body["stateToken"].as_str(), Some("st-rita" | "st-tom")) =>
+        {
+            let result = if body["stateToken"] == "st-rita" {
+                "REJECTED"
+            } else {
+                "TIMEOUT"
+            };
+            json_reply(
+                200,
+                json!({"status": "MFA_CHALLENGE", "factorResult": result, "stateToken": body["stateToken"],
+                       "_links": {"resend": [], "prev": {"href": format!("{base}/api/v1/authn/previous")}}}),
+            )
+        }
         "/api/v1/authn/factors/push1/verify" => {
             if OKTA_POLLS.fetch_add(1, SeqCst) >= 2 {
                 json_reply(
@@ -905,6 +931,19 @@ fn okta_sign_in_with_code_push_and_session_reuse() {
         out.stderr
     );
     assert_eq!(OKTA_POLLS.load(SeqCst), 3, "polled until approved");
+    // A push denied, one timed out, a locked account: one line each (after the push prompt).
+    let err = push_error(sign_in(&["-U", "rita", "push"], "rita-password"));
+    assert!(
+        err.contains("the Okta push was denied on the device"),
+        "{err}"
+    );
+    let err = push_error(sign_in(&["-U", "tom", "push"], "tom-password"));
+    assert!(
+        err.contains("the Okta push was not answered on the device in time"),
+        "{err}"
+    );
+    let err = sign_in(&["-U", "lou", "okta"], "lou-password").one_line_error();
+    assert!(err.contains("has locked the account 'lou'"), "{err}");
 }
 
 #[test]
@@ -945,7 +984,8 @@ static ONELOGIN_POLLS: std::sync::atomic::AtomicUsize = std::sync::atomic::Atomi
 
 /// OneLogin's API v2 as its documentation shows it: the client credentials `id:secret` in the
 /// URL's token; frank has no MFA; gina has Google Authenticator (123456) and OneLogin Protect
-/// (approved at the third call).
+/// (approved at the third call); rita denies her Protect push (verify's documented 401); lou is
+/// locked (the API's 401 naming the lock: its exact words are not documented).
 fn onelogin_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
     use base64::Engine as _;
     use serde_json::json;
@@ -999,6 +1039,16 @@ fn onelogin_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http:
                                    {"device_id": 12, "device_type": "OneLogin Protect"}],
                        "callback_url": "/api/2/saml_assertion/verify_factor", "user": {"id": 5}}),
             ),
+            (Some("rita"), Some("rita-password"), Some("777")) => json_reply(
+                200,
+                json!({"message": "MFA is required for this user", "state_token": "st-rita",
+                       "devices": [{"device_id": 12, "device_type": "OneLogin Protect"}],
+                       "callback_url": "/api/2/saml_assertion/verify_factor", "user": {"id": 6}}),
+            ),
+            (Some("lou"), _, _) => json_reply(
+                401,
+                json!({"statusCode": 401, "name": "Unauthorized", "message": "Authentication Failed: User is locked"}),
+            ),
             _ => json_reply(
                 401,
                 json!({"statusCode": 401, "name": "Unauthorized", "message": "Authentication Failed: Invalid user credentials"}),
@@ -1010,6 +1060,10 @@ fn onelogin_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http:
                     json_reply(200, json!({"data": data("gina"), "message": "Success"}))
                 }
                 (Some("11"), _) => json_reply(
+                    401,
+                    json!({"message": "Failed authentication with this factor"}),
+                ),
+                (Some("12"), None) if body["state_token"] == "st-rita" => json_reply(
                     401,
                     json!({"message": "Failed authentication with this factor"}),
                 ),
@@ -1074,13 +1128,23 @@ fn onelogin_sign_in_with_code_and_push() {
         out.stderr
     );
     assert_eq!(ONELOGIN_POLLS.load(SeqCst), 3, "polled until approved");
+    let err = push_error(sign_in(&["-U", "rita", "ol"], "rita-password"));
+    assert!(
+        err.contains(
+            "the OneLogin Protect push was not approved: Failed authentication with this factor"
+        ),
+        "{err}"
+    );
+    let err = sign_in(&["-U", "lou", "ol"], "lou-password").one_line_error();
+    assert!(err.contains("has locked the account 'lou'"), "{err}");
 }
 
 static AM_POLLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// ForgeRock AM's authenticate API as its documentation shows it, in realm alpha: hank signs in
 /// with no MFA (the SSO token only in the body); ivy's code service wants 123456 in a
-/// PasswordCallback; her push service answers PollingWaitCallback until the third poll.
+/// PasswordCallback; her push service answers PollingWaitCallback until the third poll; rita's
+/// push fails (AM's 401, the same for denied and expired); lou is locked out (401 naming the lock).
 fn am_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
     use base64::Engine as _;
     use serde_json::json;
@@ -1155,6 +1219,19 @@ fn am_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http::Respo
                                 {"type": "PasswordCallback", "input": [{"name": "IDToken2", "value": ""}]}]}),
                         )
                     }
+                    (Some("lou"), _) => json_reply(
+                        401,
+                        json!({"code": 401, "reason": "Unauthorized", "message": "Your account has been locked."}),
+                    ),
+                    (Some("rita"), Some("rita-password"))
+                        if query.contains("authIndexValue=mfa_push_authentication") =>
+                    {
+                        json_reply(
+                            200,
+                            json!({"authId": "push-rita", "callbacks": [{"type": "PollingWaitCallback",
+                                   "output": [{"name": "waitTime", "value": "1000"}]}]}),
+                        )
+                    }
                     (Some("ivy"), Some("ivy-password"))
                         if query.contains("authIndexValue=mfa_push_authentication") =>
                     {
@@ -1226,6 +1303,13 @@ fn forgerock_sign_in_with_code_push_and_session_reuse() {
         out.stderr
     );
     assert_eq!(AM_POLLS.load(SeqCst), 3, "polled until approved");
+    let err = push_error(sign_in(&["-U", "rita", "push"], "rita-password"));
+    assert!(
+        err.contains("the AM push was denied or expired on the device"),
+        "{err}"
+    );
+    let err = sign_in(&["-U", "lou", "am"], "lou-password").one_line_error();
+    assert!(err.contains("has locked the account 'lou'"), "{err}");
 }
 
 #[test]

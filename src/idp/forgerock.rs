@@ -151,9 +151,19 @@ pub fn sign_in(
     let started = Instant::now();
     for _ in 0..MAX_STEPS * 60 {
         let mut step = page.json("AM")?;
+        let message = step["message"].as_str().unwrap_or_default();
         match page.status {
             200 => {}
-            401 if pushed => anyhow::bail!("the AM push was not approved"),
+            // AM's lockout message, whichever step it comes at.
+            401 if message.to_ascii_lowercase().contains("locked") => {
+                return Err(SignInError::LockedOut {
+                    idp,
+                    username: username.clone(),
+                }
+                .into())
+            }
+            // AM's push trees end in the same failure whether denied or expired.
+            401 if pushed => anyhow::bail!("the AM push was denied or expired on the device"),
             401 if sent_code => return Err(SignInError::WrongCode { idp }.into()),
             401 => {
                 return Err(SignInError::WrongPassword {

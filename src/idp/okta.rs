@@ -9,6 +9,7 @@
 //! 3. MFA: a code factor (TOTP, HOTP, token) is verified with `{stateToken, passCode}` (403: a
 //!    wrong code); a push is started with `{stateToken}` and polled at `_links.next` until
 //!    `SUCCESS`, `REJECTED` or `TIMEOUT`, for at most a minute; Duo's iframe flow is not spoken;
+//!    `LOCKED_OUT` is a locked account;
 //! 4. GET the embed link with `?sessionToken=`: Okta trades it for a session and returns the
 //!    page holding the `SAMLResponse`.
 
@@ -92,6 +93,12 @@ fn verify(
             }
             match (value["status"].as_str(), value["factorResult"].as_str()) {
                 (Some("MFA_CHALLENGE"), Some("WAITING")) => {}
+                (Some("MFA_CHALLENGE"), Some("REJECTED")) => {
+                    anyhow::bail!("the Okta push was denied on the device")
+                }
+                (Some("MFA_CHALLENGE"), Some("TIMEOUT")) => {
+                    anyhow::bail!("the Okta push was not answered on the device in time")
+                }
                 (Some("MFA_CHALLENGE"), Some(result)) => {
                     anyhow::bail!("the Okta push was not approved ({result})")
                 }
@@ -192,6 +199,13 @@ pub fn sign_in(
                 let factor = choose_factor(factors, mfa)?;
                 (page, _) = verify(browser, &idp, state, factor, asks)?;
                 tried_factor = true;
+            }
+            "LOCKED_OUT" => {
+                return Err(SignInError::LockedOut {
+                    idp,
+                    username: username.clone(),
+                }
+                .into())
             }
             other => anyhow::bail!("Okta at {idp} answered {other}: sign-in cannot go on"),
         }
