@@ -1600,3 +1600,74 @@ fn azure_ad_verbose_output_holds_no_password_code_assertion_or_cookie() {
     assert!(std::fs::read_to_string(&jar).unwrap().contains("estsauth-"));
     forget_idp_sessions(&sandbox);
 }
+
+#[test]
+fn hostile_azure_ad_pages_give_one_clear_line() {
+    let cases: [(Respond, &str); 4] = [
+        // JSON nested deeper than any parser goes: no page aws-runas knows.
+        (
+            |_, _, _| {
+                html(&format!(
+                    "<script>$Config={}{};</script>",
+                    "[".repeat(100_000),
+                    "]".repeat(100_000)
+                ))
+            },
+            "no sign-in form and no SAML response at http://127.0.0.1:",
+        ),
+        // A page name and error code carrying terminal escapes: shown without them.
+        (
+            |_, _, _| {
+                html(
+                    r#"<script>$Config={"pgid":"Evil\u001b[2J","sErrorCode":"9\u001b]0;pwn\u0007"};</script>"#,
+                )
+            },
+            "Azure AD's page Evil2J at http://127.0.0.1:",
+        ),
+        // "Stay signed in?" for ever: bounded.
+        (
+            |_, _, _| {
+                html(
+                    r#"<script>$Config={"pgid":"KmsiInterrupt","sFT":"x","sCtx":"y","urlPost":"/kmsi"};</script>"#,
+                )
+            },
+            "kept asking for more after",
+        ),
+        // A password form posting to something that is not a web page.
+        (
+            |_, _, _| {
+                html(
+                    r#"<script>$Config={"pgid":"ConvergedSignIn","sFT":"x","sCtx":"y","urlPost":"javascript:alert(1)"};</script>"#,
+                )
+            },
+            "not sending it",
+        ),
+    ];
+    let sandbox = Sandbox::with_files(
+        &format!("[profile plain]\nrole_arn = {ADMIN}\nregion = us-east-1\n"),
+        "",
+    );
+    sandbox.moto.start_recording();
+    for (respond, expected) in cases {
+        let stub = Stub::start(respond);
+        let out = run(
+            sandbox.runas().args([
+                "-S",
+                &stub.url(),
+                "-R",
+                "azuread",
+                "-U",
+                "alice",
+                "-P",
+                "pw-secret",
+                "plain",
+            ]),
+            LIMIT,
+        );
+        assert!(!out.stderr.contains('\x1b'), "{:?}", out.stderr);
+        let err = out.one_line_error();
+        assert!(err.contains(expected), "expected '{expected}': {err}");
+        assert!(!err.contains("pw-secret"), "{err}");
+    }
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 0);
+}

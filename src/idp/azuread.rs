@@ -54,6 +54,20 @@ const WRONG_CODE: [&str; 3] = [
 /// The `ErrCode` aws-runas v3 reads as "strong authentication failed" (a wrong code, for codes).
 const STRONG_AUTH_FAILED: i64 = 500_121;
 
+/// A word from the page for an error message: the characters Azure AD's codes and page names
+/// use, so a hostile page cannot put terminal escapes or tokens into our output.
+fn shown(word: &str) -> String {
+    word.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        .take(64)
+        .collect()
+}
+
+/// Whether a sign-in begun over https would send something over plain http.
+fn downgrades(signed_in_at: &Url, target: &Url) -> bool {
+    signed_in_at.scheme() == "https" && target.scheme() != "https"
+}
+
 /// The `$Config` object of a sign-in page. Decoded as a JSON stream from just after
 /// `$Config=`, so a `};` inside one of its strings does not cut it short.
 fn config(body: &str) -> Option<Value> {
@@ -172,7 +186,11 @@ fn choose_method(proofs: &[Value], mfa: MfaType) -> anyhow::Result<String> {
         let offered: Vec<String> = proofs.iter().map(id).collect();
         format!(
             "Azure AD offers no MFA method aws-runas can use for mfa_type {mfa:?} (offered: {})",
-            offered.join(", ")
+            offered
+                .iter()
+                .map(|m| shown(m))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     })
 }
@@ -180,6 +198,8 @@ fn choose_method(proofs: &[Value], mfa: MfaType) -> anyhow::Result<String> {
 /// What a sign-in page needs from the ones before it.
 struct Flow<'a> {
     browser: &'a mut Browser,
+    /// The configured URL: an https sign-in posts nothing over http.
+    start: Url,
     idp: String,
     asks: &'a Asks<'a>,
     mfa: MfaType,
@@ -196,6 +216,7 @@ impl Flow<'_> {
         Ok(u)
     }
 
+    /// Where the page's `key` points, refused when it would take the sign-in from https to http.
     fn resolve(&self, page: &Page, cfg: &Value, key: &str) -> anyhow::Result<Url> {
         let raw = text(cfg, key);
         anyhow::ensure!(
@@ -203,9 +224,23 @@ impl Flow<'_> {
             "Azure AD's page at {} has no {key}",
             origin(&page.url)
         );
-        page.url
+        let url = page
+            .url
             .join(&raw)
-            .with_context(|| format!("Azure AD's {key} is not a URL"))
+            .with_context(|| format!("Azure AD's {key} is not a URL"))?;
+        self.guard(page, &url)?;
+        Ok(url)
+    }
+
+    fn guard(&self, page: &Page, target: &Url) -> anyhow::Result<()> {
+        if downgrades(&self.start, target) || !matches!(target.scheme(), "http" | "https") {
+            return Err(SignInError::Downgrade {
+                page: origin(&page.url),
+                action: origin(target),
+            }
+            .into());
+        }
+        Ok(())
     }
 
     /// The flow token under the name the page gives it.
@@ -221,6 +256,7 @@ impl Flow<'_> {
 
     /// Steps 2 and 3: the username, then the password.
     fn password(&mut self, page: &Page, cfg: &Value) -> anyhow::Result<Page> {
+        let url = self.resolve(page, cfg, "urlPost")?;
         let user = self.username()?;
         let mut flow = text(cfg, "sFT");
         let ctx = text(cfg, "sCtx");
@@ -282,7 +318,6 @@ impl Flow<'_> {
                 fields.push((field.into(), value));
             }
         }
-        let url = self.resolve(page, cfg, "urlPost")?;
         self.browser.post_form(url, &fields)
     }
 
@@ -303,8 +338,9 @@ impl Flow<'_> {
         let mut state = reply.json("Azure AD")?;
         if reply.status != 200 || state["Success"].as_bool() != Some(true) {
             anyhow::bail!(
-                "Azure AD at {} could not start {method}: {}",
+                "Azure AD at {} could not start {}: {}",
                 self.idp,
+                shown(&method),
                 reason(&state)
             );
         }
@@ -416,7 +452,7 @@ impl Flow<'_> {
 
 /// What an MFA answer says went wrong, in its own words (no token in them).
 fn reason(value: &Value) -> String {
-    let result = value["ResultValue"].as_str().unwrap_or("no result");
+    let result = shown(value["ResultValue"].as_str().unwrap_or("no result"));
     match value["ErrCode"].as_i64() {
         Some(code) if code != 0 => format!("{result} (error {code})"),
         _ => result.to_owned(),
@@ -446,6 +482,7 @@ pub fn sign_in(
     let idp = origin(url);
     let mut flow = Flow {
         browser,
+        start: url.clone(),
         idp: idp.clone(),
         asks,
         mfa,
@@ -501,10 +538,11 @@ pub fn sign_in(
                 let what = if code.is_empty() {
                     String::new()
                 } else {
-                    format!(" (error code {code})")
+                    format!(" (error code {})", shown(&code))
                 };
                 anyhow::bail!(
-                    "Azure AD's page {pgid} at {} is not one aws-runas can go on from{what}",
+                    "Azure AD's page {} at {} is not one aws-runas can go on from{what}",
+                    shown(&pgid),
                     origin(&page.url)
                 );
             }
@@ -515,6 +553,7 @@ pub fn sign_in(
             continue;
         }
         if let Some((action, fields)) = hidden_form(&page) {
+            flow.guard(&page, &action)?;
             page = flow.browser.post_form(action, &fields)?;
             continue;
         }
@@ -608,6 +647,26 @@ $Config={"pgid":"ConvergedSignIn","sTitle":"a};b{","sFT":"ft-1","hpgact":1900,"s
             r#"<form method="post" action="/x"><input type="hidden" name="a" value="1"><input type="password" name="p"></form>"#,
         );
         assert!(hidden_form(&login).is_none());
+    }
+
+    #[test]
+    fn page_words_are_shown_tame_and_https_stays_https() {
+        assert_eq!(shown("50126"), "50126");
+        assert_eq!(shown("Kmsi\x1b[31mInterrupt\n"), "Kmsi31mInterrupt");
+        assert_eq!(shown(&"9".repeat(500)).len(), 64);
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(downgrades(
+            &u("https://myapps.microsoft.com/signin/a/1"),
+            &u("http://login.microsoftonline.com/common/login")
+        ));
+        assert!(!downgrades(
+            &u("https://myapps.microsoft.com/signin/a/1"),
+            &u("https://login.microsoftonline.com/common/login")
+        ));
+        assert!(!downgrades(
+            &u("http://127.0.0.1:9/signin/a/1"),
+            &u("http://127.0.0.1:9/login")
+        ));
     }
 
     #[test]
