@@ -1671,3 +1671,30 @@ fn hostile_azure_ad_pages_give_one_clear_line() {
     }
     assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 0);
 }
+
+#[test]
+fn azure_ad_push_turns_a_spinner_on_the_terminal_until_approved() {
+    use common::tmux::Tmux;
+    use std::time::Duration;
+    let aad = azuread::AzureAd::start();
+    let sandbox = azure_sandbox(&aad, "azuread");
+    let dir = sandbox.dir.path().display().to_string();
+    let body = format!(
+        "export SAML_PASSWORD=kim-password\n'{bin}' -U kim -O json aad >'{dir}/out'; echo EXIT=$?\nsleep 60\n",
+        bin = runas_bin().display()
+    );
+    let tmux = Tmux::start(sandbox.dir.path(), &script(&sandbox, &body));
+    let screen = tmux.wait_for("the spinner", Duration::from_secs(30), |s| {
+        s.contains("waiting for the push to be approved")
+    });
+    assert!(screen.contains("choose 42"), "{screen}");
+    aad.approve_pushes();
+    let screen = tmux.wait_for("the end", Duration::from_secs(30), |s| s.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        !screen.contains("waiting for the push"),
+        "the spinner was left on the screen: {screen}"
+    );
+    let out = std::fs::read_to_string(sandbox.dir.path().join("out")).unwrap();
+    assert!(json(&out)["SessionToken"].is_string(), "{out}");
+}

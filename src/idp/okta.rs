@@ -86,6 +86,7 @@ fn verify(
         let mut page = browser.post_json(href, &json!({ "stateToken": state_token }))?;
         let started = Instant::now();
         let mut shown_answer = false;
+        let mut spinner = crate::sso::Spinner::new("waiting for the push to be approved");
         loop {
             let value = page.json("Okta")?;
             if page.status != 200 {
@@ -115,7 +116,7 @@ fn verify(
                     PUSH_LIMIT.as_secs()
                 );
             }
-            std::thread::sleep(POLL_EVERY);
+            spinner.wait(POLL_EVERY);
             let next = value["_links"]["next"]["href"]
                 .as_str()
                 .and_then(|h| Url::parse(h).ok())

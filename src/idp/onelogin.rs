@@ -170,6 +170,7 @@ pub fn sign_in(
     }
     eprintln!("aws-runas: approve the OneLogin Protect push on your device");
     let started = Instant::now();
+    let mut spinner = crate::sso::Spinner::new("waiting for the push to be approved");
     loop {
         let page = browser.post_json_authorized(verify.clone(), &body, Some(&access))?;
         let value = page.json("OneLogin")?;
@@ -196,7 +197,7 @@ pub fn sign_in(
         }
         // Only the first call notifies the device; the rest poll.
         body["do_not_notify"] = Value::Bool(true);
-        std::thread::sleep(POLL_EVERY);
+        spinner.wait(POLL_EVERY);
     }
 }
 

@@ -481,6 +481,8 @@ pub(crate) struct Spinner {
     tty: bool,
     frame: usize,
     message: &'static str,
+    /// A frame is on the line: `done` (or dropping it, on an early error) clears it.
+    drawn: bool,
 }
 
 impl Spinner {
@@ -490,6 +492,7 @@ impl Spinner {
             tty: std::io::stderr().is_terminal(),
             frame: 0,
             message,
+            drawn: false,
         }
     }
 
@@ -499,6 +502,7 @@ impl Spinner {
         if self.tty {
             self.frame = (self.frame + 1) % FRAMES.len();
             eprint!("\r{} {}", FRAMES[self.frame], self.message);
+            self.drawn = true;
         }
     }
 
@@ -521,9 +525,16 @@ impl Spinner {
     }
 
     pub(crate) fn done(&mut self) {
-        if self.tty {
+        if self.drawn {
             eprint!("\r\x1b[K");
+            self.drawn = false;
         }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.done();
     }
 }
 

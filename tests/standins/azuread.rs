@@ -8,7 +8,8 @@
 //! Users (password `NAME-password`): alice has no MFA; frank's push is approved at the third
 //! EndAuth; gus denies his push; hal's times out at Azure AD (`PhoneAppNoResponse`); erin uses
 //! codes (PhoneAppOTP or OneWaySMS, 246810); judy's push stays pending and her page asks for polls
-//! two minutes apart, longer than any client waits; ivan is locked out (50053, whatever the password);
+//! two minutes apart, longer than any client waits; kim's push waits until the test approves it
+//! (`approve_pushes`); ivan is locked out (50053, whatever the password);
 //! fed@corp.example is federated to another IdP. Sessions live in the `ESTSAUTH` cookie.
 
 use std::collections::HashMap;
@@ -21,7 +22,9 @@ const TENANT: &str = "t-1234";
 const CANARY: &str = "canary-form-1";
 const API_CANARY: &str = "canary-api-1";
 const CTX: &str = "ctx-request-1";
-pub const USERS: [&str; 7] = ["alice", "frank", "gus", "hal", "erin", "ivan", "judy"];
+pub const USERS: [&str; 8] = [
+    "alice", "frank", "gus", "hal", "erin", "ivan", "judy", "kim",
+];
 
 #[derive(Default)]
 struct State {
@@ -29,6 +32,7 @@ struct State {
     password_posts: usize,
     sign_ins: usize,
     end_auth: usize,
+    approved: bool,
     next: usize,
     /// Flow token → (user, the step it was issued for).
     flows: HashMap<String, (String, &'static str)>,
@@ -106,6 +110,11 @@ impl AzureAd {
 
     pub fn end_auth_calls(&self) -> usize {
         self.state.lock().unwrap().end_auth
+    }
+
+    /// The person taps "Approve" on kim's phone.
+    pub fn approve_pushes(&self) {
+        self.state.lock().unwrap().approved = true;
     }
 
     /// Forgets every session, as Azure AD does when it revokes them.
@@ -332,7 +341,8 @@ fn respond(base: &str, state: &mut State, request: &Request, body: &str) -> Resp
                 ("erin", "PhoneAppOTP", _) => (false, "OathCodeIncorrect", true, 0),
                 ("erin", "OneWaySMS", _) => (false, "SMSAuthFailedWrongCodeEntered", true, 0),
                 ("frank", "PhoneAppNotification", None) if polls >= 2 => (true, "Success", false, 0),
-                ("frank" | "judy", "PhoneAppNotification", None) => {
+                ("kim", "PhoneAppNotification", None) if state.approved => (true, "Success", false, 0),
+                ("frank" | "judy" | "kim", "PhoneAppNotification", None) => {
                     (false, "AuthenticationPending", true, 0)
                 }
                 ("gus", "PhoneAppNotification", None) => (false, "PhoneAppDenied", false, 500121),
