@@ -295,8 +295,8 @@ impl Flow<'_> {
             {
                 let shown = Url::parse(fed).map(|u| origin(&u)).unwrap_or_default();
                 anyhow::bail!(
-                    "'{user}' signs in at another identity provider ({shown}), which the azuread \
-                     provider does not follow: point saml_auth_url at that IdP's AWS app"
+                    "'{user}' signs in at another identity provider ({shown}) through Azure AD, \
+                     which the azuread provider does not follow yet"
                 );
             }
             if let Some(newer) = value["FlowToken"].as_str().filter(|t| !t.is_empty()) {
