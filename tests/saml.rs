@@ -1521,7 +1521,15 @@ fn azure_ad_mfa_states_end_in_success_or_one_clear_line() {
         identity(&sandbox, &out.stdout),
         "arn:aws:sts::123456789012:assumed-role/Admin/erin"
     );
-    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
+    // mfa_type auto takes the user's default method: sam's is a text message.
+    let out = sign_in_as(
+        &sandbox,
+        &["-U", "sam", "-o", "246810", "aad"],
+        "sam-password",
+    )
+    .ok();
+    assert!(!out.stderr.contains("approve"), "{}", out.stderr);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 3);
 }
 
 #[test]

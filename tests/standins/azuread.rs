@@ -7,7 +7,7 @@
 //!
 //! Users (password `NAME-password`): alice has no MFA; frank's push is approved at the third
 //! EndAuth; gus denies his push; hal's times out at Azure AD (`PhoneAppNoResponse`); erin uses
-//! codes (PhoneAppOTP or OneWaySMS, 246810); judy's push stays pending and her page asks for polls
+//! codes (PhoneAppOTP or OneWaySMS, 246810), sam by SMS (his default; 246810 too); judy's push stays pending and her page asks for polls
 //! two minutes apart, longer than any client waits; kim's push waits until the test approves it
 //! (`approve_pushes`); ivan is locked out (50053, whatever the password);
 //! fed@corp.example is federated to another IdP. Sessions live in the `ESTSAUTH` cookie.
@@ -22,8 +22,8 @@ const TENANT: &str = "t-1234";
 const CANARY: &str = "canary-form-1";
 const API_CANARY: &str = "canary-api-1";
 const CTX: &str = "ctx-request-1";
-pub const USERS: [&str; 8] = [
-    "alice", "frank", "gus", "hal", "erin", "ivan", "judy", "kim",
+const USERS: [&str; 9] = [
+    "alice", "frank", "gus", "hal", "erin", "ivan", "judy", "kim", "sam",
 ];
 
 #[derive(Default)]
@@ -193,7 +193,10 @@ fn kmsi_page(state: &mut State, user: &str) -> ResponseBox {
 
 fn tfa_page(base: &str, state: &mut State, user: &str) -> ResponseBox {
     let ft = state.token(user, "tfa");
-    let proofs = if user == "erin" {
+    let proofs = if user == "sam" {
+        json!([{"authMethodId": "PhoneAppNotification", "data": "PhoneAppNotification", "display": "+X XXXXXXXX34", "isDefault": false},
+               {"authMethodId": "OneWaySMS", "data": "OneWaySMS", "display": "+X XXXXXXXX34", "isDefault": true}])
+    } else if user == "erin" {
         json!([{"authMethodId": "PhoneAppOTP", "data": "PhoneAppOTP", "display": "+X XXXXXXXX12", "isDefault": true},
                {"authMethodId": "OneWaySMS", "data": "OneWaySMS", "display": "+X XXXXXXXX12", "isDefault": false}])
     } else {
@@ -338,6 +341,7 @@ fn respond(base: &str, state: &mut State, request: &Request, body: &str) -> Resp
             let code = body_json["AdditionalAuthData"].as_str();
             let (ok, result, retry, err) = match (user.as_str(), method, code) {
                 ("erin", "PhoneAppOTP" | "OneWaySMS", Some("246810")) => (true, "Success", false, 0),
+                ("sam", "OneWaySMS", Some("246810")) => (true, "Success", false, 0),
                 ("erin", "PhoneAppOTP", _) => (false, "OathCodeIncorrect", true, 0),
                 ("erin", "OneWaySMS", _) => (false, "SMSAuthFailedWrongCodeEntered", true, 0),
                 ("frank", "PhoneAppNotification", None) if polls >= 2 => (true, "Success", false, 0),
