@@ -1456,14 +1456,9 @@ fn azure_ad_mfa_states_end_in_success_or_one_clear_line() {
     assert_eq!(aad.password_posts(), 1, "no retry");
     let err = fails(&["-U", "ivan", "aad"], "ivan-password");
     assert!(err.contains("has locked the account 'ivan'"), "{err}");
-    // Users Azure AD does not sign in itself are told apart before any password is sent.
+    // A user Azure AD does not know is told apart before any password is sent.
     let err = fails(&["-U", "mallory", "aad"], "whatever");
     assert!(err.contains("knows no user 'mallory'"), "{err}");
-    let err = fails(&["-U", "fed@corp.example", "aad"], "whatever");
-    assert!(
-        err.contains("signs in at another identity provider (https://adfs.corp.example/adfs/ls/)"),
-        "{err}"
-    );
     assert_eq!(aad.password_posts(), 2);
 
     // Push, approved at the third EndAuth; the number to match is shown.
@@ -1705,4 +1700,28 @@ fn azure_ad_push_turns_a_spinner_on_the_terminal_until_approved() {
     );
     let out = std::fs::read_to_string(sandbox.dir.path().join("out")).unwrap();
     assert!(json(&out)["SessionToken"].is_string(), "{out}");
+}
+
+#[test]
+fn azure_ad_federated_users_sign_in_at_their_own_identity_provider() {
+    let aad = azuread::AzureAd::start();
+    let sandbox = azure_sandbox(&aad, "azuread");
+    let user = "fed@corp.example";
+    let err = sign_in_as(&sandbox, &["-U", user, "aad"], "not-it").one_line_error();
+    assert!(
+        err.contains(&format!("rejected the password for '{user}'")) && err.contains("/adfs/ls/"),
+        "{err}"
+    );
+    assert!(!err.contains("not-it"), "{err}");
+    assert_eq!(aad.password_posts(), 1, "no retry");
+    let out = sign_in_as(&sandbox, &["-U", user, "aad"], "fed-password").ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        format!("arn:aws:sts::123456789012:assumed-role/Admin/{user}")
+    );
+    // Azure AD's own session then serves the next sign-in: neither IdP sees a password.
+    expire_cached_roles(&sandbox);
+    sign_in_as(&sandbox, &["-U", user, "aad"], "").ok();
+    assert_eq!((aad.password_posts(), aad.sign_ins()), (2, 1));
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
 }

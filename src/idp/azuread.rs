@@ -12,7 +12,8 @@
 //! 2. else the page is the sign-in page (`ConvergedSignIn`). When it names
 //!    `urlGetCredentialType`, POST the username there (JSON, the page's `apiCanary` as header
 //!    `canary`) to learn whether the user exists and whether another IdP signs them in
-//!    (`FederationRedirectUrl`: not followed);
+//!    (`FederationRedirectUrl`, ADFS and the like: GET it, fill its login form as the form
+//!    provider does, and go on from its answer, an auto-post form back to Azure AD);
 //! 3. POST `urlPost` (a form: `login`, `loginfmt`, `passwd`, the flow token, `ctx`, `canary`).
 //!    The answer is a page again; its `sErrorCode` tells a wrong password (50126), a locked
 //!    (50053) or disabled account, an expired password; a sign-in page coming back is a wrong
@@ -293,11 +294,23 @@ impl Flow<'_> {
                 .as_str()
                 .filter(|u| !u.is_empty())
             {
-                let shown = Url::parse(fed).map(|u| origin(&u)).unwrap_or_default();
-                anyhow::bail!(
-                    "'{user}' signs in at another identity provider ({shown}) through Azure AD, \
-                     which the azuread provider does not follow yet"
+                let fed = page
+                    .url
+                    .join(fed)
+                    .context("Azure AD's FederationRedirectUrl is not a URL")?;
+                self.guard(page, &fed)?;
+                tracing::info!(
+                    "'{user}' signs in at {} (federated by Azure AD)",
+                    origin(&fed)
                 );
+                let at_idp = self.browser.get(fed)?;
+                let asks = self.asks;
+                let posted =
+                    super::form::post_login(self.browser, &self.start, &at_idp, &user, &|| {
+                        (asks.password)(&user)
+                    })?;
+                // No form: that IdP's own session signed the user in.
+                return Ok(posted.unwrap_or(at_idp));
             }
             if let Some(newer) = value["FlowToken"].as_str().filter(|t| !t.is_empty()) {
                 flow = newer.to_owned();
@@ -547,6 +560,14 @@ pub fn sign_in(
                 );
             }
             continue;
+        }
+        if sent_password && super::form::has_login_form(&page) {
+            // A federated user's IdP showing its login form again: the password is wrong.
+            return Err(SignInError::WrongPassword {
+                idp: origin(&page.url),
+                username: flow.username.clone().unwrap_or_default(),
+            }
+            .into());
         }
         if let Some(next) = saml_request_url(&page) {
             page = flow.browser.get(next)?;

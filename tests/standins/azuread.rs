@@ -10,7 +10,9 @@
 //! codes (PhoneAppOTP or OneWaySMS, 246810), sam by SMS (his default; 246810 too); judy's push stays pending and her page asks for polls
 //! two minutes apart, longer than any client waits; kim's push waits until the test approves it
 //! (`approve_pushes`); ivan is locked out (50053, whatever the password);
-//! fed@corp.example is federated to another IdP. Sessions live in the `ESTSAUTH` cookie.
+//! fed@corp.example is federated to an ADFS-like IdP on the same server (`/adfs/ls/`, password
+//! `fed-password`), whose answer posts a WS-Federation token back to `/login.srf`. Sessions live
+//! in the `ESTSAUTH` cookie.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -212,6 +214,17 @@ fn tfa_page(base: &str, state: &mut State, user: &str) -> ResponseBox {
     }))
 }
 
+fn adfs_login(error: &str) -> ResponseBox {
+    html(format!(
+        "<html><body>{error}<form method=\"post\" id=\"loginForm\" autocomplete=\"off\" action=\"/adfs/ls/?wa=wsignin1.0&amp;wctx=ctx-fed\">\
+         <input id=\"userNameInput\" name=\"UserName\" type=\"email\" value=\"\" />\
+         <input id=\"passwordInput\" name=\"Password\" type=\"password\" />\
+         <input id=\"kmsiInput\" type=\"checkbox\" name=\"Kmsi\" value=\"true\" />\
+         <input id=\"optionForms\" type=\"hidden\" name=\"AuthMethod\" value=\"FormsAuthentication\" />\
+         <span id=\"submitButton\" role=\"button\">Sign in</span></form></body></html>"
+    ))
+}
+
 fn mfa_reply(success: bool, result: &str, retry: bool, err: i64, ft: &str, session: &str) -> Value {
     json!({"Success": success, "ResultValue": result, "Message": null, "AuthMethodId": "",
            "ErrCode": err, "Retry": retry, "FlowToken": ft, "Ctx": CTX, "SessionId": session,
@@ -279,7 +292,7 @@ fn respond(base: &str, state: &mut State, request: &Request, body: &str) -> Resp
                        "IfExistsResult": if federated || USERS.contains(&user.as_str()) { 0 } else { 1 },
                        "ThrottleStatus": 0,
                        "Credentials": {"PrefCredential": 1, "HasPassword": !federated,
-                                       "FederationRedirectUrl": if federated { "https://adfs.corp.example/adfs/ls/?wa=wsignin1.0" } else { "" }},
+                                       "FederationRedirectUrl": if federated { format!("{base}/adfs/ls/?wa=wsignin1.0&wctx=ctx-fed&username={}", user.replace('@', "%40")) } else { String::new() }},
                        "FlowToken": ft, "apiCanary": API_CANARY}),
             )
         }
@@ -396,6 +409,35 @@ fn respond(base: &str, state: &mut State, request: &Request, body: &str) -> Resp
                 &format!("ESTSAUTH={session}; path=/; HttpOnly; max-age=86400"),
             ));
             r
+        }
+        "/adfs/ls/" if *request.method() == Method::Get => adfs_login(""),
+        "/adfs/ls/" => {
+            state.password_posts += 1;
+            let user = field("UserName");
+            if field("AuthMethod") != "FormsAuthentication"
+                || !user.ends_with("@corp.example")
+                || field("Password") != "fed-password"
+            {
+                return adfs_login("<span id=\"errorText\">Incorrect user ID or password.</span>");
+            }
+            html(format!(
+                "<html><head><title>Working...</title></head><body><form method=\"POST\" name=\"hiddenform\" action=\"{base}/login.srf\">\
+                 <input type=\"hidden\" name=\"wa\" value=\"wsignin1.0\" />\
+                 <input type=\"hidden\" name=\"wresult\" value=\"&lt;t:RequestSecurityTokenResponse&gt;{user}&lt;/t:RequestSecurityTokenResponse&gt;\" />\
+                 <input type=\"hidden\" name=\"wctx\" value=\"ctx-fed\" />\
+                 <noscript><p>Script is disabled. Click Submit to continue.</p><input type=\"submit\" value=\"Submit\" /></noscript></form></body></html>"
+            ))
+        }
+        "/login.srf" => {
+            let token = field("wresult");
+            let user = token
+                .strip_prefix("<t:RequestSecurityTokenResponse>")
+                .and_then(|t| t.strip_suffix("</t:RequestSecurityTokenResponse>"))
+                .filter(|u| u.ends_with("@corp.example"));
+            match user {
+                Some(user) if field("wctx") == "ctx-fed" => kmsi_page(state, user),
+                _ => html("<p>AADSTS50008: the SAML token is invalid.</p>".into()),
+            }
         }
         "/signin/callback" => {
             if field("state") != "st-app" || !field("code").starts_with("code-") {
