@@ -1,6 +1,8 @@
 //! SAML sign-in end to end: the built binary against a real SimpleSAMLphp IdP and moto's
 //! AssumeRoleWithSAML, read back by the real AWS CLI.
 
+#[path = "standins/azuread.rs"]
+mod azuread;
 mod common;
 #[path = "idp/llng.rs"]
 mod llng;
@@ -746,7 +748,8 @@ fn json_reply(status: u16, value: serde_json::Value) -> tiny_http::ResponseBox {
 }
 
 /// Okta's Authn API as its documentation shows it: dave has no MFA; erin has a TOTP factor
-/// (123456) and a push (approved at the third poll); the app link trades a sessionToken for a
+/// (123456) and a push (approved at the third poll); rita denies her push and tom's times out
+/// (`REJECTED`, `TIMEOUT`); lou is `LOCKED_OUT`; the app link trades a sessionToken for a
 /// `sid` cookie, and with that cookie answers the SAML page directly.
 fn okta_idp(base: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
     use serde_json::json;
@@ -784,6 +787,17 @@ fn okta_idp(base: &str, request: &tiny_http::Request, body: &str) -> tiny_http::
                     json!({"status": "MFA_REQUIRED", "stateToken": "st-erin",
                            "_embedded": {"factors": [factor("totp1", "token:software:totp"), factor("push1", "push")]}}),
                 ),
+                (Some(user @ ("rita" | "tom")), Some(p)) if p == format!("{user}-password") => {
+                    json_reply(
+                        200,
+                        json!({"status": "MFA_REQUIRED", "stateToken": format!("st-{user}"),
+                               "_embedded": {"factors": [factor("push1", "push")]}}),
+                    )
+                }
+                (Some("lou"), _) => json_reply(
+                    200,
+                    json!({"status": "LOCKED_OUT", "_links": {"unlock": {"href": format!("{base}/api/v1/authn/recovery/unlock")}}}),
+                ),
                 _ => json_reply(
                     401,
                     json!({"errorCode": "E0000004", "errorSummary": "Authentication failed"}),
@@ -800,6 +814,20 @@ fn okta_idp(base: &str, request: &tiny_http::Request, body: &str) -> tiny_http::
                 json!({"errorCode": "E0000068", "errorSummary": "Invalid Passcode/Answer"}),
             ),
         },
+        "/api/v1/authn/factors/push1/verify"
+            if matches!(body["stateToken"].as_str(), Some("st-rita" | "st-tom")) =>
+        {
+            let result = if body["stateToken"] == "st-rita" {
+                "REJECTED"
+            } else {
+                "TIMEOUT"
+            };
+            json_reply(
+                200,
+                json!({"status": "MFA_CHALLENGE", "factorResult": result, "stateToken": body["stateToken"],
+                       "_links": {"resend": [], "prev": {"href": format!("{base}/api/v1/authn/previous")}}}),
+            )
+        }
         "/api/v1/authn/factors/push1/verify" => {
             if OKTA_POLLS.fetch_add(1, SeqCst) >= 2 {
                 json_reply(
@@ -903,6 +931,19 @@ fn okta_sign_in_with_code_push_and_session_reuse() {
         out.stderr
     );
     assert_eq!(OKTA_POLLS.load(SeqCst), 3, "polled until approved");
+    // A push denied, one timed out, a locked account: one line each (after the push prompt).
+    let err = push_error(sign_in(&["-U", "rita", "push"], "rita-password"));
+    assert!(
+        err.contains("the Okta push was denied on the device"),
+        "{err}"
+    );
+    let err = push_error(sign_in(&["-U", "tom", "push"], "tom-password"));
+    assert!(
+        err.contains("the Okta push was not answered on the device in time"),
+        "{err}"
+    );
+    let err = sign_in(&["-U", "lou", "okta"], "lou-password").one_line_error();
+    assert!(err.contains("has locked the account 'lou'"), "{err}");
 }
 
 #[test]
@@ -943,7 +984,8 @@ static ONELOGIN_POLLS: std::sync::atomic::AtomicUsize = std::sync::atomic::Atomi
 
 /// OneLogin's API v2 as its documentation shows it: the client credentials `id:secret` in the
 /// URL's token; frank has no MFA; gina has Google Authenticator (123456) and OneLogin Protect
-/// (approved at the third call).
+/// (approved at the third call); rita denies her Protect push (verify's documented 401); lou is
+/// locked (the API's 401 naming the lock: its exact words are not documented).
 fn onelogin_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
     use base64::Engine as _;
     use serde_json::json;
@@ -997,6 +1039,16 @@ fn onelogin_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http:
                                    {"device_id": 12, "device_type": "OneLogin Protect"}],
                        "callback_url": "/api/2/saml_assertion/verify_factor", "user": {"id": 5}}),
             ),
+            (Some("rita"), Some("rita-password"), Some("777")) => json_reply(
+                200,
+                json!({"message": "MFA is required for this user", "state_token": "st-rita",
+                       "devices": [{"device_id": 12, "device_type": "OneLogin Protect"}],
+                       "callback_url": "/api/2/saml_assertion/verify_factor", "user": {"id": 6}}),
+            ),
+            (Some("lou"), _, _) => json_reply(
+                401,
+                json!({"statusCode": 401, "name": "Unauthorized", "message": "Authentication Failed: User is locked"}),
+            ),
             _ => json_reply(
                 401,
                 json!({"statusCode": 401, "name": "Unauthorized", "message": "Authentication Failed: Invalid user credentials"}),
@@ -1008,6 +1060,10 @@ fn onelogin_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http:
                     json_reply(200, json!({"data": data("gina"), "message": "Success"}))
                 }
                 (Some("11"), _) => json_reply(
+                    401,
+                    json!({"message": "Failed authentication with this factor"}),
+                ),
+                (Some("12"), None) if body["state_token"] == "st-rita" => json_reply(
                     401,
                     json!({"message": "Failed authentication with this factor"}),
                 ),
@@ -1072,13 +1128,23 @@ fn onelogin_sign_in_with_code_and_push() {
         out.stderr
     );
     assert_eq!(ONELOGIN_POLLS.load(SeqCst), 3, "polled until approved");
+    let err = push_error(sign_in(&["-U", "rita", "ol"], "rita-password"));
+    assert!(
+        err.contains(
+            "the OneLogin Protect push was not approved: Failed authentication with this factor"
+        ),
+        "{err}"
+    );
+    let err = sign_in(&["-U", "lou", "ol"], "lou-password").one_line_error();
+    assert!(err.contains("has locked the account 'lou'"), "{err}");
 }
 
 static AM_POLLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// ForgeRock AM's authenticate API as its documentation shows it, in realm alpha: hank signs in
 /// with no MFA (the SSO token only in the body); ivy's code service wants 123456 in a
-/// PasswordCallback; her push service answers PollingWaitCallback until the third poll.
+/// PasswordCallback; her push service answers PollingWaitCallback until the third poll; rita's
+/// push fails (AM's 401, the same for denied and expired); lou is locked out (401 naming the lock).
 fn am_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
     use base64::Engine as _;
     use serde_json::json;
@@ -1153,6 +1219,19 @@ fn am_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http::Respo
                                 {"type": "PasswordCallback", "input": [{"name": "IDToken2", "value": ""}]}]}),
                         )
                     }
+                    (Some("lou"), _) => json_reply(
+                        401,
+                        json!({"code": 401, "reason": "Unauthorized", "message": "Your account has been locked."}),
+                    ),
+                    (Some("rita"), Some("rita-password"))
+                        if query.contains("authIndexValue=mfa_push_authentication") =>
+                    {
+                        json_reply(
+                            200,
+                            json!({"authId": "push-rita", "callbacks": [{"type": "PollingWaitCallback",
+                                   "output": [{"name": "waitTime", "value": "1000"}]}]}),
+                        )
+                    }
                     (Some("ivy"), Some("ivy-password"))
                         if query.contains("authIndexValue=mfa_push_authentication") =>
                     {
@@ -1224,6 +1303,13 @@ fn forgerock_sign_in_with_code_push_and_session_reuse() {
         out.stderr
     );
     assert_eq!(AM_POLLS.load(SeqCst), 3, "polled until approved");
+    let err = push_error(sign_in(&["-U", "rita", "push"], "rita-password"));
+    assert!(
+        err.contains("the AM push was denied or expired on the device"),
+        "{err}"
+    );
+    let err = sign_in(&["-U", "lou", "am"], "lou-password").one_line_error();
+    assert!(err.contains("has locked the account 'lou'"), "{err}");
 }
 
 #[test]
@@ -1251,4 +1337,391 @@ fn diagnose_takes_the_saml_url_flag_as_every_command_does() {
         "{}",
         out.stdout
     );
+}
+
+/// Deletes the saved IdP cookie jars: the next sign-in finds no IdP session.
+fn forget_idp_sessions(sandbox: &Sandbox) {
+    for jar in sandbox.cache_files() {
+        if jar.to_string_lossy().contains("idp_cookies_") {
+            std::fs::remove_file(jar).unwrap();
+        }
+    }
+}
+
+/// A failed sign-in after a push was asked for: the push prompts, then one line of error.
+#[track_caller]
+fn push_error(out: common::Output) -> String {
+    assert_ne!(out.code, Some(0), "should have failed: {}", out.stdout);
+    assert!(
+        out.code.is_some() && !out.stderr.contains("panicked"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "printed on failure: {}", out.stdout);
+    let lines: Vec<&str> = out.stderr.trim_end().lines().collect();
+    let (last, prompts) = lines.split_last().expect("an error line");
+    assert!(
+        prompts
+            .iter()
+            .all(|l| l.starts_with("aws-runas: approve")
+                || l.starts_with("aws-runas: on your device")),
+        "more than the push prompts and one error: {:?}",
+        out.stderr
+    );
+    (*last).to_owned()
+}
+
+/// Profiles at the Azure AD stand-in: `aad` (provider named, or detected when `provider` is
+/// empty) and, from it, `code`, `push` and `strict` (`mfa_type = none`).
+fn azure_sandbox(aad: &azuread::AzureAd, provider: &str) -> Sandbox {
+    let provider = if provider.is_empty() {
+        String::new()
+    } else {
+        format!("saml_provider = {provider}\n")
+    };
+    let sandbox = Sandbox::with_files(
+        &format!(
+            "[profile aad]\nsaml_auth_url = {}\n{provider}role_arn = {ADMIN}\nregion = us-east-1\n\
+             [profile code]\nsource_profile = aad\nmfa_type = code\n\
+             [profile push]\nsource_profile = aad\nmfa_type = push\n\
+             [profile strict]\nsource_profile = aad\nmfa_type = none\n",
+            aad.url()
+        ),
+        "",
+    );
+    sandbox.moto.start_recording();
+    sandbox
+}
+
+fn sign_in_as(sandbox: &Sandbox, args: &[&str], password: &str) -> common::Output {
+    let mut cmd = sandbox.runas();
+    if !password.is_empty() {
+        cmd.env("SAML_PASSWORD", password);
+    }
+    run(cmd.args(args), LIMIT)
+}
+
+#[test]
+fn azure_ad_sign_in_is_detected_cached_and_a_live_session_skips_the_password() {
+    let aad = azuread::AzureAd::start();
+    // No saml_provider, and a loopback host: Azure AD's x-ms-request-id header gives it away.
+    let sandbox = azure_sandbox(&aad, "");
+    let out = sign_in_as(&sandbox, &["-v", "-U", "alice", "aad"], "alice-password").ok();
+    assert!(
+        out.stderr.contains("identity provider detected: AzureAd"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/alice"
+    );
+    assert_eq!((aad.password_posts(), aad.sign_ins()), (1, 1));
+
+    // Within the credentials' life: no IdP request at all.
+    let requests = aad.requests();
+    let again = sign_in_as(&sandbox, &["-U", "alice", "aad"], "").ok();
+    assert_eq!(again.stdout, out.stdout);
+    assert_eq!(aad.requests(), requests);
+
+    // Expired role credentials, a live Azure AD session (the KMSI cookie): no password needed.
+    expire_cached_roles(&sandbox);
+    let out = sign_in_as(&sandbox, &["-U", "alice", "aad"], "").ok();
+    assert_assumed_role(&identity(&sandbox, &out.stdout), "Admin");
+    assert_eq!((aad.password_posts(), aad.sign_ins()), (1, 1));
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
+
+    // A session Azure AD has revoked: back to the password, which nobody can give here.
+    aad.revoke_sessions();
+    let err = sign_in_as(&sandbox, &["-r", "-U", "alice", "aad"], "").one_line_error();
+    assert!(
+        err.contains("the password for") && err.contains("no terminal can answer"),
+        "{err}"
+    );
+}
+
+#[test]
+fn azure_ad_mfa_states_end_in_success_or_one_clear_line() {
+    let aad = azuread::AzureAd::start();
+    let sandbox = azure_sandbox(&aad, "azuread");
+    let fails =
+        |args: &[&str], password: &str| sign_in_as(&sandbox, args, password).one_line_error();
+
+    let err = fails(&["-U", "alice", "aad"], "not-it");
+    assert!(
+        err.contains("rejected the password for 'alice'") && err.contains("profile 'aad'"),
+        "{err}"
+    );
+    assert!(!err.contains("not-it"), "{err}");
+    assert_eq!(aad.password_posts(), 1, "no retry");
+    let err = fails(&["-U", "ivan", "aad"], "ivan-password");
+    assert!(err.contains("has locked the account 'ivan'"), "{err}");
+    // A user Azure AD does not know is told apart before any password is sent.
+    let err = fails(&["-U", "mallory", "aad"], "whatever");
+    assert!(err.contains("knows no user 'mallory'"), "{err}");
+    assert_eq!(aad.password_posts(), 2);
+
+    // Push, approved at the third EndAuth; the number to match is shown.
+    let polls = aad.end_auth_calls();
+    let out = sign_in_as(&sandbox, &["-U", "frank", "aad"], "frank-password").ok();
+    assert!(
+        out.stderr
+            .contains("approve the Azure AD sign-in on your device")
+            && out.stderr.contains("choose 42"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(aad.end_auth_calls() - polls, 3, "polled until approved");
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/frank"
+    );
+    let err = push_error(sign_in_as(&sandbox, &["-U", "gus", "push"], "gus-password"));
+    assert!(
+        err.contains("the Azure AD push was denied on the device"),
+        "{err}"
+    );
+    let err = push_error(sign_in_as(&sandbox, &["-U", "hal", "aad"], "hal-password"));
+    assert!(err.contains("not answered on the device in time"), "{err}");
+    // A push still pending when the next poll would come after aws-runas's bound: given up.
+    let err = push_error(sign_in_as(
+        &sandbox,
+        &["-U", "judy", "aad"],
+        "judy-password",
+    ));
+    assert!(
+        err.contains("the Azure AD push was not answered within 60s"),
+        "{err}"
+    );
+    let err = fails(&["-U", "gus", "strict"], "gus-password");
+    assert!(err.contains("asks for MFA but mfa_type = none"), "{err}");
+    assert_eq!(
+        sandbox.moto.count("AssumeRoleWithSAML"),
+        1,
+        "only frank's sign-in went on"
+    );
+
+    // Codes: none to be had without a terminal, a wrong one, the right one.
+    let err = fails(&["-U", "erin", "code"], "erin-password");
+    assert!(err.contains("no terminal can answer"), "{err}");
+    let err = fails(&["-U", "erin", "-o", "000000", "code"], "erin-password");
+    assert!(err.contains("rejected the one-time code"), "{err}");
+    let out = sign_in_as(
+        &sandbox,
+        &["-U", "erin", "-o", "246810", "code"],
+        "erin-password",
+    )
+    .ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/erin"
+    );
+    // mfa_type auto takes the user's default method: sam's is a text message.
+    let out = sign_in_as(
+        &sandbox,
+        &["-U", "sam", "-o", "246810", "aad"],
+        "sam-password",
+    )
+    .ok();
+    assert!(!out.stderr.contains("approve"), "{}", out.stderr);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 3);
+}
+
+#[test]
+fn azure_ad_sixteen_concurrent_callers_make_one_sign_in_and_one_push() {
+    let aad = azuread::AzureAd::start();
+    let sandbox = azure_sandbox(&aad, "azuread");
+    let children: Vec<_> = (0..16)
+        .map(|_| {
+            sandbox
+                .runas()
+                .env("SAML_PASSWORD", "frank-password")
+                .args(["-O", "json", "-U", "frank", "aad"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for o in &outputs {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.stdout, outputs[0].stdout,
+            "everyone got the same credentials"
+        );
+    }
+    let pushes = outputs
+        .iter()
+        .filter(|o| String::from_utf8_lossy(&o.stderr).contains("approve the Azure AD sign-in"))
+        .count();
+    assert_eq!(pushes, 1);
+    assert_eq!((aad.password_posts(), aad.sign_ins()), (1, 1));
+    assert_eq!(aad.end_auth_calls(), 3);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+}
+
+#[test]
+fn azure_ad_verbose_output_holds_no_password_code_assertion_or_cookie() {
+    let aad = azuread::AzureAd::start();
+    let sandbox = azure_sandbox(&aad, "azuread");
+    let out = sign_in_as(
+        &sandbox,
+        &["-vv", "-U", "erin", "-o", "246810", "code"],
+        "erin-password",
+    )
+    .ok();
+    let log = &out.stderr;
+    assert!(
+        log.contains("signing in at") && log.contains("AssumeRoleWithSAML"),
+        "-vv logged nothing useful: {log}"
+    );
+    for secret in [
+        "erin-password",
+        "246810",
+        // base64 of "<samlp:Response": the start of the assertion.
+        "PHNhbWxwOlJlc3BvbnNl",
+        "SAMLRequest=",
+        "estsauth-",
+        "canary-",
+        "-endauth",
+        "eyJ0eXAi",
+    ] {
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
+    let secret = eval_in_sh(&out.stdout, "AWS_SECRET_ACCESS_KEY");
+    assert!(!log.contains(&secret), "secret key in the log");
+    let jar = sandbox
+        .cache_files()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("idp_cookies_"))
+        .expect("a cookie jar");
+    assert_eq!(common::mode(&jar), 0o600);
+    assert!(std::fs::read_to_string(&jar).unwrap().contains("estsauth-"));
+    forget_idp_sessions(&sandbox);
+}
+
+#[test]
+fn hostile_azure_ad_pages_give_one_clear_line() {
+    let cases: [(Respond, &str); 4] = [
+        // JSON nested deeper than any parser goes: no page aws-runas knows.
+        (
+            |_, _, _| {
+                html(&format!(
+                    "<script>$Config={}{};</script>",
+                    "[".repeat(100_000),
+                    "]".repeat(100_000)
+                ))
+            },
+            "no sign-in form and no SAML response at http://127.0.0.1:",
+        ),
+        // A page name and error code carrying terminal escapes: shown without them.
+        (
+            |_, _, _| {
+                html(
+                    r#"<script>$Config={"pgid":"Evil\u001b[2J","sErrorCode":"9\u001b]0;pwn\u0007"};</script>"#,
+                )
+            },
+            "Azure AD's page Evil2J at http://127.0.0.1:",
+        ),
+        // "Stay signed in?" for ever: bounded.
+        (
+            |_, _, _| {
+                html(
+                    r#"<script>$Config={"pgid":"KmsiInterrupt","sFT":"x","sCtx":"y","urlPost":"/kmsi"};</script>"#,
+                )
+            },
+            "kept asking for more after",
+        ),
+        // A password form posting to something that is not a web page.
+        (
+            |_, _, _| {
+                html(
+                    r#"<script>$Config={"pgid":"ConvergedSignIn","sFT":"x","sCtx":"y","urlPost":"javascript:alert(1)"};</script>"#,
+                )
+            },
+            "not sending it",
+        ),
+    ];
+    let sandbox = Sandbox::with_files(
+        &format!("[profile plain]\nrole_arn = {ADMIN}\nregion = us-east-1\n"),
+        "",
+    );
+    sandbox.moto.start_recording();
+    for (respond, expected) in cases {
+        let stub = Stub::start(respond);
+        let out = run(
+            sandbox.runas().args([
+                "-S",
+                &stub.url(),
+                "-R",
+                "azuread",
+                "-U",
+                "alice",
+                "-P",
+                "pw-secret",
+                "plain",
+            ]),
+            LIMIT,
+        );
+        assert!(!out.stderr.contains('\x1b'), "{:?}", out.stderr);
+        let err = out.one_line_error();
+        assert!(err.contains(expected), "expected '{expected}': {err}");
+        assert!(!err.contains("pw-secret"), "{err}");
+    }
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 0);
+}
+
+#[test]
+fn azure_ad_push_turns_a_spinner_on_the_terminal_until_approved() {
+    use common::tmux::Tmux;
+    use std::time::Duration;
+    let aad = azuread::AzureAd::start();
+    let sandbox = azure_sandbox(&aad, "azuread");
+    let dir = sandbox.dir.path().display().to_string();
+    let body = format!(
+        "export SAML_PASSWORD=kim-password\n'{bin}' -U kim -O json aad >'{dir}/out'; echo EXIT=$?\nsleep 60\n",
+        bin = runas_bin().display()
+    );
+    let tmux = Tmux::start(sandbox.dir.path(), &script(&sandbox, &body));
+    let screen = tmux.wait_for("the spinner", Duration::from_secs(30), |s| {
+        s.contains("waiting for the push to be approved")
+    });
+    assert!(screen.contains("choose 42"), "{screen}");
+    aad.approve_pushes();
+    let screen = tmux.wait_for("the end", Duration::from_secs(30), |s| s.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        !screen.contains("waiting for the push"),
+        "the spinner was left on the screen: {screen}"
+    );
+    let out = std::fs::read_to_string(sandbox.dir.path().join("out")).unwrap();
+    assert!(json(&out)["SessionToken"].is_string(), "{out}");
+}
+
+#[test]
+fn azure_ad_federated_users_sign_in_at_their_own_identity_provider() {
+    let aad = azuread::AzureAd::start();
+    let sandbox = azure_sandbox(&aad, "azuread");
+    let user = "fed@corp.example";
+    let err = sign_in_as(&sandbox, &["-U", user, "aad"], "not-it").one_line_error();
+    assert!(
+        err.contains(&format!("rejected the password for '{user}'")) && err.contains("/adfs/ls/"),
+        "{err}"
+    );
+    assert!(!err.contains("not-it"), "{err}");
+    assert_eq!(aad.password_posts(), 1, "no retry");
+    let out = sign_in_as(&sandbox, &["-U", user, "aad"], "fed-password").ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        format!("arn:aws:sts::123456789012:assumed-role/Admin/{user}")
+    );
+    // Azure AD's own session then serves the next sign-in: neither IdP sees a password.
+    expire_cached_roles(&sandbox);
+    sign_in_as(&sandbox, &["-U", user, "aad"], "").ok();
+    assert_eq!((aad.password_posts(), aad.sign_ins()), (2, 1));
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
 }

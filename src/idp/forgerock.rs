@@ -149,11 +149,22 @@ pub fn sign_in(
     let mut sent_code = false;
     let mut pushed = false;
     let started = Instant::now();
+    let mut spinner = crate::sso::Spinner::new("waiting for the push to be approved");
     for _ in 0..MAX_STEPS * 60 {
         let mut step = page.json("AM")?;
+        let message = step["message"].as_str().unwrap_or_default();
         match page.status {
             200 => {}
-            401 if pushed => anyhow::bail!("the AM push was not approved"),
+            // AM's lockout message, whichever step it comes at.
+            401 if message.to_ascii_lowercase().contains("locked") => {
+                return Err(SignInError::LockedOut {
+                    idp,
+                    username: username.clone(),
+                }
+                .into())
+            }
+            // AM's push trees end in the same failure whether denied or expired.
+            401 if pushed => anyhow::bail!("the AM push was denied or expired on the device"),
             401 if sent_code => return Err(SignInError::WrongCode { idp }.into()),
             401 => {
                 return Err(SignInError::WrongPassword {
@@ -186,7 +197,7 @@ pub fn sign_in(
                 eprintln!("aws-runas: approve the sign-in on your device");
                 pushed = true;
             }
-            std::thread::sleep(POLL_EVERY);
+            spinner.wait(POLL_EVERY);
         } else if !sent_code && step["callbacks"].is_array() {
             if mfa == MfaType::None {
                 anyhow::bail!("AM at {idp} asks for another step but mfa_type = none");

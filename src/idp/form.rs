@@ -242,6 +242,52 @@ pub fn sign_in(browser: &mut Browser, url: &Url, asks: &Asks<'_>) -> anyhow::Res
     Err(SignInError::TooManySteps { idp }.into())
 }
 
+/// Whether `page` holds a login form (one with a password field).
+pub(super) fn has_login_form(page: &Page) -> bool {
+    matches!(classify(page), Step::Login(_))
+}
+
+/// For clients whose users another IdP signs in (Azure AD's federated users): posts `page`'s
+/// login form as `sign_in` would, with the same refusals; `Ok(None)` when it has none. The
+/// password is asked for only when there is a form to put it in.
+pub(super) fn post_login(
+    browser: &mut Browser,
+    signed_in_at: &Url,
+    page: &Page,
+    username: &str,
+    password: &dyn Fn() -> anyhow::Result<String>,
+) -> anyhow::Result<Option<Page>> {
+    let Step::Login(mut form) = classify(page) else {
+        return Ok(None);
+    };
+    if !form.post {
+        return Err(SignInError::PasswordInUrl {
+            page: origin(&page.url),
+        }
+        .into());
+    }
+    if downgrades(signed_in_at, &form.action) {
+        return Err(SignInError::Downgrade {
+            page: origin(&page.url),
+            action: origin(&form.action),
+        }
+        .into());
+    }
+    let password = password()?;
+    let mut user_filled = false;
+    for f in &mut form.fields {
+        match f.kind {
+            Kind::Text if !user_filled => {
+                f.value = username.to_owned();
+                user_filled = true;
+            }
+            Kind::Password => f.value.clone_from(&password),
+            _ => {}
+        }
+    }
+    submit(browser, &form).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,9 @@
 //! Sign-in at a company identity provider (IdP), ending in a SAML assertion for AWS: the
 //! settings that describe it, the HTTP side (redirects, the persistent cookie jar), the sign-in
-//! clients (HTML forms, Okta, OneLogin, ForgeRock AM), what they share, and the parsing of the assertion.
+//! clients (HTML forms, Okta, OneLogin, ForgeRock AM, Azure AD), what they share, and the parsing of the assertion.
 
 pub mod assertion;
+pub mod azuread;
 pub mod forgerock;
 pub mod form;
 pub mod http;
@@ -18,6 +19,8 @@ const MAX_STEPS: usize = 8;
 pub enum SignInError {
     #[error("the identity provider at {idp} rejected the password for '{username}'")]
     WrongPassword { idp: String, username: String },
+    #[error("the identity provider at {idp} has locked the account '{username}' (too many failed sign-ins): wait, or ask its administrators")]
+    LockedOut { idp: String, username: String },
     #[error("the identity provider at {idp} rejected the one-time code")]
     WrongCode { idp: String },
     #[error("no sign-in form and no SAML response at {page} (HTTP {status})")]

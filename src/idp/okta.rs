@@ -9,6 +9,7 @@
 //! 3. MFA: a code factor (TOTP, HOTP, token) is verified with `{stateToken, passCode}` (403: a
 //!    wrong code); a push is started with `{stateToken}` and polled at `_links.next` until
 //!    `SUCCESS`, `REJECTED` or `TIMEOUT`, for at most a minute; Duo's iframe flow is not spoken;
+//!    `LOCKED_OUT` is a locked account;
 //! 4. GET the embed link with `?sessionToken=`: Okta trades it for a session and returns the
 //!    page holding the `SAMLResponse`.
 
@@ -85,6 +86,7 @@ fn verify(
         let mut page = browser.post_json(href, &json!({ "stateToken": state_token }))?;
         let started = Instant::now();
         let mut shown_answer = false;
+        let mut spinner = crate::sso::Spinner::new("waiting for the push to be approved");
         loop {
             let value = page.json("Okta")?;
             if page.status != 200 {
@@ -92,6 +94,12 @@ fn verify(
             }
             match (value["status"].as_str(), value["factorResult"].as_str()) {
                 (Some("MFA_CHALLENGE"), Some("WAITING")) => {}
+                (Some("MFA_CHALLENGE"), Some("REJECTED")) => {
+                    anyhow::bail!("the Okta push was denied on the device")
+                }
+                (Some("MFA_CHALLENGE"), Some("TIMEOUT")) => {
+                    anyhow::bail!("the Okta push was not answered on the device in time")
+                }
                 (Some("MFA_CHALLENGE"), Some(result)) => {
                     anyhow::bail!("the Okta push was not approved ({result})")
                 }
@@ -108,7 +116,7 @@ fn verify(
                     PUSH_LIMIT.as_secs()
                 );
             }
-            std::thread::sleep(POLL_EVERY);
+            spinner.wait(POLL_EVERY);
             let next = value["_links"]["next"]["href"]
                 .as_str()
                 .and_then(|h| Url::parse(h).ok())
@@ -192,6 +200,13 @@ pub fn sign_in(
                 let factor = choose_factor(factors, mfa)?;
                 (page, _) = verify(browser, &idp, state, factor, asks)?;
                 tried_factor = true;
+            }
+            "LOCKED_OUT" => {
+                return Err(SignInError::LockedOut {
+                    idp,
+                    username: username.clone(),
+                }
+                .into())
             }
             other => anyhow::bail!("Okta at {idp} answered {other}: sign-in cannot go on"),
         }

@@ -6,10 +6,11 @@
 //! 1. POST `/auth/oauth2/v2/token` (`Authorization: Basic <token>`, client credentials) for an
 //!    API access token;
 //! 2. POST `/api/2/saml_assertion` `{username_or_email, password, app_id, subdomain}`: `data` is
-//!    the SAML response; a `state_token` with `devices` means MFA; 401 a wrong password;
+//!    the SAML response; a `state_token` with `devices` means MFA; 401 a wrong password (a
+//!    message naming a lock: a locked account);
 //! 3. MFA: POST `/api/2/saml_assertion/verify_factor` with the device and an `otp_token` (401: a
 //!    wrong code), or, for OneLogin Protect's push, without one, polling while the answer's
-//!    `message` says pending, for at most a minute.
+//!    `message` says pending, for at most a minute (401: denied on the device).
 //!
 //! The API lives at `https://api.REGION.onelogin.com` for OneLogin's own hosts; any other host (a
 //! stand-in) serves it itself. No cookies: every sign-in needs the password.
@@ -128,8 +129,13 @@ pub fn sign_in(
         Some(&access),
     )?;
     let value = page.json("OneLogin")?;
+    let message = value["message"].as_str().unwrap_or_default();
     match page.status {
         200 => {}
+        // OneLogin names a locked user in its message (401 or 400 alike).
+        _ if message.to_ascii_lowercase().contains("locked") => {
+            return Err(SignInError::LockedOut { idp, username }.into())
+        }
         401 => return Err(SignInError::WrongPassword { idp, username }.into()),
         _ => return Err(api_error(&page, &value)),
     }
@@ -164,9 +170,15 @@ pub fn sign_in(
     }
     eprintln!("aws-runas: approve the OneLogin Protect push on your device");
     let started = Instant::now();
+    let mut spinner = crate::sso::Spinner::new("waiting for the push to be approved");
     loop {
         let page = browser.post_json_authorized(verify.clone(), &body, Some(&access))?;
         let value = page.json("OneLogin")?;
+        if page.status == 401 {
+            // Verify's documented failure: the push was denied (or expired) on the device.
+            let message = value["message"].as_str().unwrap_or("no reason given");
+            anyhow::bail!("the OneLogin Protect push was not approved: {message}");
+        }
         if page.status != 200 {
             return Err(api_error(&page, &value));
         }
@@ -185,7 +197,7 @@ pub fn sign_in(
         }
         // Only the first call notifies the device; the rest poll.
         body["do_not_notify"] = Value::Bool(true);
-        std::thread::sleep(POLL_EVERY);
+        spinner.wait(POLL_EVERY);
     }
 }
 

@@ -57,6 +57,8 @@ pub enum Provider {
     OneLogin,
     /// ForgeRock AM / PingAM's authenticate REST API.
     ForgeRock,
+    /// Azure AD / Entra ID's sign-in pages.
+    AzureAd,
     /// Not named and not told by the URL: the IdP's answer to a HEAD decides at sign-in.
     Auto,
 }
@@ -123,11 +125,26 @@ fn detect(url: &Url) -> Provider {
         Provider::Okta
     } else if host.ends_with(".onelogin.com") {
         Provider::OneLogin
+    } else if is_azure_host(&host) {
+        Provider::AzureAd
     } else if url.path().contains("/json/") && url.path().ends_with("/authenticate") {
         Provider::ForgeRock
     } else {
         Provider::Auto
     }
+}
+
+/// Microsoft's sign-in and app portal hosts (`myapps.microsoft.com`, `login.microsoftonline.com`,
+/// the government and legacy portals).
+fn is_azure_host(host: &str) -> bool {
+    [
+        ".microsoft.com",
+        ".microsoftonline.com",
+        ".microsoftonline.us",
+        ".windowsazure.com",
+    ]
+    .iter()
+    .any(|suffix| host.ends_with(suffix))
 }
 
 /// The provider an IdP's response headers betray (v3's fingerprints); HTML forms otherwise.
@@ -144,6 +161,8 @@ pub fn detect_from_headers(headers: &[(String, String)]) -> Provider {
         Provider::ForgeRock
     } else if get("x-okta-request-id").next().is_some() {
         Provider::Okta
+    } else if get("x-ms-request-id").next().is_some() {
+        Provider::AzureAd
     } else if get("set-cookie").any(|c| {
         c.split('=')
             .next()
@@ -237,7 +256,8 @@ pub fn resolve(
             "okta" => Provider::Okta,
             "onelogin" => Provider::OneLogin,
             "forgerock" | "pingam" => Provider::ForgeRock,
-            "azuread" | "browser" | "browserne" => {
+            "azuread" => Provider::AzureAd,
+            "browser" | "browserne" => {
                 return Err(bad(
                     p,
                     "saml_provider",
@@ -250,7 +270,7 @@ pub fn resolve(
                     p,
                     "saml_provider",
                     &name,
-                    "expected auto, form, keycloak, simplesamlphp, lemonldap, okta, onelogin or forgerock",
+                    "expected auto, form, keycloak, simplesamlphp, lemonldap, okta, onelogin, forgerock or azuread",
                 ))
             }
         },
@@ -483,7 +503,7 @@ mod tests {
     fn bad_values_name_profile_and_key() {
         let (_d, p) = profiles(
             "[profile u]\nsaml_auth_url = ftp://x/y\n[profile r]\nsaml_auth_url = https://x/\nrole_arn = arn:aws:iam::1:role/x\n\
-             [profile m]\nsaml_auth_url = https://x/\nmfa_type = sms\n[profile o]\nsaml_auth_url = https://x/\nsaml_provider = azuread\n\
+             [profile m]\nsaml_auth_url = https://x/\nmfa_type = sms\n[profile o]\nsaml_auth_url = https://x/\nsaml_provider = browser\n\
              [profile k]\nsaml_auth_url = https://corp.okta.com/home/amazon_aws/0oa1/272\n",
         );
         let err = |n: &str| {
@@ -494,7 +514,7 @@ mod tests {
         assert!(err("u").starts_with("profile 'u': saml_auth_url = 'ftp://x/y' is invalid"));
         assert!(err("r").starts_with("profile 'r': role_arn"));
         assert!(err("m").contains("mfa_type = 'sms'"));
-        assert!(err("o").contains("saml_provider = 'azuread' is invalid: not supported"));
+        assert!(err("o").contains("saml_provider = 'browser' is invalid: not supported"));
         let okta = resolve(
             &p,
             "k",
@@ -527,5 +547,39 @@ mod tests {
             detect_from_headers(&h("set-cookie", "KC_RESTART=x")),
             Provider::Form
         );
+    }
+
+    #[test]
+    fn azure_ad_is_told_by_its_hosts_its_header_and_its_names() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        for url in [
+            "https://myapps.microsoft.com/signin/AWS/8d3e2a1b?tenantId=f00",
+            "https://login.microsoftonline.com/f00/saml2",
+            "https://login.microsoftonline.us/f00/saml2",
+            "https://account.activedirectory.windowsazure.com/applications/redirecttofederatedapplication.aspx",
+        ] {
+            assert_eq!(detect(&u(url)), Provider::AzureAd, "{url}");
+        }
+        // A lookalike that only contains the name is not Microsoft's.
+        assert_eq!(
+            detect(&u("https://microsoftonline.com.evil.example/x")),
+            Provider::Auto
+        );
+        assert_eq!(
+            detect_from_headers(&[("X-MS-Request-Id".into(), "9b2c".into())]),
+            Provider::AzureAd
+        );
+        let (_d, p) = profiles(
+            "[profile a]\nsaml_auth_url = https://idp.example.org/x\nsaml_provider = AzureAD\n\
+             [profile k]\nsaml_auth_url = https://idp.example.org/x\nsaml_provider = keycloak\n",
+        );
+        let provider = |n: &str| {
+            resolve(&p, n, &SamlFlags::default(), None, &Environment::default())
+                .unwrap()
+                .unwrap()
+                .provider
+        };
+        assert_eq!(provider("a"), Provider::AzureAd, "v3's name, any case");
+        assert_eq!(provider("k"), Provider::Form, "v3's keycloak is a form IdP");
     }
 }

@@ -15,7 +15,7 @@ use crate::credentials::Credentials;
 use crate::idp::assertion::{self, RoleChoice};
 use crate::idp::http::{origin, Browser};
 use crate::idp::settings::{detect_from_headers, MfaType, Provider, SamlSettings};
-use crate::idp::{forgerock, form, okta, onelogin, Asks, SignInError};
+use crate::idp::{azuread, forgerock, form, okta, onelogin, Asks, SignInError};
 use crate::secrets::{self, SecretError};
 use crate::tty;
 
@@ -166,6 +166,7 @@ impl<'a> Saml<'a> {
             Provider::Okta => okta::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
             Provider::OneLogin => onelogin::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
             Provider::ForgeRock => forgerock::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
+            Provider::AzureAd => azuread::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
         };
         tracing::debug!("IdP sign-in took {} HTTP requests", browser.requests);
         match result {

@@ -475,20 +475,24 @@ fn browser_command() -> Option<std::process::Command> {
     command
 }
 
-/// A spinner on stderr while waiting, when stderr is a terminal; plain waiting otherwise.
-struct Spinner {
+/// A spinner on stderr while waiting, when stderr is a terminal; plain waiting otherwise (the
+/// IdP push waits use it too).
+pub(crate) struct Spinner {
     tty: bool,
     frame: usize,
     message: &'static str,
+    /// A frame is on the line: `done` (or dropping it, on an early error) clears it.
+    drawn: bool,
 }
 
 impl Spinner {
-    fn new(message: &'static str) -> Self {
+    pub(crate) fn new(message: &'static str) -> Self {
         use std::io::IsTerminal;
         Self {
             tty: std::io::stderr().is_terminal(),
             frame: 0,
             message,
+            drawn: false,
         }
     }
 
@@ -498,11 +502,12 @@ impl Spinner {
         if self.tty {
             self.frame = (self.frame + 1) % FRAMES.len();
             eprint!("\r{} {}", FRAMES[self.frame], self.message);
+            self.drawn = true;
         }
     }
 
     /// Sleeps for `d`, turning meanwhile.
-    fn wait(&mut self, d: Duration) {
+    pub(crate) fn wait(&mut self, d: Duration) {
         if !self.tty {
             std::thread::sleep(d);
             return;
@@ -519,10 +524,17 @@ impl Spinner {
         }
     }
 
-    fn done(&mut self) {
-        if self.tty {
+    pub(crate) fn done(&mut self) {
+        if self.drawn {
             eprint!("\r\x1b[K");
+            self.drawn = false;
         }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.done();
     }
 }
 
