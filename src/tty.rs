@@ -18,6 +18,11 @@ fn open() -> io::Result<(File, File)> {
     Ok((input, output))
 }
 
+/// Whether there is a terminal to ask on (a controlling terminal, or a console on Windows).
+pub fn present() -> bool {
+    open().is_ok()
+}
+
 /// Shows `prompt` on the terminal and reads one line back, or fails if there is no terminal.
 pub fn ask(prompt: &str) -> io::Result<String> {
     let (input, mut output) = open()?;

@@ -15,7 +15,7 @@ use crate::credentials::Credentials;
 use crate::idp::assertion::{self, RoleChoice};
 use crate::idp::http::{origin, Browser};
 use crate::idp::settings::{detect_from_headers, MfaType, Provider, SamlSettings};
-use crate::idp::{forgerock, form, okta, onelogin, Asks, SignInError};
+use crate::idp::{browser, forgerock, form, okta, onelogin, Asks, SignInError};
 use crate::secrets::{self, SecretError};
 use crate::tty;
 
@@ -36,6 +36,8 @@ pub enum SamlError {
         profile: String,
         offered: Vec<String>,
     },
+    #[error("profile '{profile}': signing in at {idp} takes a browser and a terminal, and none can answer here: run `runas use {profile}` (or aws-runas {profile}) in a terminal first")]
+    BrowserNeedsTerminal { profile: String, idp: String },
     #[error("the {what} for {idp} is needed and no terminal can answer: {hint}")]
     NoTerminal {
         what: &'static str,
@@ -94,6 +96,17 @@ impl<'a> Saml<'a> {
     /// Signs in and returns the base64 SAML response.
     fn sign_in(&self, context: &Context<'_>) -> anyhow::Result<String> {
         let s = self.settings;
+        if s.provider == Provider::Browser {
+            // Checked before binding: nothing listens, nothing opens, for a wait nobody sees.
+            if !(context.sign_in && tty::present()) {
+                return Err(SamlError::BrowserNeedsTerminal {
+                    profile: s.profile.clone(),
+                    idp: origin(&s.auth_url),
+                }
+                .into());
+            }
+            return browser::sign_in(&s.profile, &s.auth_url, s.browser);
+        }
         let from_keyring = std::cell::Cell::new(false);
         let username = || -> anyhow::Result<String> {
             if let Some(u) = &s.username {
@@ -161,7 +174,9 @@ impl<'a> Saml<'a> {
             p => p,
         };
         let result = match provider {
-            Provider::Auto => unreachable!("detection settles on a provider"),
+            Provider::Auto | Provider::Browser => {
+                unreachable!("detection settles on a provider; the browser signs in above")
+            }
             Provider::Form => form::sign_in(&mut browser, &s.auth_url, &asks),
             Provider::Okta => okta::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
             Provider::OneLogin => onelogin::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),

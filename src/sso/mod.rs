@@ -442,7 +442,7 @@ fn pkce_sign_in(
 }
 
 /// Opens `url` in the user's browser; the URL is printed anyway.
-fn open_browser(url: &str) {
+pub(crate) fn open_browser(url: &str) {
     if let Some(mut command) = browser_command() {
         let spawned = command
             .arg(url)
@@ -458,7 +458,7 @@ fn open_browser(url: &str) {
 }
 
 /// The command that opens a URL here, if there is a browser to open it in.
-fn browser_command() -> Option<std::process::Command> {
+pub(crate) fn browser_command() -> Option<std::process::Command> {
     if std::env::var_os("RUNAS_NO_BROWSER").is_some_and(|v| !v.is_empty()) {
         return None;
     }
@@ -476,14 +476,14 @@ fn browser_command() -> Option<std::process::Command> {
 }
 
 /// A spinner on stderr while waiting, when stderr is a terminal; plain waiting otherwise.
-struct Spinner {
+pub(crate) struct Spinner {
     tty: bool,
     frame: usize,
     message: &'static str,
 }
 
 impl Spinner {
-    fn new(message: &'static str) -> Self {
+    pub(crate) fn new(message: &'static str) -> Self {
         use std::io::IsTerminal;
         Self {
             tty: std::io::stderr().is_terminal(),
@@ -493,7 +493,7 @@ impl Spinner {
     }
 
     /// Shows the next frame (the PKCE wait calls this as it polls its listener).
-    fn tick(&mut self) {
+    pub(crate) fn tick(&mut self) {
         const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
         if self.tty {
             self.frame = (self.frame + 1) % FRAMES.len();
@@ -519,7 +519,7 @@ impl Spinner {
         }
     }
 
-    fn done(&mut self) {
+    pub(crate) fn done(&mut self) {
         if self.tty {
             eprint!("\r\x1b[K");
         }
