@@ -263,7 +263,7 @@ fn other_local_processes_cannot_inject_or_stall_and_the_real_sign_in_completes()
 fn an_unusable_response_and_a_wait_nobody_answers_end_in_one_line() {
     let Setup { sandbox, port, .. } = setup();
     let dir = sandbox.dir.path();
-    let _terminal = on_terminal(&sandbox, 1, "admin", &[]);
+    let _terminal = on_terminal(&sandbox, 1, "-vv admin", &[]);
     let (_, link) = printed_link(dir, 1);
     // Whoever follows the start link gets the RelayState; garbage posted with it ends the wait.
     let start = url::Url::parse(&link).unwrap();
@@ -299,6 +299,15 @@ fn an_unusable_response_and_a_wait_nobody_answers_end_in_one_line() {
         "{err}"
     );
     assert!(read(dir, "out.0").is_empty());
+    assert!(
+        !err.contains(&relay) && !err.contains("not-saml"),
+        "-vv shows neither the RelayState nor the response: {err}"
+    );
+    assert_eq!(
+        err.matches(start.query().unwrap()).count(),
+        1,
+        "the start token only where the person is told to open it: {err}"
+    );
     assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 0);
     drop(_terminal);
 

@@ -50,7 +50,7 @@ const MAX_STRAY: usize = 50;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrowserError {
-    #[error("cannot listen on 127.0.0.1:{port} for the browser's SAML response ({reason}): another program holds the port, or set saml_browser_port (or RUNAS_SAML_BROWSER_PORT) to another port registered at the identity provider")]
+    #[error("cannot listen on 127.0.0.1:{port} for the browser's SAML response ({reason}): if another program holds it, set saml_browser_port (or RUNAS_SAML_BROWSER_PORT) to another port registered at the identity provider")]
     Listen { port: u16, reason: String },
     #[error("the sign-in was not completed in the browser within {}", crate::duration::human(*.0))]
     Timeout(Duration),
@@ -288,13 +288,19 @@ pub fn sign_in(profile: &str, sign_in_url: &Url, wait: BrowserWait) -> anyhow::R
         crate::idp::http::origin(sign_in_url)
     );
     crate::sso::open_browser(&url);
-    let mut spinner = crate::sso::Spinner::new("waiting for the sign-in in the browser");
+    let spinner = std::cell::RefCell::new(crate::sso::Spinner::new(
+        "waiting for the sign-in in the browser",
+    ));
     let result = acs.wait(
         wait.timeout,
-        || spinner.tick(),
-        |w| eprintln!("\r\x1b[Kaws-runas: {w}"),
+        || spinner.borrow_mut().tick(),
+        |w| {
+            // Off the spinner's line first, so the warning stands on its own.
+            spinner.borrow_mut().done();
+            eprintln!("aws-runas: {w}");
+        },
     );
-    spinner.done();
+    spinner.borrow_mut().done();
     Ok(result?)
 }
 

@@ -1,6 +1,8 @@
 //! A real SimpleSAMLphp IdP on loopback (Debian's package under `php -S`), configured by
 //! `ssp-config.sh` beside this file, stopped when dropped. Its request log counts what reached it.
 
+#![allow(dead_code)] // tests/saml.rs and tests/saml_browser.rs each use a part
+
 use std::process::{Child, Command, Stdio};
 
 pub struct Ssp {
