@@ -103,6 +103,13 @@ fn printed_link(dir: &Path, n: usize) -> (usize, String) {
     found().unwrap()
 }
 
+/// Clears what the last terminal's callers left, for the next ones.
+fn reset(dir: &Path) {
+    for name in ["finished", "out.0", "err.0", "rc.0"] {
+        std::fs::remove_file(dir.join(name)).unwrap();
+    }
+}
+
 fn finished(dir: &Path) {
     wait_until("every caller to finish", || dir.join("finished").exists());
 }
@@ -136,9 +143,20 @@ fn identity(sandbox: &Sandbox, exports: &str) -> String {
     json(&out.stdout)["Arn"].as_str().unwrap().to_owned()
 }
 
+/// A well-formed assertion for the profile's role from an IdP of someone else's.
+fn intruders_assertion() -> String {
+    use base64::Engine as _;
+    let xml = format!(
+        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:Assertion><saml:AttributeStatement><saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role"><saml:AttributeValue>{ADMIN},arn:aws:iam::123456789012:saml-provider/Intruder</saml:AttributeValue></saml:Attribute><saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/RoleSessionName"><saml:AttributeValue>intruder</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion></samlp:Response>"#
+    );
+    base64::engine::general_purpose::STANDARD.encode(xml)
+}
+
 /// One raw HTTP exchange with the endpoint; what came back (empty when the server hung up).
 fn exchange(port: u16, head: &str, body: &[u8]) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
     s.set_read_timeout(Some(LIMIT)).unwrap();
     let _ = write!(
         s,
@@ -208,20 +226,26 @@ fn other_local_processes_cannot_inject_or_stall_and_the_real_sign_in_completes()
     let _terminal = on_terminal(&sandbox, 1, "admin", &[]);
     let (_, link) = printed_link(dir, 1);
 
-    // 64 connections that send half a request and then nothing.
+    // 64 connections that send half a request head, or a head and a trickle of its body, and
+    // then nothing.
     let idle: Vec<TcpStream> = (0..64)
-        .map(|_| {
+        .map(|i| {
             let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-            s.write_all(b"POST /saml/acs HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-                .unwrap();
+            let sent: &[u8] = if i % 2 == 0 {
+                b"POST /saml/acs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            } else {
+                b"POST /saml/acs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\nSAMLResp"
+            };
+            s.write_all(sent).unwrap();
             s
         })
         .collect();
-    // An assertion of the intruder's own, without this sign-in's RelayState.
-    let forged = format!(
-        "SAMLResponse={}&RelayState=guess",
-        "PHNhbWxwOlJlc3BvbnNlLz4%3D"
-    );
+    // An assertion of the intruder's own (moto would take it: it checks no signature), without
+    // this sign-in's RelayState.
+    let forged = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("SAMLResponse", &intruders_assertion())
+        .append_pair("RelayState", "guess")
+        .finish();
     let refused = [
         (exchange(port, "POST /saml/acs", forged.as_bytes()), "403"),
         (exchange(port, "GET /saml/acs", b""), "405"),
@@ -253,14 +277,19 @@ fn other_local_processes_cannot_inject_or_stall_and_the_real_sign_in_completes()
         err.contains("refused a SAML response without this sign-in's RelayState"),
         "the person hears of the forged post: {err}"
     );
-    assert_assumed_role(&identity(&sandbox, &read(dir, "out.0")), "Admin");
+    let arn = identity(&sandbox, &read(dir, "out.0"));
+    assert_assumed_role(&arn, "Admin");
+    assert!(
+        arn.ends_with("/alice@example.org"),
+        "not the intruder's: {arn}"
+    );
     assert_eq!(ssp.password_posts(), 1);
     assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
     drop(idle);
 }
 
 #[test]
-fn an_unusable_response_and_a_wait_nobody_answers_end_in_one_line() {
+fn an_unusable_response_a_wait_nobody_answers_and_a_flood_end_in_one_line() {
     let Setup { sandbox, port, .. } = setup();
     let dir = sandbox.dir.path();
     let _terminal = on_terminal(&sandbox, 1, "-vv admin", &[]);
@@ -312,7 +341,7 @@ fn an_unusable_response_and_a_wait_nobody_answers_end_in_one_line() {
     drop(_terminal);
 
     // Nobody signs in: one line once the bound has passed.
-    std::fs::remove_file(dir.join("finished")).unwrap();
+    reset(dir);
     let _terminal = on_terminal(
         &sandbox,
         1,
@@ -329,6 +358,28 @@ fn an_unusable_response_and_a_wait_nobody_answers_end_in_one_line() {
     );
     assert!(last.starts_with("aws-runas: profile 'admin'"), "{err}");
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+    drop(_terminal);
+
+    // A flood of requests that are not the sign-in ends the wait, in one line.
+    reset(dir);
+    let _terminal = on_terminal(&sandbox, 1, "admin", &[]);
+    printed_link(dir, 1);
+    let mut refused = 0;
+    // Until the endpoint stops listening.
+    while TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(refused < 1000, "the flood is not bounded");
+        let reply = exchange(port, "GET /favicon.ico", b"");
+        refused += usize::from(reply.starts_with("HTTP/1.1 404"));
+    }
+    finished(dir);
+    assert_ne!(read(dir, "rc.0").trim(), "0");
+    let err = read(dir, "err.0");
+    assert!(
+        err.trim_end().lines().last().unwrap().ends_with(&format!(
+            "too many requests to 127.0.0.1:{port} that were not the sign-in: gave up waiting"
+        )),
+        "{err}"
+    );
 }
 
 #[test]

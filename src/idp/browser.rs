@@ -283,10 +283,15 @@ impl Drop for Acs {
 pub fn sign_in(profile: &str, sign_in_url: &Url, wait: BrowserWait) -> anyhow::Result<String> {
     let acs = Acs::bind(wait.port, sign_in_url)?;
     let url = acs.start_url();
-    eprintln!(
+    let line = format!(
         "aws-runas: to sign in at {} for profile '{profile}', open {url}",
         crate::idp::http::origin(sign_in_url)
     );
+    eprintln!("{line}");
+    // `aws-runas PROFILE 2>log` on a terminal: the person still needs the link.
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let _ = crate::tty::say(&line);
+    }
     crate::sso::open_browser(&url);
     let spinner = std::cell::RefCell::new(crate::sso::Spinner::new(
         "waiting for the sign-in in the browser",
