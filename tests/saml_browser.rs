@@ -422,3 +422,63 @@ fn without_a_terminal_it_fails_fast_without_listening() {
     );
     assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 0);
 }
+
+#[test]
+fn runas_use_signs_in_through_the_browser_and_the_shell_gets_the_role() {
+    let Setup { ssp, sandbox, port } = setup();
+    let dir = sandbox.dir.path();
+    let bin_dir = runas_bin().parent().unwrap().display().to_string();
+    let mut script = String::from("#!/bin/sh\n");
+    for (k, v) in sandbox.env() {
+        let v = if k == "PATH" {
+            format!("{bin_dir}:{v}")
+        } else {
+            v
+        };
+        script.push_str(&format!("export {k}='{}'\n", v.replace('\'', r"'\''")));
+    }
+    script.push_str("export TERM=xterm-256color RUNAS_NO_BROWSER=1\n");
+    std::fs::write(
+        dir.join("bashrc"),
+        "eval \"$(aws-runas init bash)\"\nPS1='[${RUNAS_PROMPT}] $ '\n",
+    )
+    .unwrap();
+    script.push_str(&format!(
+        "exec bash --noprofile --rcfile '{}/bashrc' -i\n",
+        dir.display()
+    ));
+    std::fs::write(dir.join("start.sh"), &script).unwrap();
+    let tmux = Tmux::start(dir, &format!("sh '{}/start.sh'", dir.display()));
+    tmux.wait_for("the first prompt", LIMIT, |s| s.contains("[] $ "));
+    tmux.type_line("runas use admin");
+    let prefix = format!("open http://127.0.0.1:{port}/start?token=");
+    let screen = tmux.wait_for("the sign-in link", LIMIT, |s| s.contains(&prefix));
+    let at = screen.find(&prefix).unwrap() + "open ".len();
+    let link = screen[at..].split_whitespace().next().unwrap();
+    let page = browser_signs_in(link);
+    assert!(
+        page["text"]
+            .as_str()
+            .unwrap()
+            .contains("You can close this window"),
+        "{page}"
+    );
+    tmux.wait_for("the profile in the prompt", LIMIT, |s| {
+        s.contains("[admin ")
+    });
+    tmux.type_line("echo ARN=$(aws sts get-caller-identity --query Arn --output text)");
+    let screen = tmux.wait_for("the caller identity", LIMIT, |s| {
+        s.lines().any(|l| l.starts_with("ARN=arn:"))
+    });
+    let arn = screen
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("ARN="))
+        .unwrap();
+    assert_eq!(
+        arn,
+        "arn:aws:sts::123456789012:assumed-role/Admin/alice@example.org"
+    );
+    assert_eq!(ssp.password_posts(), 1);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+}
