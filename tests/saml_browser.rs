@@ -103,11 +103,18 @@ fn printed_link(dir: &Path, n: usize) -> (usize, String) {
     found().unwrap()
 }
 
-/// Clears what the last terminal's callers left, for the next ones.
-fn reset(dir: &Path) {
-    for name in ["finished", "out.0", "err.0", "rc.0"] {
-        std::fs::remove_file(dir.join(name)).unwrap();
+fn reset_all(dir: &Path, n: usize) {
+    std::fs::remove_file(dir.join("finished")).unwrap();
+    for i in 0..n {
+        for name in ["out", "err", "rc"] {
+            std::fs::remove_file(dir.join(format!("{name}.{i}"))).unwrap();
+        }
     }
+}
+
+/// Clears what the last terminal's caller left, for the next one.
+fn reset(dir: &Path) {
+    reset_all(dir, 1);
 }
 
 fn finished(dir: &Path) {
@@ -384,7 +391,7 @@ fn an_unusable_response_a_wait_nobody_answers_and_a_flood_end_in_one_line() {
 
 #[test]
 fn without_a_terminal_it_fails_fast_without_listening() {
-    let Setup { sandbox, port, .. } = setup();
+    let Setup { ssp, sandbox, port } = setup();
     // Holding the port: had aws-runas tried to listen, it would say the port is taken.
     let _held = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let err = run(
@@ -481,4 +488,36 @@ fn runas_use_signs_in_through_the_browser_and_the_shell_gets_the_role() {
     );
     assert_eq!(ssp.password_posts(), 1);
     assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+}
+
+#[test]
+fn callers_queued_behind_a_failed_sign_in_fail_with_it_instead_of_each_waiting_again() {
+    let Setup { sandbox, .. } = setup();
+    let dir = sandbox.dir.path();
+    let _terminal = on_terminal(
+        &sandbox,
+        4,
+        "admin",
+        &[("RUNAS_SAML_BROWSER_TIMEOUT", "2s")],
+    );
+    let (signer, _) = printed_link(dir, 4);
+    finished(dir);
+    for i in 0..4 {
+        assert_ne!(read(dir, &format!("rc.{i}")).trim(), "0");
+        let err = read(dir, &format!("err.{i}"));
+        let last = err.trim_end().lines().last().unwrap().to_owned();
+        if i == signer {
+            assert!(last.ends_with("within 2s"), "{err}");
+        } else {
+            assert!(!err.contains("open http"), "a second link: {err}");
+            assert_eq!(
+                last,
+                "aws-runas: profile 'admin': the browser sign-in this aws-runas was queued behind failed: run it again for a new one"
+            );
+        }
+    }
+    // A new run afterwards starts a new sign-in.
+    reset_all(dir, 4);
+    let _terminal = on_terminal(&sandbox, 1, "admin", &[]);
+    printed_link(dir, 1);
 }

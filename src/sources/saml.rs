@@ -36,8 +36,12 @@ pub enum SamlError {
         profile: String,
         offered: Vec<String>,
     },
-    #[error("profile '{profile}': signing in at {idp} takes a browser and a terminal, and none can answer here: run `runas use {profile}` (or aws-runas {profile}) in a terminal first")]
+    #[error("signing in at {idp} takes a browser and a terminal, and none can answer here: run `runas use {profile}` (or aws-runas {profile}) in a terminal first")]
     BrowserNeedsTerminal { profile: String, idp: String },
+    #[error(
+        "the browser sign-in this aws-runas was queued behind failed: run it again for a new one"
+    )]
+    QueuedBehindFailure { profile: String },
     #[error("the {what} for {idp} is needed and no terminal can answer: {hint}")]
     NoTerminal {
         what: &'static str,
@@ -48,11 +52,17 @@ pub enum SamlError {
 
 pub struct Saml<'a> {
     settings: &'a SamlSettings,
+    /// Before any wait for the cache lock: a browser sign-in that failed after this was one
+    /// this caller queued behind.
+    created: std::time::SystemTime,
 }
 
 impl<'a> Saml<'a> {
     pub fn new(settings: &'a SamlSettings) -> Self {
-        Self { settings }
+        Self {
+            settings,
+            created: std::time::SystemTime::now(),
+        }
     }
 
     pub fn key(&self) -> CacheKey {
@@ -85,6 +95,35 @@ impl<'a> Saml<'a> {
         context.cache.dir().join(format!("idp_cookies_{hash}.json"))
     }
 
+    /// Touched when a browser sign-in fails (under the cache lock), so that the callers queued
+    /// behind it fail with it instead of each showing a new link and waiting again in turn.
+    fn browser_failed_path(&self, context: &Context<'_>) -> std::path::PathBuf {
+        context
+            .cache
+            .dir()
+            .join(format!("{}.browser_failed", self.key().id()))
+    }
+
+    fn browser_sign_in(&self, context: &Context<'_>) -> anyhow::Result<String> {
+        let s = self.settings;
+        let marker = self.browser_failed_path(context);
+        let failed_at = std::fs::metadata(&marker).and_then(|m| m.modified()).ok();
+        if failed_at.is_some_and(|t| t > self.created) {
+            return Err(SamlError::QueuedBehindFailure {
+                profile: s.profile.clone(),
+            }
+            .into());
+        }
+        let result = browser::sign_in(&s.profile, &s.auth_url, s.browser);
+        let _ = match &result {
+            Ok(_) => std::fs::remove_file(&marker),
+            Err(_) => {
+                crate::private_file::write_private(&marker, b"").map_err(std::io::Error::other)
+            }
+        };
+        result
+    }
+
     fn no_terminal(&self, what: &'static str, hint: &str) -> SamlError {
         SamlError::NoTerminal {
             what,
@@ -105,7 +144,7 @@ impl<'a> Saml<'a> {
                 }
                 .into());
             }
-            return browser::sign_in(&s.profile, &s.auth_url, s.browser);
+            return self.browser_sign_in(context);
         }
         let from_keyring = std::cell::Cell::new(false);
         let username = || -> anyhow::Result<String> {
