@@ -402,11 +402,14 @@ fn without_a_terminal_it_fails_fast_without_listening() {
         LIMIT,
     )
     .one_line_error();
-    assert!(
-        err.contains(
-            "takes a browser and a terminal, and none can answer here: run `runas use admin`"
-        ),
-        "{err}"
+    assert_eq!(
+        err,
+        format!(
+            "aws-runas: profile 'admin': signing in at http://127.0.0.1:{}/saml2/idp/SSOService.php \
+             takes a browser and a terminal, and none can answer here: run `runas use admin` (or \
+             aws-runas admin) in a terminal first",
+            ssp.port
+        )
     );
     // As credential_process, even where a terminal exists: the AWS CLI shows our one line.
     let bin = runas_bin();
