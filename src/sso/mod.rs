@@ -458,7 +458,7 @@ pub(crate) fn open_browser(url: &str) {
 }
 
 /// The command that opens a URL here, if there is a browser to open it in.
-pub(crate) fn browser_command() -> Option<std::process::Command> {
+fn browser_command() -> Option<std::process::Command> {
     if std::env::var_os("RUNAS_NO_BROWSER").is_some_and(|v| !v.is_empty()) {
         return None;
     }
