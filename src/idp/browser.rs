@@ -20,8 +20,8 @@
 //!   the opener runs (readable in /proc). The start link works once: whoever opens it second,
 //!   the user's browser or the intruder, gets a page saying so and the terminal a warning, so a
 //!   theft does not go unnoticed. An intruder quick enough to follow the link and post first
-//!   still wins that race (the user then sees the warning and a refused page, and with
-//!   `role_arn` set AWS refuses the assertion); printing only (`RUNAS_NO_BROWSER`) keeps T1 off
+//!   still wins that race (the user's browser then finds the endpoint gone, and with `role_arn`
+//!   set AWS refuses the assertion); printing only (`RUNAS_NO_BROWSER`) keeps T1 off
 //!   command lines altogether.
 //! - Flood it, hold connections idle or trickle a body: bounded by `http_server` (connections,
 //!   10 s to send a head or body, body size) and here (after `MAX_STRAY` requests that are not
