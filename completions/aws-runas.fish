@@ -36,7 +36,7 @@ powershell\t'PowerShell `$Env:` assignments'"
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s S -l saml-url -d 'URL of the SAML authentication endpoint' -r
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s U -l username -d 'Username for SAML authentication (also SAML_USERNAME)' -r
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s P -l password -d 'Password for SAML authentication [env: RUNAS_PASSWORD, SAML_PASSWORD]' -r
-complete -c aws-runas -n "__fish_aws_runas_needs_command" -s R -l provider -d 'SAML provider client: auto, form (keycloak, simplesamlphp, lemonldap), okta, onelogin, forgerock (also SAML_PROVIDER)' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s R -l provider -d 'SAML provider client: auto, form (keycloak, simplesamlphp, lemonldap), okta, onelogin, forgerock, azuread, browser (also SAML_PROVIDER)' -r
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s J -l jump-role -d 'ARN of the \'jump role\' to assume with SAML before the profile\'s role' -r
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s E -l env -d 'Pass credentials to the command as environment variables, instead of a local endpoint'
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s s -l session -d 'Use session token credentials instead of role credentials'

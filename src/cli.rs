@@ -351,7 +351,7 @@ pub struct Options {
     pub password: Option<String>,
 
     /// SAML provider client: auto, form (keycloak, simplesamlphp, lemonldap), okta, onelogin,
-    /// forgerock, azuread (also SAML_PROVIDER)
+    /// forgerock, azuread, browser (also SAML_PROVIDER)
     #[arg(
         short = 'R',
         long = "provider",

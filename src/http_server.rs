@@ -227,6 +227,16 @@ pub fn start(
     addr: &str,
     make: impl FnOnce(SocketAddr) -> anyhow::Result<Arc<Handler>>,
 ) -> anyhow::Result<Running> {
+    start_with_body_limit(addr, MAX_BODY_BYTES, make)
+}
+
+/// `start`, taking request bodies of up to `max_body` bytes (a SAML response posted by a
+/// browser is tens of kilobytes; the credential endpoints keep the small default).
+pub fn start_with_body_limit(
+    addr: &str,
+    max_body: usize,
+    make: impl FnOnce(SocketAddr) -> anyhow::Result<Arc<Handler>>,
+) -> anyhow::Result<Running> {
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     listener.set_nonblocking(true)?;
@@ -245,7 +255,7 @@ pub fn start(
         TcpListener::from_std(listener)?
     };
     let (stop, stopped) = oneshot::channel();
-    runtime.spawn(accept_loop(listener, handler, stopped));
+    runtime.spawn(accept_loop(listener, handler, max_body, stopped));
     Ok(Running {
         addr: bound,
         runtime,
@@ -275,6 +285,7 @@ fn connection_limit() -> usize {
 async fn accept_loop(
     listener: TcpListener,
     handler: Arc<Handler>,
+    max_body: usize,
     mut stopped: oneshot::Receiver<()>,
 ) {
     let slots = Arc::new(Semaphore::new(connection_limit()));
@@ -318,7 +329,8 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
-        let service = hyper::service::service_fn(move |request| answer(request, handler.clone()));
+        let service =
+            hyper::service::service_fn(move |request| answer(request, handler.clone(), max_body));
         let connection = http.serve_connection(TokioIo::new(Stalled::new(stream)), service);
         tokio::spawn(async move {
             let _ = connection.await;
@@ -330,13 +342,14 @@ async fn accept_loop(
 async fn answer(
     request: hyper::Request<Incoming>,
     handler: Arc<Handler>,
+    max_body: usize,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let (head, body) = request.into_parts();
     // Most requests (every SDK's GET) have no body: no timer, no collecting.
     let body = if body.is_end_stream() {
         Bytes::new()
     } else {
-        match read_body(body).await {
+        match read_body(body, max_body).await {
             Ok(body) => body,
             Err(reply) => return Ok(reply.into_response()),
         }
@@ -362,8 +375,8 @@ async fn answer(
 }
 
 /// A request's body, within its bounds of size and time.
-async fn read_body(body: Incoming) -> Result<Bytes, Reply> {
-    match tokio::time::timeout(IO_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect()).await {
+async fn read_body(body: Incoming, max_body: usize) -> Result<Bytes, Reply> {
+    match tokio::time::timeout(IO_TIMEOUT, Limited::new(body, max_body).collect()).await {
         Ok(Ok(body)) => Ok(body.to_bytes()),
         Ok(Err(_)) => Err(Reply::error(
             413,

@@ -18,6 +18,18 @@ fn open() -> io::Result<(File, File)> {
     Ok((input, output))
 }
 
+/// Whether there is a terminal to ask on (a controlling terminal, or a console on Windows).
+pub fn present() -> bool {
+    open().is_ok()
+}
+
+/// Writes `line` on the terminal, for what the person must see even when stderr goes elsewhere.
+pub fn say(line: &str) -> io::Result<()> {
+    let (_, mut output) = open()?;
+    writeln!(output, "{line}")?;
+    output.flush()
+}
+
 /// Shows `prompt` on the terminal and reads one line back, or fails if there is no terminal.
 pub fn ask(prompt: &str) -> io::Result<String> {
     let (input, mut output) = open()?;

@@ -1,9 +1,10 @@
 //! Sign-in at a company identity provider (IdP), ending in a SAML assertion for AWS: the
 //! settings that describe it, the HTTP side (redirects, the persistent cookie jar), the sign-in
-//! clients (HTML forms, Okta, OneLogin, ForgeRock AM, Azure AD), what they share, and the parsing of the assertion.
+//! clients (HTML forms, Okta, OneLogin, ForgeRock AM, Azure AD, the user's own browser), what they share, and the parsing of the assertion.
 
 pub mod assertion;
 pub mod azuread;
+pub mod browser;
 pub mod forgerock;
 pub mod form;
 pub mod http;

@@ -59,6 +59,8 @@ pub enum Provider {
     ForgeRock,
     /// Azure AD / Entra ID's sign-in pages.
     AzureAd,
+    /// The user's own browser signs in and posts the assertion to a loopback endpoint of ours.
+    Browser,
     /// Not named and not told by the URL: the IdP's answer to a HEAD decides at sign-in.
     Auto,
 }
@@ -80,7 +82,28 @@ pub struct SamlSettings {
     pub federated_username: Option<String>,
     pub mfa_type: MfaType,
     pub duration: Duration,
+    /// Where and how long the `browser` provider waits for the browser's post.
+    pub browser: BrowserWait,
 }
+
+/// The `browser` provider's loopback endpoint: a port fixed in advance, since the IdP sends the
+/// browser only to the ACS URL registered with it, and how long to wait for the sign-in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BrowserWait {
+    pub port: u16,
+    pub timeout: Duration,
+}
+
+/// The ACS port users register at their IdP (`http://127.0.0.1:PORT/saml/acs`): below the
+/// ephemeral ranges of Linux (32768-60999), macOS and Windows (49152-65535), so an outgoing
+/// connection never holds it.
+pub const DEFAULT_BROWSER_PORT: u16 = 21357;
+pub const BROWSER_PORT_VARIABLE: &str = "RUNAS_SAML_BROWSER_PORT";
+/// Long enough to type a password and answer an MFA prompt; shorter than the cache lock's wait
+/// (180 s), so the callers queued behind a sign-in hear its outcome rather than time out first.
+pub const DEFAULT_BROWSER_TIMEOUT: Duration = Duration::from_secs(150);
+pub const MAX_BROWSER_TIMEOUT: Duration = Duration::from_secs(170);
+pub const BROWSER_TIMEOUT_VARIABLE: &str = "RUNAS_SAML_BROWSER_TIMEOUT";
 
 impl fmt::Debug for SamlSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -94,6 +117,7 @@ impl fmt::Debug for SamlSettings {
             .field("target_role", &self.target_role)
             .field("mfa_type", &self.mfa_type)
             .field("duration", &self.duration)
+            .field("browser", &self.browser)
             .finish()
     }
 }
@@ -257,7 +281,8 @@ pub fn resolve(
             "onelogin" => Provider::OneLogin,
             "forgerock" | "pingam" => Provider::ForgeRock,
             "azuread" => Provider::AzureAd,
-            "browser" | "browserne" => {
+            "browser" => Provider::Browser,
+            "browserne" => {
                 return Err(bad(
                     p,
                     "saml_provider",
@@ -270,7 +295,7 @@ pub fn resolve(
                     p,
                     "saml_provider",
                     &name,
-                    "expected auto, form, keycloak, simplesamlphp, lemonldap, okta, onelogin, forgerock or azuread",
+                    "expected auto, form, keycloak, simplesamlphp, lemonldap, okta, onelogin, forgerock, azuread or browser",
                 ))
             }
         },
@@ -322,6 +347,7 @@ pub fn resolve(
             (None, None) => DEFAULT_ROLE_DURATION,
         },
     };
+    let browser = browser_wait(target, &find, env)?;
     let federated_username = find("federated_username").map(|(_, v)| v);
     if let Some(n) = &federated_username {
         let ok = (2..=64).contains(&n.len())
@@ -350,7 +376,47 @@ pub fn resolve(
         federated_username,
         mfa_type,
         duration,
+        browser,
     }))
+}
+
+/// `saml_browser_port` / `saml_browser_timeout`, each beaten by its variable.
+fn browser_wait<'a>(
+    target: &'a str,
+    find: &impl Fn(&str) -> Option<(&'a str, String)>,
+    env: &Environment,
+) -> Result<BrowserWait, ConfigError> {
+    let setting = |var: &'static str, key: &'static str| {
+        env.get(var)
+            .map(|v| (target, var, v.trim().to_owned()))
+            .or_else(|| find(key).map(|(p, v)| (p, key, v)))
+    };
+    let port = match setting(BROWSER_PORT_VARIABLE, "saml_browser_port") {
+        None => DEFAULT_BROWSER_PORT,
+        Some((from, key, v)) => v
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| bad(from, key, &v, "expected a port, 1 to 65535"))?,
+    };
+    let timeout = match setting(BROWSER_TIMEOUT_VARIABLE, "saml_browser_timeout") {
+        None => DEFAULT_BROWSER_TIMEOUT,
+        Some((from, key, v)) => crate::duration::parse(&v)
+            .ok()
+            .filter(|d| !d.is_zero() && *d <= MAX_BROWSER_TIMEOUT)
+            .ok_or_else(|| {
+                bad(
+                    from,
+                    key,
+                    &v,
+                    &format!(
+                        "expected a duration of at most {}s (the cache lock's wait bounds it)",
+                        MAX_BROWSER_TIMEOUT.as_secs()
+                    ),
+                )
+            })?,
+    };
+    Ok(BrowserWait { port, timeout })
 }
 
 /// Fills in `resolved.saml` when the profile signs in at an IdP, and replaces its role hops by
@@ -503,8 +569,10 @@ mod tests {
     fn bad_values_name_profile_and_key() {
         let (_d, p) = profiles(
             "[profile u]\nsaml_auth_url = ftp://x/y\n[profile r]\nsaml_auth_url = https://x/\nrole_arn = arn:aws:iam::1:role/x\n\
-             [profile m]\nsaml_auth_url = https://x/\nmfa_type = sms\n[profile o]\nsaml_auth_url = https://x/\nsaml_provider = browser\n\
-             [profile k]\nsaml_auth_url = https://corp.okta.com/home/amazon_aws/0oa1/272\n",
+             [profile m]\nsaml_auth_url = https://x/\nmfa_type = sms\n[profile o]\nsaml_auth_url = https://x/\nsaml_provider = browserne\n\
+             [profile k]\nsaml_auth_url = https://corp.okta.com/home/amazon_aws/0oa1/272\n\
+             [profile b]\nsaml_auth_url = https://x/\nsaml_provider = browser\n\
+             [profile bp]\nsource_profile = b\nsaml_browser_port = 70000\n",
         );
         let err = |n: &str| {
             resolve(&p, n, &SamlFlags::default(), None, &Environment::default())
@@ -514,7 +582,41 @@ mod tests {
         assert!(err("u").starts_with("profile 'u': saml_auth_url = 'ftp://x/y' is invalid"));
         assert!(err("r").starts_with("profile 'r': role_arn"));
         assert!(err("m").contains("mfa_type = 'sms'"));
-        assert!(err("o").contains("saml_provider = 'browser' is invalid: not supported"));
+        assert!(err("o").contains("saml_provider = 'browserne' is invalid: not supported"));
+        assert!(err("bp").starts_with("profile 'bp': saml_browser_port = '70000' is invalid"));
+        let b = resolve(
+            &p,
+            "b",
+            &SamlFlags::default(),
+            None,
+            &Environment::default(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(b.provider, Provider::Browser);
+        assert_eq!(
+            b.browser,
+            BrowserWait {
+                port: DEFAULT_BROWSER_PORT,
+                timeout: DEFAULT_BROWSER_TIMEOUT
+            }
+        );
+        let env = Environment::from([
+            ("RUNAS_SAML_BROWSER_PORT", "8123"),
+            ("RUNAS_SAML_BROWSER_TIMEOUT", "2m"),
+        ]);
+        let b = resolve(&p, "b", &SamlFlags::default(), None, &env)
+            .unwrap()
+            .unwrap();
+        assert_eq!(b.browser.port, 8123);
+        assert_eq!(b.browser.timeout, Duration::from_secs(120));
+        let env = Environment::from([("RUNAS_SAML_BROWSER_TIMEOUT", "1h")]);
+        let e = resolve(&p, "b", &SamlFlags::default(), None, &env).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("profile 'b': RUNAS_SAML_BROWSER_TIMEOUT = '1h' is invalid"),
+            "{e}"
+        );
         let okta = resolve(
             &p,
             "k",

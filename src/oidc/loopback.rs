@@ -50,7 +50,8 @@ fn param(query: &str, name: &str) -> Option<String> {
     })
 }
 
-fn page(status: u16, text: &str) -> Reply {
+/// A small HTML page for the browser (the loopback listeners' answers to a person).
+pub(crate) fn page(status: u16, text: &str) -> Reply {
     let mut reply = Reply::text(
         status,
         format!("<!doctype html><meta charset=utf-8><title>aws-runas</title><p>{text}</p>\n"),

@@ -15,7 +15,7 @@ use crate::credentials::Credentials;
 use crate::idp::assertion::{self, RoleChoice};
 use crate::idp::http::{origin, Browser};
 use crate::idp::settings::{detect_from_headers, MfaType, Provider, SamlSettings};
-use crate::idp::{azuread, forgerock, form, okta, onelogin, Asks, SignInError};
+use crate::idp::{azuread, browser, forgerock, form, okta, onelogin, Asks, SignInError};
 use crate::secrets::{self, SecretError};
 use crate::tty;
 
@@ -36,6 +36,12 @@ pub enum SamlError {
         profile: String,
         offered: Vec<String>,
     },
+    #[error("signing in at {idp} takes a browser and a terminal, and none can answer here: run `runas use {profile}` (or aws-runas {profile}) in a terminal first")]
+    BrowserNeedsTerminal { profile: String, idp: String },
+    #[error(
+        "the browser sign-in this aws-runas was queued behind failed: run it again for a new one"
+    )]
+    QueuedBehindFailure { profile: String },
     #[error("the {what} for {idp} is needed and no terminal can answer: {hint}")]
     NoTerminal {
         what: &'static str,
@@ -46,11 +52,17 @@ pub enum SamlError {
 
 pub struct Saml<'a> {
     settings: &'a SamlSettings,
+    /// Before any wait for the cache lock: a browser sign-in that failed after this was one
+    /// this caller queued behind.
+    created: std::time::SystemTime,
 }
 
 impl<'a> Saml<'a> {
     pub fn new(settings: &'a SamlSettings) -> Self {
-        Self { settings }
+        Self {
+            settings,
+            created: std::time::SystemTime::now(),
+        }
     }
 
     pub fn key(&self) -> CacheKey {
@@ -83,6 +95,35 @@ impl<'a> Saml<'a> {
         context.cache.dir().join(format!("idp_cookies_{hash}.json"))
     }
 
+    /// Touched when a browser sign-in fails (under the cache lock), so that the callers queued
+    /// behind it fail with it instead of each showing a new link and waiting again in turn.
+    fn browser_failed_path(&self, context: &Context<'_>) -> std::path::PathBuf {
+        context
+            .cache
+            .dir()
+            .join(format!("{}.browser_failed", self.key().id()))
+    }
+
+    fn browser_sign_in(&self, context: &Context<'_>) -> anyhow::Result<String> {
+        let s = self.settings;
+        let marker = self.browser_failed_path(context);
+        let failed_at = std::fs::metadata(&marker).and_then(|m| m.modified()).ok();
+        if failed_at.is_some_and(|t| t > self.created) {
+            return Err(SamlError::QueuedBehindFailure {
+                profile: s.profile.clone(),
+            }
+            .into());
+        }
+        let result = browser::sign_in(&s.profile, &s.auth_url, s.browser);
+        let _ = match &result {
+            Ok(_) => std::fs::remove_file(&marker),
+            Err(_) => {
+                crate::private_file::write_private(&marker, b"").map_err(std::io::Error::other)
+            }
+        };
+        result
+    }
+
     fn no_terminal(&self, what: &'static str, hint: &str) -> SamlError {
         SamlError::NoTerminal {
             what,
@@ -94,6 +135,17 @@ impl<'a> Saml<'a> {
     /// Signs in and returns the base64 SAML response.
     fn sign_in(&self, context: &Context<'_>) -> anyhow::Result<String> {
         let s = self.settings;
+        if s.provider == Provider::Browser {
+            // Checked before binding: nothing listens, nothing opens, for a wait nobody sees.
+            if !(context.sign_in && tty::present()) {
+                return Err(SamlError::BrowserNeedsTerminal {
+                    profile: s.profile.clone(),
+                    idp: origin(&s.auth_url),
+                }
+                .into());
+            }
+            return self.browser_sign_in(context);
+        }
         let from_keyring = std::cell::Cell::new(false);
         let username = || -> anyhow::Result<String> {
             if let Some(u) = &s.username {
@@ -161,7 +213,9 @@ impl<'a> Saml<'a> {
             p => p,
         };
         let result = match provider {
-            Provider::Auto => unreachable!("detection settles on a provider"),
+            Provider::Auto | Provider::Browser => {
+                unreachable!("detection settles on a provider; the browser signs in above")
+            }
             Provider::Form => form::sign_in(&mut browser, &s.auth_url, &asks),
             Provider::Okta => okta::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
             Provider::OneLogin => onelogin::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),

@@ -442,7 +442,7 @@ fn pkce_sign_in(
 }
 
 /// Opens `url` in the user's browser; the URL is printed anyway.
-fn open_browser(url: &str) {
+pub(crate) fn open_browser(url: &str) {
     if let Some(mut command) = browser_command() {
         let spawned = command
             .arg(url)
@@ -497,7 +497,7 @@ impl Spinner {
     }
 
     /// Shows the next frame (the PKCE wait calls this as it polls its listener).
-    fn tick(&mut self) {
+    pub(crate) fn tick(&mut self) {
         const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
         if self.tty {
             self.frame = (self.frame + 1) % FRAMES.len();

@@ -98,6 +98,15 @@ pub fn start_on_free_port(
 /// A throwaway directory configured for a server on `port` by `tests/SCRIPT DIR BASE_URL` (the
 /// real IdPs' recipes), with `server.log` ready for the server's output.
 pub fn configured_dir(script: &str, port: u16) -> (tempfile::TempDir, std::fs::File) {
+    configured_dir_with(script, port, &[])
+}
+
+/// `configured_dir`, with more arguments for the script after DIR and BASE_URL.
+pub fn configured_dir_with(
+    script: &str,
+    port: u16,
+    extra: &[&str],
+) -> (tempfile::TempDir, std::fs::File) {
     let dir = tempfile::tempdir().unwrap();
     let status = Command::new("bash")
         .arg(
@@ -107,6 +116,7 @@ pub fn configured_dir(script: &str, port: u16) -> (tempfile::TempDir, std::fs::F
         )
         .arg(dir.path())
         .arg(format!("http://127.0.0.1:{port}"))
+        .args(extra)
         .status()
         .unwrap();
     assert!(status.success(), "{script} failed");

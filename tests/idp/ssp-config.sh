@@ -3,10 +3,13 @@
 # for AWS into DIR, for a server at BASE_URL (the test then runs `php -S` on it). Users:
 #   alice / alice-password: one role (moto's AssumeRoleWithSAML takes one Role value only)
 #   bob / bob-password:     two roles (the role-choice test, which stops before STS)
-# Usage: ssp-config.sh DIR BASE_URL
+# With ACS_URL, a second SP, urn:aws-runas:browser, posts its assertions there (aws-runas's
+# loopback endpoint for the browser provider).
+# Usage: ssp-config.sh DIR BASE_URL [ACS_URL]
 set -euo pipefail
 D=$(realpath -m "$1")
 B=$2
+ACS=${3:-}
 mkdir -p "${D}"/{config,metadata,cert,tmp,log,data}
 [[ -f "${D}/cert/idp.pem" ]] || openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj '/CN=test-idp' \
 	-keyout "${D}/cert/idp.pem" -out "${D}/cert/idp.crt" 2>/dev/null
@@ -58,3 +61,11 @@ $metadata['urn:amazon:webservices'] = [
   'NameIDFormat' => 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent', 'simplesaml.nameidattribute' => 'uid',
   'attributes.NameFormat' => 'urn:oasis:names:tc:SAML:2.0:attrname-format:uri'];
 PHP
+if [[ -n "${ACS}" ]]; then
+	cat >>"${D}/metadata/saml20-sp-remote.php" <<PHP
+\$metadata['urn:aws-runas:browser'] = [
+  'AssertionConsumerService' => '${ACS}',
+  'NameIDFormat' => 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent', 'simplesaml.nameidattribute' => 'uid',
+  'attributes.NameFormat' => 'urn:oasis:names:tc:SAML:2.0:attrname-format:uri'];
+PHP
+fi

@@ -1,6 +1,8 @@
 //! A real SimpleSAMLphp IdP on loopback (Debian's package under `php -S`), configured by
 //! `ssp-config.sh` beside this file, stopped when dropped. Its request log counts what reached it.
 
+#![allow(dead_code)] // tests/saml.rs and tests/saml_browser.rs each use a part
+
 use std::process::{Child, Command, Stdio};
 
 pub struct Ssp {
@@ -11,11 +13,21 @@ pub struct Ssp {
 
 impl Ssp {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// With a second SP, `urn:aws-runas:browser`, whose assertions go to `acs_url`.
+    pub fn start_with_browser_acs(acs_url: &str) -> Self {
+        Self::start_with(&[acs_url])
+    }
+
+    fn start_with(extra: &[&str]) -> Self {
         let mut dir = None;
         let (child, port) = crate::common::start_on_free_port(
             "SimpleSAMLphp (run tests/setup for php and simplesamlphp)",
             |port| {
-                let (configured, log) = crate::common::configured_dir("idp/ssp-config.sh", port);
+                let (configured, log) =
+                    crate::common::configured_dir_with("idp/ssp-config.sh", port, extra);
                 let mut command = Command::new("php");
                 command
                     .args([
@@ -41,6 +53,14 @@ impl Ssp {
     pub fn url(&self) -> String {
         format!(
             "http://127.0.0.1:{}/saml2/idp/SSOService.php?spentityid=urn:amazon:webservices",
+            self.port
+        )
+    }
+
+    /// The IdP-initiated sign-in URL for the browser SP.
+    pub fn browser_url(&self) -> String {
+        format!(
+            "http://127.0.0.1:{}/saml2/idp/SSOService.php?spentityid=urn:aws-runas:browser",
             self.port
         )
     }
