@@ -6,7 +6,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error(
     "invalid duration '{}': {reason} (examples: 12h, 90m, 1h30m, 3600s)",
-    crate::config::shown(input)
+    crate::shown::shown(input)
 )]
 pub struct ParseDurationError {
     input: String,

@@ -21,6 +21,7 @@ mod secrets;
 mod server;
 mod session;
 mod shell;
+mod shown;
 mod sources;
 mod ssm;
 mod sso;
