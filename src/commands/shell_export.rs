@@ -228,7 +228,8 @@ fn failure(shell: &dyn Shell, env: &Environment, profile: &str, error: &anyhow::
         .map(|t| t.as_second());
     // Both need the user: an MFA code, or an Identity Center sign-in (never started from a hook).
     let needs_login = crate::sso::needs_login(error);
-    let needs_mfa = crate::mfa::needs_code(error) || needs_login;
+    let needs_mfa =
+        crate::mfa::needs_code(error) || needs_login || crate::oidc::sign_in::needs_sign_in(error);
     let mut lines = Vec::new();
     if expires.is_some_and(|e| e <= now) {
         // Past expiry: make sure they are gone (a no-op where the hook already removed them).

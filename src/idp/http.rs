@@ -46,6 +46,9 @@ pub struct Browser {
     headers: Vec<(String, String)>,
     /// Requests made, redirects included (for `-v`).
     pub requests: u32,
+    /// A redirect here ends the request unfetched (an OAuth redirect URI, which is ours to
+    /// read, not the IdP's page to load).
+    stop_at: Option<Url>,
 }
 
 impl Browser {
@@ -82,7 +85,14 @@ impl Browser {
             jar_path,
             headers: Vec::new(),
             requests: 0,
+            stop_at: None,
         }
+    }
+
+    /// Redirects to `target` (same scheme, host, port and path) are returned as they are, a
+    /// page with the redirect's status, the target with its query as URL, and no body.
+    pub fn stop_at_redirect(&mut self, target: Option<Url>) {
+        self.stop_at = target;
     }
 
     pub fn get(&mut self, url: Url) -> anyhow::Result<Page> {
@@ -173,12 +183,24 @@ impl Browser {
                 .map(str::to_owned);
             match (status, location) {
                 (301..=303 | 307 | 308, Some(location)) => {
-                    let next = url
-                        .join(&location)
-                        .with_context(|| format!("{url} redirects to a malformed location"))?;
+                    let next = url.join(&location).with_context(|| {
+                        format!("{} redirects to a malformed location", origin(&url))
+                    })?;
+                    if self
+                        .stop_at
+                        .as_ref()
+                        .is_some_and(|t| same_endpoint(&next, t))
+                    {
+                        return Ok(Page {
+                            url: next,
+                            status,
+                            body: String::new(),
+                        });
+                    }
                     if !matches!(next.scheme(), "http" | "https") {
                         anyhow::bail!(
-                            "{url} redirects to {}, which is not a web page",
+                            "{} redirects to {}, which is not a web page",
+                            origin(&url),
                             next.scheme()
                         );
                     }
@@ -270,8 +292,40 @@ impl Browser {
     }
 }
 
+/// Where the IdP's session cookies are kept: in the cache directory, per IdP origin and
+/// username (so a live IdP session is reused, and never another person's).
+pub fn jar_path(dir: &std::path::Path, idp: &Url, username: Option<&str>) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(idp.origin().ascii_serialization().as_bytes());
+    h.update([0]);
+    h.update(username.unwrap_or("").as_bytes());
+    let hash: String = h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    dir.join(format!("idp_cookies_{hash}.json"))
+}
+
 /// A cookie jar is a few kilobytes; an IdP setting hundreds of cookies is not one to keep.
 const MAX_JAR_BYTES: u64 = 1024 * 1024;
+
+/// Whether `url` is `target` whatever its query: same scheme, host, port and path (an empty
+/// path is `/`).
+pub fn same_endpoint(url: &Url, target: &Url) -> bool {
+    let path = |u: &Url| {
+        let p = u.path();
+        if p.is_empty() {
+            "/".to_owned()
+        } else {
+            p.to_owned()
+        }
+    };
+    url.scheme() == target.scheme()
+        && url.host_str() == target.host_str()
+        && url.port_or_known_default() == target.port_or_known_default()
+        && path(url) == path(target)
+}
 
 /// A URL without query or fragment: safe to show, since those may hold tokens.
 pub fn origin(url: &Url) -> String {
