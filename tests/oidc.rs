@@ -83,12 +83,7 @@ fn password_sign_in_gives_role_credentials_and_the_id_token_is_reused() {
     let files = sandbox.cache_files();
     let token = files
         .iter()
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("idtoken_")
-        })
+        .find(|p| is_id_token_entry(p))
         .expect("a cached ID token");
     assert_eq!(common::mode(token), 0o600);
 }
@@ -177,4 +172,181 @@ fn configuration_mistakes_name_what_is_missing() {
     )
     .one_line_error();
     assert!(err.contains("web_identity_redirect_uri"), "{err}");
+}
+
+fn is_id_token_entry(path: &std::path::Path) -> bool {
+    let name = path.file_name().unwrap().to_string_lossy();
+    name.starts_with("idtoken_") && name.ends_with(".json")
+}
+
+/// The cached ID token entry's value.
+fn cached_id_token(sandbox: &Sandbox) -> serde_json::Value {
+    let file = sandbox
+        .cache_files()
+        .into_iter()
+        .find(|p| is_id_token_entry(p))
+        .expect("a cached ID token");
+    json(&std::fs::read_to_string(file).unwrap())["value"].clone()
+}
+
+#[test]
+fn the_refresh_token_renews_an_expiring_id_token_without_a_sign_in() {
+    // ID tokens of 10 minutes are always inside the default 15-minute refresh window.
+    let op = OidcProvider::start_with(&[("ID_TOKEN_TTL", "600")]);
+    let sandbox = Sandbox::with_files(&config(&op, ""), "");
+    sandbox.moto.start_recording();
+    run(
+        sandbox.runas().env("WEB_PASSWORD", PASSWORD).arg("dev"),
+        LIMIT,
+    )
+    .ok();
+    let first = cached_id_token(&sandbox);
+    assert!(
+        first["refresh_token"].is_string(),
+        "the provider issued one: {first}"
+    );
+    // -r: new role credentials, for which the expiring ID token is renewed.
+    let out = run(sandbox.runas().args(["-r", "dev"]), LIMIT).ok();
+    assert_assumed_role(&identity(&sandbox, &out.stdout), "Dev");
+    assert_eq!(op.password_posts(), 1, "no second sign-in");
+    assert_eq!(op.token_posts(), 2, "a code exchange, then a refresh");
+    let renewed = cached_id_token(&sandbox);
+    // oidc-provider rotates a public client's refresh token at each use: the new one is kept.
+    assert_ne!(renewed["refresh_token"], first["refresh_token"]);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithWebIdentity"), 2);
+}
+
+#[test]
+fn sixteen_concurrent_callers_make_one_sign_in() {
+    let (op, sandbox) = setup("");
+    let children: Vec<_> = (0..16)
+        .map(|_| {
+            sandbox
+                .runas()
+                .env("WEB_PASSWORD", PASSWORD)
+                .arg("dev")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for o in &outputs {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.stdout, outputs[0].stdout,
+            "everyone got the same credentials"
+        );
+    }
+    assert_eq!(op.password_posts(), 1);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithWebIdentity"), 1);
+}
+
+#[test]
+fn a_jump_role_is_assumed_with_the_id_token_then_the_target_from_it() {
+    let (_op, sandbox) = setup(
+        "[profile jumped]\nsource_profile = idp\njump_role_arn = arn:aws:iam::123456789012:role/Jump\n\
+         role_arn = arn:aws:iam::123456789012:role/Target\n",
+    );
+    let out = run(
+        sandbox.runas().env("WEB_PASSWORD", PASSWORD).arg("jumped"),
+        LIMIT,
+    )
+    .ok();
+    let arn = identity(&sandbox, &out.stdout);
+    assert_assumed_role(&arn, "Target");
+    assert!(arn.ends_with("/alice"), "{arn}");
+    let web = sandbox.moto.request("AssumeRoleWithWebIdentity");
+    assert!(web.contains("role%2FJump"), "{web}");
+    let role = sandbox.moto.request("AssumeRole");
+    assert!(role.contains("role%2FTarget"), "{role}");
+}
+
+#[test]
+fn verbose_output_holds_no_password_token_code_or_secret_key() {
+    let (_op, sandbox) = setup("");
+    let out = run(
+        sandbox
+            .runas()
+            .env("WEB_PASSWORD", PASSWORD)
+            .args(["-vv", "dev"]),
+        LIMIT,
+    )
+    .ok();
+    let log = &out.stderr;
+    assert!(
+        log.contains("AssumeRoleWithWebIdentity") && log.contains("IdP: POST"),
+        "-vv logged nothing useful: {log}"
+    );
+    assert!(!log.contains(PASSWORD), "password in the log");
+    let cached = cached_id_token(&sandbox);
+    for secret in [&cached["id_token"], &cached["refresh_token"]] {
+        let secret = secret.as_str().unwrap();
+        assert!(!log.contains(secret), "token in the log");
+        // Any part of a JWT (header, claims, signature) is as telling.
+        for part in secret.split('.') {
+            assert!(!log.contains(part), "token part in the log");
+        }
+    }
+    for marker in ["code=", "code_verifier", "state=", "code_challenge"] {
+        assert!(!log.contains(marker), "{marker} in the log");
+    }
+    let secret = eval_in_sh(&out.stdout, "AWS_SECRET_ACCESS_KEY");
+    assert!(!log.contains(&secret), "secret key in the log");
+}
+
+/// An OpenID provider that answers every authorization request with a redirect carrying a
+/// state of its own (a forged or mixed-up response), counting token requests.
+#[test]
+fn a_redirect_with_another_state_is_rejected_and_its_code_never_used() {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let port = server.server_addr().to_ip().unwrap().port();
+    let tokens = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = tokens.clone();
+    std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            let url = request.url().to_owned();
+            let header = |k: &str, v: &str| tiny_http::Header::from_bytes(k, v).unwrap();
+            let response = if url.starts_with("/.well-known/openid-configuration") {
+                tiny_http::Response::from_string(format!(
+                    r#"{{"issuer":"http://127.0.0.1:{port}","authorization_endpoint":"http://127.0.0.1:{port}/auth","token_endpoint":"http://127.0.0.1:{port}/token"}}"#
+                ))
+                .with_header(header("content-type", "application/json"))
+            } else if url.starts_with("/auth") {
+                tiny_http::Response::from_string("")
+                    .with_status_code(302)
+                    .with_header(header(
+                        "location",
+                        "app:/callback?code=forged-code&state=not-yours",
+                    ))
+            } else {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tiny_http::Response::from_string("{}").with_status_code(400)
+            };
+            let _ = request.respond(response);
+        }
+    });
+    let sandbox = Sandbox::with_files(
+        &format!(
+            "[profile dev]\nweb_identity_auth_url = http://127.0.0.1:{port}\nweb_identity_client_id = c\n\
+             web_identity_redirect_uri = app:/callback\nweb_identity_username = alice\nweb_identity_provider = form\n\
+             role_arn = {DEV}\nregion = us-east-1\n"
+        ),
+        "",
+    );
+    let err = run(
+        sandbox.runas().env("WEB_PASSWORD", PASSWORD).arg("dev"),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(
+        err.contains("profile 'dev'") && err.contains("another state"),
+        "{err}"
+    );
+    assert!(!err.contains("forged-code"), "{err}");
+    assert_eq!(tokens.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
