@@ -350,3 +350,199 @@ fn a_redirect_with_another_state_is_rejected_and_its_code_never_used() {
     assert!(!err.contains("forged-code"), "{err}");
     assert_eq!(tokens.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
+
+/// aws-runas running in the background while the test plays the user in a browser.
+struct Signing {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    stdout: std::thread::JoinHandle<String>,
+}
+
+impl Signing {
+    fn start(cmd: &mut std::process::Command) -> Self {
+        use std::io::{BufRead, Read};
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
+        let stdout = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = out.read_to_string(&mut s);
+            s
+        });
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let all = stderr.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                all.lock().unwrap().push_str(&format!("{line}\n"));
+                let _ = tx.send(line);
+            }
+        });
+        Self {
+            child,
+            lines,
+            stderr,
+            stdout,
+        }
+    }
+
+    /// The first stderr line containing `text` (bounded wait).
+    fn line_with(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(text) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no line with {text:?}: {}", self.stderr.lock().unwrap()),
+            }
+        }
+    }
+
+    fn finish(mut self) -> common::Output {
+        let deadline = std::time::Instant::now() + LIMIT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("aws-runas did not finish");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let stdout = self.stdout.join().unwrap();
+        // The reader may still be appending the last lines.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let stderr = self.stderr.lock().unwrap().clone();
+        common::Output {
+            code: status.code(),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+/// Plays the user in headless Chromium (tests/browser/oidc.py).
+fn browser_user(url: &str, user_code: Option<&str>) -> serde_json::Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/oidc.py");
+    let mut cmd = std::process::Command::new(common::venv_bin("python3"));
+    cmd.args([script, url, USERNAME, PASSWORD]);
+    if let Some(code) = user_code {
+        cmd.arg(code);
+    }
+    json(
+        &run(&mut cmd, std::time::Duration::from_secs(120))
+            .ok()
+            .stdout,
+    )
+}
+
+fn flow_profile(op: &OidcProvider, name: &str, flow: &str, redirect: &str) -> String {
+    format!(
+        "[profile {name}]\nweb_identity_auth_url = {}\nweb_identity_client_id = {CLIENT_ID}\n\
+         web_identity_redirect_uri = {redirect}\nweb_identity_flow = {flow}\nrole_arn = {DEV}\nregion = us-east-1\n",
+        op.issuer()
+    )
+}
+
+#[test]
+fn device_grant_approved_in_a_browser_with_slow_down_honoured() {
+    // The provider answers the first poll with slow_down: the next comes 5 s later than asked.
+    let op = OidcProvider::start_with(&[("SLOW_DOWN", "1")]);
+    let sandbox = Sandbox::with_files(&flow_profile(&op, "device", "device", "app:/callback"), "");
+    sandbox.moto.start_recording();
+    let signing = Signing::start(sandbox.runas().env("RUNAS_NO_BROWSER", "1").arg("device"));
+    let line = signing.line_with("confirm the code");
+    let url = line
+        .split("open ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    let code = line.rsplit(' ').next().unwrap();
+    let seen = browser_user(url, Some(code));
+    assert!(
+        seen["text"].as_str().unwrap().contains("Signed in"),
+        "{seen}"
+    );
+    let out = signing.finish();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_assumed_role(&identity(&sandbox, &out.stdout), "Dev");
+    assert!(!out.stdout.contains(code), "the code goes to stderr only");
+    let polls = op.token_post_times();
+    assert!(polls.len() >= 2, "{polls:?}");
+    // The device authorization's interval is 5 s; after slow_down it is 10 s.
+    assert!(
+        polls[1] - polls[0] >= 10_000,
+        "polled again {} ms after slow_down",
+        polls[1] - polls[0]
+    );
+    assert_eq!(sandbox.moto.count("AssumeRoleWithWebIdentity"), 1);
+}
+
+#[test]
+fn an_unapproved_device_code_expires_with_one_line() {
+    let op = OidcProvider::start_with(&[("DEVICE_TTL", "2")]);
+    let sandbox = Sandbox::with_files(&flow_profile(&op, "device", "device", "app:/callback"), "");
+    let err = run(
+        sandbox.runas().env("RUNAS_NO_BROWSER", "1").arg("device"),
+        LIMIT,
+    );
+    assert!(err.stderr.contains("confirm the code"), "{}", err.stderr);
+    let last = err
+        .stderr
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    assert_ne!(err.code, Some(0));
+    assert!(
+        last.contains("profile 'device'") && last.contains("expired before it was approved"),
+        "{last}"
+    );
+}
+
+#[test]
+fn browser_flow_completes_at_the_loopback_listener() {
+    let op = OidcProvider::start();
+    // No port in the redirect URI: any port on the loopback address (RFC 8252 7.3).
+    let sandbox = Sandbox::with_files(
+        &flow_profile(&op, "web", "browser", "http://127.0.0.1/callback"),
+        "",
+    );
+    sandbox.moto.start_recording();
+    let signing = Signing::start(sandbox.runas().env("RUNAS_NO_BROWSER", "1").arg("web"));
+    let line = signing.line_with(", open ");
+    let url = line.split(", open ").nth(1).unwrap().trim();
+    let seen = browser_user(url, None);
+    assert!(
+        seen["text"].as_str().unwrap().contains("Signed in")
+            && seen["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("http://127.0.0.1:"),
+        "{seen}"
+    );
+    let out = signing.finish();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_assumed_role(&identity(&sandbox, &out.stdout), "Dev");
+    assert_eq!(op.password_posts(), 1);
+}
+
+#[test]
+fn no_browser_or_device_sign_in_where_nobody_can_answer() {
+    let op = OidcProvider::start();
+    let sandbox = Sandbox::with_files(&flow_profile(&op, "device", "device", "app:/callback"), "");
+    // -O json is what credential_process runs: nobody sees a code there.
+    let err = run(sandbox.runas().args(["-O", "json", "device"]), LIMIT).one_line_error();
+    assert!(err.contains("runas use device"), "{err}");
+    assert_eq!(op.token_posts(), 0);
+}

@@ -8,3 +8,4 @@ pub mod loopback;
 pub mod pkce;
 pub mod provider;
 pub mod sign_in;
+pub mod wait;

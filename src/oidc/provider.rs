@@ -5,6 +5,8 @@
 //! redirects followed by hand, no query string in the logs.
 
 use serde::Deserialize;
+
+pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 use url::Url;
 
 use crate::idp::http::{origin, Browser};
@@ -29,6 +31,8 @@ pub enum OidcError {
         "the OpenID provider at {idp} issued no ID token (is `openid` among the client's scopes?)"
     )]
     NoIdToken { idp: String },
+    #[error("the OpenID provider at {idp} has no device authorization endpoint: use web_identity_flow = password or browser")]
+    NoDeviceEndpoint { idp: String },
     #[error("{at}: {reason}")]
     Discovery { at: String, reason: String },
 }
@@ -38,12 +42,14 @@ pub enum OidcError {
 pub struct Endpoints {
     pub authorization: Url,
     pub token: Url,
+    pub device_authorization: Option<Url>,
 }
 
 #[derive(Deserialize)]
 struct Discovery {
     authorization_endpoint: String,
     token_endpoint: String,
+    device_authorization_endpoint: Option<String>,
 }
 
 /// The discovery document's URL: `.well-known/openid-configuration` below the issuer.
@@ -91,6 +97,11 @@ pub fn discover(browser: &mut Browser, issuer: &Url) -> anyhow::Result<Endpoints
     Ok(Endpoints {
         authorization: endpoint(&doc.authorization_endpoint, "authorization_endpoint")?,
         token: endpoint(&doc.token_endpoint, "token_endpoint")?,
+        device_authorization: doc
+            .device_authorization_endpoint
+            .as_deref()
+            .map(|d| endpoint(d, "device_authorization_endpoint"))
+            .transpose()?,
     })
 }
 
@@ -195,6 +206,75 @@ pub fn token(
         status: page.status,
         error,
     }))
+}
+
+/// A device authorization (RFC 8628 3.2).
+#[derive(Deserialize)]
+pub struct DeviceAuthorization {
+    pub device_code: String,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    pub expires_in: u64,
+    /// Seconds between polls; 5 when the server says nothing (RFC 8628 3.2).
+    #[serde(default = "five")]
+    pub interval: u64,
+}
+
+fn five() -> u64 {
+    5
+}
+
+/// Starts the device authorization grant.
+pub fn device_authorization(
+    browser: &mut Browser,
+    endpoints: &Endpoints,
+    issuer: &Url,
+    client_id: &str,
+    scopes: &[String],
+) -> anyhow::Result<DeviceAuthorization> {
+    let url =
+        endpoints
+            .device_authorization
+            .clone()
+            .ok_or_else(|| OidcError::NoDeviceEndpoint {
+                idp: origin(issuer),
+            })?;
+    let fields = [
+        ("client_id".to_owned(), client_id.to_owned()),
+        ("scope".to_owned(), scopes.join(" ")),
+    ];
+    let page = browser.post_form(url.clone(), &fields)?;
+    if page.status != 200 {
+        let error = serde_json::from_str::<serde_json::Value>(&page.body)
+            .ok()
+            .and_then(|v| v.get("error")?.as_str().map(crate::config::shown));
+        return Err(OidcError::Endpoint {
+            idp: origin(issuer),
+            what: "the device authorization",
+            status: page.status,
+            error,
+        }
+        .into());
+    }
+    let auth: DeviceAuthorization = serde_json::from_str(&page.body).map_err(|_| {
+        anyhow::anyhow!(
+            "the device authorization endpoint at {} answered with something other than its JSON",
+            origin(&url)
+        )
+    })?;
+    // Shown on the terminal: text, one line, nothing a terminal would act on.
+    let clean = |s: &str| !s.is_empty() && s.len() <= 2048 && !s.contains(char::is_control);
+    let shown_ok = clean(&auth.user_code)
+        && clean(&auth.verification_uri)
+        && auth.verification_uri_complete.as_deref().is_none_or(clean);
+    if !shown_ok {
+        anyhow::bail!(
+            "the device authorization endpoint at {} answered a code or URL that cannot be shown",
+            origin(&url)
+        );
+    }
+    Ok(auth)
 }
 
 /// The ID token of a token response.

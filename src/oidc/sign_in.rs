@@ -23,8 +23,10 @@ use crate::idp::http::{jar_path, origin, Browser};
 use crate::idp::settings::{detect_from_headers, Provider, WebFlow, WebSettings};
 use crate::idp::{Asks, Person};
 use crate::oidc::id_token::{self, CachedIdToken};
+use crate::oidc::loopback::Listener;
 use crate::oidc::pkce::Pkce;
 use crate::oidc::provider::{self, Endpoints};
+use crate::oidc::wait::{self, open_browser, Poll, Spinner, MAX_DEVICE_WAIT};
 use crate::sources::Context;
 
 /// How long provider detection waits for the IdP's headers.
@@ -34,6 +36,10 @@ const DETECT_LIMIT: Duration = Duration::from_secs(3);
 pub enum WebSignInError {
     #[error("profile '{profile}': signing in at {idp} needs a terminal or a browser and none can answer here: run `runas use {profile}` (or `aws-runas {profile}`) in a terminal")]
     NeedsSignIn { profile: String, idp: String },
+    #[error("profile '{profile}': the sign-in code expired before it was approved: run `runas use {profile}` again")]
+    DeviceCodeExpired { profile: String },
+    #[error("profile '{profile}': the sign-in was denied at the identity provider")]
+    Denied { profile: String },
     #[error("profile '{profile}': the {provider:?} sign-in is not available for web identity in this build: set web_identity_provider = form, or web_identity_flow = browser or device")]
     ProviderUnsupported { profile: String, provider: Provider },
 }
@@ -245,26 +251,112 @@ fn password_flow(
     exchange(browser, s, endpoints, &code, &s.redirect_uri, &pkce).map_err(in_profile)
 }
 
+/// The browser flow: the authorization request opened in the user's browser, the code coming
+/// back to a one-shot listener at the (loopback) redirect URI.
 fn browser_flow(
-    _browser: &mut Browser,
+    browser: &mut Browser,
     s: &WebSettings,
-    _endpoints: &Endpoints,
+    endpoints: &Endpoints,
 ) -> anyhow::Result<CachedIdToken> {
-    anyhow::bail!(
-        "profile '{}': web_identity_flow = browser is not built yet: use password",
-        s.profile
+    let in_profile = |e: anyhow::Error| e.context(format!("profile '{}'", s.profile));
+    let pkce = Pkce::new()?;
+    let configured = s.redirect_url();
+    let listener = Listener::bind_at(
+        configured.port().unwrap_or(0),
+        configured.path(),
+        &pkce.state,
     )
+    .map_err(|e| in_profile(e.into()))?;
+    // RFC 8252 7.3: without a port in the registered URI, any port is accepted; with one, that
+    // port it is.
+    let redirect_uri = if configured.port().is_some() {
+        s.redirect_uri.clone()
+    } else {
+        let mut u = configured.clone();
+        let _ = u.set_port(Some(listener.port()));
+        u.to_string()
+    };
+    let url = provider::authorize_url(endpoints, &s.client_id, &redirect_uri, &s.scopes, &pkce);
+    eprintln!(
+        "aws-runas: to sign in at {} for profile '{}', open {url}",
+        origin(&s.auth_url),
+        s.profile
+    );
+    open_browser(url.as_str());
+    let mut spinner = Spinner::new("waiting for the sign-in in the browser");
+    let code = listener.wait_for_code(MAX_DEVICE_WAIT, || spinner.tick());
+    spinner.done();
+    let code = code.map_err(|e| in_profile(e.into()))?;
+    exchange(browser, s, endpoints, &code, &redirect_uri, &pkce).map_err(in_profile)
 }
 
+/// The device authorization grant: a code the user confirms at the provider on any device.
 fn device_flow(
-    _browser: &mut Browser,
+    browser: &mut Browser,
     s: &WebSettings,
-    _endpoints: &Endpoints,
+    endpoints: &Endpoints,
 ) -> anyhow::Result<CachedIdToken> {
-    anyhow::bail!(
-        "profile '{}': web_identity_flow = device is not built yet: use password",
-        s.profile
-    )
+    let in_profile = |e: anyhow::Error| e.context(format!("profile '{}'", s.profile));
+    let auth =
+        provider::device_authorization(browser, endpoints, &s.auth_url, &s.client_id, &s.scopes)
+            .map_err(in_profile)?;
+    let url = auth
+        .verification_uri_complete
+        .clone()
+        .unwrap_or_else(|| auth.verification_uri.clone());
+    eprintln!(
+        "aws-runas: to sign in at {} for profile '{}', open {url} and confirm the code {}",
+        origin(&s.auth_url),
+        s.profile,
+        auth.user_code
+    );
+    open_browser(&url);
+    let expired = || {
+        WebSignInError::DeviceCodeExpired {
+            profile: s.profile.clone(),
+        }
+        .into()
+    };
+    let answer = wait::poll_device(
+        auth.interval,
+        auth.expires_in,
+        "waiting for the sign-in to be approved",
+        expired,
+        || match provider::token(
+            browser,
+            endpoints,
+            &[
+                ("grant_type", provider::DEVICE_GRANT),
+                ("device_code", &auth.device_code),
+                ("client_id", &s.client_id),
+            ],
+        ) {
+            Ok(r) => Poll::Done(r),
+            Err(Ok(refusal)) => match refusal.error.as_deref() {
+                Some("authorization_pending") => Poll::Pending,
+                Some("slow_down") => Poll::SlowDown,
+                Some("expired_token") => Poll::Expired,
+                Some("access_denied") => Poll::Failed(
+                    WebSignInError::Denied {
+                        profile: s.profile.clone(),
+                    }
+                    .into(),
+                ),
+                _ => Poll::Failed(
+                    refusal
+                        .into_error(&s.auth_url, "the device code poll")
+                        .into(),
+                ),
+            },
+            Err(Err(e)) => Poll::Failed(e),
+        },
+    )?;
+    let id = provider::id_token(&answer, &s.auth_url).map_err(|e| in_profile(e.into()))?;
+    Ok(id_token::from_response(
+        id,
+        answer.refresh_token,
+        answer.expires_in,
+    ))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! A real OpenID provider (panva/oidc-provider, pinned in `idp/oidc/package.json`, installed by
 //! tests/setup) on loopback, run by `idp/oidc/server.mjs`, stopped when dropped. Its log has one
-//! line per request ("REQ METHOD PATH"), which counts what reached the IdP.
+//! line per request ("REQ METHOD PATH MS"), which counts what reached the IdP, and when.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -72,12 +72,19 @@ impl OidcProvider {
         format!("http://127.0.0.1:{}{}", self.port, self.mount)
     }
 
-    fn requests_log(&self) -> Vec<String> {
+    /// (method, path, milliseconds since the epoch) of every request, in order.
+    pub fn requests_log(&self) -> Vec<(String, String, u64)> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
-            .filter_map(|l| l.strip_prefix("REQ "))
-            .map(str::to_owned)
+            .filter_map(|l| {
+                let mut parts = l.strip_prefix("REQ ")?.split(' ');
+                Some((
+                    parts.next()?.to_owned(),
+                    parts.next()?.to_owned(),
+                    parts.next()?.parse().ok()?,
+                ))
+            })
             .collect()
     }
 
@@ -86,20 +93,27 @@ impl OidcProvider {
         self.requests_log().len()
     }
 
+    fn posts_to(&self, suffix: &str) -> Vec<u64> {
+        self.requests_log()
+            .into_iter()
+            .filter(|(m, p, _)| m == "POST" && p.ends_with(suffix))
+            .map(|(_, _, t)| t)
+            .collect()
+    }
+
     /// Usernames and passwords posted to the login form.
     pub fn password_posts(&self) -> usize {
-        self.requests_log()
-            .iter()
-            .filter(|r| r.starts_with("POST ") && r.ends_with("/login"))
-            .count()
+        self.posts_to("/login").len()
     }
 
     /// Requests to the token endpoint (code exchanges, refreshes, device polls).
     pub fn token_posts(&self) -> usize {
-        self.requests_log()
-            .iter()
-            .filter(|r| r.starts_with("POST ") && r.ends_with("/token"))
-            .count()
+        self.posts_to("/token").len()
+    }
+
+    /// When each token request came (ms): device polls.
+    pub fn token_post_times(&self) -> Vec<u64> {
+        self.posts_to("/token")
     }
 }
 

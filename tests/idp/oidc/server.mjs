@@ -1,8 +1,8 @@
 // A real OpenID Provider (panva/oidc-provider) on loopback for the web identity tests.
 // Environment: PORT, MOUNT_PATH (e.g. /realms/test) with KEYCLOAK_ROUTES=1 for Keycloak's URL
 // layout, ID_TOKEN_TTL (seconds), DEVICE_TTL (seconds), SLOW_DOWN=1 (the first device poll is
-// answered slow_down). Each request is logged on stdout as "REQ METHOD PATH" (no query), so the
-// tests count what reached the IdP.
+// answered slow_down). Each request is logged on stdout as "REQ METHOD PATH MILLISECONDS" (no
+// query), so the tests count what reached the IdP, and when.
 import http from 'node:http';
 import Provider, { interactionPolicy, errors } from 'oidc-provider';
 
@@ -27,7 +27,24 @@ const provider = new Provider(ISSUER, {
   }],
   features: {
     devInteractions: { enabled: false },
-    deviceFlow: { enabled: true },
+    // Plain pages (the defaults load web fonts, which a machine without network waits for).
+    deviceFlow: {
+      enabled: true,
+      async userCodeInputSource(ctx, form, out, err) {
+        ctx.body = `<!DOCTYPE html><html><head><title>Enter the code</title></head><body>
+${err ? '<p id="error">The code is not valid.</p>' : ''}${form}
+<button type="submit" id="continue" form="op.deviceInputForm">Continue</button></body></html>`;
+      },
+      async userCodeConfirmSource(ctx, form, client, deviceInfo, userCode) {
+        ctx.body = `<!DOCTYPE html><html><head><title>Confirm the device</title></head><body>
+<p id="user-code">${esc(userCode)}</p>${form}
+<button type="submit" id="confirm" form="op.deviceConfirmForm">Continue</button>
+<button type="submit" id="abort" form="op.deviceConfirmForm" value="yes" name="abort">Abort</button></body></html>`;
+      },
+      async successSource(ctx) {
+        ctx.body = '<!DOCTYPE html><html><head><title>Sign-in Success</title></head><body><p id="success">Signed in.</p></body></html>';
+      },
+    },
   },
   pkce: { required: () => true },
   interactions: { policy, url: (ctx, interaction) => `${MOUNT}/interaction/${interaction.uid}` },
@@ -112,7 +129,7 @@ provider.use(async (ctx, next) => {
 
 const cb = provider.callback();
 http.createServer((req, res) => {
-  console.log(`REQ ${req.method} ${req.url.split('?')[0]}`);
+  console.log(`REQ ${req.method} ${req.url.split('?')[0]} ${Date.now()}`);
   if (MOUNT) {
     if (!req.url.startsWith(MOUNT)) { res.statusCode = 404; return res.end(); }
     req.originalUrl = req.url;               // what express/koa-mount would do
