@@ -546,3 +546,209 @@ fn no_browser_or_device_sign_in_where_nobody_can_answer() {
     assert!(err.contains("runas use device"), "{err}");
     assert_eq!(op.token_posts(), 0);
 }
+
+#[test]
+fn password_from_the_os_keyring_and_a_wrong_one_there_is_named() {
+    let (op, sandbox) = setup("");
+    let out = common::in_keyring_session(
+        &sandbox,
+        &[("ISSUER", op.issuer())],
+        r#"printf 'alice-password\n' | "$RUNAS" password dev || exit 11
+        printf 'stored:'; secret-tool lookup service "aws-runas $ISSUER" username alice; echo
+        "$RUNAS" dev >/dev/null || exit 12
+        printf 'wrong\n' | "$RUNAS" password dev || exit 13
+        rm "$RUNAS_CACHE_DIR"/idtoken_* "$RUNAS_CACHE_DIR"/idp_cookies_*
+        "$RUNAS" -r dev && exit 14
+        exit 0"#,
+    );
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("stored:alice-password"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains(
+            "the password in the OS keyring is not the right one: update it with `aws-runas password dev`"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        op.password_posts(),
+        2,
+        "the keyring's password, then the wrong one"
+    );
+    assert_eq!(sandbox.moto.count("AssumeRoleWithWebIdentity"), 1);
+}
+
+#[test]
+fn keycloak_url_layout_with_a_realm_path() {
+    let op = OidcProvider::start_with(&[("KEYCLOAK_ROUTES", "1"), ("MOUNT_PATH", "/realms/test")]);
+    let sandbox = Sandbox::with_files(&config(&op, ""), "");
+    sandbox.moto.start_recording();
+    let out = run(
+        sandbox
+            .runas()
+            .env("WEB_PASSWORD", PASSWORD)
+            .args(["-R", "keycloak", "dev"]),
+        LIMIT,
+    )
+    .ok();
+    assert_assumed_role(&identity(&sandbox, &out.stdout), "Dev");
+    let log = op.requests_log();
+    assert!(
+        log.iter()
+            .any(|(m, p, _)| m == "POST" && p == "/realms/test/protocol/openid-connect/token"),
+        "{log:?}"
+    );
+}
+
+/// A hostile or broken OpenID provider: `answer(path)` gives status, headers and body.
+fn stand_in(
+    answer: impl Fn(&str, u16) -> (u16, Vec<(&'static str, String)>, String) + Send + 'static,
+) -> u16 {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let port = server.server_addr().to_ip().unwrap().port();
+    std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            let path = request
+                .url()
+                .split('?')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let (status, headers, body) = answer(&path, port);
+            let mut response = tiny_http::Response::from_string(body).with_status_code(status);
+            for (k, v) in headers {
+                response.add_header(tiny_http::Header::from_bytes(k, v.as_bytes()).unwrap());
+            }
+            let _ = request.respond(response);
+        }
+    });
+    port
+}
+
+fn discovery(port: u16) -> (u16, Vec<(&'static str, String)>, String) {
+    (
+        200,
+        vec![("content-type", "application/json".into())],
+        format!(
+            r#"{{"issuer":"http://127.0.0.1:{port}","authorization_endpoint":"/auth","token_endpoint":"/token"}}"#
+        ),
+    )
+}
+
+#[test]
+fn broken_and_hostile_providers_give_one_clear_line() {
+    type Answer = Box<dyn Fn(&str, u16) -> (u16, Vec<(&'static str, String)>, String) + Send>;
+    let cases: Vec<(Answer, &str)> = vec![
+        (
+            Box::new(|_, _| (404, vec![], "not here".into())),
+            "is web_identity_auth_url the provider's issuer URL",
+        ),
+        (
+            Box::new(|_, _| (200, vec![], "x".repeat(5 << 20))),
+            "reading the page",
+        ),
+        (
+            Box::new(|path, port| match path {
+                "/.well-known/openid-configuration" => discovery(port),
+                _ => (302, vec![("location", "/auth".into())], String::new()),
+            }),
+            "redirects more than",
+        ),
+        (
+            Box::new(|path, port| match path {
+                "/.well-known/openid-configuration" => discovery(port),
+                _ => (200, vec![], "<html><p>Welcome \u{1b}[31m</p></html>".into()),
+            }),
+            "no sign-in form",
+        ),
+    ];
+    for (answer, expected) in cases {
+        let port = stand_in(answer);
+        let sandbox = Sandbox::with_files(
+            &format!(
+                "[profile dev]\nweb_identity_auth_url = http://127.0.0.1:{port}\nweb_identity_client_id = c\n\
+                 web_identity_redirect_uri = app:/callback\nweb_identity_username = alice\nweb_identity_provider = form\n\
+                 role_arn = {DEV}\nregion = us-east-1\n"
+            ),
+            "",
+        );
+        let err = run(
+            sandbox.runas().env("WEB_PASSWORD", PASSWORD).arg("dev"),
+            LIMIT,
+        )
+        .one_line_error();
+        assert!(
+            err.contains("'dev'") && err.contains(expected),
+            "{expected}: {err}"
+        );
+        assert!(!err.contains('\u{1b}'), "{err}");
+    }
+}
+
+#[test]
+fn a_token_endpoint_refusal_or_a_missing_id_token_is_one_line() {
+    // The code comes back with the state aws-runas sent; the token endpoint then misbehaves.
+    for (status, body, expected) in [
+        (
+            400,
+            "{\"error\":\"invalid_grant\\u001b[2J\"}",
+            "answered the code exchange with HTTP 400 (invalid_grant\\u{1b}[2J)",
+        ),
+        (200, "{\"access_token\":\"a\"}", "issued no ID token"),
+        (200, "not json at all", "something other than token JSON"),
+    ] {
+        let state = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let port = server.server_addr().to_ip().unwrap().port();
+        let seen = state.clone();
+        std::thread::spawn(move || {
+            for request in server.incoming_requests() {
+                let url = request.url().to_owned();
+                let response = if url.starts_with("/.well-known") {
+                    let (_, _, body) = discovery(port);
+                    tiny_http::Response::from_string(body)
+                } else if url.starts_with("/auth") {
+                    let sent = url
+                        .split(['?', '&'])
+                        .find_map(|kv| kv.strip_prefix("state="))
+                        .unwrap_or_default()
+                        .to_owned();
+                    *seen.lock().unwrap() = sent.clone();
+                    tiny_http::Response::from_string("")
+                        .with_status_code(302)
+                        .with_header(
+                            tiny_http::Header::from_bytes(
+                                "location",
+                                format!("app:/callback?code=c0de&state={sent}"),
+                            )
+                            .unwrap(),
+                        )
+                } else {
+                    tiny_http::Response::from_string(body).with_status_code(status)
+                };
+                let _ = request.respond(response);
+            }
+        });
+        let sandbox = Sandbox::with_files(
+            &format!(
+                "[profile dev]\nweb_identity_auth_url = http://127.0.0.1:{port}\nweb_identity_client_id = c\n\
+                 web_identity_redirect_uri = app:/callback\nweb_identity_username = alice\nweb_identity_provider = form\n\
+                 role_arn = {DEV}\nregion = us-east-1\n"
+            ),
+            "",
+        );
+        let err = run(sandbox.runas().arg("dev"), LIMIT).one_line_error();
+        assert!(
+            err.contains("profile 'dev'") && err.contains(expected),
+            "{expected}: {err}"
+        );
+        assert!(
+            !state.lock().unwrap().is_empty(),
+            "the stand-in saw the request"
+        );
+    }
+}
