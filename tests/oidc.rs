@@ -752,3 +752,50 @@ fn a_token_endpoint_refusal_or_a_missing_id_token_is_one_line() {
         );
     }
 }
+
+#[test]
+fn the_prompt_hook_never_signs_in_and_says_to_run_runas_use() {
+    let op = OidcProvider::start();
+    let sandbox = Sandbox::with_files(
+        &format!(
+            "{}\n{}",
+            config(&op, ""),
+            flow_profile(&op, "device", "device", "app:/callback")
+        ),
+        "",
+    );
+    let expires = jiff::Timestamp::now().as_second() + 600;
+    let at = jiff::Timestamp::from_second(expires)
+        .unwrap()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    // The password flow without a stored password, and the device flow.
+    for profile in ["dev", "device"] {
+        let state = sandbox.dir.path().join(format!("state-{profile}"));
+        std::fs::write(&state, "").unwrap();
+        let out = run(
+            sandbox
+                .runas()
+                .env("AWS_CREDENTIAL_EXPIRATION", &at)
+                .args(["__export", "bash", "--refresh"])
+                .arg(&state)
+                .args(["--", profile]),
+            LIMIT,
+        );
+        assert_eq!(out.code, Some(1), "{}", out.stderr);
+        let written = std::fs::read_to_string(&state).unwrap();
+        assert!(
+            written.contains("__runas_notice")
+                && written.contains(&format!(
+                    "sign-in at the identity provider to refresh; run: runas use {profile}"
+                )),
+            "{written}"
+        );
+        assert!(
+            written.contains(&format!("__RUNAS_REFRESH_AT='{expires}'")),
+            "no retry loop that cannot succeed: {written}"
+        );
+    }
+    assert_eq!(op.password_posts(), 0);
+    assert_eq!(op.token_posts(), 0);
+}
