@@ -2,6 +2,10 @@
 //! (oidc-provider on loopback) and moto's AssumeRoleWithWebIdentity, read back by the AWS CLI.
 
 mod common;
+// Its SAML URL is not used here.
+#[allow(dead_code)]
+#[path = "idp/llng.rs"]
+mod llng;
 #[path = "idp/oidc_provider.rs"]
 mod oidc_provider;
 
@@ -798,4 +802,42 @@ fn the_prompt_hook_never_signs_in_and_says_to_run_runas_use() {
     }
     assert_eq!(op.password_posts(), 0);
     assert_eq!(op.token_posts(), 0);
+}
+
+#[test]
+fn lemonldap_ng_as_the_openid_provider_with_the_password_flow() {
+    let idp = llng::Llng::start();
+    let sandbox = Sandbox::with_files(
+        &format!(
+            "[profile ll]\nweb_identity_auth_url = http://127.0.0.1:{}\nweb_identity_client_id = {CLIENT_ID}\n\
+             web_identity_redirect_uri = app:/callback\nweb_identity_username = dwho\nregion = us-east-1\n\n\
+             [profile ll-dev]\nsource_profile = ll\nrole_arn = {DEV}\n\n[profile ll-ops]\nsource_profile = ll\nrole_arn = {OPS}\n",
+            idp.port
+        ),
+        "",
+    );
+    sandbox.moto.start_recording();
+    let err = run(
+        sandbox
+            .runas()
+            .env("WEB_PASSWORD", "not-dwho")
+            .arg("ll-dev"),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(err.contains("rejected the password for 'dwho'"), "{err}");
+    let out = run(
+        sandbox.runas().env("WEB_PASSWORD", "dwho").arg("ll-dev"),
+        LIMIT,
+    )
+    .ok();
+    let arn = identity(&sandbox, &out.stdout);
+    assert_assumed_role(&arn, "Dev");
+    assert!(arn.ends_with("/dwho"), "{arn}");
+    let posts = idp.password_posts();
+    // The cached ID token serves another role with no password and no sign-in.
+    let ops = run(sandbox.runas().arg("ll-ops"), LIMIT).ok();
+    assert_assumed_role(&identity(&sandbox, &ops.stdout), "Ops");
+    assert_eq!(idp.password_posts(), posts);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithWebIdentity"), 2);
 }

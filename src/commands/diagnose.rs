@@ -343,7 +343,17 @@ fn check_federated(r: &Resolved, report: &mut Report) {
             ),
         },
         // Nothing to check without signing in, which diagnose never does.
-        Some(Federated::WebSignIn(_)) | None => {}
+        Some(Federated::WebSignIn(w)) => report.add(
+            Level::Info,
+            format!(
+                "profile '{}' signs in at {} ({:?} flow): run `aws-runas {}` to try it",
+                r.name,
+                crate::idp::http::origin(&w.auth_url),
+                w.flow,
+                r.name
+            ),
+        ),
+        None => {}
     }
 }
 

@@ -49,6 +49,8 @@ pub struct Browser {
     /// A redirect here ends the request unfetched (an OAuth redirect URI, which is ours to
     /// read, not the IdP's page to load).
     stop_at: Option<Url>,
+    /// Back-channel requests (token endpoints) carry no browser cookies and keep none.
+    no_cookies: bool,
 }
 
 impl Browser {
@@ -86,7 +88,22 @@ impl Browser {
             headers: Vec::new(),
             requests: 0,
             stop_at: None,
+            no_cookies: false,
         }
+    }
+
+    /// POSTs a form as a server-side client does (an OAuth token endpoint): without the
+    /// browser's cookies, and keeping none it sets. Providers treat a request with their session
+    /// cookie as the user's, not the client's (LemonLDAP::NG refuses it at its token endpoint).
+    pub fn post_form_back_channel(
+        &mut self,
+        url: Url,
+        fields: &[(String, String)],
+    ) -> anyhow::Result<Page> {
+        self.no_cookies = true;
+        let result = self.post_form(url, fields);
+        self.no_cookies = false;
+        result
     }
 
     /// Redirects to `target` (same scheme, host, port and path) are returned as they are, a
@@ -233,11 +250,14 @@ impl Browser {
         form: Option<&(&'static str, String)>,
     ) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
         self.requests += 1;
-        let cookies: Vec<String> = self
-            .jar
-            .get_request_values(url)
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect();
+        let cookies: Vec<String> = if self.no_cookies {
+            Vec::new()
+        } else {
+            self.jar
+                .get_request_values(url)
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect()
+        };
         // Only the path: query strings of IdP URLs carry one-time tokens.
         tracing::debug!(
             "IdP: {} {}",
@@ -270,7 +290,12 @@ impl Browser {
             }
         };
         let response = result.map_err(|e| anyhow::anyhow!("{}: {e}", origin(url)))?;
-        for value in response.headers().get_all("set-cookie") {
+        let kept = if self.no_cookies {
+            None
+        } else {
+            Some(response.headers().get_all("set-cookie"))
+        };
+        for value in kept.into_iter().flatten() {
             if let Ok(value) = value.to_str() {
                 // A cookie the store refuses (bad domain, malformed) is one a browser drops too.
                 let _ = self.jar.parse(value, url);

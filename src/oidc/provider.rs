@@ -187,7 +187,7 @@ pub fn token(
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
     let page = browser
-        .post_form(endpoints.token.clone(), &fields)
+        .post_form_back_channel(endpoints.token.clone(), &fields)
         .map_err(Err)?;
     if page.status == 200 {
         // The body holds tokens: never quoted in an error.
@@ -244,7 +244,7 @@ pub fn device_authorization(
         ("client_id".to_owned(), client_id.to_owned()),
         ("scope".to_owned(), scopes.join(" ")),
     ];
-    let page = browser.post_form(url.clone(), &fields)?;
+    let page = browser.post_form_back_channel(url.clone(), &fields)?;
     if page.status != 200 {
         let error = serde_json::from_str::<serde_json::Value>(&page.body)
             .ok()
