@@ -359,3 +359,35 @@ pub fn origin(url: &Url) -> String {
     shown.set_fragment(None);
     shown.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redirect_uri_matches_whatever_its_query_and_nothing_else() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        let target = u("http://127.0.0.1:8400/callback");
+        assert!(same_endpoint(
+            &u("http://127.0.0.1:8400/callback?code=x&state=y"),
+            &target
+        ));
+        for other in [
+            "http://127.0.0.1:8401/callback",
+            "http://127.0.0.1:8400/callback/x",
+            "http://127.0.0.1:8400/callbackx",
+            "https://127.0.0.1:8400/callback",
+            "http://localhost:8400/callback",
+        ] {
+            assert!(!same_endpoint(&u(other), &target), "{other}");
+        }
+        assert!(same_endpoint(
+            &u("app:/callback?code=1"),
+            &u("app:/callback")
+        ));
+        assert!(same_endpoint(
+            &u("http://localhost?code=1"),
+            &u("http://localhost/")
+        ));
+    }
+}

@@ -239,6 +239,25 @@ mod tests {
     }
 
     #[test]
+    fn a_fixed_port_and_path_as_a_registered_redirect_uri_names_them() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let l = Listener::bind_at(port, "/callback", "s").unwrap();
+        assert_eq!(l.port(), port);
+        let client = std::thread::spawn(move || {
+            let other = get(port, "/oauth/callback?code=x&state=s");
+            (other, get(port, "/callback?code=ok&state=s"))
+        });
+        let code = l.wait_for_code(Duration::from_secs(30), || {}).unwrap();
+        let (other, ours) = client.join().unwrap();
+        assert!(other.starts_with("HTTP/1.1 400"), "{other}");
+        assert!(ours.starts_with("HTTP/1.1 200"), "{ours}");
+        assert_eq!(code, "ok");
+    }
+
+    #[test]
     fn nobody_coming_is_a_bounded_wait() {
         let l = Listener::bind("s").unwrap();
         let e = l
