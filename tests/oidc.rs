@@ -841,3 +841,64 @@ fn lemonldap_ng_as_the_openid_provider_with_the_password_flow() {
     assert_eq!(idp.password_posts(), posts);
     assert_eq!(sandbox.moto.count("AssumeRoleWithWebIdentity"), 2);
 }
+
+#[test]
+fn exec_whoami_and_expiration_work_and_a_live_idp_session_needs_no_password() {
+    let (op, sandbox) = setup("");
+    run(
+        sandbox.runas().env("WEB_PASSWORD", PASSWORD).arg("dev"),
+        LIMIT,
+    )
+    .ok();
+    // Exec mode (the local credential endpoint), -w and -e reuse those credentials.
+    let out = run(
+        sandbox.runas().args([
+            "dev",
+            common::aws_cli().as_str(),
+            "sts",
+            "get-caller-identity",
+        ]),
+        LIMIT,
+    )
+    .ok();
+    assert_assumed_role(json(&out.stdout)["Arn"].as_str().unwrap(), "Dev");
+    // The IdP password is not handed on to the command.
+    let out = run(
+        sandbox.runas().env("WEB_PASSWORD", PASSWORD).args([
+            "dev",
+            "sh",
+            "-c",
+            "echo ${WEB_PASSWORD:-unset}",
+        ]),
+        LIMIT,
+    )
+    .ok();
+    assert_eq!(out.stdout.trim(), "unset");
+    let out = run(sandbox.runas().args(["-w", "dev"]), LIMIT).ok();
+    assert!(
+        out.stdout.contains("assumed-role/Dev/alice"),
+        "{}",
+        out.stdout
+    );
+    let out = run(sandbox.runas().args(["-e", "dev"]), LIMIT).ok();
+    assert!(
+        out.stdout.starts_with("Credentials will expire on "),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(sandbox.moto.count("AssumeRoleWithWebIdentity"), 1);
+    // Without the cached ID token and refresh token, the IdP's session cookie (kept 0600)
+    // still signs in without the password.
+    for f in sandbox.cache_files() {
+        if f.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("idtoken_")
+        {
+            std::fs::remove_file(f).unwrap();
+        }
+    }
+    run(sandbox.runas().args(["-r", "dev"]), LIMIT).ok();
+    assert_eq!(op.password_posts(), 1);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithWebIdentity"), 2);
+}
