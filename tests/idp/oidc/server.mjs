@@ -4,7 +4,7 @@
 // answered slow_down). Each request is logged on stdout as "REQ METHOD PATH MILLISECONDS" (no
 // query), so the tests count what reached the IdP, and when.
 import http from 'node:http';
-import Provider, { interactionPolicy, errors } from 'oidc-provider';
+import Provider, { interactionPolicy } from 'oidc-provider';
 
 // first-party test IdP: no consent screen, even for native (loopback) clients
 const policy = interactionPolicy.base();
