@@ -185,7 +185,7 @@ _aws__runas() {
 
     case "${cmd}" in
         aws__runas)
-            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -S -U -P -R -J -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --saml-url --username --password --provider --jump-role --verbose --help --version list ls diagnose diag serve srv ssm init completions man password passwd pw sso help"
+            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -S -W -C -T -U -P -R -J -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --saml-url --web-url --web-client --web-redirect --username --password --provider --jump-role --verbose --help --version list ls diagnose diag serve srv ssm init completions man password passwd pw sso help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -244,6 +244,30 @@ _aws__runas() {
                     return 0
                     ;;
                 -S)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --web-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -W)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --web-client)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --web-redirect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -T)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -979,7 +1003,7 @@ _aws_runas_with_profiles() {
             continue
         fi
         case ${word} in
-        -d | --duration | -a | --role-duration | -o | --otp | -M | --mfa-serial | -X | --external-id | -O | --output | -S | --saml-url | -U | --username | -P | --password | -R | --provider | -J | --jump-role) skip=1 ;;
+        -d | --duration | -a | --role-duration | -o | --otp | -M | --mfa-serial | -X | --external-id | -O | --output | -S | --saml-url | -W | --web-url | -C | --web-client | -T | --web-redirect | -U | --username | -P | --password | -R | --provider | -J | --jump-role) skip=1 ;;
         -*) ;;
         *) position=$((position + 1)) ;;
         esac

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_aws_runas_global_optspecs
-    string join \n d/duration= a/role-duration= o/otp= M/mfa-serial= X/external-id= E/env O/output= s/session r/refresh e/expiration w/whoami l/list-roles m/list-mfa D/diagnose c/write-credentials u/update S/saml-url= U/username= P/password= R/provider= J/jump-role= v/verbose h/help V/version
+    string join \n d/duration= a/role-duration= o/otp= M/mfa-serial= X/external-id= E/env O/output= s/session r/refresh e/expiration w/whoami l/list-roles m/list-mfa D/diagnose c/write-credentials u/update S/saml-url= W/web-url= C/web-client= T/web-redirect= U/username= P/password= R/provider= J/jump-role= v/verbose h/help V/version
 end
 
 function __fish_aws_runas_needs_command
@@ -34,9 +34,12 @@ json\t'credential_process JSON'
 fish\t'fish `set -gx` statements'
 powershell\t'PowerShell `$Env:` assignments'"
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s S -l saml-url -d 'URL of the SAML authentication endpoint' -r
-complete -c aws-runas -n "__fish_aws_runas_needs_command" -s U -l username -d 'Username for SAML authentication (also SAML_USERNAME)' -r
-complete -c aws-runas -n "__fish_aws_runas_needs_command" -s P -l password -d 'Password for SAML authentication [env: RUNAS_PASSWORD, SAML_PASSWORD]' -r
-complete -c aws-runas -n "__fish_aws_runas_needs_command" -s R -l provider -d 'SAML provider client: auto, form (keycloak, simplesamlphp, lemonldap), okta, onelogin, forgerock, azuread, browser (also SAML_PROVIDER)' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s W -l web-url -d 'URL of the OpenID provider (issuer) for web identity sign-in' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s C -l web-client -d 'Client id registered at the OpenID provider' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s T -l web-redirect -d 'Redirect URI registered for the OpenID client' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s U -l username -d 'Username for SAML or web identity sign-in (also SAML_USERNAME, WEB_USERNAME)' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s P -l password -d 'Password for SAML or web identity sign-in [env: RUNAS_PASSWORD, SAML_PASSWORD, WEB_PASSWORD]' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s R -l provider -d 'SAML provider client: auto, form (keycloak, simplesamlphp, lemonldap), okta, onelogin, forgerock, azuread, browser (also SAML_PROVIDER, WEB_PROVIDER)' -r
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s J -l jump-role -d 'ARN of the \'jump role\' to assume with SAML before the profile\'s role' -r
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s E -l env -d 'Pass credentials to the command as environment variables, instead of a local endpoint'
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s s -l session -d 'Use session token credentials instead of role credentials'

@@ -118,6 +118,18 @@ impl CacheKey {
         }
     }
 
+    /// The ID token of one person at one OpenID provider's client, shared by every profile
+    /// signing in there as them.
+    pub fn id_token(issuer: &str, client_id: &str, username: &str) -> Self {
+        Self {
+            stem: format!(
+                "idtoken_{}",
+                digest(&["idtoken", issuer, client_id, username])
+            ),
+            what: format!("ID token from {issuer}"),
+        }
+    }
+
     /// The lock of a file aws-runas edits that others may edit too.
     pub fn file(path: &Path) -> Self {
         Self {

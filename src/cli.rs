@@ -330,7 +330,34 @@ pub struct Options {
     )]
     pub saml_url: Option<String>,
 
-    /// Username for SAML authentication (also SAML_USERNAME)
+    /// URL of the OpenID provider (issuer) for web identity sign-in
+    #[arg(
+        short = 'W',
+        long = "web-url",
+        env = "WEB_AUTH_URL",
+        value_name = "URL"
+    )]
+    pub web_url: Option<String>,
+
+    /// Client id registered at the OpenID provider
+    #[arg(
+        short = 'C',
+        long = "web-client",
+        env = "WEB_CLIENT_ID",
+        value_name = "ID"
+    )]
+    pub web_client: Option<String>,
+
+    /// Redirect URI registered for the OpenID client
+    #[arg(
+        short = 'T',
+        long = "web-redirect",
+        env = "WEB_REDIRECT_URI",
+        value_name = "URI"
+    )]
+    pub web_redirect: Option<String>,
+
+    /// Username for SAML or web identity sign-in (also SAML_USERNAME, WEB_USERNAME)
     #[arg(
         short = 'U',
         long = "username",
@@ -339,7 +366,7 @@ pub struct Options {
     )]
     pub username: Option<String>,
 
-    /// Password for SAML authentication [env: RUNAS_PASSWORD, SAML_PASSWORD]
+    /// Password for SAML or web identity sign-in [env: RUNAS_PASSWORD, SAML_PASSWORD, WEB_PASSWORD]
     #[arg(
         short = 'P',
         long = "password",
@@ -351,7 +378,7 @@ pub struct Options {
     pub password: Option<String>,
 
     /// SAML provider client: auto, form (keycloak, simplesamlphp, lemonldap), okta, onelogin,
-    /// forgerock, azuread, browser (also SAML_PROVIDER)
+    /// forgerock, azuread, browser (also SAML_PROVIDER, WEB_PROVIDER)
     #[arg(
         short = 'R',
         long = "provider",

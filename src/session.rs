@@ -61,6 +61,10 @@ pub fn resolve(
         // The process environment, read on demand: nothing is copied.
         None => env.clone(),
     };
+    let env = match &request.saml.web_auth_url {
+        Some(url) => env.with_var(crate::idp::settings::WEB_AUTH_URL_VARIABLE, url),
+        None => env,
+    };
     let mut resolved = profiles.resolve(name, &request.overrides, &env)?;
     crate::idp::settings::apply(
         profiles,

@@ -38,4 +38,3 @@ fn escaped(text: &str, limit: usize) -> String {
 pub fn shown_quoted(text: &str) -> String {
     format!("'{}'", shown(text))
 }
-

@@ -328,29 +328,9 @@ fn several_roles_and_no_terminal_lists_them() {
 
 /// Waits (at most 10 s) until the unlocked daemon owns the Secret Service name: a client that
 /// came first would have D-Bus start a second, locked, daemon.
-const WAIT_FOR_SECRETS: &str = r#"i=0
-until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true'; do
-  i=$((i + 1)); [ "$i" -gt 100 ] && { echo 'no Secret Service on the bus' >&2; exit 10; }; sleep 0.1
-done"#;
-
-/// Runs `script` in a private D-Bus session with an unlocked gnome-keyring (a real Secret
-/// Service), with the sandbox's environment, `$RUNAS` the built binary.
+/// Runs `script` in a private D-Bus session with a real Secret Service, `$PORT` the IdP's.
 fn in_keyring_session(sandbox: &Sandbox, ssp: &Ssp, script: &str) -> common::Output {
-    let mut cmd = sandbox.command("dbus-run-session");
-    cmd.env("RUNAS", runas_bin())
-        .env("PORT", ssp.port.to_string())
-        .args([
-            "--",
-            "sh",
-            "-c",
-            &format!(
-                "echo -n unlock | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
-                 {WAIT_FOR_SECRETS}
-                 {script}"
-            ),
-        ]);
-    run(&mut cmd, LIMIT)
+    common::in_keyring_session(sandbox, &[("PORT", ssp.port.to_string())], script)
 }
 
 #[test]

@@ -162,6 +162,25 @@ fn bench_core_runs_and_checks_one_sts_call_per_cold_burst() {
 }
 
 #[test]
+fn bench_oidc_runs_and_checks_token_reuse_and_one_sign_in_per_burst() {
+    let out = bench_smoke("oidc.sh");
+    for row in [
+        "password sign-in (cold: no cache, no cookies)",
+        "cached ID token, new role credentials",
+        "refresh-token renewal, new role credentials",
+        "16 concurrent cold callers (whole burst)",
+    ] {
+        assert!(out.contains(row), "no '{row}' in:\n{out}");
+    }
+    // Smoke mode: two runs, no warm-up; the script itself fails on IdP requests for a cached
+    // token and on more than one sign-in per burst.
+    assert!(
+        out.contains("password sign-ins in 2 bursts of 16 cold callers: 2"),
+        "{out}"
+    );
+}
+
+#[test]
 fn bench_ssm_runs_and_every_transfer_arrives_whole() {
     let out = bench_smoke("ssm.sh");
     for row in [

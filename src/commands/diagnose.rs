@@ -122,6 +122,16 @@ fn describe(r: &Resolved) -> String {
             s.role_name.as_deref().unwrap_or("(not set)"),
             s.profile
         ),
+        (None, Some(Federated::WebSignIn(w)), _) => writeln!(
+            out,
+            "source: web identity sign-in at {} (client {}, {:?} flow) as {}\nassume with the ID token: {} ({})",
+            crate::idp::http::origin(&w.auth_url),
+            w.client_id,
+            w.flow,
+            w.username.as_deref().unwrap_or("(asked)"),
+            w.web_role,
+            human(w.duration)
+        ),
         (None, Some(Federated::WebIdentity(w)), _) => writeln!(
             out,
             "source: web identity token {} for {} (profile '{}')",
@@ -332,6 +342,17 @@ fn check_federated(r: &Resolved, report: &mut Report) {
                 format!("web identity token file {}: {e}", w.token_file.display()),
             ),
         },
+        // Nothing to check without signing in, which diagnose never does.
+        Some(Federated::WebSignIn(w)) => report.add(
+            Level::Info,
+            format!(
+                "profile '{}' signs in at {} ({:?} flow): run `aws-runas {}` to try it",
+                r.name,
+                crate::idp::http::origin(&w.auth_url),
+                w.flow,
+                r.name
+            ),
+        ),
         None => {}
     }
 }

@@ -114,7 +114,7 @@ pub fn request(options: &Options, profile: Option<&str>) -> CredentialRequest {
     }
 }
 
-/// `-S -U -P -R -J`, each with its v3 variables (clap reads only the first of several).
+/// `-S -W -C -T -U -P -R -J`, each with its v3 variables (clap reads only the first of several).
 pub fn saml_flags(options: &Options) -> crate::idp::settings::SamlFlags {
     let env = crate::environment::Environment::from_process();
     crate::idp::settings::SamlFlags {
@@ -122,16 +122,22 @@ pub fn saml_flags(options: &Options) -> crate::idp::settings::SamlFlags {
         username: options
             .username
             .clone()
-            .or_else(|| env.get("SAML_USERNAME")),
+            .or_else(|| env.get("SAML_USERNAME"))
+            .or_else(|| env.get("WEB_USERNAME")),
         password: options
             .password
             .clone()
-            .or_else(|| env.get("SAML_PASSWORD")),
+            .or_else(|| env.get("SAML_PASSWORD"))
+            .or_else(|| env.get("WEB_PASSWORD")),
         provider: options
             .provider
             .clone()
-            .or_else(|| env.get("SAML_PROVIDER")),
+            .or_else(|| env.get("SAML_PROVIDER"))
+            .or_else(|| env.get("WEB_PROVIDER")),
         jump_role_arn: options.jump_role.clone(),
+        web_auth_url: options.web_url.clone(),
+        web_client_id: options.web_client.clone(),
+        web_redirect_uri: options.web_redirect.clone(),
     }
 }
 

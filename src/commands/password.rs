@@ -20,17 +20,27 @@ pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode>
         .unwrap_or_else(|| default_profile_name(&env));
     let profiles = Profiles::load(&env)?;
     let flags = super::saml_flags(options);
-    let saml = settings::resolve(&profiles, &name, &flags, None, &env)?.with_context(|| {
-        format!("profile '{name}' signs in at no identity provider: set saml_auth_url, or pass -S")
-    })?;
-    let idp = origin(&saml.auth_url);
+    // The IdP (SAML, else OpenID) whose login form the password is for.
+    let (auth_url, username, username_key) = match settings::resolve(
+        &profiles, &name, &flags, None, &env,
+    )? {
+        Some(saml) => (saml.auth_url, saml.username, "saml_username"),
+        None => {
+            let web = settings::resolve_web(&profiles, &name, &flags, None, &env)?
+                    .with_context(|| {
+                        format!("profile '{name}' signs in at no identity provider: set saml_auth_url or web_identity_auth_url, or pass -S or -W")
+                    })?;
+            (web.auth_url, web.username, "web_identity_username")
+        }
+    };
+    let idp = origin(&auth_url);
     let stdin = std::io::stdin();
     let interactive = stdin.is_terminal();
-    let username = match &saml.username {
-        Some(u) => u.clone(),
+    let username = match username {
+        Some(u) => u,
         None if interactive => tty::ask(&format!("Username for {idp}: "))?,
         None => anyhow::bail!(
-            "profile '{name}' has no username for {idp}: set saml_username, or pass -U"
+            "profile '{name}' has no username for {idp}: set {username_key}, or pass -U"
         ),
     };
     let password = if interactive {
@@ -43,7 +53,7 @@ pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode>
     if password.is_empty() {
         anyhow::bail!("no password given: nothing stored");
     }
-    secrets::store_idp_password(&saml.auth_url, &username, &password)?;
+    secrets::store_idp_password(&auth_url, &username, &password)?;
     eprintln!("aws-runas: stored the password of '{username}' at {idp} in the OS keyring");
     Ok(ExitCode::SUCCESS)
 }

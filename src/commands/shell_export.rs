@@ -226,9 +226,11 @@ fn failure(shell: &dyn Shell, env: &Environment, profile: &str, error: &anyhow::
         .raw("AWS_CREDENTIAL_EXPIRATION")
         .and_then(|e| e.parse::<Timestamp>().ok())
         .map(|t| t.as_second());
-    // Both need the user: an MFA code, or an Identity Center sign-in (never started from a hook).
+    // All need the user: an MFA code, an Identity Center or web identity sign-in (never started
+    // from a hook).
     let needs_login = crate::sso::needs_login(error);
-    let needs_mfa = crate::mfa::needs_code(error) || needs_login;
+    let needs_web_sign_in = crate::oidc::sign_in::needs_sign_in(error);
+    let needs_mfa = crate::mfa::needs_code(error) || needs_login || needs_web_sign_in;
     let mut lines = Vec::new();
     if expires.is_some_and(|e| e <= now) {
         // Past expiry: make sure they are gone (a no-op where the hook already removed them).
@@ -241,6 +243,8 @@ fn failure(shell: &dyn Shell, env: &Environment, profile: &str, error: &anyhow::
                 format!(
                     "an IAM Identity Center sign-in to refresh; run: aws-runas sso login {profile}"
                 )
+            } else if needs_web_sign_in {
+                format!("a sign-in at the identity provider to refresh; run: runas use {profile}")
             } else {
                 format!("an MFA code to refresh; run: runas use {profile}")
             };

@@ -16,6 +16,8 @@ use crate::environment::Environment;
 pub enum Federated {
     Sso(SsoSettings),
     WebIdentity(WebIdentitySettings),
+    /// A sign-in at an OpenID provider (`web_identity_auth_url`), set by the session as SAML's.
+    WebSignIn(crate::idp::settings::WebSettings),
 }
 
 /// One Identity Center sign-in: what `sso login` needs, shared by every profile naming it.

@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use crate::credentials::Credentials;
 // Re-exported: config errors were their first users, and callers still name them here.
-pub use crate::shown::{shown, shown_quoted};
-use crate::shown::shown_path;
 use crate::environment::Environment;
+use crate::shown::shown_path;
+pub use crate::shown::{shown, shown_quoted};
 
 use files::Profile;
 

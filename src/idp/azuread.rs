@@ -376,7 +376,7 @@ impl Flow<'_> {
                 .filter(|s| s.is_finite() && *s >= 0.0)
                 .map_or(MIN_POLL, Duration::from_secs_f64)
                 .clamp(MIN_POLL, PUSH_LIMIT);
-            let mut spinner = crate::sso::Spinner::new("waiting for the push to be approved");
+            let mut spinner = crate::tty::Spinner::new("waiting for the push to be approved");
             let started = Instant::now();
             let outcome = loop {
                 let reply = self

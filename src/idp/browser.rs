@@ -295,8 +295,8 @@ pub fn sign_in(profile: &str, sign_in_url: &Url, wait: BrowserWait) -> anyhow::R
     if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let _ = crate::tty::say(&line);
     }
-    crate::sso::open_browser(&url);
-    let spinner = std::cell::RefCell::new(crate::sso::Spinner::new(
+    crate::tty::open_browser(&url);
+    let spinner = std::cell::RefCell::new(crate::tty::Spinner::new(
         "waiting for the sign-in in the browser",
     ));
     let result = acs.wait(

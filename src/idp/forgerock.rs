@@ -149,7 +149,7 @@ pub fn sign_in(
     let mut sent_code = false;
     let mut pushed = false;
     let started = Instant::now();
-    let mut spinner = crate::sso::Spinner::new("waiting for the push to be approved");
+    let mut spinner = crate::tty::Spinner::new("waiting for the push to be approved");
     for _ in 0..MAX_STEPS * 60 {
         let mut step = page.json("AM")?;
         let message = step["message"].as_str().unwrap_or_default();

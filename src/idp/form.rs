@@ -3,7 +3,9 @@
 //!
 //! The flow:
 //! 1. GET the configured URL, following redirects (cookies kept), to a page;
-//! 2. a page holding an input `SAMLResponse` is the end: its value is the assertion;
+//! 2. the goal reached is the end: for SAML a page holding an input `SAMLResponse` (its value is
+//!    the assertion), for OpenID a redirect to the client's redirect URI (never fetched: the
+//!    code is in its query);
 //! 3. a form with a password field is the login form: the username goes into its first text or
 //!    e-mail field, the password into the password field, every other input is sent as it is,
 //!    and the form is posted to its action (resolved against the page's URL);
@@ -45,9 +47,26 @@ struct Form {
     fields: Vec<Field>,
 }
 
+/// Where a sign-in ends.
+#[derive(Clone, Copy, Debug)]
+pub enum Goal<'a> {
+    /// A page posting a `SAMLResponse` on to AWS.
+    SamlResponse,
+    /// A redirect to this URI (an OAuth client's redirect URI), whatever its query.
+    Redirect(&'a Url),
+}
+
+/// What a sign-in reached.
+#[derive(Debug)]
+pub enum Reached {
+    SamlResponse(String),
+    /// The redirect, with the query the IdP gave it.
+    Redirect(Url),
+}
+
 #[derive(Debug)]
 enum Step {
-    Done(String),
+    Done(Reached),
     Login(Form),
     Otp(Form),
     AutoPost(Form),
@@ -128,10 +147,15 @@ fn saml_in(html: &Html) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn classify(page: &Page) -> Step {
+fn classify(page: &Page, goal: Goal<'_>) -> Step {
+    if let Goal::Redirect(target) = goal {
+        if (300..400).contains(&page.status) && super::http::same_endpoint(&page.url, target) {
+            return Step::Done(Reached::Redirect(page.url.clone()));
+        }
+    }
     let html = Html::parse_document(&page.body);
-    if let Some(value) = saml_in(&html) {
-        return Step::Done(value);
+    if let (Goal::SamlResponse, Some(value)) = (goal, saml_in(&html)) {
+        return Step::Done(Reached::SamlResponse(value));
     }
     let forms = forms(page, &html);
     let has = |f: &Form, k: Kind| f.fields.iter().any(|x| x.kind == k);
@@ -174,13 +198,40 @@ fn submit(browser: &mut Browser, form: &Form) -> anyhow::Result<Page> {
 
 /// Signs in at `url` and returns the base64 SAML response the IdP hands to AWS.
 pub fn sign_in(browser: &mut Browser, url: &Url, asks: &Asks<'_>) -> anyhow::Result<String> {
+    match sign_in_to(browser, url, asks, Goal::SamlResponse)? {
+        Reached::SamlResponse(response) => Ok(response),
+        Reached::Redirect(_) => unreachable!("only a redirect goal reaches a redirect"),
+    }
+}
+
+/// Signs in at `url` (following redirects, filling the forms on the way) until `goal`.
+pub fn sign_in_to(
+    browser: &mut Browser,
+    url: &Url,
+    asks: &Asks<'_>,
+    goal: Goal<'_>,
+) -> anyhow::Result<Reached> {
+    if let Goal::Redirect(target) = goal {
+        browser.stop_at_redirect(Some(target.clone()));
+    }
+    let result = drive(browser, url, asks, goal);
+    browser.stop_at_redirect(None);
+    result
+}
+
+fn drive(
+    browser: &mut Browser,
+    url: &Url,
+    asks: &Asks<'_>,
+    goal: Goal<'_>,
+) -> anyhow::Result<Reached> {
     let idp = origin(url);
     let mut page = browser.get(url.clone())?;
     let mut sent_password = None;
     let mut sent_code = false;
     for _ in 0..MAX_STEPS {
-        match classify(&page) {
-            Step::Done(response) => return Ok(response),
+        match classify(&page, goal) {
+            Step::Done(reached) => return Ok(reached),
             Step::Login(_) if sent_password.is_some() => {
                 return Err(SignInError::WrongPassword {
                     idp,
@@ -244,7 +295,7 @@ pub fn sign_in(browser: &mut Browser, url: &Url, asks: &Asks<'_>) -> anyhow::Res
 
 /// Whether `page` holds a login form (one with a password field).
 pub(super) fn has_login_form(page: &Page) -> bool {
-    matches!(classify(page), Step::Login(_))
+    matches!(classify(page, Goal::SamlResponse), Step::Login(_))
 }
 
 /// For clients whose users another IdP signs in (Azure AD's federated users): posts `page`'s
@@ -257,7 +308,7 @@ pub(super) fn post_login(
     username: &str,
     password: &dyn Fn() -> anyhow::Result<String>,
 ) -> anyhow::Result<Option<Page>> {
-    let Step::Login(mut form) = classify(page) else {
+    let Step::Login(mut form) = classify(page, Goal::SamlResponse) else {
         return Ok(None);
     };
     if !form.post {
@@ -306,7 +357,9 @@ mod tests {
             "https://idp/x",
             r#"<form method="post" action="https://signin.aws.amazon.com/saml"><input type="hidden" name="SAMLResponse" value="PD94&#x2b;bWw&#x3D;" /></form>"#,
         );
-        assert!(matches!(classify(&p), Step::Done(v) if v == "PD94+bWw="));
+        assert!(
+            matches!(classify(&p, Goal::SamlResponse), Step::Done(Reached::SamlResponse(v)) if v == "PD94+bWw=")
+        );
     }
 
     #[test]
@@ -317,7 +370,7 @@ mod tests {
                <input type="password" name="password"><input type="hidden" name="AuthState" value="_abc&amp;d">
                <input type="submit" name="login" value="Login"><input type="checkbox" name="remember"></form>"#,
         );
-        let Step::Login(form) = classify(&p) else {
+        let Step::Login(form) = classify(&p, Goal::SamlResponse) else {
             panic!("not a login form")
         };
         assert_eq!(
@@ -363,7 +416,7 @@ mod tests {
             r#"<form id="kc-otp-login-form" action="/realms/r/login-actions/authenticate?x=1" method="post">
                <input id="otp" name="otp" type="text" autocomplete="off"><input type="submit" name="login"></form>"#,
         );
-        let Step::Otp(form) = classify(&otp) else {
+        let Step::Otp(form) = classify(&otp, Goal::SamlResponse) else {
             panic!("not an OTP form")
         };
         assert_eq!(
@@ -374,8 +427,14 @@ mod tests {
             "https://idp/a",
             r#"<form method="post" action="https://idp/b"><input type="hidden" name="RelayState" value="r"></form>"#,
         );
-        assert!(matches!(classify(&relay), Step::AutoPost(_)));
+        assert!(matches!(
+            classify(&relay, Goal::SamlResponse),
+            Step::AutoPost(_)
+        ));
         let nothing = page("https://idp/a", "<p>Welcome</p><form><input name=q></form>");
-        assert!(matches!(classify(&nothing), Step::Unknown));
+        assert!(matches!(
+            classify(&nothing, Goal::SamlResponse),
+            Step::Unknown
+        ));
     }
 }

@@ -46,6 +46,11 @@ pub struct Browser {
     headers: Vec<(String, String)>,
     /// Requests made, redirects included (for `-v`).
     pub requests: u32,
+    /// A redirect here ends the request unfetched (an OAuth redirect URI, which is ours to
+    /// read, not the IdP's page to load).
+    stop_at: Option<Url>,
+    /// Back-channel requests (token endpoints) carry no browser cookies and keep none.
+    no_cookies: bool,
 }
 
 impl Browser {
@@ -82,7 +87,29 @@ impl Browser {
             jar_path,
             headers: Vec::new(),
             requests: 0,
+            stop_at: None,
+            no_cookies: false,
         }
+    }
+
+    /// POSTs a form as a server-side client does (an OAuth token endpoint): without the
+    /// browser's cookies, and keeping none it sets. Providers treat a request with their session
+    /// cookie as the user's, not the client's (LemonLDAP::NG refuses it at its token endpoint).
+    pub fn post_form_back_channel(
+        &mut self,
+        url: Url,
+        fields: &[(String, String)],
+    ) -> anyhow::Result<Page> {
+        self.no_cookies = true;
+        let result = self.post_form(url, fields);
+        self.no_cookies = false;
+        result
+    }
+
+    /// Redirects to `target` (same scheme, host, port and path) are returned as they are, a
+    /// page with the redirect's status, the target with its query as URL, and no body.
+    pub fn stop_at_redirect(&mut self, target: Option<Url>) {
+        self.stop_at = target;
     }
 
     pub fn get(&mut self, url: Url) -> anyhow::Result<Page> {
@@ -173,12 +200,24 @@ impl Browser {
                 .map(str::to_owned);
             match (status, location) {
                 (301..=303 | 307 | 308, Some(location)) => {
-                    let next = url
-                        .join(&location)
-                        .with_context(|| format!("{url} redirects to a malformed location"))?;
+                    let next = url.join(&location).with_context(|| {
+                        format!("{} redirects to a malformed location", origin(&url))
+                    })?;
+                    if self
+                        .stop_at
+                        .as_ref()
+                        .is_some_and(|t| same_endpoint(&next, t))
+                    {
+                        return Ok(Page {
+                            url: next,
+                            status,
+                            body: String::new(),
+                        });
+                    }
                     if !matches!(next.scheme(), "http" | "https") {
                         anyhow::bail!(
-                            "{url} redirects to {}, which is not a web page",
+                            "{} redirects to {}, which is not a web page",
+                            origin(&url),
                             next.scheme()
                         );
                     }
@@ -211,11 +250,14 @@ impl Browser {
         form: Option<&(&'static str, String)>,
     ) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
         self.requests += 1;
-        let cookies: Vec<String> = self
-            .jar
-            .get_request_values(url)
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect();
+        let cookies: Vec<String> = if self.no_cookies {
+            Vec::new()
+        } else {
+            self.jar
+                .get_request_values(url)
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect()
+        };
         // Only the path: query strings of IdP URLs carry one-time tokens.
         tracing::debug!(
             "IdP: {} {}",
@@ -248,7 +290,12 @@ impl Browser {
             }
         };
         let response = result.map_err(|e| anyhow::anyhow!("{}: {e}", origin(url)))?;
-        for value in response.headers().get_all("set-cookie") {
+        let kept = if self.no_cookies {
+            None
+        } else {
+            Some(response.headers().get_all("set-cookie"))
+        };
+        for value in kept.into_iter().flatten() {
             if let Ok(value) = value.to_str() {
                 // A cookie the store refuses (bad domain, malformed) is one a browser drops too.
                 let _ = self.jar.parse(value, url);
@@ -270,8 +317,40 @@ impl Browser {
     }
 }
 
+/// Where the IdP's session cookies are kept: in the cache directory, per IdP origin and
+/// username (so a live IdP session is reused, and never another person's).
+pub fn jar_path(dir: &std::path::Path, idp: &Url, username: Option<&str>) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(idp.origin().ascii_serialization().as_bytes());
+    h.update([0]);
+    h.update(username.unwrap_or("").as_bytes());
+    let hash: String = h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    dir.join(format!("idp_cookies_{hash}.json"))
+}
+
 /// A cookie jar is a few kilobytes; an IdP setting hundreds of cookies is not one to keep.
 const MAX_JAR_BYTES: u64 = 1024 * 1024;
+
+/// Whether `url` is `target` whatever its query: same scheme, host, port and path (an empty
+/// path is `/`).
+pub fn same_endpoint(url: &Url, target: &Url) -> bool {
+    let path = |u: &Url| {
+        let p = u.path();
+        if p.is_empty() {
+            "/".to_owned()
+        } else {
+            p.to_owned()
+        }
+    };
+    url.scheme() == target.scheme()
+        && url.host_str() == target.host_str()
+        && url.port_or_known_default() == target.port_or_known_default()
+        && path(url) == path(target)
+}
 
 /// A URL without query or fragment: safe to show, since those may hold tokens.
 pub fn origin(url: &Url) -> String {
@@ -279,4 +358,36 @@ pub fn origin(url: &Url) -> String {
     shown.set_query(None);
     shown.set_fragment(None);
     shown.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redirect_uri_matches_whatever_its_query_and_nothing_else() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        let target = u("http://127.0.0.1:8400/callback");
+        assert!(same_endpoint(
+            &u("http://127.0.0.1:8400/callback?code=x&state=y"),
+            &target
+        ));
+        for other in [
+            "http://127.0.0.1:8401/callback",
+            "http://127.0.0.1:8400/callback/x",
+            "http://127.0.0.1:8400/callbackx",
+            "https://127.0.0.1:8400/callback",
+            "http://localhost:8400/callback",
+        ] {
+            assert!(!same_endpoint(&u(other), &target), "{other}");
+        }
+        assert!(same_endpoint(
+            &u("app:/callback?code=1"),
+            &u("app:/callback")
+        ));
+        assert!(same_endpoint(
+            &u("http://localhost?code=1"),
+            &u("http://localhost/")
+        ));
+    }
 }

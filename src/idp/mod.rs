@@ -36,6 +36,116 @@ pub enum SignInError {
     Downgrade { page: String, action: String },
     #[error("the identity provider at {idp} kept asking for more after {MAX_STEPS} steps")]
     TooManySteps { idp: String },
+    #[error("the {what} for {idp} is needed and no terminal can answer: {hint}")]
+    NoTerminal {
+        what: &'static str,
+        idp: String,
+        hint: String,
+    },
+}
+
+/// Who signs in, and where the username and password come from when a page asks for them: the
+/// username from the profile or `-U`, else the terminal; the password from the OS keyring, then
+/// `-P` or the environment, then the terminal. Shared by SAML and web identity sign-ins.
+pub struct Person<'a> {
+    pub profile: &'a str,
+    pub idp: &'a url::Url,
+    pub username: Option<&'a str>,
+    pub password: Option<&'a str>,
+    /// Whether the terminal may be asked.
+    pub interactive: bool,
+    /// The profile setting that names the username (for hints).
+    pub username_key: &'static str,
+    /// The variable that may hold the password (for hints).
+    pub password_variable: &'static str,
+    /// Extra advice where nobody can answer (what to run in a terminal).
+    pub no_terminal_hint: Option<String>,
+    from_keyring: std::cell::Cell<bool>,
+}
+
+impl<'a> Person<'a> {
+    pub fn new(profile: &'a str, idp: &'a url::Url, interactive: bool) -> Self {
+        Self {
+            profile,
+            idp,
+            username: None,
+            password: None,
+            interactive,
+            username_key: "saml_username",
+            password_variable: "SAML_PASSWORD",
+            no_terminal_hint: None,
+            from_keyring: std::cell::Cell::new(false),
+        }
+    }
+
+    fn no_terminal(&self, what: &'static str, hint: String) -> SignInError {
+        let hint = match &self.no_terminal_hint {
+            Some(first) => format!("{first}, or {hint}"),
+            None => hint,
+        };
+        SignInError::NoTerminal {
+            what,
+            idp: http::origin(self.idp),
+            hint,
+        }
+    }
+
+    pub fn username(&self) -> anyhow::Result<String> {
+        if let Some(u) = self.username {
+            return Ok(u.to_owned());
+        }
+        let hint = || format!("set {} in the profile, or -U", self.username_key);
+        if !self.interactive {
+            return Err(self.no_terminal("username", hint()).into());
+        }
+        crate::tty::ask(&format!("Username for {}: ", http::origin(self.idp)))
+            .map_err(|_| self.no_terminal("username", hint()).into())
+    }
+
+    pub fn password(&self, user: &str) -> anyhow::Result<String> {
+        match crate::secrets::idp_password(self.idp, user) {
+            Ok(Some(p)) => {
+                self.from_keyring.set(true);
+                return Ok(p);
+            }
+            Ok(None) => {}
+            Err(e @ crate::secrets::SecretError::Unavailable(_)) => tracing::debug!("{e}"),
+            Err(e) => tracing::info!("{e}"),
+        }
+        if let Some(p) = self.password {
+            return Ok(p.to_owned());
+        }
+        let hint = || {
+            format!(
+                "store it with `aws-runas password {}`, or pass -P / {}",
+                self.profile, self.password_variable
+            )
+        };
+        if !self.interactive {
+            return Err(self.no_terminal("password", hint()).into());
+        }
+        crate::tty::ask_secret(&format!(
+            "Password for {user} at {}: ",
+            http::origin(self.idp)
+        ))
+        .map_err(|_| self.no_terminal("password", hint()).into())
+    }
+
+    /// A sign-in's error, with advice when the keyring's password was the wrong one.
+    pub fn explain(&self, e: anyhow::Error) -> anyhow::Error {
+        let wrong = matches!(
+            e.downcast_ref::<SignInError>(),
+            Some(SignInError::WrongPassword { .. })
+        );
+        if wrong && self.from_keyring.get() {
+            e.context(format!(
+                "the password in the OS keyring is not the right one: update it with `aws-runas password {}`",
+                self.profile
+            ))
+        } else {
+            e
+        }
+    }
 }
 
 /// What the sign-in may need from the person, asked for only when a page wants it.

@@ -86,7 +86,7 @@ fn verify(
         let mut page = browser.post_json(href, &json!({ "stateToken": state_token }))?;
         let started = Instant::now();
         let mut shown_answer = false;
-        let mut spinner = crate::sso::Spinner::new("waiting for the push to be approved");
+        let mut spinner = crate::tty::Spinner::new("waiting for the push to be approved");
         loop {
             let value = page.json("Okta")?;
             if page.status != 200 {

@@ -170,7 +170,7 @@ pub fn sign_in(
     }
     eprintln!("aws-runas: approve the OneLogin Protect push on your device");
     let started = Instant::now();
-    let mut spinner = crate::sso::Spinner::new("waiting for the push to be approved");
+    let mut spinner = crate::tty::Spinner::new("waiting for the push to be approved");
     loop {
         let page = browser.post_json_authorized(verify.clone(), &body, Some(&access))?;
         let value = page.json("OneLogin")?;

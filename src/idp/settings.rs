@@ -3,6 +3,11 @@
 //! duration, from the profile or (each setting on its own) the profiles it names as
 //! `source_profile`; the command line (`-S -U -P -R -J` and their variables) beats both.
 //! A profile is a SAML profile when it (or its lineage, or the command line) has an auth URL.
+//!
+//! Web identity sign-in (OIDC) is read the same way, from `web_identity_auth_url`,
+//! `web_identity_client_id`, `web_identity_redirect_uri`, `web_identity_username`,
+//! `web_identity_provider` and our `web_identity_flow` / `web_identity_scopes` (`-W -C -T`):
+//! the lineage lookup, role and duration rules are shared, only the keys differ.
 
 use std::fmt;
 use std::time::Duration;
@@ -14,6 +19,8 @@ use crate::environment::Environment;
 
 /// The variable that makes every profile sign in at an IdP, as v3's `-S`.
 pub const AUTH_URL_VARIABLE: &str = "SAML_AUTH_URL";
+/// The variable that makes every profile sign in at an OpenID provider, as v3's `-W`.
+pub const WEB_AUTH_URL_VARIABLE: &str = "WEB_AUTH_URL";
 
 /// What the command line says about SAML (clap has merged each flag with its variables).
 #[derive(Clone, Default)]
@@ -23,6 +30,10 @@ pub struct SamlFlags {
     pub password: Option<String>,
     pub provider: Option<String>,
     pub jump_role_arn: Option<String>,
+    /// `-W`, `-C`, `-T`: the OpenID provider, the client registered there, its redirect URI.
+    pub web_auth_url: Option<String>,
+    pub web_client_id: Option<String>,
+    pub web_redirect_uri: Option<String>,
 }
 
 impl fmt::Debug for SamlFlags {
@@ -33,6 +44,9 @@ impl fmt::Debug for SamlFlags {
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("provider", &self.provider)
             .field("jump_role_arn", &self.jump_role_arn)
+            .field("web_auth_url", &self.web_auth_url)
+            .field("web_client_id", &self.web_client_id)
+            .field("web_redirect_uri", &self.web_redirect_uri)
             .finish()
     }
 }
@@ -131,14 +145,19 @@ fn bad(profile: &str, key: &'static str, value: &str, reason: &str) -> ConfigErr
     }
 }
 
-/// Whether `profile` signs in at an IdP (it or a profile it builds on has an auth URL, or the
-/// environment names one): the hook `Profiles::resolve` calls before looking for keys.
+/// The keys that name a sign-in's URL: SAML's and OpenID's.
+const URL_KEYS: [&str; 2] = ["saml_auth_url", "web_identity_auth_url"];
+
+/// Whether `profile` signs in at an IdP (it or a profile it builds on has an auth URL, SAML or
+/// OpenID, or the environment names one): the hook `Profiles::resolve` calls before looking for
+/// keys.
 pub fn signs_in(profiles: &Profiles, profile: &str, env: &Environment) -> bool {
     env.get(AUTH_URL_VARIABLE).is_some()
+        || env.get(WEB_AUTH_URL_VARIABLE).is_some()
         || profiles
             .lineage(profile)
             .iter()
-            .any(|p| profiles.setting(p, "saml_auth_url").is_some())
+            .any(|p| URL_KEYS.iter().any(|k| profiles.setting(p, k).is_some()))
 }
 
 /// The provider the auth URL itself names (its host, or AM's API path), as v3 detects them;
@@ -221,6 +240,164 @@ fn check_role_arn(profile: &str, key: &'static str, arn: &str) -> Result<(), Con
     }
 }
 
+/// The settings of `target` (a profile name or role ARN) as both kinds of sign-in read them:
+/// the profile's own value first, then its source profile's, and so on.
+struct Lookup<'a> {
+    profiles: &'a Profiles,
+    target: &'a str,
+    is_arn: bool,
+    lineage: Vec<&'a str>,
+}
+
+impl<'a> Lookup<'a> {
+    fn new(profiles: &'a Profiles, target: &'a str) -> Self {
+        let is_arn = target.starts_with("arn:");
+        let lineage = if is_arn {
+            vec!["default"]
+        } else {
+            profiles.lineage(target)
+        };
+        Self {
+            profiles,
+            target,
+            is_arn,
+            lineage,
+        }
+    }
+
+    /// First in the lineage wins; the profile it was found in comes with it.
+    fn find(&self, key: &str) -> Option<(&'a str, String)> {
+        self.lineage.iter().find_map(|p| {
+            self.profiles
+                .setting(p, key)
+                .map(|(v, _)| v.trim())
+                .filter(|v| !v.is_empty())
+                .map(|v| (*p, v.to_owned()))
+        })
+    }
+
+    /// A flag (or its variable) beats the profiles.
+    fn flag_or(&self, flag: &Option<String>, key: &str) -> Option<(&'a str, String)> {
+        flag.clone()
+            .map(|v| (self.target, v))
+            .or_else(|| self.find(key))
+    }
+
+    /// The sign-in URL: the flag, the variable, then the lineage's `key`.
+    fn url(
+        &self,
+        flag: &Option<String>,
+        variable: &str,
+        key: &'static str,
+        env: &Environment,
+    ) -> Result<Option<(&'a str, Url)>, ConfigError> {
+        let Some((from, raw)) = flag
+            .clone()
+            .or_else(|| env.get(variable))
+            .map(|u| (self.target, u))
+            .or_else(|| self.find(key))
+        else {
+            return Ok(None);
+        };
+        let url = Url::parse(&raw)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| bad(from, key, &raw, "expected an http(s) URL"))?;
+        Ok(Some((from, url)))
+    }
+
+    fn provider(
+        &self,
+        flag: &Option<String>,
+        key: &'static str,
+        url: &Url,
+    ) -> Result<Provider, ConfigError> {
+        let Some((p, name)) = self.flag_or(flag, key) else {
+            return Ok(detect(url));
+        };
+        Ok(match name.to_ascii_lowercase().as_str() {
+            "auto" => detect(url),
+            "form" | "keycloak" | "simplesamlphp" | "lemonldap" | "lemonldap-ng" => Provider::Form,
+            "okta" => Provider::Okta,
+            "onelogin" => Provider::OneLogin,
+            "forgerock" | "pingam" => Provider::ForgeRock,
+            "azuread" => Provider::AzureAd,
+            "browser" if key == "saml_provider" => Provider::Browser,
+            "browser" => {
+                return Err(bad(
+                    p,
+                    key,
+                    &name,
+                    "web identity signs in in the browser with web_identity_flow = browser",
+                ))
+            }
+            "browserne" => {
+                return Err(bad(
+                    p,
+                    key,
+                    &name,
+                    "not supported by this build yet; 'form' covers HTML login pages",
+                ))
+            }
+            _ => {
+                return Err(bad(
+                    p,
+                    key,
+                    &name,
+                    "expected auto, form, keycloak, simplesamlphp, lemonldap, okta, onelogin, forgerock, azuread or browser",
+                ))
+            }
+        })
+    }
+
+    /// The role the sign-in's token is traded for (`jump_role_arn` when set, else `role_arn`)
+    /// and, with a jump role, the role then assumed from it.
+    fn roles(
+        &self,
+        jump_flag: &Option<String>,
+    ) -> Result<(Option<String>, Option<String>), ConfigError> {
+        let role_arn = if self.is_arn {
+            Some((self.target, self.target.to_owned()))
+        } else {
+            self.find("role_arn")
+        };
+        let jump = self.flag_or(jump_flag, "jump_role_arn");
+        if let Some((p, arn)) = &role_arn {
+            check_role_arn(p, "role_arn", arn)?;
+        }
+        if let Some((p, arn)) = &jump {
+            check_role_arn(p, "jump_role_arn", arn)?;
+        }
+        Ok(match (jump, role_arn) {
+            (Some((_, j)), r) => (Some(j), r.map(|(_, r)| r)),
+            (None, r) => (r.map(|(_, r)| r), None),
+        })
+    }
+
+    /// The profile asked for (the ARN's lender, `default`, for a bare role ARN).
+    fn leaf(&self) -> &'a str {
+        self.lineage.first().copied().unwrap_or(self.target)
+    }
+
+    /// As for role profiles: the profile's own duration setting, not an inherited one.
+    fn duration(&self, role_duration: Option<Duration>) -> Result<Duration, ConfigError> {
+        if let Some(d) = role_duration {
+            return Ok(d);
+        }
+        let leaf = self.leaf();
+        let own = |key: &str| {
+            self.profiles
+                .setting(leaf, key)
+                .map(|(v, _)| v.trim().to_owned())
+        };
+        match (own("credentials_duration"), own("duration_seconds")) {
+            (Some(v), _) => parse_duration(leaf, "credentials_duration", &v),
+            (None, Some(v)) => parse_duration(leaf, "duration_seconds", &v),
+            (None, None) => Ok(DEFAULT_ROLE_DURATION),
+        }
+    }
+}
+
 /// The SAML settings of `target` (a profile name or role ARN), or `None` when it does not sign
 /// in at an IdP. `role_duration` is `-a`.
 pub fn resolve(
@@ -230,99 +407,15 @@ pub fn resolve(
     role_duration: Option<Duration>,
     env: &Environment,
 ) -> Result<Option<SamlSettings>, ConfigError> {
-    let is_arn = target.starts_with("arn:");
-    let lineage: Vec<&str> = if is_arn {
-        vec!["default"]
-    } else {
-        profiles.lineage(target)
-    };
-    // First in the lineage wins: the profile's own setting, then its source profile's, and so on.
-    let find = |key: &str| {
-        lineage.iter().find_map(|p| {
-            profiles
-                .setting(p, key)
-                .map(|(v, _)| v.trim())
-                .filter(|v| !v.is_empty())
-                .map(|v| (*p, v.to_owned()))
-        })
-    };
-    let Some((url_from, raw_url)) = flags
-        .auth_url
-        .clone()
-        .map(|u| (target, u))
-        .or_else(|| env.get(AUTH_URL_VARIABLE).map(|u| (target, u)))
-        .or_else(|| find("saml_auth_url"))
+    let look = Lookup::new(profiles, target);
+    let Some((_, auth_url)) = look.url(&flags.auth_url, AUTH_URL_VARIABLE, "saml_auth_url", env)?
     else {
         return Ok(None);
     };
-    let auth_url = Url::parse(&raw_url)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| {
-            bad(
-                url_from,
-                "saml_auth_url",
-                &raw_url,
-                "expected an http(s) URL",
-            )
-        })?;
+    let provider = look.provider(&flags.provider, "saml_provider", &auth_url)?;
+    let (saml_role, target_role) = look.roles(&flags.jump_role_arn)?;
 
-    let provider = match flags
-        .provider
-        .clone()
-        .map(|p| (target, p))
-        .or_else(|| find("saml_provider"))
-    {
-        None => detect(&auth_url),
-        Some((p, name)) => match name.to_ascii_lowercase().as_str() {
-            "auto" => detect(&auth_url),
-            "form" | "keycloak" | "simplesamlphp" | "lemonldap" | "lemonldap-ng" => Provider::Form,
-            "okta" => Provider::Okta,
-            "onelogin" => Provider::OneLogin,
-            "forgerock" | "pingam" => Provider::ForgeRock,
-            "azuread" => Provider::AzureAd,
-            "browser" => Provider::Browser,
-            "browserne" => {
-                return Err(bad(
-                    p,
-                    "saml_provider",
-                    &name,
-                    "not supported by this build yet; 'form' covers HTML login pages",
-                ))
-            }
-            _ => {
-                return Err(bad(
-                    p,
-                    "saml_provider",
-                    &name,
-                    "expected auto, form, keycloak, simplesamlphp, lemonldap, okta, onelogin, forgerock, azuread or browser",
-                ))
-            }
-        },
-    };
-
-    let role_arn = if is_arn {
-        Some((target, target.to_owned()))
-    } else {
-        find("role_arn")
-    };
-    let jump = flags
-        .jump_role_arn
-        .clone()
-        .map(|j| (target, j))
-        .or_else(|| find("jump_role_arn"));
-    if let Some((p, arn)) = &role_arn {
-        check_role_arn(p, "role_arn", arn)?;
-    }
-    if let Some((p, arn)) = &jump {
-        check_role_arn(p, "jump_role_arn", arn)?;
-    }
-    let (saml_role, target_role) = match (jump, role_arn) {
-        (Some((_, j)), r) => (Some(j), r.map(|(_, r)| r)),
-        (None, r) => (r.map(|(_, r)| r), None),
-    };
-
-    let mfa_type = match find("mfa_type") {
+    let mfa_type = match look.find("mfa_type") {
         None => MfaType::Auto,
         Some((p, v)) => match v.to_ascii_lowercase().as_str() {
             "auto" => MfaType::Auto,
@@ -332,30 +425,13 @@ pub fn resolve(
             _ => return Err(bad(p, "mfa_type", &v, "expected auto, none, code or push")),
         },
     };
-    // As for role profiles: the profile's own duration setting, not an inherited one.
-    let leaf = lineage.first().copied().unwrap_or(target);
-    let own = |key: &str| {
-        profiles
-            .setting(leaf, key)
-            .map(|(v, _)| v.trim().to_owned())
-    };
-    let duration = match role_duration {
-        Some(d) => d,
-        None => match (own("credentials_duration"), own("duration_seconds")) {
-            (Some(v), _) => parse_duration(leaf, "credentials_duration", &v)?,
-            (None, Some(v)) => parse_duration(leaf, "duration_seconds", &v)?,
-            (None, None) => DEFAULT_ROLE_DURATION,
-        },
-    };
-    let browser = browser_wait(target, &find, env)?;
-    let federated_username = find("federated_username").map(|(_, v)| v);
+    let duration = look.duration(role_duration)?;
+    let browser = browser_wait(&look, env)?;
+    let federated_username = look.find("federated_username").map(|(_, v)| v);
     if let Some(n) = &federated_username {
-        let ok = (2..=64).contains(&n.len())
-            && n.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
-        if !ok {
+        if !session_name_ok(n) {
             return Err(bad(
-                leaf,
+                look.leaf(),
                 "federated_username",
                 n,
                 "use 2 to 64 of the characters A-Z a-z 0-9 _+=,.@-",
@@ -365,10 +441,9 @@ pub fn resolve(
     Ok(Some(SamlSettings {
         profile: target.to_owned(),
         auth_url,
-        username: flags
-            .username
-            .clone()
-            .or_else(|| find("saml_username").map(|(_, v)| v)),
+        username: look
+            .flag_or(&flags.username, "saml_username")
+            .map(|(_, v)| v),
         password: flags.password.clone(),
         provider,
         saml_role,
@@ -381,15 +456,11 @@ pub fn resolve(
 }
 
 /// `saml_browser_port` / `saml_browser_timeout`, each beaten by its variable.
-fn browser_wait<'a>(
-    target: &'a str,
-    find: &impl Fn(&str) -> Option<(&'a str, String)>,
-    env: &Environment,
-) -> Result<BrowserWait, ConfigError> {
+fn browser_wait(look: &Lookup<'_>, env: &Environment) -> Result<BrowserWait, ConfigError> {
     let setting = |var: &'static str, key: &'static str| {
         env.get(var)
-            .map(|v| (target, var, v.trim().to_owned()))
-            .or_else(|| find(key).map(|(p, v)| (p, key, v)))
+            .map(|v| (look.target, var, v.trim().to_owned()))
+            .or_else(|| look.find(key).map(|(p, v)| (p, key, v)))
     };
     let port = match setting(BROWSER_PORT_VARIABLE, "saml_browser_port") {
         None => DEFAULT_BROWSER_PORT,
@@ -419,8 +490,224 @@ fn browser_wait<'a>(
     Ok(BrowserWait { port, timeout })
 }
 
-/// Fills in `resolved.saml` when the profile signs in at an IdP, and replaces its role hops by
-/// what SAML needs: none, or with a jump role the one role assumed from it.
+/// What STS accepts as a role session name.
+fn session_name_ok(n: &str) -> bool {
+    (2..=64).contains(&n.len())
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+}
+
+/// How the ID token of a web identity sign-in is obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebFlow {
+    /// Authorization code with PKCE, signing in through the provider's login page with
+    /// username and password and following its redirects here (as aws-runas v3 does).
+    Password,
+    /// Authorization code with PKCE in the user's own browser, the code coming back to a
+    /// loopback listener (RFC 8252).
+    Browser,
+    /// The device authorization grant (RFC 8628): a code confirmed on any device.
+    Device,
+}
+
+/// A profile that signs in at an OpenID provider and trades the ID token for a role
+/// (`AssumeRoleWithWebIdentity`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebSettings {
+    /// The profile the settings were asked for (cache keys, messages, keyring hints).
+    pub profile: String,
+    /// The provider's issuer URL; its discovery document is below it.
+    pub auth_url: Url,
+    pub client_id: String,
+    /// As registered at the provider (sent as written: providers compare it byte for byte);
+    /// compared with, never fetched (except by the browser flow, which listens there).
+    pub redirect_uri: String,
+    pub username: Option<String>,
+    /// Only from `-P` or the environment: never from a file.
+    pub password: Option<String>,
+    pub provider: Provider,
+    pub flow: WebFlow,
+    /// Always with `openid`; `offline_access` asks for a refresh token.
+    pub scopes: Vec<String>,
+    /// The role assumed with the ID token: `jump_role_arn` when set, else `role_arn`.
+    pub web_role: String,
+    /// With a jump role, the role then assumed from it.
+    pub target_role: Option<String>,
+    pub session_name: Option<String>,
+    pub duration: Duration,
+}
+
+impl WebSettings {
+    /// The redirect URI, parsed (resolution checked that it parses).
+    pub fn redirect_url(&self) -> Url {
+        Url::parse(&self.redirect_uri).expect("checked when the settings were read")
+    }
+}
+
+impl fmt::Debug for WebSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebSettings")
+            .field("profile", &self.profile)
+            .field("auth_url", &crate::idp::http::origin(&self.auth_url))
+            .field("client_id", &self.client_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("provider", &self.provider)
+            .field("flow", &self.flow)
+            .field("scopes", &self.scopes)
+            .field("web_role", &self.web_role)
+            .field("target_role", &self.target_role)
+            .field("duration", &self.duration)
+            .finish()
+    }
+}
+
+/// Whether the browser flow can listen at `uri` (RFC 8252's loopback redirect).
+pub fn is_loopback(uri: &Url) -> bool {
+    uri.scheme() == "http" && matches!(uri.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+}
+
+/// The web identity sign-in settings of `target`, or `None` when it has no
+/// `web_identity_auth_url` (nor `-W`, nor `WEB_AUTH_URL`).
+pub fn resolve_web(
+    profiles: &Profiles,
+    target: &str,
+    flags: &SamlFlags,
+    role_duration: Option<Duration>,
+    env: &Environment,
+) -> Result<Option<WebSettings>, ConfigError> {
+    const URL_KEY: &str = "web_identity_auth_url";
+    let look = Lookup::new(profiles, target);
+    let Some((url_from, auth_url)) =
+        look.url(&flags.web_auth_url, WEB_AUTH_URL_VARIABLE, URL_KEY, env)?
+    else {
+        return Ok(None);
+    };
+    let needed = |key: &'static str, what: &str, flag: &str| ConfigError::BadValue {
+        profile: url_from.to_owned(),
+        key,
+        value: "(not set)".into(),
+        reason: format!("{URL_KEY} needs {what} (or {flag})"),
+    };
+    let one_line = |(p, v): (&str, String), key: &'static str| {
+        if v.contains(|c: char| c.is_control() || c == ' ') {
+            Err(bad(p, key, &v, "it must be one value without spaces"))
+        } else {
+            Ok(v)
+        }
+    };
+    let client_id = look
+        .flag_or(&flags.web_client_id, "web_identity_client_id")
+        .ok_or_else(|| {
+            needed(
+                "web_identity_client_id",
+                "the client id registered at the provider",
+                "-C / WEB_CLIENT_ID",
+            )
+        })
+        .and_then(|found| one_line(found, "web_identity_client_id"))?;
+    let (redirect_from, raw_redirect) = look
+        .flag_or(&flags.web_redirect_uri, "web_identity_redirect_uri")
+        .ok_or_else(|| {
+            needed(
+                "web_identity_redirect_uri",
+                "the redirect URI registered for the client",
+                "-T / WEB_REDIRECT_URI",
+            )
+        })?;
+    let redirect_uri = Url::parse(&raw_redirect)
+        .ok()
+        .filter(|_| !raw_redirect.contains(char::is_control))
+        .ok_or_else(|| {
+            bad(
+                redirect_from,
+                "web_identity_redirect_uri",
+                &raw_redirect,
+                "expected a URI such as http://127.0.0.1:8400/callback",
+            )
+        })?;
+    let provider = look.provider(&flags.provider, "web_identity_provider", &auth_url)?;
+    let (role, target_role) = look.roles(&flags.jump_role_arn)?;
+    let web_role = role.ok_or_else(|| ConfigError::BadValue {
+        profile: target.to_owned(),
+        key: "role_arn",
+        value: "(not set)".into(),
+        reason: "a web identity sign-in needs the role to assume with the ID token".into(),
+    })?;
+    let username = look
+        .flag_or(&flags.username, "web_identity_username")
+        .map(|(_, v)| v);
+    let flow = match look.find("web_identity_flow") {
+        Some((p, v)) => match v.to_ascii_lowercase().as_str() {
+            "password" => WebFlow::Password,
+            "browser" => WebFlow::Browser,
+            "device" => WebFlow::Device,
+            _ => {
+                return Err(bad(
+                    p,
+                    "web_identity_flow",
+                    &v,
+                    "expected password, browser or device",
+                ))
+            }
+        },
+        // A known username means the password flow, as in v3; without one the user's own
+        // browser, where it can come back to us.
+        None if username.is_none() && is_loopback(&redirect_uri) => WebFlow::Browser,
+        None => WebFlow::Password,
+    };
+    if flow == WebFlow::Browser && !is_loopback(&redirect_uri) {
+        return Err(bad(
+            redirect_from,
+            "web_identity_redirect_uri",
+            redirect_uri.as_str(),
+            "the browser flow needs an http://127.0.0.1 or http://localhost redirect URI",
+        ));
+    }
+    let mut scopes = vec!["openid".to_owned()];
+    if let Some((p, v)) = look.find("web_identity_scopes") {
+        for scope in v.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()) {
+            if scope.contains(|c: char| c.is_control() || c == '"' || c == '\\') {
+                return Err(bad(p, "web_identity_scopes", &v, "a scope is one word"));
+            }
+            if !scopes.iter().any(|s| s == scope) {
+                scopes.push(scope.to_owned());
+            }
+        }
+    }
+    let session_name = match look.find("federated_username") {
+        Some((p, n)) if !session_name_ok(&n) => {
+            return Err(bad(
+                p,
+                "federated_username",
+                &n,
+                "use 2 to 64 of the characters A-Z a-z 0-9 _+=,.@-",
+            ))
+        }
+        Some((_, n)) => Some(n),
+        None => username.clone().filter(|u| session_name_ok(u)),
+    };
+    Ok(Some(WebSettings {
+        profile: target.to_owned(),
+        auth_url,
+        client_id,
+        redirect_uri: raw_redirect,
+        username,
+        password: flags.password.clone(),
+        provider,
+        flow,
+        scopes,
+        web_role,
+        target_role,
+        session_name,
+        duration: look.duration(role_duration)?,
+    }))
+}
+
+/// Fills in `resolved.saml` (SAML) or `resolved.federated` (web identity) when the profile signs
+/// in at an IdP, and replaces its role hops by what a sign-in needs: none, or with a jump role
+/// the one role assumed from it.
 pub fn apply(
     profiles: &Profiles,
     flags: &SamlFlags,
@@ -428,15 +715,35 @@ pub fn apply(
     env: &Environment,
     resolved: &mut Resolved,
 ) -> Result<(), ConfigError> {
-    let Some(mut settings) = resolve(
+    let saml = resolve(
         profiles,
         &resolved.name,
         flags,
         overrides.role_duration,
         env,
-    )?
-    else {
-        return Ok(());
+    )?;
+    let web = resolve_web(
+        profiles,
+        &resolved.name,
+        flags,
+        overrides.role_duration,
+        env,
+    )?;
+    let target_role = match (&saml, &web) {
+        (Some(s), Some(w)) => {
+            return Err(ConfigError::BadValue {
+                profile: resolved.name.clone(),
+                key: "web_identity_auth_url",
+                value: crate::config::shown_quoted(&crate::idp::http::origin(&w.auth_url)),
+                reason: format!(
+                "saml_auth_url ({}) is set too: a profile signs in one way, SAML or web identity",
+                crate::idp::http::origin(&s.auth_url)
+            ),
+            })
+        }
+        (Some(s), None) => s.target_role.clone(),
+        (None, Some(w)) => w.target_role.clone(),
+        (None, None) => return Ok(()),
     };
     let own = |key: &str| {
         profiles
@@ -444,22 +751,38 @@ pub fn apply(
             .map(|(v, _)| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
-    resolved.hops = match &settings.target_role {
-        Some(role) => {
-            let hop = RoleHop {
-                profile: resolved.name.clone(),
-                role_arn: role.clone(),
-                external_id: overrides.external_id.clone().or_else(|| own("external_id")),
-                session_name: own("role_session_name"),
-                duration: settings.duration,
-            };
-            // The configured duration is the target role's; the jump role gets the default.
-            settings.duration = DEFAULT_ROLE_DURATION;
-            vec![hop]
-        }
+    let duration = saml
+        .as_ref()
+        .map(|s| s.duration)
+        .or(web.as_ref().map(|w| w.duration))
+        .unwrap_or(DEFAULT_ROLE_DURATION);
+    resolved.hops = match target_role {
+        Some(role) => vec![RoleHop {
+            profile: resolved.name.clone(),
+            role_arn: role,
+            external_id: overrides.external_id.clone().or_else(|| own("external_id")),
+            session_name: own("role_session_name"),
+            duration,
+        }],
         None => Vec::new(),
     };
-    resolved.saml = Some(settings);
+    // With a jump role, the configured duration is the target role's; the jump role gets
+    // the default.
+    let jumped = !resolved.hops.is_empty();
+    if let Some(mut s) = saml {
+        if jumped {
+            s.duration = DEFAULT_ROLE_DURATION;
+        }
+        resolved.saml = Some(s);
+    }
+    if let Some(mut w) = web {
+        if jumped {
+            w.duration = DEFAULT_ROLE_DURATION;
+        } else if w.session_name.is_none() {
+            w.session_name = own("role_session_name");
+        }
+        resolved.federated = Some(crate::config::Federated::WebSignIn(w));
+    }
     Ok(())
 }
 
@@ -563,6 +886,82 @@ mod tests {
         assert!(r.saml.is_some());
         let env = Environment::from([("SAML_AUTH_URL", "http://127.0.0.1:1/x")]);
         assert!(signs_in(&p, "plain", &env));
+    }
+
+    const WEB: &str = "[profile op]\nweb_identity_auth_url = https://op.example.org/realms/r\nweb_identity_client_id = cli\n\
+        web_identity_redirect_uri = http://127.0.0.1:8400/callback\nweb_identity_scopes = email, offline_access\n\
+        [profile dev]\nsource_profile = op\nrole_arn = arn:aws:iam::123456789012:role/Dev\nweb_identity_username = alice\n\
+        [profile jumped]\nsource_profile = op\njump_role_arn = arn:aws:iam::123456789012:role/Jump\nrole_arn = arn:aws:iam::210987654321:role/Target\nduration_seconds = 2h\n\
+        [profile dev_device]\nsource_profile = dev\nrole_arn = arn:aws:iam::123456789012:role/Dev\nweb_identity_flow = device\n";
+
+    #[test]
+    fn web_settings_are_inherited_like_saml_ones_and_choose_a_flow() {
+        let (_d, p) = profiles(WEB);
+        let none = Environment::default();
+        let web = |name: &str, flags: &SamlFlags| {
+            resolve_web(&p, name, flags, None, &none).unwrap().unwrap()
+        };
+        let dev = web("dev", &SamlFlags::default());
+        assert_eq!(dev.auth_url.as_str(), "https://op.example.org/realms/r");
+        assert_eq!(dev.client_id, "cli");
+        assert_eq!(dev.redirect_uri, "http://127.0.0.1:8400/callback");
+        assert_eq!(dev.web_role, "arn:aws:iam::123456789012:role/Dev");
+        assert_eq!(dev.scopes, ["openid", "email", "offline_access"]);
+        assert_eq!(
+            dev.flow,
+            WebFlow::Password,
+            "a username means the password flow"
+        );
+        assert_eq!(dev.session_name.as_deref(), Some("alice"));
+        assert_eq!(dev.provider, Provider::Auto);
+        let jumped = web("jumped", &SamlFlags::default());
+        assert_eq!(
+            jumped.flow,
+            WebFlow::Browser,
+            "no username, a loopback redirect"
+        );
+        assert_eq!(jumped.web_role, "arn:aws:iam::123456789012:role/Jump");
+        assert_eq!(
+            jumped.target_role.as_deref(),
+            Some("arn:aws:iam::210987654321:role/Target")
+        );
+        assert_eq!(
+            web("dev_device", &SamlFlags::default()).flow,
+            WebFlow::Device
+        );
+        let flags = SamlFlags {
+            web_auth_url: Some("http://127.0.0.1:9/".into()),
+            web_client_id: Some("other".into()),
+            username: Some("bob".into()),
+            password: Some("pw".into()),
+            ..Default::default()
+        };
+        let flagged = web("dev", &flags);
+        assert_eq!(
+            (flagged.auth_url.as_str(), flagged.client_id.as_str()),
+            ("http://127.0.0.1:9/", "other")
+        );
+        assert_eq!(flagged.username.as_deref(), Some("bob"));
+        assert!(!format!("{flagged:?}").contains("\"pw\""), "redacted");
+
+        // The jump role's target becomes the one hop; the token's role takes the default duration.
+        let mut r = p.resolve("jumped", &Overrides::default(), &none).unwrap();
+        apply(
+            &p,
+            &SamlFlags::default(),
+            &Overrides::default(),
+            &none,
+            &mut r,
+        )
+        .unwrap();
+        assert_eq!(r.hops.len(), 1);
+        assert_eq!(r.hops[0].role_arn, "arn:aws:iam::210987654321:role/Target");
+        assert_eq!(r.hops[0].duration, Duration::from_secs(7200));
+        let Some(crate::config::Federated::WebSignIn(w)) = &r.federated else {
+            panic!("not a web sign-in: {:?}", r.federated)
+        };
+        assert_eq!(w.duration, DEFAULT_ROLE_DURATION);
+        assert!(signs_in(&p, "dev_device", &none));
     }
 
     #[test]

@@ -61,8 +61,16 @@ pub(crate) fn page(status: u16, text: &str) -> Reply {
 }
 
 impl Listener {
-    /// Listens for the redirect that carries `state`.
+    /// Listens for the redirect that carries `state`, at [`CALLBACK_PATH`] on a port the
+    /// kernel picks.
     pub fn bind(state: &str) -> Result<Self, LoopbackError> {
+        Self::bind_at(0, CALLBACK_PATH, state)
+    }
+
+    /// Listens on 127.0.0.1:`port` (0: any) for the redirect to `path` that carries `state`:
+    /// a client registered with a fixed redirect URI gets it there.
+    pub fn bind_at(port: u16, path: &str, state: &str) -> Result<Self, LoopbackError> {
+        let path = path.to_owned();
         let (tx, rx) = mpsc::channel();
         let tx = Mutex::new(tx);
         let state = state.to_owned();
@@ -72,8 +80,7 @@ impl Listener {
             let send = |outcome| {
                 let _ = tx.lock().unwrap_or_else(|e| e.into_inner()).send(outcome);
             };
-            let ours =
-                request.path == CALLBACK_PATH && param(query, "state") == Some(state.clone());
+            let ours = request.path == path && param(query, "state") == Some(state.clone());
             let code = param(query, "code").filter(|c| !c.is_empty());
             if ours {
                 if let Some(error) = param(query, "error") {
@@ -94,13 +101,19 @@ impl Listener {
             }
             page(400, "This is not the sign-in aws-runas is waiting for.").into()
         };
-        let running = start("127.0.0.1:0", |_| Ok(Arc::new(handler) as Arc<Handler>))
-            .map_err(|e| LoopbackError::Listen(format!("{e:#}")))?;
+        let running = start(&format!("127.0.0.1:{port}"), |_| {
+            Ok(Arc::new(handler) as Arc<Handler>)
+        })
+        .map_err(|e| LoopbackError::Listen(format!("{e:#}")))?;
         Ok(Self {
             port: running.addr.port(),
             running: Some(running),
             outcome: Mutex::new(rx),
         })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     pub fn redirect_uri(&self) -> String {
@@ -224,6 +237,25 @@ mod tests {
         let ours = client.join().unwrap();
         assert!(ours.starts_with("HTTP/1.1 200"), "{ours}");
         assert_eq!(code, "real");
+    }
+
+    #[test]
+    fn a_fixed_port_and_path_as_a_registered_redirect_uri_names_them() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let l = Listener::bind_at(port, "/callback", "s").unwrap();
+        assert_eq!(l.port(), port);
+        let client = std::thread::spawn(move || {
+            let other = get(port, "/oauth/callback?code=x&state=s");
+            (other, get(port, "/callback?code=ok&state=s"))
+        });
+        let code = l.wait_for_code(Duration::from_secs(30), || {}).unwrap();
+        let (other, ours) = client.join().unwrap();
+        assert!(other.starts_with("HTTP/1.1 400"), "{other}");
+        assert!(ours.starts_with("HTTP/1.1 200"), "{ours}");
+        assert_eq!(code, "ok");
     }
 
     #[test]

@@ -140,6 +140,17 @@ impl<'a> AssumeRole<'a> {
                 .with_context(|| format!("profile '{}'", saml.profile))?;
             return Ok(session_name_from_arn(&i.arn));
         }
+        if let Some(crate::config::Federated::WebSignIn(w)) = &self.resolved.federated {
+            // As for SAML: the jump role's session name carries on.
+            if let Some(n) = &w.session_name {
+                return Ok(n.clone());
+            }
+            let i = context
+                .sts
+                .caller_identity(with)
+                .with_context(|| format!("profile '{}'", w.profile))?;
+            return Ok(session_name_from_arn(&i.arn));
+        }
         let root = &self.resolved.source.credentials;
         let key = CacheKey::identity(&root.access_key_id);
         let identity = match context.cache.read::<Identity>(&key) {

@@ -166,7 +166,6 @@ pub fn chain(resolved: &Resolved, session_only: bool) -> anyhow::Result<Box<dyn 
 }
 
 /// The source at the root of a chain that starts with a sign-in instead of keys.
-/// The source at the root of a chain that starts with a sign-in instead of keys.
 fn federated_root(resolved: &Resolved) -> anyhow::Result<Option<Box<dyn Source + '_>>> {
     if let Some(settings) = &resolved.saml {
         return Ok(Some(Box::new(Saml::new(settings))));
@@ -175,6 +174,7 @@ fn federated_root(resolved: &Resolved) -> anyhow::Result<Option<Box<dyn Source +
         None => None,
         Some(Federated::Sso(s)) => Some(Box::new(sso::Sso::new(s)?)),
         Some(Federated::WebIdentity(w)) => Some(Box::new(web_identity::WebIdentity::new(w)?)),
+        Some(Federated::WebSignIn(w)) => Some(Box::new(web_identity::WebIdentity::signing_in(w))),
     })
 }
 

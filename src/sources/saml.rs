@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use sha2::{Digest, Sha256};
 
 use super::{check_duration, Context, Source};
 use crate::aws::sts::SamlRoleRequest;
@@ -15,8 +14,7 @@ use crate::credentials::Credentials;
 use crate::idp::assertion::{self, RoleChoice};
 use crate::idp::http::{origin, Browser};
 use crate::idp::settings::{detect_from_headers, MfaType, Provider, SamlSettings};
-use crate::idp::{azuread, browser, forgerock, form, okta, onelogin, Asks, SignInError};
-use crate::secrets::{self, SecretError};
+use crate::idp::{azuread, browser, forgerock, form, okta, onelogin, Asks, Person};
 use crate::tty;
 
 const MAX_ROLE_DURATION: Duration = Duration::from_secs(12 * 3600);
@@ -42,12 +40,6 @@ pub enum SamlError {
         "the browser sign-in this aws-runas was queued behind failed: run it again for a new one"
     )]
     QueuedBehindFailure { profile: String },
-    #[error("the {what} for {idp} is needed and no terminal can answer: {hint}")]
-    NoTerminal {
-        what: &'static str,
-        idp: String,
-        hint: String,
-    },
 }
 
 pub struct Saml<'a> {
@@ -81,20 +73,6 @@ impl<'a> Saml<'a> {
         )
     }
 
-    /// The IdP's session cookies, per IdP origin and username.
-    fn jar_path(&self, context: &Context<'_>) -> std::path::PathBuf {
-        let s = self.settings;
-        let mut h = Sha256::new();
-        h.update(s.auth_url.origin().ascii_serialization().as_bytes());
-        h.update([0]);
-        h.update(s.username.as_deref().unwrap_or("").as_bytes());
-        let hash: String = h.finalize()[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        context.cache.dir().join(format!("idp_cookies_{hash}.json"))
-    }
-
     /// Touched when a browser sign-in fails (under the cache lock), so that the callers queued
     /// behind it fail with it instead of each showing a new link and waiting again in turn.
     fn browser_failed_path(&self, context: &Context<'_>) -> std::path::PathBuf {
@@ -124,14 +102,6 @@ impl<'a> Saml<'a> {
         result
     }
 
-    fn no_terminal(&self, what: &'static str, hint: &str) -> SamlError {
-        SamlError::NoTerminal {
-            what,
-            idp: origin(&self.settings.auth_url),
-            hint: hint.to_owned(),
-        }
-    }
-
     /// Signs in and returns the base64 SAML response.
     fn sign_in(&self, context: &Context<'_>) -> anyhow::Result<String> {
         let s = self.settings;
@@ -146,43 +116,11 @@ impl<'a> Saml<'a> {
             }
             return self.browser_sign_in(context);
         }
-        let from_keyring = std::cell::Cell::new(false);
-        let username = || -> anyhow::Result<String> {
-            if let Some(u) = &s.username {
-                return Ok(u.clone());
-            }
-            if !context.interactive {
-                return Err(self
-                    .no_terminal("username", "set saml_username in the profile, or -U")
-                    .into());
-            }
-            let u = tty::ask(&format!("Username for {}: ", origin(&s.auth_url)))
-                .map_err(|_| self.no_terminal("username", "set saml_username, or -U"))?;
-            Ok(u)
-        };
-        let password = |user: &str| -> anyhow::Result<String> {
-            match secrets::idp_password(&s.auth_url, user) {
-                Ok(Some(p)) => {
-                    from_keyring.set(true);
-                    return Ok(p);
-                }
-                Ok(None) => {}
-                Err(e @ SecretError::Unavailable(_)) => tracing::debug!("{e}"),
-                Err(e) => tracing::info!("{e}"),
-            }
-            if let Some(p) = &s.password {
-                return Ok(p.clone());
-            }
-            let hint = format!(
-                "store it with `aws-runas password {}`, or pass -P / SAML_PASSWORD",
-                s.profile
-            );
-            if !context.interactive {
-                return Err(self.no_terminal("password", &hint).into());
-            }
-            tty::ask_secret(&format!("Password for {user} at {}: ", origin(&s.auth_url)))
-                .map_err(|_| self.no_terminal("password", &hint).into())
-        };
+        let mut person = Person::new(&s.profile, &s.auth_url, context.interactive);
+        person.username = s.username.as_deref();
+        person.password = s.password.as_deref();
+        let username = || person.username();
+        let password = |user: &str| person.password(user);
         let otp = || -> anyhow::Result<String> {
             match s.mfa_type {
                 MfaType::None => {
@@ -201,7 +139,11 @@ impl<'a> Saml<'a> {
             password: &password,
             otp: &otp,
         };
-        let mut browser = Browser::new(Some(self.jar_path(context)));
+        let mut browser = Browser::new(Some(crate::idp::http::jar_path(
+            context.cache.dir(),
+            &s.auth_url,
+            s.username.as_deref(),
+        )));
         let provider = match s.provider {
             Provider::Auto => {
                 // Any answer tells something; no answer leaves the form client to say why.
@@ -228,11 +170,7 @@ impl<'a> Saml<'a> {
                 browser.save()?;
                 Ok(response)
             }
-            Err(e) if from_keyring.get() && wrong_password(&e) => Err(e.context(format!(
-                "the password in the OS keyring is not the right one: update it with `aws-runas password {}`",
-                s.profile
-            ))),
-            Err(e) => Err(e),
+            Err(e) => Err(person.explain(e)),
         }
     }
 
@@ -291,13 +229,6 @@ impl Saml<'_> {
             assertion::parse(&response).with_context(|| format!("profile '{}'", s.profile))?;
         Ok(parsed.roles.into_iter().map(|r| r.role_arn).collect())
     }
-}
-
-fn wrong_password(e: &anyhow::Error) -> bool {
-    matches!(
-        e.downcast_ref::<SignInError>(),
-        Some(SignInError::WrongPassword { .. })
-    )
 }
 
 impl Source for Saml<'_> {

@@ -1,6 +1,9 @@
-//! `AssumeRoleWithWebIdentity` with a token read from `web_identity_token_file` (as on EKS and CI
-//! runners, where the platform rotates the file): the cache key holds a digest of the token, so
-//! a rotated token is used at once and never mixed up with the credentials of the old one.
+//! `AssumeRoleWithWebIdentity` with an ID token from one of two origins:
+//! - `web_identity_token_file` (as on EKS and CI runners, where the platform rotates the file):
+//!   the cache key holds a digest of the token, so a rotated token is used at once and never
+//!   mixed up with the credentials of the old one;
+//! - a sign-in at an OpenID provider (`web_identity_auth_url`, see `oidc::sign_in`): fetched
+//!   only on a cache miss, under the credentials' lock, so N callers cause one sign-in.
 
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
@@ -10,15 +13,27 @@ use crate::cache::CacheKey;
 use crate::config::WebIdentitySettings;
 use crate::credentials::Credentials;
 use crate::duration::human;
+use crate::idp::http::origin;
+use crate::idp::settings::WebSettings;
 use crate::private_file::read_bounded;
 
 /// Tokens are a few kilobytes; a file far larger is not one.
 const MAX_TOKEN_FILE: u64 = 64 * 1024;
 const MAX_ROLE_DURATION: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
 
+/// Where the token comes from.
+enum Origin<'a> {
+    /// Read from the file when the source was made.
+    File {
+        settings: &'a WebIdentitySettings,
+        token: String,
+    },
+    /// Signed in for when the credentials are fetched.
+    SignIn(&'a WebSettings),
+}
+
 pub struct WebIdentity<'a> {
-    settings: &'a WebIdentitySettings,
-    token: String,
+    origin: Origin<'a>,
 }
 
 impl<'a> WebIdentity<'a> {
@@ -45,44 +60,80 @@ impl<'a> WebIdentity<'a> {
                     context()
                 )
             })?;
-        Ok(Self { settings, token })
+        Ok(Self {
+            origin: Origin::File { settings, token },
+        })
     }
 
-    fn digest(&self) -> String {
-        Sha256::digest(self.token.as_bytes())[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+    /// A token from a sign-in at the profile's OpenID provider.
+    pub fn signing_in(settings: &'a WebSettings) -> Self {
+        Self {
+            origin: Origin::SignIn(settings),
+        }
     }
+
+    /// Profile, role, session name and duration, whatever the origin.
+    fn role(&self) -> (&str, &str, Option<&str>, std::time::Duration) {
+        match &self.origin {
+            Origin::File { settings: s, .. } => (
+                &s.profile,
+                &s.role_arn,
+                s.session_name.as_deref(),
+                s.duration,
+            ),
+            Origin::SignIn(s) => (
+                &s.profile,
+                &s.web_role,
+                s.session_name.as_deref(),
+                s.duration,
+            ),
+        }
+    }
+}
+
+fn digest(token: &str) -> String {
+    Sha256::digest(token.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Source for WebIdentity<'_> {
     fn cache_key(&self) -> Option<CacheKey> {
-        Some(CacheKey::role(
-            &self.settings.profile,
-            &self.settings.role_arn,
-            None,
-            self.settings.session_name.as_deref(),
-            &format!("web-identity|{}", self.digest()),
-        ))
+        let (profile, role, session_name, _) = self.role();
+        let upstream = match &self.origin {
+            Origin::File { token, .. } => format!("web-identity|{}", digest(token)),
+            Origin::SignIn(s) => format!(
+                "web-sign-in|{}|{}|{}",
+                origin(&s.auth_url).trim_end_matches('/'),
+                s.client_id,
+                s.username.as_deref().unwrap_or("")
+            ),
+        };
+        Some(CacheKey::role(profile, role, None, session_name, &upstream))
     }
 
     fn fetch(&self, context: &Context<'_>) -> anyhow::Result<Credentials> {
-        let s = self.settings;
-        check_duration("role", &s.profile, s.duration, MAX_ROLE_DURATION)?;
-        let session_name = s
-            .session_name
-            .clone()
+        let (profile, role, session_name, duration) = self.role();
+        check_duration("role", profile, duration, MAX_ROLE_DURATION)?;
+        let signed_in;
+        let token = match &self.origin {
+            Origin::File { token, .. } => token,
+            Origin::SignIn(s) => {
+                signed_in = crate::oidc::sign_in::id_token(s, context)?;
+                &signed_in
+            }
+        };
+        let session_name = session_name
+            .map(str::to_owned)
             .unwrap_or_else(|| format!("aws-runas-{}", jiff::Timestamp::now().as_second()));
         tracing::info!(
-            "AssumeRoleWithWebIdentity {} for '{}' as '{session_name}' ({})",
-            s.role_arn,
-            s.profile,
-            human(s.duration)
+            "AssumeRoleWithWebIdentity {role} for '{profile}' as '{session_name}' ({})",
+            human(duration)
         );
         context
             .sts
-            .assume_role_with_web_identity(&s.role_arn, &session_name, &self.token, s.duration)
-            .with_context(|| format!("profile '{}'", s.profile))
+            .assume_role_with_web_identity(role, &session_name, token, duration)
+            .with_context(|| format!("profile '{profile}'"))
     }
 }

@@ -14,14 +14,14 @@
 pub mod client;
 pub mod token;
 
-use std::time::Duration;
-
 use jiff::{SignedDuration, Timestamp};
 
 use crate::cache::{Cache, CacheKey};
 use crate::config::SsoSession;
 use crate::oidc::loopback::Listener;
 use crate::oidc::pkce::Pkce;
+use crate::oidc::wait::{self, Poll, MAX_DEVICE_WAIT};
+use crate::tty::{browser_command, open_browser, Spinner};
 use client::{Grant, RedirectClient, SsoApi};
 use token::CachedToken;
 
@@ -29,9 +29,6 @@ use token::CachedToken;
 const REFRESH_WINDOW: SignedDuration = SignedDuration::from_mins(15);
 /// A token closer to its end than this is treated as expired: a call made with it could fail.
 const USABLE_MARGIN: SignedDuration = SignedDuration::from_mins(1);
-/// However long the server says a device code lives, nobody waits longer than this.
-const MAX_DEVICE_WAIT: Duration = Duration::from_secs(30 * 60);
-const SLOW_DOWN_STEP: u64 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SsoError {
@@ -314,43 +311,37 @@ fn device_sign_in(
     if how.browser {
         open_browser(&url);
     }
-    let deadline =
-        std::time::Instant::now() + Duration::from_secs(auth.expires_in).min(MAX_DEVICE_WAIT);
-    let mut interval = auth.interval;
-    let mut spinner = Spinner::new("waiting for the sign-in to be approved");
-    let expired = || SsoError::DeviceCodeExpired {
-        profile: profile.to_owned(),
-    };
-    let new = loop {
-        spinner.wait(Duration::from_secs(interval));
-        if std::time::Instant::now() > deadline {
-            spinner.done();
-            return Err(expired().into());
+    let expired = || {
+        SsoError::DeviceCodeExpired {
+            profile: profile.to_owned(),
         }
-        match api.create_token(
+        .into()
+    };
+    let new = wait::poll_device(
+        auth.interval,
+        auth.expires_in,
+        "waiting for the sign-in to be approved",
+        expired,
+        || match api.create_token(
             &registration.client_id,
             &registration.client_secret,
             Grant::DeviceCode(&auth.device_code),
         ) {
-            Ok(t) => break t,
+            Ok(t) => Poll::Done(t),
             Err(e) => match e.code.as_deref() {
-                Some("AuthorizationPendingException") => {}
-                Some("SlowDownException") => interval += SLOW_DOWN_STEP,
-                other => {
-                    spinner.done();
-                    return Err(match other {
-                        Some("ExpiredTokenException") => expired().into(),
-                        Some("AccessDeniedException") => SsoError::Denied {
-                            profile: profile.to_owned(),
-                        }
-                        .into(),
-                        _ => e.into(),
-                    });
-                }
+                Some("AuthorizationPendingException") => Poll::Pending,
+                Some("SlowDownException") => Poll::SlowDown,
+                Some("ExpiredTokenException") => Poll::Expired,
+                Some("AccessDeniedException") => Poll::Failed(
+                    SsoError::Denied {
+                        profile: profile.to_owned(),
+                    }
+                    .into(),
+                ),
+                _ => Poll::Failed(e.into()),
             },
-        }
-    };
-    spinner.done();
+        },
+    )?;
     Ok(signed_in(session, existing, registration, new))
 }
 
@@ -439,103 +430,6 @@ fn pkce_sign_in(
         },
     )?;
     Ok(signed_in(session, existing, registration, new))
-}
-
-/// Opens `url` in the user's browser; the URL is printed anyway.
-pub(crate) fn open_browser(url: &str) {
-    if let Some(mut command) = browser_command() {
-        let spawned = command
-            .arg(url)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn();
-        // Reaped in the background: a long-running `serve` must not collect zombies.
-        if let Ok(mut child) = spawned {
-            std::thread::spawn(move || child.wait());
-        }
-    }
-}
-
-/// The command that opens a URL here, if there is a browser to open it in.
-fn browser_command() -> Option<std::process::Command> {
-    if std::env::var_os("RUNAS_NO_BROWSER").is_some_and(|v| !v.is_empty()) {
-        return None;
-    }
-    #[cfg(all(unix, not(target_os = "macos")))]
-    let command = (std::env::var_os("DISPLAY").is_some()
-        || std::env::var_os("WAYLAND_DISPLAY").is_some())
-    .then(|| std::process::Command::new("xdg-open"));
-    #[cfg(target_os = "macos")]
-    let command = Some(std::process::Command::new("open"));
-    #[cfg(windows)]
-    let command = Some(std::process::Command::new("explorer"));
-    #[cfg(not(any(unix, windows)))]
-    let command: Option<std::process::Command> = None;
-    command
-}
-
-/// A spinner on stderr while waiting, when stderr is a terminal; plain waiting otherwise (the
-/// IdP push waits use it too).
-pub(crate) struct Spinner {
-    tty: bool,
-    frame: usize,
-    message: &'static str,
-    /// A frame is on the line: `done` (or dropping it, on an early error) clears it.
-    drawn: bool,
-}
-
-impl Spinner {
-    pub(crate) fn new(message: &'static str) -> Self {
-        use std::io::IsTerminal;
-        Self {
-            tty: std::io::stderr().is_terminal(),
-            frame: 0,
-            message,
-            drawn: false,
-        }
-    }
-
-    /// Shows the next frame (the PKCE wait calls this as it polls its listener).
-    pub(crate) fn tick(&mut self) {
-        const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
-        if self.tty {
-            self.frame = (self.frame + 1) % FRAMES.len();
-            eprint!("\r{} {}", FRAMES[self.frame], self.message);
-            self.drawn = true;
-        }
-    }
-
-    /// Sleeps for `d`, turning meanwhile.
-    pub(crate) fn wait(&mut self, d: Duration) {
-        if !self.tty {
-            std::thread::sleep(d);
-            return;
-        }
-        const STEP: Duration = Duration::from_millis(125);
-        let end = std::time::Instant::now() + d;
-        loop {
-            let left = end.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            self.tick();
-            std::thread::sleep(STEP.min(left));
-        }
-    }
-
-    pub(crate) fn done(&mut self) {
-        if self.drawn {
-            eprint!("\r\x1b[K");
-            self.drawn = false;
-        }
-    }
-}
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        self.done();
-    }
 }
 
 #[cfg(test)]

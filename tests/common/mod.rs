@@ -725,3 +725,28 @@ fn relay(mut stream: std::net::TcpStream, upstream: &str, lifetime: u64) -> std:
     )?;
     stream.flush()
 }
+
+const WAIT_FOR_SECRETS: &str = r#"i=0
+until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true'; do
+  i=$((i + 1)); [ "$i" -gt 100 ] && { echo 'no Secret Service on the bus' >&2; exit 10; }; sleep 0.1
+done"#;
+
+/// Runs `script` in a private D-Bus session with an unlocked gnome-keyring (a real Secret
+/// Service), with the sandbox's environment and `env`, `$RUNAS` the built binary.
+pub fn in_keyring_session(sandbox: &Sandbox, env: &[(&str, String)], script: &str) -> Output {
+    let mut cmd = sandbox.command("dbus-run-session");
+    cmd.env("RUNAS", runas_bin())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .args([
+            "--",
+            "sh",
+            "-c",
+            &format!(
+                "echo -n unlock | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
+                 {WAIT_FOR_SECRETS}
+                 {script}"
+            ),
+        ]);
+    run(&mut cmd, LIMIT)
+}

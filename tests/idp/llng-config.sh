@@ -1,6 +1,7 @@
 #!/bin/bash
 # Writes the configuration of a LemonLDAP::NG 2.16 portal (Debian's liblemonldap-ng-portal-perl)
-# as a SAML 2.0 IdP for AWS into DIR, for a portal at BASE_URL (the test then runs plackup on it).
+# as a SAML 2.0 IdP for AWS and an OpenID provider (client aws-runas-test) into DIR, for a portal
+# at BASE_URL (the test then runs plackup on it).
 # Users of Debian's Demo backend: dwho/dwho, rtyler/rtyler; each gets one AWS role (Admin), since
 # moto's AssumeRoleWithSAML takes one Role value only.
 # IdP-initiated sign-in: BASE_URL/saml/singleSignOn?IDPInitiated=1&spConfKey=aws
@@ -26,6 +27,16 @@ c.update(
     persistentStorageOptions={'Directory': D + '/psessions', 'LockDirectory': D + '/psessions/lock'},
     notificationStorageOptions={'dirName': D + '/notifications'},
     localSessionStorageOptions=dict(c.get('localSessionStorageOptions', {}), cache_root=D + '/cache'),
+    # OpenID provider (web identity tests): a public client with PKCE, no consent page.
+    issuerDBOpenIDConnectActivation=1, oidcServicePrivateKeySig=key, oidcServicePublicKeySig=cert,
+    oidcServiceKeyIdSig='test',
+    oidcRPMetaDataOptions={'awsrunas': {
+        'oidcRPMetaDataOptionsClientID': 'aws-runas-test', 'oidcRPMetaDataOptionsPublic': 1,
+        'oidcRPMetaDataOptionsRequirePKCE': 1,
+        'oidcRPMetaDataOptionsRedirectUris': 'http://127.0.0.1:8400/callback app:/callback',
+        'oidcRPMetaDataOptionsIDTokenSignAlg': 'RS256', 'oidcRPMetaDataOptionsBypassConsent': 1,
+        'oidcRPMetaDataOptionsRefreshToken': 1}},
+    oidcRPMetaDataExportedVars={'awsrunas': {'email': 'mail', 'name': 'cn'}},
     issuerDBSAMLActivation=1, samlEntityID='#PORTAL#/saml/metadata',
     samlServicePrivateKeySig=key, samlServicePublicKeySig=cert,
     samlServicePrivateKeyEnc=key, samlServicePublicKeyEnc=cert,
