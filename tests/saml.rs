@@ -617,6 +617,70 @@ fn password_and_role_are_asked_on_the_terminal_without_echo() {
     );
 }
 
+/// A password typed on the terminal is offered to the keyring (and not kept when declined);
+/// a keyring password the IdP rejects makes one more sign-in with a password typed on the
+/// terminal, which then replaces the stored one when the person agrees.
+#[test]
+fn typed_passwords_are_offered_to_the_keyring_and_a_rejected_one_is_asked_again() {
+    use common::tmux::Tmux;
+    use std::time::Duration;
+    let limit = Duration::from_secs(30);
+    let (ssp, sandbox) = setup("");
+    let dir = sandbox.dir.path();
+    let lookup = format!(
+        "secret-tool lookup service 'aws-runas http://127.0.0.1:{}' username alice",
+        ssp.port
+    );
+    let inner = format!(
+        "echo -n unlock | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1\n\
+         {wait}\n\
+         '{bin}' -w admin >/dev/null; echo FIRST=$?\n\
+         printf 'KEPT=%s\\n' \"$({lookup})\"\n\
+         rm -f \"$RUNAS_CACHE_DIR\"/*.json\n\
+         printf 'wrong\\n' | '{bin}' password admin >/dev/null || echo STORE-FAILED\n\
+         '{bin}' -w admin >/dev/null; echo SECOND=$?\n\
+         printf 'STORED=%s\\n' \"$({lookup})\"\n\
+         sleep 60\n",
+        wait = common::WAIT_FOR_SECRETS,
+        bin = runas_bin().display(),
+    );
+    std::fs::write(dir.join("inner.sh"), inner).unwrap();
+    let body = format!("exec dbus-run-session -- sh '{}/inner.sh'\n", dir.display());
+    let tmux = Tmux::start(dir, &script(&sandbox, &body));
+    tmux.wait_for("the password prompt", limit, |s| {
+        s.contains("Password for alice at http://127.0.0.1:")
+    });
+    tmux.type_line("alice-password");
+    tmux.wait_for("the offer to keep it", limit, |s| {
+        s.contains("Keep this password in the OS keyring for next time? [y/N]")
+    });
+    tmux.type_line("n");
+    let screen = tmux.wait_for("the first sign-in", limit, |s| s.contains("KEPT="));
+    assert!(screen.contains("FIRST=0"), "{screen}");
+    assert!(
+        screen.contains("KEPT=\n") || screen.ends_with("KEPT="),
+        "kept though declined: {screen}"
+    );
+    let screen = tmux.wait_for("the password asked again", limit, |s| {
+        s.matches("Password for alice at http://127.0.0.1:").count() == 2
+    });
+    assert!(
+        screen.contains("rejected the password in the OS keyring; type the current one"),
+        "{screen}"
+    );
+    tmux.type_line("alice-password");
+    tmux.wait_for("the offer to replace it", limit, |s| {
+        s.contains("Replace the password in the OS keyring with this one? [y/N]")
+    });
+    tmux.type_line("y");
+    let screen = tmux.wait_for("the second sign-in", limit, |s| s.contains("STORED="));
+    assert!(screen.contains("SECOND=0"), "{screen}");
+    assert!(screen.contains("STORED=alice-password"), "{screen}");
+    assert!(!screen.contains("STORE-FAILED"), "{screen}");
+    // Two sign-ins with a password, and the rejected one: three password posts, no storm.
+    assert_eq!(ssp.password_posts(), 3, "{screen}");
+}
+
 #[test]
 fn duration_is_capped_at_what_the_identity_provider_allows() {
     let (_ssp, sandbox) = setup(&format!(

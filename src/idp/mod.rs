@@ -61,6 +61,22 @@ pub struct Person<'a> {
     /// Extra advice where nobody can answer (what to run in a terminal).
     pub no_terminal_hint: Option<String>,
     from_keyring: std::cell::Cell<bool>,
+    keyring: std::cell::Cell<Keyring>,
+    /// The keyring's password was rejected: the terminal is asked instead.
+    skip_keyring: std::cell::Cell<bool>,
+    /// A password typed on the terminal (user, password), offered to the keyring once it worked.
+    typed: std::cell::RefCell<Option<(String, String)>>,
+}
+
+/// What the OS keyring said when asked for the password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Keyring {
+    NotAsked,
+    /// No keyring here (a headless machine): nothing to offer.
+    Unavailable,
+    Empty,
+    /// It held a password (which may have been the wrong one).
+    Held,
 }
 
 impl<'a> Person<'a> {
@@ -75,6 +91,9 @@ impl<'a> Person<'a> {
             password_variable: "SAML_PASSWORD",
             no_terminal_hint: None,
             from_keyring: std::cell::Cell::new(false),
+            keyring: std::cell::Cell::new(Keyring::NotAsked),
+            skip_keyring: std::cell::Cell::new(false),
+            typed: std::cell::RefCell::new(None),
         }
     }
 
@@ -103,14 +122,23 @@ impl<'a> Person<'a> {
     }
 
     pub fn password(&self, user: &str) -> anyhow::Result<String> {
-        match crate::secrets::idp_password(self.idp, user) {
-            Ok(Some(p)) => {
-                self.from_keyring.set(true);
-                return Ok(p);
+        if !self.skip_keyring.get() {
+            match crate::secrets::idp_password(self.idp, user) {
+                Ok(Some(p)) => {
+                    self.keyring.set(Keyring::Held);
+                    self.from_keyring.set(true);
+                    return Ok(p);
+                }
+                Ok(None) => self.keyring.set(Keyring::Empty),
+                Err(e @ crate::secrets::SecretError::Unavailable(_)) => {
+                    self.keyring.set(Keyring::Unavailable);
+                    tracing::debug!("{e}");
+                }
+                Err(e) => {
+                    self.keyring.set(Keyring::Unavailable);
+                    tracing::info!("{e}");
+                }
             }
-            Ok(None) => {}
-            Err(e @ crate::secrets::SecretError::Unavailable(_)) => tracing::debug!("{e}"),
-            Err(e) => tracing::info!("{e}"),
         }
         if let Some(p) = self.password {
             return Ok(p.to_owned());
@@ -124,11 +152,66 @@ impl<'a> Person<'a> {
         if !self.interactive {
             return Err(self.no_terminal("password", hint()).into());
         }
-        crate::tty::ask_secret(&format!(
+        let typed = crate::tty::ask_secret(&format!(
             "Password for {user} at {}: ",
             http::origin(self.idp)
         ))
-        .map_err(|_| self.no_terminal("password", hint()).into())
+        .map_err(|_| self.no_terminal("password", hint()))?;
+        *self.typed.borrow_mut() = Some((user.to_owned(), typed.clone()));
+        Ok(typed)
+    }
+
+    /// After a failed sign-in: whether to sign in once more, asking for the password on the
+    /// terminal because the IdP rejected the one in the OS keyring (a password changed at the
+    /// IdP and not yet in the keyring).
+    pub fn try_again(&self, e: &anyhow::Error) -> bool {
+        let wrong = matches!(
+            e.downcast_ref::<SignInError>(),
+            Some(SignInError::WrongPassword { .. })
+        );
+        if !(wrong && self.from_keyring.get() && self.interactive) {
+            return false;
+        }
+        let told = crate::tty::say(&format!(
+            "aws-runas: {} rejected the password in the OS keyring; type the current one",
+            http::origin(self.idp)
+        ));
+        if told.is_err() {
+            // No terminal after all: the error goes out with its keyring hint instead.
+            return false;
+        }
+        self.from_keyring.set(false);
+        self.skip_keyring.set(true);
+        true
+    }
+
+    /// After a sign-in that worked with a password typed on the terminal: offers to keep it in
+    /// the OS keyring (or to replace the rejected one there), so the next sign-in asks nothing.
+    pub fn signed_in(&self) {
+        let Some((user, password)) = self.typed.borrow_mut().take() else {
+            return;
+        };
+        let question = match self.keyring.get() {
+            Keyring::Empty => "Keep this password in the OS keyring for next time? [y/N] ",
+            Keyring::Held => "Replace the password in the OS keyring with this one? [y/N] ",
+            Keyring::NotAsked | Keyring::Unavailable => return,
+        };
+        if !self.interactive {
+            return;
+        }
+        let yes = crate::tty::ask(question)
+            .is_ok_and(|a| matches!(a.to_ascii_lowercase().as_str(), "y" | "yes"));
+        if !yes {
+            return;
+        }
+        let said = match crate::secrets::store_idp_password(self.idp, &user, &password) {
+            Ok(()) => format!(
+                "aws-runas: the password of {user} at {} is in the OS keyring",
+                http::origin(self.idp)
+            ),
+            Err(e) => format!("aws-runas: {e}"),
+        };
+        let _ = crate::tty::say(&said);
     }
 
     /// A sign-in's error, with advice when the keyring's password was the wrong one.

@@ -154,20 +154,25 @@ impl<'a> Saml<'a> {
             }
             p => p,
         };
-        let result = match provider {
+        let sign_in_once = |browser: &mut Browser| match provider {
             Provider::Auto | Provider::Browser => {
                 unreachable!("detection settles on a provider; the browser signs in above")
             }
-            Provider::Form => form::sign_in(&mut browser, &s.auth_url, &asks),
-            Provider::Okta => okta::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
-            Provider::OneLogin => onelogin::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
-            Provider::ForgeRock => forgerock::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
-            Provider::AzureAd => azuread::sign_in(&mut browser, &s.auth_url, &asks, s.mfa_type),
+            Provider::Form => form::sign_in(browser, &s.auth_url, &asks),
+            Provider::Okta => okta::sign_in(browser, &s.auth_url, &asks, s.mfa_type),
+            Provider::OneLogin => onelogin::sign_in(browser, &s.auth_url, &asks, s.mfa_type),
+            Provider::ForgeRock => forgerock::sign_in(browser, &s.auth_url, &asks, s.mfa_type),
+            Provider::AzureAd => azuread::sign_in(browser, &s.auth_url, &asks, s.mfa_type),
+        };
+        let result = match sign_in_once(&mut browser) {
+            Err(e) if person.try_again(&e) => sign_in_once(&mut browser),
+            result => result,
         };
         tracing::debug!("IdP sign-in took {} HTTP requests", browser.requests);
         match result {
             Ok(response) => {
                 browser.save()?;
+                person.signed_in();
                 Ok(response)
             }
             Err(e) => Err(person.explain(e)),

@@ -726,7 +726,7 @@ fn relay(mut stream: std::net::TcpStream, upstream: &str, lifetime: u64) -> std:
     stream.flush()
 }
 
-const WAIT_FOR_SECRETS: &str = r#"i=0
+pub const WAIT_FOR_SECRETS: &str = r#"i=0
 until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
     org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true'; do
   i=$((i + 1)); [ "$i" -gt 100 ] && { echo 'no Secret Service on the bus' >&2; exit 10; }; sleep 0.1
