@@ -236,3 +236,140 @@ mod tests {
         assert_eq!(step["authId"], "x", "the rest is sent back as it came");
     }
 }
+
+/// The authenticate URL of AM's OAuth2 realm URL (`BASE/oauth2/realms/root/realms/REALM`, or
+/// v3's `BASE/oauth2/realms/REALM`): the same realm path under `json/`.
+fn authenticate_url(oauth2: &Url) -> anyhow::Result<Url> {
+    let path = oauth2.path().trim_end_matches('/');
+    let (before, after) = match path.split_once("/oauth2") {
+        Some((before, after)) if after.is_empty() || after.starts_with('/') => (before, after),
+        _ => anyhow::bail!(
+            "{} is not an AM OAuth2 URL (no /oauth2/realms/...)",
+            origin(oauth2)
+        ),
+    };
+    let realms = after.trim_start_matches('/');
+    let realms = if realms.is_empty() {
+        "realms/root"
+    } else {
+        realms
+    };
+    let mut url = oauth2.clone();
+    url.set_query(None);
+    url.set_path(&format!("{before}/json/{realms}/authenticate"));
+    Ok(url)
+}
+
+/// An AM session for a web identity sign-in at the OAuth2 realm URL `oauth2`: the
+/// authenticate API as for SAML (credentials in headers, then the tree's code or push
+/// callbacks, `mfa` naming v3's services), its `tokenId` set as the SSO cookie the realm's
+/// authorization endpoint reads.
+pub fn oidc_session(
+    browser: &mut Browser,
+    oauth2: &Url,
+    asks: &Asks<'_>,
+    mfa: MfaType,
+) -> anyhow::Result<()> {
+    let url = authenticate_url(oauth2)?;
+    let idp = origin(oauth2);
+    let (base, _) = base_and_realm(&url)?;
+    let username = (asks.username)()?;
+    let password = (asks.password)(&username)?;
+    tracing::info!("signing in at {idp} (ForgeRock AM) as '{username}'");
+    let mut authenticate = url.clone();
+    let service = match mfa {
+        MfaType::Code => Some("mfa_oath_authentication"),
+        MfaType::Push => Some("mfa_push_authentication"),
+        MfaType::Auto | MfaType::None => None,
+    };
+    if let Some(service) = service {
+        authenticate
+            .query_pairs_mut()
+            .append_pair("authIndexType", "service")
+            .append_pair("authIndexValue", service);
+    }
+    let version = ("accept-api-version", API_VERSION.to_owned());
+    let mut page = browser.post_json_with(
+        authenticate.clone(),
+        &json!({}),
+        &[
+            version.clone(),
+            ("x-openam-username", rfc2047(&username)),
+            ("x-openam-password", rfc2047(&password)),
+        ],
+    )?;
+    let mut sent_code = false;
+    let mut pushed = false;
+    let started = Instant::now();
+    for _ in 0..MAX_STEPS * 60 {
+        let mut step = page.json("AM")?;
+        match page.status {
+            200 => {}
+            401 if pushed => anyhow::bail!("the AM push was not approved"),
+            401 if sent_code => return Err(SignInError::WrongCode { idp }.into()),
+            401 => {
+                return Err(SignInError::WrongPassword {
+                    idp,
+                    username: username.clone(),
+                }
+                .into())
+            }
+            _ => return Err(am_error(&page, &step)),
+        }
+        if let Some(token) = step["tokenId"].as_str() {
+            browser.set_cookie(&base, SSO_COOKIE, token);
+            return Ok(());
+        }
+        if has_callback(&step, "PollingWaitCallback") {
+            if started.elapsed() > PUSH_LIMIT {
+                anyhow::bail!(
+                    "the AM push was not answered within {}s",
+                    PUSH_LIMIT.as_secs()
+                );
+            }
+            if !pushed {
+                eprintln!("aws-runas: approve the sign-in on your device");
+                pushed = true;
+            }
+            std::thread::sleep(POLL_EVERY);
+        } else if !sent_code && step["callbacks"].is_array() {
+            if mfa == MfaType::None {
+                anyhow::bail!("AM at {idp} asks for another step but mfa_type = none");
+            }
+            let code = (asks.otp)()?;
+            if !fill_code(&mut step, &code) {
+                anyhow::bail!("AM at {idp} asks for a step aws-runas cannot answer");
+            }
+            sent_code = true;
+        } else {
+            anyhow::bail!("AM at {idp} asks for a step aws-runas cannot answer");
+        }
+        page =
+            browser.post_json_with(authenticate.clone(), &step, std::slice::from_ref(&version))?;
+    }
+    Err(SignInError::TooManySteps { idp }.into())
+}
+
+#[cfg(test)]
+mod oidc_tests {
+    use super::*;
+
+    #[test]
+    fn the_oauth2_realm_url_gives_its_authenticate_url() {
+        let a = |s: &str| authenticate_url(&Url::parse(s).unwrap()).map(|u| u.to_string());
+        assert_eq!(
+            a("https://am.example.org/am/oauth2/realms/root/realms/alpha").unwrap(),
+            "https://am.example.org/am/json/realms/root/realms/alpha/authenticate"
+        );
+        assert_eq!(
+            a("https://h/am/oauth2/realms/corp/").unwrap(),
+            "https://h/am/json/realms/corp/authenticate"
+        );
+        assert_eq!(
+            a("https://h/am/oauth2").unwrap(),
+            "https://h/am/json/realms/root/authenticate"
+        );
+        assert!(a("https://h/am/oauth2x/realms/a").is_err());
+        assert!(a("https://h/am/json/realms/a/authenticate").is_err());
+    }
+}

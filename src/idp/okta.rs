@@ -233,3 +233,61 @@ mod tests {
         assert!(err.contains("offered: sms"), "{err}");
     }
 }
+
+/// Okta's Authn API for a web identity sign-in at the authorization server `base`
+/// (`https://ORG.okta.com/oauth2[/SERVER]`): username and password, then the factor `mfa`
+/// picks (chosen and verified as for SAML), ending in the one-time `sessionToken` that
+/// `/v1/authorize?sessionToken=` trades for the authorization code.
+pub fn session_token(
+    browser: &mut Browser,
+    base: &Url,
+    asks: &Asks<'_>,
+    mfa: MfaType,
+) -> anyhow::Result<String> {
+    let idp = origin(base);
+    let username = (asks.username)()?;
+    let password = (asks.password)(&username)?;
+    tracing::info!("signing in at {idp} (Okta) as '{username}'");
+    let authn = base.join("/api/v1/authn").context("the Okta URL")?;
+    let mut page = browser.post_json(
+        authn,
+        &json!({ "username": username, "password": password }),
+    )?;
+    let mut tried_factor = false;
+    for _ in 0..MAX_STEPS {
+        let value = page.json("Okta")?;
+        match page.status {
+            200 => {}
+            401 => {
+                return Err(SignInError::WrongPassword {
+                    idp,
+                    username: username.clone(),
+                }
+                .into())
+            }
+            _ => return Err(okta_error(&page, &value)),
+        }
+        match value["status"].as_str().unwrap_or_default() {
+            "SUCCESS" => {
+                return value["sessionToken"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .context("Okta's SUCCESS holds no sessionToken")
+            }
+            "MFA_REQUIRED" if !tried_factor => {
+                let state = value["stateToken"]
+                    .as_str()
+                    .context("Okta's MFA_REQUIRED holds no stateToken")?;
+                let factors = value["_embedded"]["factors"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let factor = choose_factor(factors, mfa)?;
+                (page, _) = verify(browser, &idp, state, factor, asks)?;
+                tried_factor = true;
+            }
+            other => anyhow::bail!("Okta at {idp} answered {other}: sign-in cannot go on"),
+        }
+    }
+    Err(SignInError::TooManySteps { idp }.into())
+}

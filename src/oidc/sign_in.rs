@@ -22,6 +22,7 @@ use crate::idp::form::{self, Goal, Reached};
 use crate::idp::http::{jar_path, origin, Browser};
 use crate::idp::settings::{detect_from_headers, Provider, WebFlow, WebSettings};
 use crate::idp::{Asks, Person};
+use crate::oidc::api_sign_in;
 use crate::oidc::id_token::{self, CachedIdToken};
 use crate::oidc::pkce::Pkce;
 use crate::oidc::provider::{self, Endpoints};
@@ -34,8 +35,6 @@ const DETECT_LIMIT: Duration = Duration::from_secs(3);
 pub enum WebSignInError {
     #[error("profile '{profile}': signing in at {idp} needs a terminal or a browser and none can answer here: run `runas use {profile}` (or `aws-runas {profile}`) in a terminal")]
     NeedsSignIn { profile: String, idp: String },
-    #[error("profile '{profile}': the {provider:?} sign-in is not available for web identity in this build: set web_identity_provider = form, or web_identity_flow = browser or device")]
-    ProviderUnsupported { profile: String, provider: Provider },
 }
 
 /// Whether `error` is, somewhere in its chain, a sign-in nobody could answer.
@@ -79,7 +78,7 @@ pub fn id_token(s: &WebSettings, context: &Context<'_>) -> anyhow::Result<String
         &s.auth_url,
         s.username.as_deref(),
     )));
-    let endpoints = provider::discover(&mut browser, &s.auth_url)
+    let endpoints = api_sign_in::endpoints(&mut browser, s)
         .with_context(|| format!("profile '{}'", s.profile))?;
     if let Some(refresh_token) = cached.and_then(|t| t.refresh_token) {
         if let Some(t) = refresh(&mut browser, s, &endpoints, &refresh_token)? {
@@ -206,13 +205,6 @@ fn password_flow(
         }
         p => p,
     };
-    if provider != Provider::Form {
-        return Err(WebSignInError::ProviderUnsupported {
-            profile: s.profile.clone(),
-            provider,
-        }
-        .into());
-    }
     let pkce = Pkce::new()?;
     let url = provider::authorize_url(endpoints, &s.client_id, &s.redirect_uri, &s.scopes, &pkce);
     // Prompts only where someone can answer: never from a prompt hook or credential_process.
@@ -234,12 +226,18 @@ fn password_flow(
         password: &password,
         otp: &otp,
     };
-    let target = s.redirect_url();
-    let reached = form::sign_in_to(browser, &url, &asks, Goal::Redirect(&target))
-        .map_err(|e| in_profile(person.explain(e)))?;
-    let Reached::Redirect(redirect) = reached else {
-        unreachable!("a redirect goal ends at a redirect")
-    };
+    let redirect = if api_sign_in::speaks(provider) {
+        api_sign_in::redirect(browser, s, provider, &url, &asks)
+    } else {
+        let target = s.redirect_url();
+        form::sign_in_to(browser, &url, &asks, Goal::Redirect(&target)).map(|reached| {
+            let Reached::Redirect(redirect) = reached else {
+                unreachable!("a redirect goal ends at a redirect")
+            };
+            redirect
+        })
+    }
+    .map_err(|e| in_profile(person.explain(e)))?;
     let code = provider::code_from_redirect(&redirect, &pkce.state, &s.auth_url)
         .map_err(|e| in_profile(e.into()))?;
     exchange(browser, s, endpoints, &code, &s.redirect_uri, &pkce).map_err(in_profile)
@@ -282,6 +280,7 @@ mod tests {
             password: None,
             provider: Provider::Form,
             flow: WebFlow::Password,
+            mfa_type: crate::idp::settings::MfaType::Auto,
             scopes: vec!["openid".into()],
             web_role: "arn:aws:iam::123456789012:role/r".into(),
             target_role: None,
