@@ -199,41 +199,6 @@ pub fn sign_in(
     Err(SignInError::TooManySteps { idp }.into())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn factors() -> Vec<Value> {
-        serde_json::from_str(
-            r#"[{"id":"sms1","factorType":"sms","provider":"OKTA"},
-                {"id":"totp1","factorType":"token:software:totp","provider":"GOOGLE"},
-                {"id":"push1","factorType":"push","provider":"OKTA"},
-                {"id":"duo1","factorType":"web","provider":"DUO"}]"#,
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn factors_are_chosen_as_mfa_type_says() {
-        let f = factors();
-        let id = |m| {
-            choose_factor(&f, m).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        };
-        assert_eq!(id(MfaType::Auto), "push1");
-        assert_eq!(id(MfaType::Push), "push1");
-        assert_eq!(id(MfaType::Code), "totp1");
-        assert!(choose_factor(&f, MfaType::None).is_err());
-        let sms_only = &f[..1];
-        let err = choose_factor(sms_only, MfaType::Auto)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("offered: sms"), "{err}");
-    }
-}
-
 /// Okta's Authn API for a web identity sign-in at the authorization server `base`
 /// (`https://ORG.okta.com/oauth2[/SERVER]`): username and password, then the factor `mfa`
 /// picks (chosen and verified as for SAML), ending in the one-time `sessionToken` that
@@ -290,4 +255,39 @@ pub fn session_token(
         }
     }
     Err(SignInError::TooManySteps { idp }.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn factors() -> Vec<Value> {
+        serde_json::from_str(
+            r#"[{"id":"sms1","factorType":"sms","provider":"OKTA"},
+                {"id":"totp1","factorType":"token:software:totp","provider":"GOOGLE"},
+                {"id":"push1","factorType":"push","provider":"OKTA"},
+                {"id":"duo1","factorType":"web","provider":"DUO"}]"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn factors_are_chosen_as_mfa_type_says() {
+        let f = factors();
+        let id = |m| {
+            choose_factor(&f, m).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(id(MfaType::Auto), "push1");
+        assert_eq!(id(MfaType::Push), "push1");
+        assert_eq!(id(MfaType::Code), "totp1");
+        assert!(choose_factor(&f, MfaType::None).is_err());
+        let sms_only = &f[..1];
+        let err = choose_factor(sms_only, MfaType::Auto)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("offered: sms"), "{err}");
+    }
 }

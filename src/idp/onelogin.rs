@@ -189,42 +189,6 @@ pub fn sign_in(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn api_base_and_device_choice() {
-        let u = |s: &str| Url::parse(s).unwrap();
-        assert_eq!(
-            api_base(&u(
-                "https://corp.onelogin.com/trust/saml2/launch/1?app_id=2&token=x&region=eu"
-            ))
-            .unwrap()
-            .as_str(),
-            "https://api.eu.onelogin.com/"
-        );
-        assert_eq!(
-            api_base(&u("http://127.0.0.1:9/trust/saml2/launch/1?app_id=2"))
-                .unwrap()
-                .as_str(),
-            "http://127.0.0.1:9/"
-        );
-        let devices: Vec<Value> = serde_json::from_str(
-            r#"[{"device_id":1,"device_type":"OneLogin SMS"},{"device_id":2,"device_type":"Google Authenticator"},
-                {"device_id":3,"device_type":"OneLogin Protect"}]"#,
-        )
-        .unwrap();
-        let id = |m| {
-            choose_device(&devices, m).map(|(d, push)| (d["device_id"].as_u64().unwrap(), push))
-        };
-        assert_eq!(id(MfaType::Auto).unwrap(), (3, true));
-        assert_eq!(id(MfaType::Code).unwrap(), (2, false));
-        assert!(id(MfaType::None).is_err());
-        assert!(choose_device(&devices[..2], MfaType::Push).is_err());
-    }
-}
-
 /// The v1 API's `data[0]`, where its login answers keep their tokens.
 fn v1_data(value: &Value) -> &Value {
     &value["data"][0]
@@ -349,4 +313,40 @@ pub fn oidc_session(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_base_and_device_choice() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            api_base(&u(
+                "https://corp.onelogin.com/trust/saml2/launch/1?app_id=2&token=x&region=eu"
+            ))
+            .unwrap()
+            .as_str(),
+            "https://api.eu.onelogin.com/"
+        );
+        assert_eq!(
+            api_base(&u("http://127.0.0.1:9/trust/saml2/launch/1?app_id=2"))
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:9/"
+        );
+        let devices: Vec<Value> = serde_json::from_str(
+            r#"[{"device_id":1,"device_type":"OneLogin SMS"},{"device_id":2,"device_type":"Google Authenticator"},
+                {"device_id":3,"device_type":"OneLogin Protect"}]"#,
+        )
+        .unwrap();
+        let id = |m| {
+            choose_device(&devices, m).map(|(d, push)| (d["device_id"].as_u64().unwrap(), push))
+        };
+        assert_eq!(id(MfaType::Auto).unwrap(), (3, true));
+        assert_eq!(id(MfaType::Code).unwrap(), (2, false));
+        assert!(id(MfaType::None).is_err());
+        assert!(choose_device(&devices[..2], MfaType::Push).is_err());
+    }
 }
