@@ -13,6 +13,10 @@
 //!    wrong code); a `PollingWaitCallback` is a push: the step is posted back as it is until
 //!    `tokenId`, for at most a minute;
 //! 4. GET the `idpssoinit` URL again, now signed in.
+//!
+//! Web identity (`oidc::api_sign_in`) configures the realm's OAuth2 URL
+//! (`BASE/oauth2/realms/...`): steps 2 and 3 at the same realm's authenticate URL, then its
+//! `authorize` with the SSO cookie.
 
 use std::time::{Duration, Instant};
 
@@ -106,7 +110,6 @@ pub fn sign_in(
     asks: &Asks<'_>,
     mfa: MfaType,
 ) -> anyhow::Result<String> {
-    let idp = origin(url);
     let (base, realm) = base_and_realm(url)?;
     let mut sso = base.join("idpssoinit")?;
     let alias = if realm.is_empty() {
@@ -121,88 +124,15 @@ pub fn sign_in(
         return Ok(response);
     }
 
-    let username = (asks.username)()?;
-    let password = (asks.password)(&username)?;
-    tracing::info!("signing in at {idp} (ForgeRock AM) as '{username}'");
-    let mut authenticate = url.clone();
-    let service = match mfa {
-        MfaType::Code => Some("mfa_oath_authentication"),
-        MfaType::Push => Some("mfa_push_authentication"),
-        MfaType::Auto | MfaType::None => None,
-    };
-    if let Some(service) = service {
-        authenticate
-            .query_pairs_mut()
-            .append_pair("authIndexType", "service")
-            .append_pair("authIndexValue", service);
-    }
-    let version = ("accept-api-version", API_VERSION.to_owned());
-    let mut page = browser.post_json_with(
-        authenticate.clone(),
-        &json!({}),
-        &[
-            version.clone(),
-            ("x-openam-username", rfc2047(&username)),
-            ("x-openam-password", rfc2047(&password)),
-        ],
-    )?;
-    let mut sent_code = false;
-    let mut pushed = false;
-    let started = Instant::now();
-    for _ in 0..MAX_STEPS * 60 {
-        let mut step = page.json("AM")?;
-        match page.status {
-            200 => {}
-            401 if pushed => anyhow::bail!("the AM push was not approved"),
-            401 if sent_code => return Err(SignInError::WrongCode { idp }.into()),
-            401 => {
-                return Err(SignInError::WrongPassword {
-                    idp,
-                    username: username.clone(),
-                }
-                .into())
-            }
-            _ => return Err(am_error(&page, &step)),
+    session(browser, url, asks, mfa)?;
+    let page = browser.get(sso)?;
+    saml_response(&page).ok_or_else(|| {
+        SignInError::NoForm {
+            page: origin(&page.url),
+            status: page.status,
         }
-        if let Some(token) = step["tokenId"].as_str() {
-            browser.set_cookie(&base, SSO_COOKIE, token);
-            let page = browser.get(sso)?;
-            return saml_response(&page).ok_or_else(|| {
-                SignInError::NoForm {
-                    page: origin(&page.url),
-                    status: page.status,
-                }
-                .into()
-            });
-        }
-        if has_callback(&step, "PollingWaitCallback") {
-            if started.elapsed() > PUSH_LIMIT {
-                anyhow::bail!(
-                    "the AM push was not answered within {}s",
-                    PUSH_LIMIT.as_secs()
-                );
-            }
-            if !pushed {
-                eprintln!("aws-runas: approve the sign-in on your device");
-                pushed = true;
-            }
-            std::thread::sleep(POLL_EVERY);
-        } else if !sent_code && step["callbacks"].is_array() {
-            if mfa == MfaType::None {
-                anyhow::bail!("AM at {idp} asks for another step but mfa_type = none");
-            }
-            let code = (asks.otp)()?;
-            if !fill_code(&mut step, &code) {
-                anyhow::bail!("AM at {idp} asks for a step aws-runas cannot answer");
-            }
-            sent_code = true;
-        } else {
-            anyhow::bail!("AM at {idp} asks for a step aws-runas cannot answer");
-        }
-        page =
-            browser.post_json_with(authenticate.clone(), &step, std::slice::from_ref(&version))?;
-    }
-    Err(SignInError::TooManySteps { idp }.into())
+        .into()
+    })
 }
 
 #[cfg(test)]
@@ -260,19 +190,23 @@ fn authenticate_url(oauth2: &Url) -> anyhow::Result<Url> {
     Ok(url)
 }
 
-/// An AM session for a web identity sign-in at the OAuth2 realm URL `oauth2`: the
-/// authenticate API as for SAML (credentials in headers, then the tree's code or push
-/// callbacks, `mfa` naming v3's services), its `tokenId` set as the SSO cookie the realm's
-/// authorization endpoint reads.
+/// An AM session for a web identity sign-in at the OAuth2 realm URL `oauth2`: the session
+/// of its authenticate API, whose SSO cookie the realm's authorization endpoint reads.
 pub fn oidc_session(
     browser: &mut Browser,
     oauth2: &Url,
     asks: &Asks<'_>,
     mfa: MfaType,
 ) -> anyhow::Result<()> {
-    let url = authenticate_url(oauth2)?;
-    let idp = origin(oauth2);
-    let (base, _) = base_and_realm(&url)?;
+    session(browser, &authenticate_url(oauth2)?, asks, mfa)
+}
+
+/// Signs in at the AM authenticate `url`: credentials in headers, then the tree's code or push
+/// callbacks (`mfa` naming v3's services); the `tokenId` is set as the SSO cookie for the AM
+/// base, where SAML's `idpssoinit` and OpenID's `authorize` read it.
+fn session(browser: &mut Browser, url: &Url, asks: &Asks<'_>, mfa: MfaType) -> anyhow::Result<()> {
+    let idp = origin(url);
+    let (base, _) = base_and_realm(url)?;
     let username = (asks.username)()?;
     let password = (asks.password)(&username)?;
     tracing::info!("signing in at {idp} (ForgeRock AM) as '{username}'");

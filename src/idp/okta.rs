@@ -11,6 +11,9 @@
 //!    `SUCCESS`, `REJECTED` or `TIMEOUT`, for at most a minute; Duo's iframe flow is not spoken;
 //! 4. GET the embed link with `?sessionToken=`: Okta trades it for a session and returns the
 //!    page holding the `SAMLResponse`.
+//!
+//! Web identity (`oidc::api_sign_in`) shares steps 2 and 3, then sends the `sessionToken` with
+//! the authorization request instead.
 
 use std::time::{Duration, Instant};
 
@@ -139,70 +142,26 @@ pub fn sign_in(
     asks: &Asks<'_>,
     mfa: MfaType,
 ) -> anyhow::Result<String> {
-    let idp = origin(url);
     if let Some(response) = saml_response(&browser.get(url.clone())?) {
         return Ok(response);
     }
-    let username = (asks.username)()?;
-    let password = (asks.password)(&username)?;
-    tracing::info!("signing in at {idp} (Okta) as '{username}'");
-    let authn = url.join("/api/v1/authn").context("the Okta URL")?;
-    let mut page = browser.post_json(
-        authn,
-        &json!({ "username": username, "password": password }),
-    )?;
-    let mut tried_factor = false;
-    for _ in 0..MAX_STEPS {
-        let value = page.json("Okta")?;
-        match page.status {
-            200 => {}
-            401 => {
-                return Err(SignInError::WrongPassword {
-                    idp,
-                    username: username.clone(),
-                }
-                .into())
-            }
-            _ => return Err(okta_error(&page, &value)),
+    let token = session_token(browser, url, asks, mfa)?;
+    let mut app = url.clone();
+    app.query_pairs_mut().append_pair("sessionToken", &token);
+    let page = browser.get(app)?;
+    saml_response(&page).ok_or_else(|| {
+        SignInError::NoForm {
+            page: origin(&page.url),
+            status: page.status,
         }
-        match value["status"].as_str().unwrap_or_default() {
-            "SUCCESS" => {
-                let token = value["sessionToken"]
-                    .as_str()
-                    .context("Okta's SUCCESS holds no sessionToken")?;
-                let mut app = url.clone();
-                app.query_pairs_mut().append_pair("sessionToken", token);
-                let page = browser.get(app)?;
-                return saml_response(&page).ok_or_else(|| {
-                    SignInError::NoForm {
-                        page: origin(&page.url),
-                        status: page.status,
-                    }
-                    .into()
-                });
-            }
-            "MFA_REQUIRED" if !tried_factor => {
-                let state = value["stateToken"]
-                    .as_str()
-                    .context("Okta's MFA_REQUIRED holds no stateToken")?;
-                let factors = value["_embedded"]["factors"]
-                    .as_array()
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
-                let factor = choose_factor(factors, mfa)?;
-                (page, _) = verify(browser, &idp, state, factor, asks)?;
-                tried_factor = true;
-            }
-            other => anyhow::bail!("Okta at {idp} answered {other}: sign-in cannot go on"),
-        }
-    }
-    Err(SignInError::TooManySteps { idp }.into())
+        .into()
+    })
 }
 
-/// Okta's Authn API for a web identity sign-in at the authorization server `base`
-/// (`https://ORG.okta.com/oauth2[/SERVER]`): username and password, then the factor `mfa`
-/// picks (chosen and verified as for SAML), ending in the one-time `sessionToken` that
-/// `/v1/authorize?sessionToken=` trades for the authorization code.
+/// Okta's Authn API at the org of `base` (the SAML app's embed link, or the web identity
+/// authorization server `https://ORG.okta.com/oauth2[/SERVER]`): username and password, then
+/// the factor `mfa` picks, ending in the one-time `sessionToken` that the app link (SAML) or
+/// `/v1/authorize?sessionToken=` (web identity) trades for a session.
 pub fn session_token(
     browser: &mut Browser,
     base: &Url,

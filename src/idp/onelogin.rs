@@ -11,6 +11,11 @@
 //!    wrong code), or, for OneLogin Protect's push, without one, polling while the answer's
 //!    `message` says pending, for at most a minute.
 //!
+//! Web identity (`oidc::api_sign_in`, URL `https://SUB.onelogin.com/oidc/2?token=...`) signs in
+//! with the v1 login API instead (`/api/1/login/auth`, `/api/1/login/verify_factor`, the same
+//! device choice) for a session token, which `/session_via_api_token` turns into the session
+//! cookies the OpenID authorization endpoint reads.
+//!
 //! The API lives at `https://api.REGION.onelogin.com` for OneLogin's own hosts; any other host (a
 //! stand-in) serves it itself. No cookies: every sign-in needs the password.
 
