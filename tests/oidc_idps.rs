@@ -91,6 +91,8 @@ struct State {
     password_posts: usize,
     /// Push polls.
     polls: usize,
+    /// Requests to the token endpoint.
+    token_posts: usize,
     codes: HashMap<String, Grant>,
     /// Session tokens and cookies to the user they sign in.
     sessions: HashMap<String, String>,
@@ -174,6 +176,10 @@ impl Idp {
 
     fn polls(&self) -> usize {
         self.state.lock().unwrap().polls
+    }
+
+    fn token_posts(&self) -> usize {
+        self.state.lock().unwrap().token_posts
     }
 
     fn secrets(&self) -> Vec<String> {
@@ -277,6 +283,7 @@ fn authorize(
 /// The token endpoint: each code once, for the redirect URI it was issued to, and only with
 /// the verifier whose S256 challenge came with the authorization request.
 fn token(issuer: &str, st: &mut State, req: &Req) -> tiny_http::ResponseBox {
+    st.token_posts += 1;
     let form = req.form();
     let invalid = || json_reply(400, json!({"error": "invalid_grant"}));
     if field(&form, "grant_type") != Some("authorization_code")
@@ -320,10 +327,15 @@ fn token(issuer: &str, st: &mut State, req: &Req) -> tiny_http::ResponseBox {
 // Okta: the Authn API, then `/oauth2/default/v1/authorize?sessionToken=`.
 
 /// dave has no MFA; erin a TOTP factor (123456) and a push; paul a push approved at the third
-/// poll; rex a push he rejects; lou is locked out; nina's session token is one Okta ignores.
+/// poll; rex a push he rejects; lou is locked out; nina's session token is one Okta ignores;
+/// mallory's authorization comes back with another state (a mixed-up or forged response).
 /// Two authorization servers: `default` (with a discovery document) and the org's (`/oauth2`,
 /// without one below it).
 fn okta(base: &str, st: &mut State, req: &Req) -> tiny_http::ResponseBox {
+    if req.method == "HEAD" {
+        // Okta's fingerprint, for provider detection.
+        return reply(200, String::new(), &[("x-okta-request-id", "req-1")]);
+    }
     for server in ["/oauth2/default", "/oauth2"] {
         let Some(rest) = req.path.strip_prefix(server) else {
             continue;
@@ -338,6 +350,9 @@ fn okta(base: &str, st: &mut State, req: &Req) -> tiny_http::ResponseBox {
                 .query("sessionToken")
                 .and_then(|t| st.sessions.remove(t))
             {
+                Some(user) if user == "mallory" => {
+                    redirect("app:/callback?code=forged-code&state=not-yours")
+                }
                 Some(user) => authorize(st, &req.query, &user, &[]),
                 None => redirect("/login/login.htm?fromURI=%2Foauth2%2Fv1%2Fauthorize"),
             },
@@ -367,7 +382,9 @@ fn okta(base: &str, st: &mut State, req: &Req) -> tiny_http::ResponseBox {
                 )
             };
             match (body["username"].as_str(), body["password"].as_str()) {
-                (Some("dave"), Some("dave-password")) => success(st, "dave"),
+                (Some(u @ ("dave" | "mallory")), Some(p)) if p == format!("{u}-password") => {
+                    success(st, u)
+                }
                 (Some("erin"), Some("erin-password")) => mfa(
                     st,
                     vec![
@@ -567,6 +584,17 @@ fn onelogin(base: &str, st: &mut State, req: &Req) -> tiny_http::ResponseBox {
 /// hank has no MFA (a non-ASCII password); ivy's code service wants 123456; ida's push service
 /// waits twice then approves; ivan's push is denied.
 fn am(base: &str, st: &mut State, req: &Req) -> tiny_http::ResponseBox {
+    if req.method == "HEAD" {
+        // AM's fingerprint (its CORS headers), for provider detection.
+        return reply(
+            200,
+            String::new(),
+            &[(
+                "access-control-allow-headers",
+                "X-OpenAM-Username, X-OpenAM-Password, Accept-API-Version",
+            )],
+        );
+    }
     let issuer = format!("{base}/am/oauth2/realms/root/realms/alpha");
     let decoded = |name: &str| {
         let raw = req.header(name)?;
@@ -919,6 +947,41 @@ fn okta_org_server_without_discovery_and_an_ignored_session_token() {
         !err.contains("okta-session-") && !err.contains("fromURI"),
         "{err}"
     );
+    // A redirect with another state than the one sent: its code is never used.
+    let tokens = idp.token_posts();
+    let err = sign_in(&sandbox, &["-U", "mallory", "dev"], "mallory-password").one_line_error();
+    assert!(
+        err.contains("profile 'dev'") && err.contains("another state"),
+        "{err}"
+    );
+    assert!(!err.contains("forged-code"), "{err}");
+    assert_eq!(idp.token_posts(), tokens, "no code exchanged");
+}
+
+#[test]
+fn okta_and_am_are_told_by_their_answers_without_web_identity_provider() {
+    let okta = Idp::start(okta);
+    let sandbox = setup(&format!("{}/oauth2/default", okta.base()), "auto");
+    let out = sign_in(&sandbox, &["-v", "-U", "dave", "dev"], "dave-password").ok();
+    assert!(
+        out.stderr.contains("identity provider detected: Okta"),
+        "{}",
+        out.stderr
+    );
+    assert_signed_in_as(&sandbox, &out, "Dev", "dave");
+
+    let am = Idp::start(am);
+    let sandbox = setup(
+        &format!("{}/am/oauth2/realms/root/realms/alpha", am.base()),
+        "auto",
+    );
+    let out = sign_in(&sandbox, &["-v", "-U", "hank", "dev"], "hänk-pässword").ok();
+    assert!(
+        out.stderr.contains("identity provider detected: ForgeRock"),
+        "{}",
+        out.stderr
+    );
+    assert_signed_in_as(&sandbox, &out, "Dev", "hank");
 }
 
 #[test]
@@ -926,6 +989,8 @@ fn onelogin_password_code_push_and_the_cached_id_token() {
     let idp = Idp::start(onelogin);
     let token = STANDARD.encode("id:secret");
     let sandbox = setup(&format!("{}/oidc/2?token={token}", idp.base()), "onelogin");
+    // The API client's secret in the URL is as secret as the rest.
+    idp.state.lock().unwrap().secrets.push(token.clone());
     password_wrong_right_and_cached(&idp, &sandbox, "frank", "frank-password");
 
     let err = sign_in(
@@ -1041,10 +1106,8 @@ fn keycloak_realm_url_signs_in_at_its_login_form() {
         .cache_files()
         .into_iter()
         .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("idtoken_")
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with("idtoken_") && name.ends_with(".json")
         })
         .expect("a cached ID token");
     let id_token = json(&std::fs::read_to_string(cached).unwrap())["value"]["id_token"]
