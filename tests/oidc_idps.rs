@@ -398,6 +398,11 @@ fn okta(base: &str, st: &mut State, req: &Req) -> tiny_http::ResponseBox {
                     let token = st.secret("okta-session-");
                     json_reply(200, json!({"status": "SUCCESS", "sessionToken": token}))
                 }
+                (Some("eve"), Some("eve-password")) => json_reply(
+                    429,
+                    json!({"errorCode": "E0000047",
+                           "errorSummary": "API call exceeded rate limit\u{1b}[2J\naws-runas: all good"}),
+                ),
                 (Some("lou"), Some("lou-password")) => {
                     json_reply(200, json!({"status": "LOCKED_OUT"}))
                 }
@@ -947,6 +952,13 @@ fn okta_org_server_without_discovery_and_an_ignored_session_token() {
         !err.contains("okta-session-") && !err.contains("fromURI"),
         "{err}"
     );
+    // An answer written to fool the terminal: one line, escapes shown, not obeyed.
+    let err = sign_in(&sandbox, &["-U", "eve", "dev"], "eve-password").one_line_error();
+    assert!(
+        err.contains("HTTP 429: API call exceeded rate limit"),
+        "{err}"
+    );
+    assert!(!err.contains('\x1b'), "{err:?}");
     // A redirect with another state than the one sent: its code is never used.
     let tokens = idp.token_posts();
     let err = sign_in(&sandbox, &["-U", "mallory", "dev"], "mallory-password").one_line_error();

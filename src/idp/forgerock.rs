@@ -67,9 +67,10 @@ fn rfc2047(text: &str) -> String {
 fn am_error(page: &Page, value: &Value) -> anyhow::Error {
     let message = value["message"].as_str().unwrap_or("no reason given");
     anyhow::anyhow!(
-        "AM at {} answered HTTP {}: {message}",
+        "AM at {} answered HTTP {}: {}",
         origin(&page.url),
-        page.status
+        page.status,
+        crate::config::shown(message)
     )
 }
 

@@ -32,10 +32,12 @@ const POLL_EVERY: Duration = Duration::from_secs(1);
 /// Okta's own words for a failed call: `errorSummary`, else the HTTP status.
 fn okta_error(page: &Page, value: &Value) -> anyhow::Error {
     let summary = value["errorSummary"].as_str().unwrap_or("no reason given");
+    // The IdP's words, tamed: no control bytes or line breaks reach the terminal.
     anyhow::anyhow!(
-        "Okta at {} answered HTTP {}: {summary}",
+        "Okta at {} answered HTTP {}: {}",
         origin(&page.url),
-        page.status
+        page.status,
+        crate::config::shown(summary)
     )
 }
 
@@ -210,7 +212,10 @@ pub fn session_token(
                 (page, _) = verify(browser, &idp, state, factor, asks)?;
                 tried_factor = true;
             }
-            other => anyhow::bail!("Okta at {idp} answered {other}: sign-in cannot go on"),
+            other => anyhow::bail!(
+                "Okta at {idp} answered {}: sign-in cannot go on",
+                crate::config::shown(other)
+            ),
         }
     }
     Err(SignInError::TooManySteps { idp }.into())

@@ -39,9 +39,10 @@ fn api_error(page: &Page, value: &Value) -> anyhow::Error {
         .or_else(|| value["status"]["message"].as_str())
         .unwrap_or("no reason given");
     anyhow::anyhow!(
-        "OneLogin at {} answered HTTP {}: {message}",
+        "OneLogin at {} answered HTTP {}: {}",
         origin(&page.url),
-        page.status
+        page.status,
+        crate::config::shown(message)
     )
 }
 
