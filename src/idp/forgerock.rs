@@ -13,6 +13,10 @@
 //!    wrong code); a `PollingWaitCallback` is a push: the step is posted back as it is until
 //!    `tokenId`, for at most a minute;
 //! 4. GET the `idpssoinit` URL again, now signed in.
+//!
+//! Web identity (`oidc::api_sign_in`) configures the realm's OAuth2 URL
+//! (`BASE/oauth2/realms/...`): steps 2 and 3 at the same realm's authenticate URL, then its
+//! `authorize` with the SSO cookie.
 
 use std::time::{Duration, Instant};
 
@@ -63,9 +67,10 @@ fn rfc2047(text: &str) -> String {
 fn am_error(page: &Page, value: &Value) -> anyhow::Error {
     let message = value["message"].as_str().unwrap_or("no reason given");
     anyhow::anyhow!(
-        "AM at {} answered HTTP {}: {message}",
+        "AM at {} answered HTTP {}: {}",
         origin(&page.url),
-        page.status
+        page.status,
+        crate::config::shown(message)
     )
 }
 
@@ -106,7 +111,6 @@ pub fn sign_in(
     asks: &Asks<'_>,
     mfa: MfaType,
 ) -> anyhow::Result<String> {
-    let idp = origin(url);
     let (base, realm) = base_and_realm(url)?;
     let mut sso = base.join("idpssoinit")?;
     let alias = if realm.is_empty() {
@@ -121,6 +125,89 @@ pub fn sign_in(
         return Ok(response);
     }
 
+    session(browser, url, asks, mfa)?;
+    let page = browser.get(sso)?;
+    saml_response(&page).ok_or_else(|| {
+        SignInError::NoForm {
+            page: origin(&page.url),
+            status: page.status,
+        }
+        .into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_realms_are_kept() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        let (base, realm) = base_and_realm(&u(
+            "https://am.example.org/am/json/realms/root/realms/alpha/realms/eu/authenticate",
+        ))
+        .unwrap();
+        assert_eq!(base.as_str(), "https://am.example.org/am/");
+        assert_eq!(realm, "alpha/eu");
+        let (_, realm) = base_and_realm(&u("https://h/am/json/realms/root/authenticate")).unwrap();
+        assert_eq!(realm, "");
+        let (_, realm) = base_and_realm(&u("https://h/am/json/realms/corp/authenticate")).unwrap();
+        assert_eq!(realm, "corp", "v3's single-realm form");
+        assert!(base_and_realm(&u("https://h/am/XUI/")).is_err());
+        assert_eq!(rfc2047("jürgen"), "=?UTF-8?B?asO8cmdlbg==?=");
+    }
+
+    #[test]
+    fn codes_go_into_the_password_callback() {
+        let mut step = json!({"authId": "x", "callbacks": [
+            {"type": "TextOutputCallback", "output": [{"name": "message", "value": "Enter code"}]},
+            {"type": "PasswordCallback", "input": [{"name": "IDToken2", "value": ""}]}]});
+        assert!(fill_code(&mut step, "123456"));
+        assert_eq!(step["callbacks"][1]["input"][0]["value"], "123456");
+        assert_eq!(step["authId"], "x", "the rest is sent back as it came");
+    }
+}
+
+/// The authenticate URL of AM's OAuth2 realm URL (`BASE/oauth2/realms/root/realms/REALM`, or
+/// v3's `BASE/oauth2/realms/REALM`): the same realm path under `json/`.
+fn authenticate_url(oauth2: &Url) -> anyhow::Result<Url> {
+    let path = oauth2.path().trim_end_matches('/');
+    let (before, after) = match path.split_once("/oauth2") {
+        Some((before, after)) if after.is_empty() || after.starts_with('/') => (before, after),
+        _ => anyhow::bail!(
+            "{} is not an AM OAuth2 URL (no /oauth2/realms/...)",
+            origin(oauth2)
+        ),
+    };
+    let realms = after.trim_start_matches('/');
+    let realms = if realms.is_empty() {
+        "realms/root"
+    } else {
+        realms
+    };
+    let mut url = oauth2.clone();
+    url.set_query(None);
+    url.set_path(&format!("{before}/json/{realms}/authenticate"));
+    Ok(url)
+}
+
+/// An AM session for a web identity sign-in at the OAuth2 realm URL `oauth2`: the session
+/// of its authenticate API, whose SSO cookie the realm's authorization endpoint reads.
+pub fn oidc_session(
+    browser: &mut Browser,
+    oauth2: &Url,
+    asks: &Asks<'_>,
+    mfa: MfaType,
+) -> anyhow::Result<()> {
+    session(browser, &authenticate_url(oauth2)?, asks, mfa)
+}
+
+/// Signs in at the AM authenticate `url`: credentials in headers, then the tree's code or push
+/// callbacks (`mfa` naming v3's services); the `tokenId` is set as the SSO cookie for the AM
+/// base, where SAML's `idpssoinit` and OpenID's `authorize` read it.
+fn session(browser: &mut Browser, url: &Url, asks: &Asks<'_>, mfa: MfaType) -> anyhow::Result<()> {
+    let idp = origin(url);
+    let (base, _) = base_and_realm(url)?;
     let username = (asks.username)()?;
     let password = (asks.password)(&username)?;
     tracing::info!("signing in at {idp} (ForgeRock AM) as '{username}'");
@@ -177,14 +264,7 @@ pub fn sign_in(
         }
         if let Some(token) = step["tokenId"].as_str() {
             browser.set_cookie(&base, SSO_COOKIE, token);
-            let page = browser.get(sso)?;
-            return saml_response(&page).ok_or_else(|| {
-                SignInError::NoForm {
-                    page: origin(&page.url),
-                    status: page.status,
-                }
-                .into()
-            });
+            return Ok(());
         }
         if has_callback(&step, "PollingWaitCallback") {
             if started.elapsed() > PUSH_LIMIT {
@@ -217,33 +297,25 @@ pub fn sign_in(
 }
 
 #[cfg(test)]
-mod tests {
+mod oidc_tests {
     use super::*;
 
     #[test]
-    fn nested_realms_are_kept() {
-        let u = |s: &str| Url::parse(s).unwrap();
-        let (base, realm) = base_and_realm(&u(
-            "https://am.example.org/am/json/realms/root/realms/alpha/realms/eu/authenticate",
-        ))
-        .unwrap();
-        assert_eq!(base.as_str(), "https://am.example.org/am/");
-        assert_eq!(realm, "alpha/eu");
-        let (_, realm) = base_and_realm(&u("https://h/am/json/realms/root/authenticate")).unwrap();
-        assert_eq!(realm, "");
-        let (_, realm) = base_and_realm(&u("https://h/am/json/realms/corp/authenticate")).unwrap();
-        assert_eq!(realm, "corp", "v3's single-realm form");
-        assert!(base_and_realm(&u("https://h/am/XUI/")).is_err());
-        assert_eq!(rfc2047("jürgen"), "=?UTF-8?B?asO8cmdlbg==?=");
-    }
-
-    #[test]
-    fn codes_go_into_the_password_callback() {
-        let mut step = json!({"authId": "x", "callbacks": [
-            {"type": "TextOutputCallback", "output": [{"name": "message", "value": "Enter code"}]},
-            {"type": "PasswordCallback", "input": [{"name": "IDToken2", "value": ""}]}]});
-        assert!(fill_code(&mut step, "123456"));
-        assert_eq!(step["callbacks"][1]["input"][0]["value"], "123456");
-        assert_eq!(step["authId"], "x", "the rest is sent back as it came");
+    fn the_oauth2_realm_url_gives_its_authenticate_url() {
+        let a = |s: &str| authenticate_url(&Url::parse(s).unwrap()).map(|u| u.to_string());
+        assert_eq!(
+            a("https://am.example.org/am/oauth2/realms/root/realms/alpha").unwrap(),
+            "https://am.example.org/am/json/realms/root/realms/alpha/authenticate"
+        );
+        assert_eq!(
+            a("https://h/am/oauth2/realms/corp/").unwrap(),
+            "https://h/am/json/realms/corp/authenticate"
+        );
+        assert_eq!(
+            a("https://h/am/oauth2").unwrap(),
+            "https://h/am/json/realms/root/authenticate"
+        );
+        assert!(a("https://h/am/oauth2x/realms/a").is_err());
+        assert!(a("https://h/am/json/realms/a/authenticate").is_err());
     }
 }

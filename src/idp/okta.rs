@@ -12,6 +12,9 @@
 //!    `LOCKED_OUT` is a locked account;
 //! 4. GET the embed link with `?sessionToken=`: Okta trades it for a session and returns the
 //!    page holding the `SAMLResponse`.
+//!
+//! Web identity (`oidc::api_sign_in`) shares steps 2 and 3, then sends the `sessionToken` with
+//! the authorization request instead.
 
 use std::time::{Duration, Instant};
 
@@ -30,10 +33,12 @@ const POLL_EVERY: Duration = Duration::from_secs(1);
 /// Okta's own words for a failed call: `errorSummary`, else the HTTP status.
 fn okta_error(page: &Page, value: &Value) -> anyhow::Error {
     let summary = value["errorSummary"].as_str().unwrap_or("no reason given");
+    // The IdP's words, tamed: no control bytes or line breaks reach the terminal.
     anyhow::anyhow!(
-        "Okta at {} answered HTTP {}: {summary}",
+        "Okta at {} answered HTTP {}: {}",
         origin(&page.url),
-        page.status
+        page.status,
+        crate::config::shown(summary)
     )
 }
 
@@ -147,14 +152,37 @@ pub fn sign_in(
     asks: &Asks<'_>,
     mfa: MfaType,
 ) -> anyhow::Result<String> {
-    let idp = origin(url);
     if let Some(response) = saml_response(&browser.get(url.clone())?) {
         return Ok(response);
     }
+    let token = session_token(browser, url, asks, mfa)?;
+    let mut app = url.clone();
+    app.query_pairs_mut().append_pair("sessionToken", &token);
+    let page = browser.get(app)?;
+    saml_response(&page).ok_or_else(|| {
+        SignInError::NoForm {
+            page: origin(&page.url),
+            status: page.status,
+        }
+        .into()
+    })
+}
+
+/// Okta's Authn API at the org of `base` (the SAML app's embed link, or the web identity
+/// authorization server `https://ORG.okta.com/oauth2[/SERVER]`): username and password, then
+/// the factor `mfa` picks, ending in the one-time `sessionToken` that the app link (SAML) or
+/// `/v1/authorize?sessionToken=` (web identity) trades for a session.
+pub fn session_token(
+    browser: &mut Browser,
+    base: &Url,
+    asks: &Asks<'_>,
+    mfa: MfaType,
+) -> anyhow::Result<String> {
+    let idp = origin(base);
     let username = (asks.username)()?;
     let password = (asks.password)(&username)?;
     tracing::info!("signing in at {idp} (Okta) as '{username}'");
-    let authn = url.join("/api/v1/authn").context("the Okta URL")?;
+    let authn = base.join("/api/v1/authn").context("the Okta URL")?;
     let mut page = browser.post_json(
         authn,
         &json!({ "username": username, "password": password }),
@@ -175,19 +203,10 @@ pub fn sign_in(
         }
         match value["status"].as_str().unwrap_or_default() {
             "SUCCESS" => {
-                let token = value["sessionToken"]
+                return value["sessionToken"]
                     .as_str()
-                    .context("Okta's SUCCESS holds no sessionToken")?;
-                let mut app = url.clone();
-                app.query_pairs_mut().append_pair("sessionToken", token);
-                let page = browser.get(app)?;
-                return saml_response(&page).ok_or_else(|| {
-                    SignInError::NoForm {
-                        page: origin(&page.url),
-                        status: page.status,
-                    }
-                    .into()
-                });
+                    .map(str::to_owned)
+                    .context("Okta's SUCCESS holds no sessionToken")
             }
             "MFA_REQUIRED" if !tried_factor => {
                 let state = value["stateToken"]
@@ -208,7 +227,10 @@ pub fn sign_in(
                 }
                 .into())
             }
-            other => anyhow::bail!("Okta at {idp} answered {other}: sign-in cannot go on"),
+            other => anyhow::bail!(
+                "Okta at {idp} answered {}: sign-in cannot go on",
+                crate::shown::shown(other)
+            ),
         }
     }
     Err(SignInError::TooManySteps { idp }.into())

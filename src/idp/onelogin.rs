@@ -12,6 +12,11 @@
 //!    wrong code), or, for OneLogin Protect's push, without one, polling while the answer's
 //!    `message` says pending, for at most a minute (401: denied on the device).
 //!
+//! Web identity (`oidc::api_sign_in`, URL `https://SUB.onelogin.com/oidc/2?token=...`) signs in
+//! with the v1 login API instead (`/api/1/login/auth`, `/api/1/login/verify_factor`, the same
+//! device choice) for a session token, which `/session_via_api_token` turns into the session
+//! cookies the OpenID authorization endpoint reads.
+//!
 //! The API lives at `https://api.REGION.onelogin.com` for OneLogin's own hosts; any other host (a
 //! stand-in) serves it itself. No cookies: every sign-in needs the password.
 
@@ -35,9 +40,10 @@ fn api_error(page: &Page, value: &Value) -> anyhow::Error {
         .or_else(|| value["status"]["message"].as_str())
         .unwrap_or("no reason given");
     anyhow::anyhow!(
-        "OneLogin at {} answered HTTP {}: {message}",
+        "OneLogin at {} answered HTTP {}: {}",
         origin(&page.url),
-        page.status
+        page.status,
+        crate::config::shown(message)
     )
 }
 
@@ -199,6 +205,132 @@ pub fn sign_in(
         body["do_not_notify"] = Value::Bool(true);
         spinner.wait(POLL_EVERY);
     }
+}
+
+/// The v1 API's `data[0]`, where its login answers keep their tokens.
+fn v1_data(value: &Value) -> &Value {
+    &value["data"][0]
+}
+
+/// A OneLogin session for a web identity sign-in at `url` (`https://SUB.onelogin.com/oidc/2`
+/// with the API client in `token=`, as aws-runas v3 configures it): an API token, then
+/// `/api/1/login/auth` (username and password; MFA verified at `/api/1/login/verify_factor` with
+/// the device `mfa` picks, as for SAML) for a session token, which `/session_via_api_token` at
+/// the URL's host turns into the session cookies its authorization endpoint reads.
+pub fn oidc_session(
+    browser: &mut Browser,
+    url: &Url,
+    asks: &Asks<'_>,
+    mfa: MfaType,
+) -> anyhow::Result<()> {
+    let idp = origin(url);
+    let client = query(url, "token")?;
+    let subdomain = url
+        .host_str()
+        .and_then(|h| h.split('.').next())
+        .unwrap_or_default()
+        .to_owned();
+    let api = api_base(url)?;
+    let page = browser.post_json_authorized(
+        api.join("auth/oauth2/v2/token")?,
+        &json!({ "grant_type": "client_credentials" }),
+        Some(&format!("Basic {client}")),
+    )?;
+    let value = page.json("OneLogin")?;
+    let access = match (page.status, value["access_token"].as_str()) {
+        (200, Some(t)) => format!("bearer {t}"),
+        _ => return Err(api_error(&page, &value).context("the API credentials in the URL's token")),
+    };
+
+    let username = (asks.username)()?;
+    let password = (asks.password)(&username)?;
+    tracing::info!("signing in at {idp} (OneLogin) as '{username}'");
+    let page = browser.post_json_authorized(
+        api.join("api/1/login/auth")?,
+        &json!({ "username_or_email": username, "password": password, "subdomain": subdomain }),
+        Some(&access),
+    )?;
+    let value = page.json("OneLogin")?;
+    match page.status {
+        200 => {}
+        401 => return Err(SignInError::WrongPassword { idp, username }.into()),
+        _ => return Err(api_error(&page, &value)),
+    }
+    let session = |value: &Value| {
+        v1_data(value)["session_token"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    };
+    let token = match session(&value) {
+        Some(token) => token,
+        None => {
+            let data = v1_data(&value);
+            let state = data["state_token"].as_str().with_context(|| {
+                format!("OneLogin at {idp} sent neither a session nor an MFA state")
+            })?;
+            let devices = data["devices"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let (device, push) = choose_device(devices, mfa)?;
+            let device_id = match &device["device_id"] {
+                Value::Number(n) => n.to_string(),
+                Value::String(s) => s.clone(),
+                _ => anyhow::bail!("OneLogin's MFA device has no id"),
+            };
+            let verify = api.join("api/1/login/verify_factor")?;
+            let mut body = json!({ "device_id": device_id, "state_token": state,
+                                   "do_not_notify": false });
+            if push {
+                eprintln!("aws-runas: approve the OneLogin Protect push on your device");
+            } else {
+                body["otp_token"] = Value::String((asks.otp)()?);
+            }
+            let started = Instant::now();
+            loop {
+                let page = browser.post_json_authorized(verify.clone(), &body, Some(&access))?;
+                let value = page.json("OneLogin")?;
+                match (page.status, session(&value)) {
+                    (200, Some(token)) => break token,
+                    (401, _) if push => anyhow::bail!("the OneLogin push was not approved"),
+                    (401, _) => return Err(SignInError::WrongCode { idp }.into()),
+                    (200, None) => {}
+                    _ => return Err(api_error(&page, &value)),
+                }
+                let message = value["status"]["message"]
+                    .as_str()
+                    .or_else(|| value["message"].as_str())
+                    .unwrap_or_default();
+                if !push || !message.to_ascii_lowercase().contains("pending") {
+                    anyhow::bail!(
+                        "OneLogin at {idp} did not accept the MFA: {}",
+                        crate::config::shown(message)
+                    );
+                }
+                if started.elapsed() > PUSH_LIMIT {
+                    anyhow::bail!(
+                        "the OneLogin push was not answered within {}s",
+                        PUSH_LIMIT.as_secs()
+                    );
+                }
+                // Only the first call notifies the device; the rest poll.
+                body["do_not_notify"] = Value::Bool(true);
+                std::thread::sleep(POLL_EVERY);
+            }
+        }
+    };
+    let page = browser.post_form(
+        url.join("/session_via_api_token")?,
+        &[("session_token".to_owned(), token)],
+    )?;
+    if page.status != 200 {
+        anyhow::bail!(
+            "OneLogin at {idp} answered HTTP {} when turning the API session into a web session",
+            page.status
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -415,16 +415,7 @@ pub fn resolve(
     let provider = look.provider(&flags.provider, "saml_provider", &auth_url)?;
     let (saml_role, target_role) = look.roles(&flags.jump_role_arn)?;
 
-    let mfa_type = match look.find("mfa_type") {
-        None => MfaType::Auto,
-        Some((p, v)) => match v.to_ascii_lowercase().as_str() {
-            "auto" => MfaType::Auto,
-            "none" => MfaType::None,
-            "code" => MfaType::Code,
-            "push" => MfaType::Push,
-            _ => return Err(bad(p, "mfa_type", &v, "expected auto, none, code or push")),
-        },
-    };
+    let mfa_type = read_mfa_type(&look)?;
     let duration = look.duration(role_duration)?;
     let browser = browser_wait(&look, env)?;
     let federated_username = look.find("federated_username").map(|(_, v)| v);
@@ -490,6 +481,20 @@ fn browser_wait(look: &Lookup<'_>, env: &Environment) -> Result<BrowserWait, Con
     Ok(BrowserWait { port, timeout })
 }
 
+/// `mfa_type`: which factor an API sign-in (Okta, OneLogin, AM) uses, SAML or web identity.
+fn read_mfa_type(look: &Lookup<'_>) -> Result<MfaType, ConfigError> {
+    Ok(match look.find("mfa_type") {
+        None => MfaType::Auto,
+        Some((p, v)) => match v.to_ascii_lowercase().as_str() {
+            "auto" => MfaType::Auto,
+            "none" => MfaType::None,
+            "code" => MfaType::Code,
+            "push" => MfaType::Push,
+            _ => return Err(bad(p, "mfa_type", &v, "expected auto, none, code or push")),
+        },
+    })
+}
+
 /// What STS accepts as a role session name.
 fn session_name_ok(n: &str) -> bool {
     (2..=64).contains(&n.len())
@@ -527,6 +532,8 @@ pub struct WebSettings {
     pub password: Option<String>,
     pub provider: Provider,
     pub flow: WebFlow,
+    /// The factor the API sign-ins (Okta, OneLogin, AM) use when asked for MFA.
+    pub mfa_type: MfaType,
     /// Always with `openid`; `offline_access` asks for a refresh token.
     pub scopes: Vec<String>,
     /// The role assumed with the ID token: `jump_role_arn` when set, else `role_arn`.
@@ -555,6 +562,7 @@ impl fmt::Debug for WebSettings {
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("provider", &self.provider)
             .field("flow", &self.flow)
+            .field("mfa_type", &self.mfa_type)
             .field("scopes", &self.scopes)
             .field("web_role", &self.web_role)
             .field("target_role", &self.target_role)
@@ -697,6 +705,7 @@ pub fn resolve_web(
         password: flags.password.clone(),
         provider,
         flow,
+        mfa_type: read_mfa_type(&look)?,
         scopes,
         web_role,
         target_role,

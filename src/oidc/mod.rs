@@ -3,6 +3,7 @@
 //! provider client of web identity profiles (discovery, the code and refresh grants, the ID
 //! token cache, the sign-in flows).
 
+pub mod api_sign_in;
 pub mod id_token;
 pub mod loopback;
 pub mod pkce;

@@ -22,6 +22,7 @@ use crate::idp::form::{self, Goal, Reached};
 use crate::idp::http::{jar_path, origin, Browser};
 use crate::idp::settings::{detect_from_headers, Provider, WebFlow, WebSettings};
 use crate::idp::{Asks, Person};
+use crate::oidc::api_sign_in;
 use crate::oidc::id_token::{self, CachedIdToken};
 use crate::oidc::loopback::Listener;
 use crate::oidc::pkce::Pkce;
@@ -41,7 +42,7 @@ pub enum WebSignInError {
     DeviceCodeExpired { profile: String },
     #[error("profile '{profile}': the sign-in was denied at the identity provider")]
     Denied { profile: String },
-    #[error("profile '{profile}': the {provider:?} sign-in is not available for web identity in this build: set web_identity_provider = form, or web_identity_flow = browser or device")]
+    #[error("profile '{profile}': the {provider:?} password sign-in is not available for web identity in this build: set web_identity_flow = browser or device")]
     ProviderUnsupported { profile: String, provider: Provider },
 }
 
@@ -86,7 +87,7 @@ pub fn id_token(s: &WebSettings, context: &Context<'_>) -> anyhow::Result<String
         &s.auth_url,
         s.username.as_deref(),
     )));
-    let endpoints = provider::discover(&mut browser, &s.auth_url)
+    let endpoints = api_sign_in::endpoints(&mut browser, s)
         .with_context(|| format!("profile '{}'", s.profile))?;
     if let Some(refresh_token) = cached.and_then(|t| t.refresh_token) {
         if let Some(t) = refresh(&mut browser, s, &endpoints, &refresh_token)? {
@@ -213,7 +214,8 @@ fn password_flow(
         }
         p => p,
     };
-    if provider != Provider::Form {
+    if matches!(provider, Provider::AzureAd | Provider::Browser) {
+        // Azure AD's pages are scripted for SAML only; its OIDC side is not built yet.
         return Err(WebSignInError::ProviderUnsupported {
             profile: s.profile.clone(),
             provider,
@@ -242,11 +244,23 @@ fn password_flow(
         otp: &otp,
     };
     let target = s.redirect_url();
-    let reached = form::sign_in_to(browser, &url, &asks, Goal::Redirect(&target))
-        .map_err(|e| in_profile(person.explain(e)))?;
-    let Reached::Redirect(redirect) = reached else {
-        unreachable!("a redirect goal ends at a redirect")
+    let sign_in_once = |browser: &mut Browser| {
+        if api_sign_in::speaks(provider) {
+            return api_sign_in::redirect(browser, s, provider, &url, &asks);
+        }
+        form::sign_in_to(browser, &url, &asks, Goal::Redirect(&target)).map(|reached| {
+            let Reached::Redirect(redirect) = reached else {
+                unreachable!("a redirect goal ends at a redirect")
+            };
+            redirect
+        })
     };
+    let redirect = match sign_in_once(browser) {
+        Err(e) if person.try_again(&e) => sign_in_once(browser),
+        result => result,
+    }
+    .map_err(|e| in_profile(person.explain(e)))?;
+    person.signed_in();
     let code = provider::code_from_redirect(&redirect, &pkce.state, &s.auth_url)
         .map_err(|e| in_profile(e.into()))?;
     exchange(browser, s, endpoints, &code, &s.redirect_uri, &pkce).map_err(in_profile)
@@ -375,6 +389,7 @@ mod tests {
             password: None,
             provider: Provider::Form,
             flow: WebFlow::Password,
+            mfa_type: crate::idp::settings::MfaType::Auto,
             scopes: vec!["openid".into()],
             web_role: "arn:aws:iam::123456789012:role/r".into(),
             target_role: None,

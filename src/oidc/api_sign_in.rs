@@ -1,0 +1,159 @@
+//! Web identity sign-in through an identity provider's own API, as aws-runas v3 does it for
+//! Okta, OneLogin and ForgeRock AM: the provider's API signs the person in (password, then the
+//! MFA factor, spoken by the SAML clients in `idp`), which leaves either a one-time token for
+//! the authorization request (Okta's `sessionToken`) or session cookies in our jar (OneLogin,
+//! AM); the authorization request then answers with a redirect to the redirect URI carrying
+//! the code, never fetched.
+//!
+//! Also where each provider's endpoints are when its configured URL serves no discovery
+//! document: the paths v3 appends (Okta `/v1/authorize`, OneLogin `/auth`, AM `/authorize` and
+//! `/access_token`, Keycloak's `/protocol/openid-connect/...` below the realm).
+
+use url::Url;
+
+use crate::idp::http::{origin, same_endpoint, Browser};
+use crate::idp::settings::{Provider, WebSettings};
+use crate::idp::{forgerock, okta, onelogin, Asks};
+use crate::oidc::provider::{self, Endpoints, OidcError};
+
+/// Whether `provider` signs in through its API here (else through its HTML login form).
+pub fn speaks(provider: Provider) -> bool {
+    matches!(
+        provider,
+        Provider::Okta | Provider::OneLogin | Provider::ForgeRock
+    )
+}
+
+/// The provider's endpoints: from its discovery document, else (none served there) the ones
+/// v3 derives from the configured URL for the provider the profile names.
+pub fn endpoints(browser: &mut Browser, s: &WebSettings) -> anyhow::Result<Endpoints> {
+    let error = match provider::discover(browser, &s.auth_url) {
+        Ok(endpoints) => return Ok(endpoints),
+        Err(e) => e,
+    };
+    let no_document = matches!(
+        error.downcast_ref::<OidcError>(),
+        Some(OidcError::Discovery { .. })
+    );
+    match fallback(s.provider, &s.auth_url) {
+        Some(endpoints) if no_document => {
+            tracing::info!(
+                "no OpenID discovery document below {}: using the {:?} endpoints below it",
+                origin(&s.auth_url),
+                s.provider
+            );
+            Ok(endpoints)
+        }
+        _ => Err(error),
+    }
+}
+
+/// v3's endpoints below the configured URL, for the providers whose layout is known.
+fn fallback(provider: Provider, url: &Url) -> Option<Endpoints> {
+    let (authorization, token) = match provider {
+        Provider::Okta => ("v1/authorize", "v1/token"),
+        Provider::OneLogin => ("auth", "token"),
+        Provider::ForgeRock => ("authorize", "access_token"),
+        Provider::Form | Provider::Auto if url.path().contains("/realms/") => (
+            "protocol/openid-connect/auth",
+            "protocol/openid-connect/token",
+        ),
+        _ => return None,
+    };
+    let below = |tail: &str| {
+        let mut u = url.clone();
+        // OneLogin's URL carries the API client in its query: never sent to these endpoints.
+        u.set_query(None);
+        u.set_fragment(None);
+        let path = format!("{}/{tail}", u.path().trim_end_matches('/'));
+        u.set_path(&path);
+        u
+    };
+    Some(Endpoints {
+        authorization: below(authorization),
+        token: below(token),
+        // v3 knows no device endpoint: the device flow needs a discovery document.
+        device_authorization: None,
+    })
+}
+
+/// Signs in through `provider`'s API, then makes the authorization request `authorize` and
+/// returns the redirect to the redirect URI it ends in (code and state in its query).
+pub fn redirect(
+    browser: &mut Browser,
+    s: &WebSettings,
+    provider: Provider,
+    authorize: &Url,
+    asks: &Asks<'_>,
+) -> anyhow::Result<Url> {
+    let mut url = authorize.clone();
+    match provider {
+        Provider::Okta => {
+            let token = okta::session_token(browser, &s.auth_url, asks, s.mfa_type)?;
+            url.query_pairs_mut().append_pair("sessionToken", &token);
+        }
+        Provider::OneLogin => onelogin::oidc_session(browser, &s.auth_url, asks, s.mfa_type)?,
+        Provider::ForgeRock => forgerock::oidc_session(browser, &s.auth_url, asks, s.mfa_type)?,
+        Provider::Form | Provider::Auto | Provider::AzureAd | Provider::Browser => {
+            unreachable!("only the providers `speaks` names sign in here")
+        }
+    }
+    let target = s.redirect_url();
+    browser.stop_at_redirect(Some(target.clone()));
+    let page = browser.get(url);
+    browser.stop_at_redirect(None);
+    let page = page?;
+    if (300..400).contains(&page.status) && same_endpoint(&page.url, &target) {
+        return Ok(page.url);
+    }
+    anyhow::bail!(
+        "{} signed {} in but its authorization endpoint did not send them back to the redirect URI (HTTP {} at {}): is {} registered for client {}?",
+        origin(&s.auth_url),
+        s.username.as_deref().unwrap_or("the user"),
+        page.status,
+        origin(&page.url),
+        crate::config::shown(&s.redirect_uri),
+        crate::config::shown(&s.client_id),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v3_endpoints_below_the_configured_url() {
+        let f = |p: Provider, s: &str| {
+            fallback(p, &Url::parse(s).unwrap())
+                .map(|e| (e.authorization.to_string(), e.token.to_string()))
+        };
+        assert_eq!(
+            f(Provider::Okta, "https://org.okta.com/oauth2/default/").unwrap(),
+            (
+                "https://org.okta.com/oauth2/default/v1/authorize".into(),
+                "https://org.okta.com/oauth2/default/v1/token".into()
+            )
+        );
+        let onelogin = f(
+            Provider::OneLogin,
+            "https://c.onelogin.com/oidc/2?token=c2VjcmV0",
+        )
+        .unwrap();
+        assert_eq!(onelogin.0, "https://c.onelogin.com/oidc/2/auth");
+        assert!(!onelogin.1.contains("token="), "the API client stays home");
+        assert_eq!(
+            f(
+                Provider::ForgeRock,
+                "https://h/am/oauth2/realms/root/realms/a"
+            )
+            .unwrap()
+            .1,
+            "https://h/am/oauth2/realms/root/realms/a/access_token"
+        );
+        assert_eq!(
+            f(Provider::Form, "https://kc/auth/realms/r").unwrap().0,
+            "https://kc/auth/realms/r/protocol/openid-connect/auth"
+        );
+        assert!(f(Provider::Form, "https://idp.example.org/").is_none());
+    }
+}
