@@ -889,13 +889,17 @@ fn started_target(standin: &Standin) -> String {
 }
 
 fn shell_exit(sandbox: &Sandbox, standin: &Standin, target: &str) -> Output {
-    let mut cmd = runas(sandbox, standin);
+    shell_exit_with(runas(sandbox, standin), target)
+}
+
+fn shell_exit_with(mut cmd: Command, target: &str) -> Output {
     cmd.args(["ssm", "shell", "dev", target])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(b"exit 0\n").unwrap();
+    // A target that is not found ends aws-runas before it reads this.
+    let _ = child.stdin.take().unwrap().write_all(b"exit 0\n");
     wait_output(child)
 }
 
@@ -932,6 +936,143 @@ fn targets_resolve_by_tag_and_address_through_ec2() {
         err.contains("no running instance has the address of localhost"),
         "{err}"
     );
+    let after = standin
+        .events()
+        .iter()
+        .filter(|e| e["api"] == "StartSession")
+        .count();
+    assert_eq!(starts, after, "no session for a target that does not exist");
+}
+
+/// The DNS stand-in (tests/standins/dns_server.py) serving `zone` on 127.0.0.1:53: port 53,
+/// since a resolv.conf cannot name another. Another run holding the port is waited for.
+struct Dns {
+    child: Child,
+    log: PathBuf,
+    resolv_conf: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Dns {
+    fn start(zone: serde_json::Value) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let zone_file = dir.path().join("zone.json");
+        std::fs::write(&zone_file, zone.to_string()).unwrap();
+        let resolv_conf = dir.path().join("resolv.conf");
+        std::fs::write(&resolv_conf, "nameserver 127.0.0.1\n").unwrap();
+        let log = dir.path().join("queries.jsonl");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/standins/dns_server.py");
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            let mut child = Command::new(python())
+                .arg(&script)
+                .arg("--zone")
+                .arg(&zone_file)
+                .arg("--log")
+                .arg(&log)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("python3 with dnslib (tests/setup installs it)");
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            if line.trim() == "ready" {
+                return Dns {
+                    child,
+                    log,
+                    resolv_conf,
+                    _dir: dir,
+                };
+            }
+            let mut err = String::new();
+            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+            let _ = child.wait();
+            assert!(
+                Instant::now() < deadline,
+                "cannot serve DNS on 127.0.0.1:53 (it needs root, as CI has): {err}"
+            );
+            // Busy: another test run's DNS stand-in; it ends within its test.
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// aws-runas in a private mount namespace whose /etc/resolv.conf names this server: the
+    /// product reads the system's resolver configuration, so that is what the test changes.
+    fn runas(&self, sandbox: &Sandbox, standin: &Standin) -> Command {
+        let mut cmd = sandbox.command("unshare");
+        cmd.args(["--user", "--map-root-user", "--mount", "--", "sh", "-c"])
+            .arg(r#"mount --bind "$0" /etc/resolv.conf && exec "$@""#)
+            .arg(&self.resolv_conf)
+            .arg(runas_bin())
+            .env("AWS_ENDPOINT_URL_SSM", standin.url());
+        cmd
+    }
+
+    fn asked(&self, name: &str, kind: &str) -> bool {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(json)
+            .any(|q| q["name"] == name && q["type"] == kind)
+    }
+}
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn dns_txt_records_name_instances_after_addresses() {
+    let (sandbox, standin) = setup(&[]);
+    let instances = run_instances(&sandbox, &["db"]);
+    let (db, db_ip) = &instances[0];
+    let dns = Dns::start(serde_json::json!({
+        // An id split over two character-strings is still one TXT value.
+        "web.runas.test": {"TXT": [["v=spf1 -all"], ["i-0abc", "0123456789"]]},
+        // An address that is an instance's wins over TXT, as in v3.
+        "db.runas.test": {"A": [db_ip], "TXT": [["i-0fffffffffffffff0"]]},
+        "empty.runas.test": {"A": ["192.0.2.1"]},
+        "noid.runas.test": {"TXT": [["hello"], ["id=i-0abc0123456789"]]},
+    }));
+    let shell = |target: &str| shell_exit_with(dns.runas(&sandbox, &standin), target);
+
+    shell("web.runas.test").ok();
+    assert_eq!(started_target(&standin), "i-0abc0123456789");
+    assert!(dns.asked("web.runas.test", "TXT"));
+
+    shell("db.runas.test").ok();
+    assert_eq!(&started_target(&standin), db);
+    assert!(!dns.asked("db.runas.test", "TXT"));
+
+    let starts = standin
+        .events()
+        .iter()
+        .filter(|e| e["api"] == "StartSession")
+        .count();
+    for (name, why) in [
+        (
+            "gone.runas.test",
+            "gone.runas.test does not exist in DNS (NXDOMAIN)",
+        ),
+        ("empty.runas.test", "empty.runas.test has no DNS TXT record"),
+        (
+            "noid.runas.test",
+            "the DNS TXT records of noid.runas.test hold no instance id",
+        ),
+    ] {
+        let err = shell(name).one_line_error();
+        assert!(err.contains(why), "{err}");
+        assert!(
+            err.contains(&format!("no instance found for target {name:?}")),
+            "{err}"
+        );
+    }
     let after = standin
         .events()
         .iter()
