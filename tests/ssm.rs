@@ -773,6 +773,16 @@ impl Drop for Sshd {
 }
 
 fn sshd(dir: &Path) -> (Sshd, PathBuf) {
+    let authorized = dir.join("authorized_keys");
+    sshd_with(
+        dir,
+        &[format!("AuthorizedKeysFile={}", authorized.display())],
+    )
+}
+
+/// A throwaway sshd on loopback with `auth` options; also writes a user key whose public half
+/// is in `DIR/authorized_keys`.
+fn sshd_with(dir: &Path, auth: &[String]) -> (Sshd, PathBuf) {
     let keygen = |path: &Path| {
         assert!(Command::new("ssh-keygen")
             .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -801,11 +811,11 @@ fn sshd(dir: &Path) -> (Sshd, PathBuf) {
                 "-o",
                 "StrictModes=no",
             ])
-            .args(["-o", "PidFile=none", "-o", "PasswordAuthentication=no"])
-            .arg("-o")
-            .arg(format!("AuthorizedKeysFile={}", authorized.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .args(["-o", "PidFile=none", "-o", "PasswordAuthentication=no"]);
+        for option in auth {
+            c.arg("-o").arg(option);
+        }
+        c.stdout(Stdio::null()).stderr(Stdio::null());
         c
     });
     (Sshd { child, port }, user_key)
@@ -849,6 +859,116 @@ fn ssh_through_proxy_command_runs_a_command() {
         sshd.port.to_string()
     );
     standin.wait_for("TerminateSession", |e| e["api"] == "TerminateSession");
+}
+
+fn keygen(kind: &str, path: &Path) {
+    assert!(Command::new("ssh-keygen")
+        .args(["-q", "-t", kind, "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .unwrap()
+        .success());
+}
+
+#[test]
+fn ec2ic_pushes_the_key_ssh_then_logs_in_with() {
+    let (sandbox, standin) = setup(&[]);
+    sandbox.moto.start_recording();
+    // The instance's sshd knows only the keys pushed through EC2 Instance Connect (moto's
+    // record of SendSSHPublicKey for this instance and login), as a real instance does.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/standins/ec2ic_keys.py");
+    let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let (sshd, _) = sshd_with(
+        sandbox.dir.path(),
+        &[
+            "AuthorizedKeysFile=none".into(),
+            format!(
+                "AuthorizedKeysCommand=/usr/bin/python3 {} {} {INSTANCE} %u",
+                script.display(),
+                sandbox.moto.url()
+            ),
+            format!("AuthorizedKeysCommandUser={user}"),
+        ],
+    );
+    // The keys are where ssh looks by default, in the sandbox's HOME: an ECDSA key first
+    // (Instance Connect does not take it), then an Ed25519 key without its .pub.
+    let ssh_dir = sandbox.home().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).unwrap();
+    keygen("ecdsa", &ssh_dir.join("id_ecdsa"));
+    let key = ssh_dir.join("id_ed25519");
+    keygen("ed25519", &key);
+    let public = std::fs::read_to_string(ssh_dir.join("id_ed25519.pub")).unwrap();
+    std::fs::remove_file(ssh_dir.join("id_ed25519.pub")).unwrap();
+
+    let ssh = |proxy: &str| {
+        run(
+            Command::new("ssh")
+                .args(["-F", "/dev/null", "-i"])
+                .arg(&key)
+                .args([
+                    "-o",
+                    "StrictHostKeyChecking=no",
+                    "-o",
+                    "UserKnownHostsFile=/dev/null",
+                ])
+                .args(["-o", "BatchMode=yes", "-o", "LogLevel=ERROR"])
+                .arg("-o")
+                .arg(format!("ProxyCommand={proxy}"))
+                .args(["-p", &sshd.port.to_string()])
+                .arg(format!("{user}@{INSTANCE}"))
+                .arg("echo pushed-$((40+2))")
+                .stdin(Stdio::null()),
+            LIMIT,
+        )
+    };
+    // Without --ec2ic the instance knows no key: the login is refused.
+    let out = ssh(&runas_line(&sandbox, &standin, "ssm ssh dev %r@%h:%p"));
+    assert_eq!(out.code, Some(255), "{}", out.stderr);
+    assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+
+    let out = ssh(&runas_line(
+        &sandbox,
+        &standin,
+        "ssm ssh --ec2ic dev %r@%h:%p",
+    ));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout.trim(), "pushed-42");
+    let pushed = sandbox.moto.json_requests("SendSSHPublicKey");
+    assert_eq!(pushed.len(), 1, "{pushed:?}");
+    assert_eq!(pushed[0]["InstanceId"], INSTANCE);
+    assert_eq!(pushed[0]["InstanceOSUser"], user.as_str());
+    let sent = pushed[0]["SSHPublicKey"].as_str().unwrap();
+    assert_eq!(
+        sent.split_whitespace().take(2).collect::<Vec<_>>(),
+        public.split_whitespace().take(2).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn ec2ic_without_a_usable_key_fails_before_any_aws_call() {
+    let (sandbox, standin) = setup(&[]);
+    sandbox.moto.start_recording();
+    let ssh_dir = sandbox.home().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).unwrap();
+    keygen("ecdsa", &ssh_dir.join("id_ecdsa"));
+    let err = run(
+        runas(&sandbox, &standin).args(["ssm", "ssh", "--ec2ic", "dev", INSTANCE]),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(
+        err.contains("--ec2ic found no RSA or Ed25519 public key"),
+        "{err}"
+    );
+    assert!(err.contains("id_ecdsa"), "{err}");
+    assert!(
+        sandbox.moto.recorded().is_empty(),
+        "no AWS call without a key"
+    );
+    assert!(!standin.has(|e| e["api"] == "StartSession"));
 }
 
 // --- targets ----------------------------------------------------------------------------
