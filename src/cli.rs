@@ -117,8 +117,8 @@ pub enum ServeKind {
 
 #[derive(Subcommand, Debug)]
 pub enum SsmWhat {
-    /// Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, or an instance's
-    /// IP address or DNS name)
+    /// Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, an instance's IP
+    /// address or DNS name, or a DNS name whose TXT record holds an instance id)
     #[command(
         visible_alias = "sh",
         override_usage = "aws-runas ssm shell [OPTIONS] [PROFILE] <TARGET>"
