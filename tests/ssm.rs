@@ -969,6 +969,36 @@ fn ec2ic_pushes_the_key_ssh_then_logs_in_with() {
 }
 
 #[test]
+fn ec2ic_refused_by_the_service_is_one_line_and_no_session() {
+    let (sandbox, standin) = setup(&[]);
+    let ssh_dir = sandbox.home().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).unwrap();
+    keygen("ed25519", &ssh_dir.join("id_ed25519"));
+    // An endpoint that answers SendSSHPublicKey with an error (the stand-in's SSM API).
+    let err = run(
+        runas(&sandbox, &standin)
+            .env("AWS_ENDPOINT_URL_EC2_INSTANCE_CONNECT", standin.url())
+            .args([
+                "ssm",
+                "ssh",
+                "--ec2ic",
+                "dev",
+                &format!("ubuntu@{INSTANCE}"),
+            ]),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(
+        err.contains(&format!(
+            "EC2 Instance Connect did not take the SSH key for ubuntu@{INSTANCE}"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("UnknownOperationException"), "{err}");
+    assert!(!standin.has(|e| e["api"] == "StartSession"));
+}
+
+#[test]
 fn ec2ic_without_a_usable_key_fails_before_any_aws_call() {
     let (sandbox, standin) = setup(&[]);
     sandbox.moto.start_recording();
