@@ -194,8 +194,8 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
         'aws-runas;ssm' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, or an instance''s IP address or DNS name)')
-            [CompletionResult]::new('sh', 'sh', [CompletionResultType]::ParameterValue, 'Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, or an instance''s IP address or DNS name)')
+            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, an instance''s IP address or DNS name, or a DNS name whose TXT record holds an instance id)')
+            [CompletionResult]::new('sh', 'sh', [CompletionResultType]::ParameterValue, 'Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, an instance''s IP address or DNS name, or a DNS name whose TXT record holds an instance id)')
             [CompletionResult]::new('forward', 'forward', [CompletionResultType]::ParameterValue, 'Forward a local port to TARGET:PORT through an SSM session')
             [CompletionResult]::new('fwd', 'fwd', [CompletionResultType]::ParameterValue, 'Forward a local port to TARGET:PORT through an SSM session')
             [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'SSH over an SSM session, for ssh''s config: ProxyCommand aws-runas ssm ssh PROFILE %r@%h:%p')
@@ -235,6 +235,7 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             break
         }
         'aws-runas;ssm;ssh' {
+            [CompletionResult]::new('--ec2ic', '--ec2ic', [CompletionResultType]::ParameterName, 'Push your SSH public key to the instance with EC2 Instance Connect first (for USER, ec2-user by default)')
             [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Use AWS''s session-manager-plugin instead of the built-in client')
             [CompletionResult]::new('--plugin', '--plugin', [CompletionResultType]::ParameterName, 'Use AWS''s session-manager-plugin instead of the built-in client')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -242,7 +243,7 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             break
         }
         'aws-runas;ssm;help' {
-            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, or an instance''s IP address or DNS name)')
+            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, an instance''s IP address or DNS name, or a DNS name whose TXT record holds an instance id)')
             [CompletionResult]::new('forward', 'forward', [CompletionResultType]::ParameterValue, 'Forward a local port to TARGET:PORT through an SSM session')
             [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'SSH over an SSM session, for ssh''s config: ProxyCommand aws-runas ssm ssh PROFILE %r@%h:%p')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -356,7 +357,7 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             break
         }
         'aws-runas;help;ssm' {
-            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, or an instance''s IP address or DNS name)')
+            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, an instance''s IP address or DNS name, or a DNS name whose TXT record holds an instance id)')
             [CompletionResult]::new('forward', 'forward', [CompletionResultType]::ParameterValue, 'Forward a local port to TARGET:PORT through an SSM session')
             [CompletionResult]::new('ssh', 'ssh', [CompletionResultType]::ParameterValue, 'SSH over an SSM session, for ssh''s config: ProxyCommand aws-runas ssm ssh PROFILE %r@%h:%p')
             break

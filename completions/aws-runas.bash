@@ -873,7 +873,7 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__ssm__subcmd__ssh)
-            opts="-P -h --plugin --help"
+            opts="-P -h --ec2ic --plugin --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

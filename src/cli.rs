@@ -117,8 +117,8 @@ pub enum ServeKind {
 
 #[derive(Subcommand, Debug)]
 pub enum SsmWhat {
-    /// Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, or an instance's
-    /// IP address or DNS name)
+    /// Start an SSM shell session on TARGET (an instance id, TAG_KEY:VALUE, an instance's IP
+    /// address or DNS name, or a DNS name whose TXT record holds an instance id)
     #[command(
         visible_alias = "sh",
         override_usage = "aws-runas ssm shell [OPTIONS] [PROFILE] <TARGET>"
@@ -154,6 +154,10 @@ pub enum SsmWhat {
         /// [PROFILE] [USER@]TARGET[:PORT] (port 22 by default); without PROFILE, $AWS_PROFILE or 'default'
         #[arg(num_args = 1..=2, required = true, value_names = ["PROFILE", "[USER@]TARGET[:PORT]"])]
         args: Vec<String>,
+        /// Push your SSH public key to the instance with EC2 Instance Connect first (for USER,
+        /// ec2-user by default)
+        #[arg(long = "ec2ic")]
+        ec2ic: bool,
         /// Use AWS's session-manager-plugin instead of the built-in client
         #[arg(short = 'P', long = "plugin")]
         plugin: bool,

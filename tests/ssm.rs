@@ -247,7 +247,7 @@ fn sha256_file(path: &Path) -> String {
 // --- shell ------------------------------------------------------------------------------
 
 #[test]
-fn shell_in_a_terminal_types_resizes_interrupts_and_returns_the_exit_status() {
+fn shell_in_a_terminal_types_resizes_interrupts_and_restores_the_terminal() {
     let (sandbox, standin) = setup(&[]);
     let dir = sandbox.dir.path();
     let line = runas_line(&sandbox, &standin, &format!("ssm shell dev {INSTANCE}"));
@@ -291,7 +291,9 @@ fn shell_in_a_terminal_types_resizes_interrupts_and_returns_the_exit_status() {
     tmux.type_line("exit 3");
     // The terminal's modes are printed after aws-runas has exited.
     let screen = tmux.wait_for("aws-runas to exit", limit, |s| s.contains("checked"));
-    assert!(screen.contains("status=3"), "{screen}");
+    // An interactive shell's status does not cross the data channel (the agent sends none):
+    // a session that ended normally is a success, as with AWS's plugin.
+    assert!(screen.contains("status=0"), "{screen}");
     assert!(
         screen.contains("icanon echo"),
         "terminal not restored: {screen}"
@@ -337,9 +339,8 @@ fn a_terminated_shell_session_restores_the_terminal_and_ends_the_session() {
     standin.wait_for("TerminateSession", |e| e["api"] == "TerminateSession");
 }
 
-#[test]
-fn shell_with_piped_input_runs_it_and_exits_with_the_remote_status() {
-    let (sandbox, standin) = setup(&[]);
+fn piped_shell(standin_args: &[&str]) -> (Standin, Output) {
+    let (sandbox, standin) = setup(standin_args);
     let mut cmd = runas(&sandbox, &standin);
     // One argument: the target, with the profile from the environment (as v3).
     cmd.env("AWS_PROFILE", "dev")
@@ -354,9 +355,29 @@ fn shell_with_piped_input_runs_it_and_exits_with_the_remote_status() {
         .unwrap()
         .write_all(b"echo piped-$((2+3))\nexit 4\n")
         .unwrap();
-    let out = wait_output(child);
+    (standin, wait_output(child))
+}
+
+#[test]
+fn shell_with_piped_input_runs_it_and_ends_as_a_success() {
+    let (_standin, out) = piped_shell(&[]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("piped-5"), "{}", out.stdout);
+}
+
+#[test]
+fn the_remote_exit_status_is_ours_where_the_agent_sends_it() {
+    // NonInteractiveCommands sessions shake hands first and end with `EXIT_CODE: N`.
+    let (standin, out) = piped_shell(&["--session-type", "NonInteractiveCommands"]);
     assert_eq!(out.code, Some(4), "{}", out.stderr);
     assert!(out.stdout.contains("piped-5"), "{}", out.stdout);
+    assert!(!out.stdout.contains("EXIT_CODE"), "{}", out.stdout);
+    assert!(standin.has(|e| e["event"] == "handshake_response"));
+    assert!(
+        !standin.has(|e| e["event"] == "data_before_handshake"),
+        "input went out before the handshake: {:?}",
+        standin.events()
+    );
 }
 
 fn pgrep(pattern: &str) -> bool {
@@ -773,6 +794,16 @@ impl Drop for Sshd {
 }
 
 fn sshd(dir: &Path) -> (Sshd, PathBuf) {
+    let authorized = dir.join("authorized_keys");
+    sshd_with(
+        dir,
+        &[format!("AuthorizedKeysFile={}", authorized.display())],
+    )
+}
+
+/// A throwaway sshd on loopback with `auth` options; also writes a user key whose public half
+/// is in `DIR/authorized_keys`.
+fn sshd_with(dir: &Path, auth: &[String]) -> (Sshd, PathBuf) {
     let keygen = |path: &Path| {
         assert!(Command::new("ssh-keygen")
             .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -801,11 +832,11 @@ fn sshd(dir: &Path) -> (Sshd, PathBuf) {
                 "-o",
                 "StrictModes=no",
             ])
-            .args(["-o", "PidFile=none", "-o", "PasswordAuthentication=no"])
-            .arg("-o")
-            .arg(format!("AuthorizedKeysFile={}", authorized.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .args(["-o", "PidFile=none", "-o", "PasswordAuthentication=no"]);
+        for option in auth {
+            c.arg("-o").arg(option);
+        }
+        c.stdout(Stdio::null()).stderr(Stdio::null());
         c
     });
     (Sshd { child, port }, user_key)
@@ -851,6 +882,146 @@ fn ssh_through_proxy_command_runs_a_command() {
     standin.wait_for("TerminateSession", |e| e["api"] == "TerminateSession");
 }
 
+fn keygen(kind: &str, path: &Path) {
+    assert!(Command::new("ssh-keygen")
+        .args(["-q", "-t", kind, "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .unwrap()
+        .success());
+}
+
+#[test]
+fn ec2ic_pushes_the_key_ssh_then_logs_in_with() {
+    let (sandbox, standin) = setup(&[]);
+    sandbox.moto.start_recording();
+    // The instance's sshd knows only the keys pushed through EC2 Instance Connect (moto's
+    // record of SendSSHPublicKey for this instance and login), as a real instance does.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/standins/ec2ic_keys.py");
+    let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let (sshd, _) = sshd_with(
+        sandbox.dir.path(),
+        &[
+            "AuthorizedKeysFile=none".into(),
+            format!(
+                "AuthorizedKeysCommand=/usr/bin/python3 {} {} {INSTANCE} %u",
+                script.display(),
+                sandbox.moto.url()
+            ),
+            format!("AuthorizedKeysCommandUser={user}"),
+        ],
+    );
+    // The keys are where ssh looks by default, in the sandbox's HOME: an ECDSA key first
+    // (Instance Connect does not take it), then an Ed25519 key without its .pub.
+    let ssh_dir = sandbox.home().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).unwrap();
+    keygen("ecdsa", &ssh_dir.join("id_ecdsa"));
+    let key = ssh_dir.join("id_ed25519");
+    keygen("ed25519", &key);
+    let public = std::fs::read_to_string(ssh_dir.join("id_ed25519.pub")).unwrap();
+    std::fs::remove_file(ssh_dir.join("id_ed25519.pub")).unwrap();
+
+    let ssh = |proxy: &str| {
+        run(
+            Command::new("ssh")
+                .args(["-F", "/dev/null", "-i"])
+                .arg(&key)
+                .args([
+                    "-o",
+                    "StrictHostKeyChecking=no",
+                    "-o",
+                    "UserKnownHostsFile=/dev/null",
+                ])
+                .args(["-o", "BatchMode=yes", "-o", "LogLevel=ERROR"])
+                .arg("-o")
+                .arg(format!("ProxyCommand={proxy}"))
+                .args(["-p", &sshd.port.to_string()])
+                .arg(format!("{user}@{INSTANCE}"))
+                .arg("echo pushed-$((40+2))")
+                .stdin(Stdio::null()),
+            LIMIT,
+        )
+    };
+    // Without --ec2ic the instance knows no key: the login is refused.
+    let out = ssh(&runas_line(&sandbox, &standin, "ssm ssh dev %r@%h:%p"));
+    assert_eq!(out.code, Some(255), "{}", out.stderr);
+    assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+
+    let out = ssh(&runas_line(
+        &sandbox,
+        &standin,
+        "ssm ssh --ec2ic dev %r@%h:%p",
+    ));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout.trim(), "pushed-42");
+    let pushed = sandbox.moto.json_requests("SendSSHPublicKey");
+    assert_eq!(pushed.len(), 1, "{pushed:?}");
+    assert_eq!(pushed[0]["InstanceId"], INSTANCE);
+    assert_eq!(pushed[0]["InstanceOSUser"], user.as_str());
+    let sent = pushed[0]["SSHPublicKey"].as_str().unwrap();
+    assert_eq!(
+        sent.split_whitespace().take(2).collect::<Vec<_>>(),
+        public.split_whitespace().take(2).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn ec2ic_refused_by_the_service_is_one_line_and_no_session() {
+    let (sandbox, standin) = setup(&[]);
+    let ssh_dir = sandbox.home().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).unwrap();
+    keygen("ed25519", &ssh_dir.join("id_ed25519"));
+    // An endpoint that answers SendSSHPublicKey with an error (the stand-in's SSM API).
+    let err = run(
+        runas(&sandbox, &standin)
+            .env("AWS_ENDPOINT_URL_EC2_INSTANCE_CONNECT", standin.url())
+            .args([
+                "ssm",
+                "ssh",
+                "--ec2ic",
+                "dev",
+                &format!("ubuntu@{INSTANCE}"),
+            ]),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(
+        err.contains(&format!(
+            "EC2 Instance Connect did not take the SSH key for ubuntu@{INSTANCE}"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("UnknownOperationException"), "{err}");
+    assert!(!standin.has(|e| e["api"] == "StartSession"));
+}
+
+#[test]
+fn ec2ic_without_a_usable_key_fails_before_any_aws_call() {
+    let (sandbox, standin) = setup(&[]);
+    sandbox.moto.start_recording();
+    let ssh_dir = sandbox.home().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).unwrap();
+    keygen("ecdsa", &ssh_dir.join("id_ecdsa"));
+    let err = run(
+        runas(&sandbox, &standin).args(["ssm", "ssh", "--ec2ic", "dev", INSTANCE]),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(
+        err.contains("--ec2ic found no RSA or Ed25519 public key"),
+        "{err}"
+    );
+    assert!(err.contains("id_ecdsa"), "{err}");
+    assert!(
+        sandbox.moto.recorded().is_empty(),
+        "no AWS call without a key"
+    );
+    assert!(!standin.has(|e| e["api"] == "StartSession"));
+}
+
 // --- targets ----------------------------------------------------------------------------
 
 /// Runs instances in moto through boto3; returns (id, private ip) per tag value.
@@ -889,13 +1060,17 @@ fn started_target(standin: &Standin) -> String {
 }
 
 fn shell_exit(sandbox: &Sandbox, standin: &Standin, target: &str) -> Output {
-    let mut cmd = runas(sandbox, standin);
+    shell_exit_with(runas(sandbox, standin), target)
+}
+
+fn shell_exit_with(mut cmd: Command, target: &str) -> Output {
     cmd.args(["ssm", "shell", "dev", target])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(b"exit 0\n").unwrap();
+    // A target that is not found ends aws-runas before it reads this.
+    let _ = child.stdin.take().unwrap().write_all(b"exit 0\n");
     wait_output(child)
 }
 
@@ -932,6 +1107,143 @@ fn targets_resolve_by_tag_and_address_through_ec2() {
         err.contains("no running instance has the address of localhost"),
         "{err}"
     );
+    let after = standin
+        .events()
+        .iter()
+        .filter(|e| e["api"] == "StartSession")
+        .count();
+    assert_eq!(starts, after, "no session for a target that does not exist");
+}
+
+/// The DNS stand-in (tests/standins/dns_server.py) serving `zone` on 127.0.0.1:53: port 53,
+/// since a resolv.conf cannot name another. Another run holding the port is waited for.
+struct Dns {
+    child: Child,
+    log: PathBuf,
+    resolv_conf: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Dns {
+    fn start(zone: serde_json::Value) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let zone_file = dir.path().join("zone.json");
+        std::fs::write(&zone_file, zone.to_string()).unwrap();
+        let resolv_conf = dir.path().join("resolv.conf");
+        std::fs::write(&resolv_conf, "nameserver 127.0.0.1\n").unwrap();
+        let log = dir.path().join("queries.jsonl");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/standins/dns_server.py");
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            let mut child = Command::new(python())
+                .arg(&script)
+                .arg("--zone")
+                .arg(&zone_file)
+                .arg("--log")
+                .arg(&log)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("python3 with dnslib (tests/setup installs it)");
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            if line.trim() == "ready" {
+                return Dns {
+                    child,
+                    log,
+                    resolv_conf,
+                    _dir: dir,
+                };
+            }
+            let mut err = String::new();
+            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+            let _ = child.wait();
+            assert!(
+                Instant::now() < deadline,
+                "cannot serve DNS on 127.0.0.1:53 (it needs root, as CI has): {err}"
+            );
+            // Busy: another test run's DNS stand-in; it ends within its test.
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// aws-runas in a private mount namespace whose /etc/resolv.conf names this server: the
+    /// product reads the system's resolver configuration, so that is what the test changes.
+    fn runas(&self, sandbox: &Sandbox, standin: &Standin) -> Command {
+        let mut cmd = sandbox.command("unshare");
+        cmd.args(["--user", "--map-root-user", "--mount", "--", "sh", "-c"])
+            .arg(r#"mount --bind "$0" /etc/resolv.conf && exec "$@""#)
+            .arg(&self.resolv_conf)
+            .arg(runas_bin())
+            .env("AWS_ENDPOINT_URL_SSM", standin.url());
+        cmd
+    }
+
+    fn asked(&self, name: &str, kind: &str) -> bool {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(json)
+            .any(|q| q["name"] == name && q["type"] == kind)
+    }
+}
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn dns_txt_records_name_instances_after_addresses() {
+    let (sandbox, standin) = setup(&[]);
+    let instances = run_instances(&sandbox, &["db"]);
+    let (db, db_ip) = &instances[0];
+    let dns = Dns::start(serde_json::json!({
+        // An id split over two character-strings is still one TXT value.
+        "web.runas.test": {"TXT": [["v=spf1 -all"], ["i-0abc", "0123456789"]]},
+        // An address that is an instance's wins over TXT, as in v3.
+        "db.runas.test": {"A": [db_ip], "TXT": [["i-0fffffffffffffff0"]]},
+        "empty.runas.test": {"A": ["192.0.2.1"]},
+        "noid.runas.test": {"TXT": [["hello"], ["id=i-0abc0123456789"]]},
+    }));
+    let shell = |target: &str| shell_exit_with(dns.runas(&sandbox, &standin), target);
+
+    shell("web.runas.test").ok();
+    assert_eq!(started_target(&standin), "i-0abc0123456789");
+    assert!(dns.asked("web.runas.test", "TXT"));
+
+    shell("db.runas.test").ok();
+    assert_eq!(&started_target(&standin), db);
+    assert!(!dns.asked("db.runas.test", "TXT"));
+
+    let starts = standin
+        .events()
+        .iter()
+        .filter(|e| e["api"] == "StartSession")
+        .count();
+    for (name, why) in [
+        (
+            "gone.runas.test",
+            "gone.runas.test does not exist in DNS (NXDOMAIN)",
+        ),
+        ("empty.runas.test", "empty.runas.test has no DNS TXT record"),
+        (
+            "noid.runas.test",
+            "the DNS TXT records of noid.runas.test hold no instance id",
+        ),
+    ] {
+        let err = shell(name).one_line_error();
+        assert!(err.contains(why), "{err}");
+        assert!(
+            err.contains(&format!("no instance found for target {name:?}")),
+            "{err}"
+        );
+    }
     let after = standin
         .events()
         .iter()

@@ -7,11 +7,11 @@ use crate::cli::{Options, SsmWhat};
 use crate::environment::Environment;
 use crate::ssm::session::{self, Kind};
 use crate::ssm::target::{self, Resolver};
-use crate::ssm::{endpoint, plugin, Api};
+use crate::ssm::{endpoint, instance_connect, plugin, Api};
 
 pub fn run(options: &Options, what: &SsmWhat) -> anyhow::Result<ExitCode> {
     let (args, use_plugin) = match what {
-        SsmWhat::Shell { args, plugin } | SsmWhat::Ssh { args, plugin } => (args, *plugin),
+        SsmWhat::Shell { args, plugin } | SsmWhat::Ssh { args, plugin, .. } => (args, *plugin),
         SsmWhat::Forward { args, plugin, .. } => (args, *plugin),
     };
     // As v3: one argument is the target, and the profile comes from the environment.
@@ -21,6 +21,7 @@ pub fn run(options: &Options, what: &SsmWhat) -> anyhow::Result<ExitCode> {
         _ => anyhow::bail!("expected [PROFILE] TARGET (see aws-runas ssm --help)"),
     };
     // The spec is checked before any credential is fetched (or MFA code asked for).
+    let mut push_key = None;
     let (target, kind) = match what {
         SsmWhat::Shell { .. } => (spec.trim().to_owned(), Kind::Shell),
         SsmWhat::Forward { port, .. } => {
@@ -33,9 +34,13 @@ pub fn run(options: &Options, what: &SsmWhat) -> anyhow::Result<ExitCode> {
                 },
             )
         }
-        SsmWhat::Ssh { .. } => {
-            let (target, port) = target::ssh_spec(spec)?;
-            (target, Kind::Ssh { port })
+        SsmWhat::Ssh { ec2ic, .. } => {
+            let ssh = target::ssh_spec(spec)?;
+            if *ec2ic {
+                // Found before any AWS call: no key, no point.
+                push_key = Some((ssh.user, instance_connect::public_key(&ssh.target)?));
+            }
+            (ssh.target, Kind::Ssh { port: ssh.port })
         }
     };
     if target.is_empty() {
@@ -51,6 +56,16 @@ pub fn run(options: &Options, what: &SsmWhat) -> anyhow::Result<ExitCode> {
         &credentials,
     );
     let id = crate::aws::block_on(resolver.resolve(&target))?;
+    if let Some((user, key)) = push_key {
+        crate::aws::block_on(instance_connect::send_key(
+            region,
+            endpoint(&env, "AWS_ENDPOINT_URL_EC2_INSTANCE_CONNECT").as_deref(),
+            &credentials,
+            &id,
+            &user,
+            &key,
+        ))?;
+    }
     let api = Api::new(region, endpoint(&env, "AWS_ENDPOINT_URL_SSM"), &credentials);
     if use_plugin {
         plugin::run(&api, &kind.request(&id), &credentials)

@@ -1,10 +1,11 @@
 //! SSM sessions: reaching an instance through Session Manager with a profile's credentials.
 //! This file owns the SSM API calls (StartSession, ResumeSession, TerminateSession) and what
 //! their errors tell the user; `protocol` and `channel` speak the data channel, `session` runs
-//! shells and port sessions over it, `target` finds the instance, `plugin` hands over to AWS's
+//! shells and port sessions over it, `target` finds the instance, `instance_connect` pushes an SSH key (`--ec2ic`), `plugin` hands over to AWS's
 //! session-manager-plugin (`-P`).
 
 pub mod channel;
+pub mod instance_connect;
 pub mod plugin;
 pub mod protocol;
 pub mod session;

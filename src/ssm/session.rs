@@ -325,32 +325,40 @@ async fn shell(mut channel: Channel, started: &Started) -> anyhow::Result<ExitCo
     let mut stdin_open = true;
     let mut signals = Signals::new()?;
     let mut size = terminal_size();
-    channel
-        .send(payload::SIZE, serde_json::to_vec(&size)?)
-        .await?;
     let mut size_poll = tokio::time::interval(Duration::from_millis(500));
+    // Input and sizes wait until the agent has spoken first: a shell that shakes hands (KMS,
+    // NonInteractiveCommands) drops anything sent before the handshake completes; one that
+    // does not starts with its output (AWS's client waits for that too).
+    let mut ready = false;
     let mut exit_code: Option<u8> = None;
     let stdout = std::io::stdout();
     let outcome: anyhow::Result<Option<String>> = loop {
         tokio::select! {
             event = channel.wait() => {
                 let mut closed = None;
+                let was_ready = ready;
                 for incoming in channel.handle(event).await? {
                     match incoming {
                         Incoming::Data { payload_type: payload::OUTPUT, payload } => {
+                            ready = true;
                             write_out(&mut stdout.lock(), &payload)?;
                         }
                         Incoming::Data { payload_type: payload::ERROR | payload::STDERR, payload } => {
+                            ready = true;
                             write_out(&mut std::io::stderr().lock(), &payload)?;
                         }
                         Incoming::Data { payload_type: payload::EXIT_CODE, payload } => {
-                            exit_code = parse_exit_code(&payload);
+                            match parse_exit_code(&payload) {
+                                Some(code) => exit_code = Some(code),
+                                None => tracing::debug!("unreadable exit status from the agent"),
+                            }
                         }
                         Incoming::Data { payload_type: payload::HANDSHAKE_REQUEST, payload } => {
                             handshake(&mut channel, &payload).await?;
                         }
                         Incoming::Data { payload_type: payload::HANDSHAKE_COMPLETE, payload } => {
                             handshake_complete(&payload);
+                            ready = true;
                         }
                         Incoming::Data { payload_type, .. } => {
                             tracing::debug!("ignoring payload type {payload_type} in a shell");
@@ -361,8 +369,11 @@ async fn shell(mut channel: Channel, started: &Started) -> anyhow::Result<ExitCo
                 if closed.is_some() {
                     break Ok(closed);
                 }
+                if ready && !was_ready {
+                    channel.send(payload::SIZE, serde_json::to_vec(&size)?).await?;
+                }
             }
-            chunk = stdin.recv(), if stdin_open && channel.can_send() => match chunk {
+            chunk = stdin.recv(), if ready && stdin_open && channel.can_send() => match chunk {
                 Some(mut bytes) => {
                     // A lone newline is Enter: terminals send CR.
                     if bytes == b"\n" {
@@ -372,7 +383,7 @@ async fn shell(mut channel: Channel, started: &Started) -> anyhow::Result<ExitCo
                 }
                 None => stdin_open = false,
             },
-            _ = size_poll.tick() => {
+            _ = size_poll.tick(), if ready => {
                 let now = terminal_size();
                 if now != size {
                     size = now;
@@ -399,10 +410,12 @@ async fn shell(mut channel: Channel, started: &Started) -> anyhow::Result<ExitCo
     Ok(ExitCode::from(exit_code.unwrap_or(0)))
 }
 
-/// The agent sends an exit status as decimal text; anything else is not a status.
+/// The agent's exit status message, `EXIT_CODE: N` (sent in NonInteractiveCommands sessions
+/// only: an interactive shell's status does not cross the data channel). A status that does
+/// not fit an exit code (Windows, negative) is reported as failure.
 fn parse_exit_code(payload: &[u8]) -> Option<u8> {
     let text = std::str::from_utf8(payload).ok()?.trim();
-    let code: i64 = text.parse().ok()?;
+    let code: i64 = text.strip_prefix("EXIT_CODE:")?.trim().parse().ok()?;
     Some(u8::try_from(code).unwrap_or(1))
 }
 
@@ -724,10 +737,13 @@ mod tests {
     }
 
     #[test]
-    fn exit_codes() {
-        assert_eq!(parse_exit_code(b"3"), Some(3));
-        assert_eq!(parse_exit_code(b" 0\n"), Some(0));
-        assert_eq!(parse_exit_code(b"300"), Some(1));
+    fn exit_codes_in_the_agents_words() {
+        assert_eq!(parse_exit_code(b"EXIT_CODE: 3"), Some(3));
+        assert_eq!(parse_exit_code(b"EXIT_CODE: 0\n"), Some(0));
+        assert_eq!(parse_exit_code(b"EXIT_CODE: 300"), Some(1));
+        assert_eq!(parse_exit_code(b"EXIT_CODE: -1"), Some(1));
+        assert_eq!(parse_exit_code(b"3"), None);
+        assert_eq!(parse_exit_code(b"EXIT_CODE: x"), None);
         assert_eq!(parse_exit_code(b"\x00\x00"), None);
     }
 }

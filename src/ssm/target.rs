@@ -1,8 +1,8 @@
-//! Finding the instance a user names, as aws-runas v3 does: an instance id as it is, else a
+//! Finding the instance a user names, in aws-runas v3's order: an instance id as it is, else a
 //! `TAG_KEY:VALUE` pair, else an IP address or DNS name matched against running instances'
-//! public or private addresses (EC2 DescribeInstances). Several matches: the first, with a
-//! warning. DNS TXT records holding an id are not looked up (no resolver crate is built in);
-//! the error says so.
+//! public or private addresses (EC2 DescribeInstances), else a DNS TXT record of that name
+//! holding an instance id (through the system's resolver configuration). Several matches: the
+//! first, with a warning.
 //!
 //! Also the command-line target specs: `TARGET:PORT` for forward, `[USER@]TARGET[:PORT]`
 //! for ssh.
@@ -43,10 +43,26 @@ pub fn forward_spec(spec: &str) -> anyhow::Result<(String, u16)> {
     Ok((target.trim().to_owned(), port))
 }
 
+/// What `ssm ssh` is asked to reach.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SshSpec {
+    /// The remote login, for EC2 Instance Connect (ssh itself logs in as whom it likes).
+    pub user: String,
+    pub target: String,
+    pub port: u16,
+}
+
+/// The login v3 assumes when the spec names none.
+const DEFAULT_SSH_USER: &str = "ec2-user";
+
 /// `[USER@]TARGET[:PORT]`: the port is the last part when it is a number, so `%r@%h:%p` and
-/// a bare `tag:value` both work. The user is ssh's business, not ours.
-pub fn ssh_spec(spec: &str) -> anyhow::Result<(String, u16)> {
-    let host = spec.rsplit_once('@').map_or(spec, |(_, h)| h);
+/// a bare `tag:value` both work.
+pub fn ssh_spec(spec: &str) -> anyhow::Result<SshSpec> {
+    let (user, host) = match spec.rsplit_once('@') {
+        Some((user, host)) if !user.is_empty() => (user, host),
+        Some((_, host)) => (DEFAULT_SSH_USER, host),
+        None => (DEFAULT_SSH_USER, spec),
+    };
     let (target, port) = match host.rsplit_once(':') {
         Some((t, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (
             t,
@@ -57,7 +73,11 @@ pub fn ssh_spec(spec: &str) -> anyhow::Result<(String, u16)> {
     if target.trim().is_empty() {
         bail!("{spec:?} names no target");
     }
-    Ok((target.trim().to_owned(), port))
+    Ok(SshSpec {
+        user: user.to_owned(),
+        target: target.trim().to_owned(),
+        port,
+    })
 }
 
 fn parse_port(s: &str) -> anyhow::Result<u16> {
@@ -84,7 +104,9 @@ impl Resolver {
             return Ok(target.to_owned());
         }
         let mut tried = Vec::new();
-        if let Some((key, value)) = target.split_once(':') {
+        let is_ip = target.parse::<IpAddr>().is_ok();
+        if let (Some((key, value)), false) = (target.split_once(':'), is_ip) {
+            // A colon cannot be in a host name: this is a tag or nothing.
             match self
                 .find_any(&format!("tag:{key}"), &[value.to_owned()])
                 .await
@@ -99,10 +121,17 @@ impl Resolver {
                 Ok(None) => tried.push(format!("no running instance has the address of {target}")),
                 Err(e) => tried.push(format!("{e:#}")),
             }
+            if !is_ip {
+                match txt_instance(target).await {
+                    Ok(id) => return Ok(id),
+                    Err(e) => tried.push(e.to_string()),
+                }
+            }
         }
         bail!(
             "no instance found for target {target:?}: {} (a target is an instance id, TAG_KEY:VALUE, \
-             or an instance's IP address or DNS name; DNS TXT records are not supported)",
+             an instance's IP address or DNS name, or a DNS name with a TXT record holding an \
+             instance id)",
             tried.join("; ")
         )
     }
@@ -190,6 +219,59 @@ impl Resolver {
     }
 }
 
+/// Why a DNS name gave no instance id through TXT records.
+#[derive(Debug, thiserror::Error)]
+pub enum TxtError {
+    #[error("{0} does not exist in DNS (NXDOMAIN)")]
+    NoSuchName(String),
+    #[error("{0} has no DNS TXT record")]
+    NoTxt(String),
+    #[error("the DNS TXT records of {0} hold no instance id")]
+    NoId(String),
+    #[error("DNS TXT lookup of {0} failed: {1}")]
+    Lookup(String, String),
+}
+
+/// The instance id a DNS name's TXT records hold, asked of the nameservers the system is
+/// configured with (`/etc/resolv.conf`, or the registry on Windows), search domains included.
+pub async fn txt_instance(name: &str) -> Result<String, TxtError> {
+    use hickory_resolver::proto::rr::RData;
+    let lookup_error = |e: &dyn std::fmt::Display| TxtError::Lookup(name.to_owned(), e.to_string());
+    let resolver = hickory_resolver::TokioResolver::builder_tokio()
+        .map_err(|e| lookup_error(&e))?
+        .build()
+        .map_err(|e| lookup_error(&e))?;
+    let lookup = match resolver.txt_lookup(name).await {
+        Ok(lookup) => lookup,
+        Err(e) if e.is_nx_domain() => return Err(TxtError::NoSuchName(name.to_owned())),
+        Err(e) if e.is_no_records_found() => return Err(TxtError::NoTxt(name.to_owned())),
+        Err(e) => return Err(lookup_error(&e)),
+    };
+    let records: Vec<Vec<u8>> = lookup
+        .answers()
+        .iter()
+        .filter_map(|record| match &record.data {
+            RData::TXT(txt) => Some(txt.txt_data.concat()),
+            _ => None,
+        })
+        .collect();
+    if records.is_empty() {
+        return Err(TxtError::NoTxt(name.to_owned()));
+    }
+    instance_in_txt(&records).ok_or_else(|| TxtError::NoId(name.to_owned()))
+}
+
+/// The first TXT record that is an instance id as a whole (v3 takes whole records; a record's
+/// character-strings are one value, as DNS defines).
+fn instance_in_txt(records: &[Vec<u8>]) -> Option<String> {
+    records
+        .iter()
+        .filter_map(|r| std::str::from_utf8(r).ok())
+        .map(str::trim)
+        .find(|r| is_instance_id(r))
+        .map(str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,22 +316,48 @@ mod tests {
         assert!(forward_spec(":80").is_err());
     }
 
+    fn ssh(user: &str, target: &str, port: u16) -> SshSpec {
+        SshSpec {
+            user: user.into(),
+            target: target.into(),
+            port,
+        }
+    }
+
     #[test]
     fn ssh_specs() {
         assert_eq!(
-            ssh_spec("ec2-user@i-0123abcd:22").unwrap(),
-            ("i-0123abcd".into(), 22)
+            ssh_spec("ubuntu@i-0123abcd:22").unwrap(),
+            ssh("ubuntu", "i-0123abcd", 22)
         );
-        assert_eq!(ssh_spec("i-0123abcd").unwrap(), ("i-0123abcd".into(), 22));
-        assert_eq!(ssh_spec("Name:web").unwrap(), ("Name:web".into(), 22));
+        assert_eq!(
+            ssh_spec("i-0123abcd").unwrap(),
+            ssh("ec2-user", "i-0123abcd", 22)
+        );
+        assert_eq!(
+            ssh_spec("@Name:web").unwrap(),
+            ssh("ec2-user", "Name:web", 22)
+        );
         assert_eq!(
             ssh_spec("Name:web:2222").unwrap(),
-            ("Name:web".into(), 2222)
+            ssh("ec2-user", "Name:web", 2222)
         );
         assert_eq!(
             ssh_spec("10.0.0.5:2222").unwrap(),
-            ("10.0.0.5".into(), 2222)
+            ssh("ec2-user", "10.0.0.5", 2222)
         );
         assert!(ssh_spec("h:70000").is_err());
+    }
+
+    #[test]
+    fn txt_records_hold_an_id_only_as_a_whole() {
+        let records = |r: &[&str]| r.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>();
+        assert_eq!(
+            instance_in_txt(&records(&["v=spf1 -all", "i-0123456789abcdef0"])).as_deref(),
+            Some("i-0123456789abcdef0")
+        );
+        assert_eq!(instance_in_txt(&records(&["id=i-0123456789abcdef0"])), None);
+        assert_eq!(instance_in_txt(&records(&["i-0123"])), None);
+        assert_eq!(instance_in_txt(&[vec![0xff, 0xfe]]), None);
     }
 }

@@ -297,6 +297,37 @@ impl Moto {
             .collect()
     }
 
+    /// The JSON-protocol requests (`X-Amz-Target: Service.ACTION`) moto received since
+    /// `start_recording`, in order, as their JSON bodies.
+    pub fn json_requests(&self, action: &str) -> Vec<serde_json::Value> {
+        let mut body = ureq::get(&format!(
+            "{}/moto-api/recorder/download-recording",
+            self.url()
+        ))
+        .call()
+        .unwrap()
+        .into_body();
+        let text = body.read_to_string().unwrap();
+        let suffix = format!(".{action}");
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|v| {
+                v["headers"]["X-Amz-Target"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with(&suffix))
+            })
+            .filter_map(|v| {
+                let raw = v["body"].as_str().unwrap_or_default();
+                let bytes = if v["body_encoded"].as_bool().unwrap_or(false) {
+                    base64::engine::general_purpose::STANDARD.decode(raw).ok()?
+                } else {
+                    raw.as_bytes().to_vec()
+                };
+                serde_json::from_slice(&bytes).ok()
+            })
+            .collect()
+    }
+
     /// The first recorded request for `action` (its form body), or a failed test.
     #[track_caller]
     pub fn request(&self, action: &str) -> String {

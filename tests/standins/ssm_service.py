@@ -206,7 +206,8 @@ class Session:
     async def begin(self):
         self.started = True
         asyncio.create_task(self.retransmitter())
-        if self.kind == "port" or ARGS.kms:
+        # As the agent: shells shake hands only with KMS or as NonInteractiveCommands.
+        if self.kind == "port" or ARGS.kms or ARGS.session_type != "Standard_Stream":
             actions = []
             if self.kind == "port":
                 props = {"portNumber": self.params.get("portNumber", ["22"])[0]}
@@ -217,7 +218,7 @@ class Session:
                                 "ActionParameters": {"SessionType": "Port", "Properties": props}})
             else:
                 actions.append({"ActionType": "SessionType",
-                                "ActionParameters": {"SessionType": "Standard_Stream", "Properties": None}})
+                                "ActionParameters": {"SessionType": ARGS.session_type, "Properties": None}})
             if ARGS.kms:
                 actions.append({"ActionType": "KMSEncryption",
                                 "ActionParameters": {"KMSKeyId": "arn:aws:kms:us-east-1:123456789012:key/k"}})
@@ -251,8 +252,10 @@ class Session:
                 break
             await self.send_data(1, data)
         code = await loop.run_in_executor(None, self.proc.wait)
-        # As the agent does for NonInteractiveCommands: the exit status as decimal text.
-        await self.send_data(12, str(code).encode())
+        # The agent sends the status only in NonInteractiveCommands sessions (with separate
+        # output streams), as this text; an interactive shell's status is not sent at all.
+        if ARGS.session_type == "NonInteractiveCommands":
+            await self.send_data(12, f"EXIT_CODE: {code}".encode())
         await self.wait_acked()
         await self.close_channel()
 
@@ -550,6 +553,8 @@ if __name__ == "__main__":
     p.add_argument("--deny", action="store_true")
     p.add_argument("--offline", action="append", default=[])
     p.add_argument("--kms", action="store_true")
+    p.add_argument("--session-type", default="Standard_Stream",
+                   choices=["Standard_Stream", "InteractiveCommands", "NonInteractiveCommands"])
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--agent-version", default="3.0.196.0")
     ARGS = p.parse_args()
