@@ -1252,3 +1252,48 @@ fn diagnose_takes_the_saml_url_flag_as_every_command_does() {
         out.stdout
     );
 }
+
+#[test]
+fn a_role_arn_stands_where_the_profile_goes_with_the_saml_url_flag() {
+    // No profile at all: `-S URL ROLE_ARN cmd`, as v3 allows, signs in and assumes that role
+    // from the assertion's roles.
+    let ssp = Ssp::start();
+    let sandbox = Sandbox::with_files("", "");
+    sandbox.moto.start_recording();
+    let flags = ["-S", &ssp.url(), "-U", "alice", "-P", "alice-password"];
+    let out = run(
+        sandbox.runas().args(flags).args([
+            ADMIN,
+            common::aws_cli().as_str(),
+            "sts",
+            "get-caller-identity",
+            "--region",
+            "us-east-1",
+        ]),
+        LIMIT,
+    )
+    .ok();
+    assert_assumed_role(json(&out.stdout)["Arn"].as_str().unwrap(), "Admin");
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+    // A role the assertion does not grant: one line that lists the ones it does.
+    let err = run(
+        sandbox
+            .runas()
+            .args(flags)
+            .arg("arn:aws:iam::123456789012:role/Nope"),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(
+        err.contains("grants no role arn:aws:iam::123456789012:role/Nope; it offers")
+            && err.contains(ADMIN),
+        "{err}"
+    );
+    // Without -S a bare role ARN still needs keys to assume it with.
+    let err = run(sandbox.runas().arg(ADMIN), LIMIT).one_line_error();
+    assert!(
+        err.contains("profile 'default' has no credentials"),
+        "{err}"
+    );
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+}
