@@ -903,6 +903,39 @@ fn okta_sign_in_with_code_push_and_session_reuse() {
         out.stderr
     );
     assert_eq!(OKTA_POLLS.load(SeqCst), 3, "polled until approved");
+
+    // diagnose checks roles with a password at hand, but never sends a push to do it.
+    for jar in sandbox.cache_files() {
+        if jar.to_string_lossy().contains("idp_cookies_") {
+            std::fs::remove_file(jar).unwrap();
+        }
+    }
+    let out = sign_in(&["-U", "erin", "diagnose", "push"], "erin-password");
+    assert!(
+        out.stdout
+            .contains("info  roles not checked: signing in would send an MFA push (mfa_type Push)"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("ok    provider Okta, as saml_provider (or -R) names it"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(OKTA_POLLS.load(SeqCst), 3, "no push was sent");
+    let out = sign_in(&["-U", "dave", "diagnose", "detected"], "dave-password");
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("ok    provider Okta, detected from the identity provider's answer")
+            && out
+                .stdout
+                .contains(&format!("ok    the assertion grants role_arn {ADMIN}")),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -1296,4 +1329,155 @@ fn a_role_arn_stands_where_the_profile_goes_with_the_saml_url_flag() {
         "{err}"
     );
     assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+}
+
+/// A login form whose server's clock is `offset` off ours.
+fn skewed_login(offset: jiff::SignedDuration) -> tiny_http::ResponseBox {
+    let date = (jiff::Timestamp::now() + offset)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let form = r#"<form method="post" action="/login"><input name="u"><input type="password" name="p"></form>"#;
+    let mut response = html(form);
+    response.add_header(
+        format!("Date: {date}")
+            .parse::<tiny_http::Header>()
+            .unwrap(),
+    );
+    response
+}
+
+/// `aws-runas FLAGS diagnose PROFILE`.
+fn diagnose(sandbox: &Sandbox, flags: &[&str], profile: &str) -> common::Output {
+    run(
+        sandbox.runas().args(flags).args(["diagnose", profile]),
+        LIMIT,
+    )
+}
+
+#[test]
+fn diagnose_checks_a_saml_profile_at_its_identity_provider() {
+    let (ssp, sandbox) = setup(
+        "[profile nope]\nsource_profile = idp\nrole_arn = arn:aws:iam::123456789012:role/Nope\n",
+    );
+    let idp = format!("http://127.0.0.1:{}/saml2/idp/SSOService.php", ssp.port);
+    // No password at hand and no IdP session: everything but the roles, and nobody is asked.
+    let out = diagnose(&sandbox, &[], "admin");
+    let report = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(out.code, Some(0), "{report}");
+    for line in [
+        format!("ok    the identity provider at {idp} answers (HTTP "),
+        "ok    provider Form, detected from the identity provider's answer".to_owned(),
+        "info  no OS keyring is available".to_owned(),
+        "ok    clock within ".to_owned(),
+        "info  roles not checked: the identity provider wants the password and none is at hand without a prompt".to_owned(),
+    ] {
+        assert!(report.contains(&line), "expected '{line}' in:\n{report}");
+    }
+    assert_eq!(ssp.password_posts(), 0);
+
+    // With a password at hand: the assertion's roles are checked.
+    let out = run(
+        sandbox
+            .runas()
+            .env("SAML_PASSWORD", "alice-password")
+            .args(["diagnose", "admin"]),
+        LIMIT,
+    );
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains(&format!("ok    the assertion grants role_arn {ADMIN}")),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("alice-password"), "{}", out.stdout);
+    // A role the IdP does not grant, found with the live IdP session (no password this time).
+    let out = diagnose(&sandbox, &[], "nope");
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!(
+            "error the assertion does not grant role_arn arn:aws:iam::123456789012:role/Nope; it grants {ADMIN}"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        ssp.password_posts(),
+        1,
+        "the second check reused the session"
+    );
+    assert_eq!(
+        sandbox.moto.count("AssumeRoleWithSAML"),
+        0,
+        "diagnose assumes no role"
+    );
+
+    // A password in the OS keyring is found, never shown.
+    let out = in_keyring_session(
+        &sandbox,
+        &ssp,
+        r#"printf 'alice-password\n' | "$RUNAS" password admin || exit 11
+        "$RUNAS" diagnose admin"#,
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "ok    the OS keyring holds a password for alice at http://127.0.0.1:{}",
+            ssp.port
+        )),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(!out.stdout.contains("alice-password"), "{}", out.stdout);
+}
+
+#[test]
+fn diagnose_reports_an_unreachable_or_skewed_identity_provider() {
+    let sandbox = Sandbox::with_files(
+        &format!("[profile plain]\nrole_arn = {ADMIN}\nregion = us-east-1\n"),
+        "",
+    );
+    // A closed port: one error line naming the IdP, exit 1, within the bound.
+    let closed = common::probe_port();
+    let url = format!("http://127.0.0.1:{closed}/sso");
+    let out = diagnose(&sandbox, &["-S", &url, "-U", "alice"], "plain");
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("error"))
+        .unwrap_or_default();
+    assert!(
+        line.contains(&format!(
+            "cannot reach the identity provider: http://127.0.0.1:{closed}/sso"
+        )),
+        "{}",
+        out.stdout
+    );
+
+    let behind = Stub::start(|_, _, _| skewed_login(jiff::SignedDuration::from_secs(-630)));
+    let out = diagnose(&sandbox, &["-S", &behind.url(), "-U", "alice"], "plain");
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("error this clock is 10m"),
+        "{}",
+        out.stdout
+    );
+    let ahead = Stub::start(|_, _, _| skewed_login(jiff::SignedDuration::from_secs(150)));
+    let out = diagnose(&sandbox, &["-S", &ahead.url(), "-U", "alice"], "plain");
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("warn  this clock is 2m")
+            && out
+                .stdout
+                .contains("off the identity provider's (AWS allows 5m)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("info  roles not checked"),
+        "{}",
+        out.stdout
+    );
 }

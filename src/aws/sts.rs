@@ -191,15 +191,7 @@ impl SdkSts {
             account: out.account().unwrap_or_default().to_owned(),
         };
         let header = date.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let server = header.and_then(|h| {
-            jiff::fmt::strtime::parse("%a, %d %b %Y %H:%M:%S GMT", h.trim())
-                .ok()?
-                .to_datetime()
-                .ok()?
-                .to_zoned(jiff::tz::TimeZone::UTC)
-                .ok()
-                .map(|z| z.timestamp())
-        });
+        let server = header.as_deref().and_then(http_date);
         Ok((identity, server))
     }
 }
@@ -277,4 +269,15 @@ impl Sts for SdkSts {
         let out = block_on(request.send()).map_err(|e| sts_error(OP, e))?;
         convert(OP, out.credentials())
     }
+}
+
+/// An HTTP `Date` header (RFC 9110's IMF-fixdate), as servers send their clock.
+pub fn http_date(header: &str) -> Option<jiff::Timestamp> {
+    jiff::fmt::strtime::parse("%a, %d %b %Y %H:%M:%S GMT", header.trim())
+        .ok()?
+        .to_datetime()
+        .ok()?
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
 }

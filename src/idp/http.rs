@@ -135,6 +135,15 @@ impl Browser {
     /// The response headers (names lower-case) of a HEAD of `url`, redirects not followed, given
     /// at most `limit`: what detection of the provider looks at.
     pub fn head(&mut self, url: &Url, limit: Duration) -> anyhow::Result<Vec<(String, String)>> {
+        self.probe(url, limit).map(|(_, headers)| headers)
+    }
+
+    /// `head` with the answer's status: whether the IdP is there at all (`diagnose`).
+    pub fn probe(
+        &mut self,
+        url: &Url,
+        limit: Duration,
+    ) -> anyhow::Result<(u16, Vec<(String, String)>)> {
         self.requests += 1;
         tracing::debug!("IdP: HEAD {}", origin(url));
         let response = self
@@ -145,11 +154,12 @@ impl Browser {
             .build()
             .call()
             .map_err(|e| anyhow::anyhow!("{}: {e}", origin(url)))?;
-        Ok(response
+        let headers = response
             .headers()
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-            .collect())
+            .collect();
+        Ok((response.status().as_u16(), headers))
     }
 
     /// Sets a cookie as if `url` had sent it (an SSO token an API returned in its body).

@@ -39,4 +39,7 @@ pub struct Asks<'a> {
     pub username: &'a dyn Fn() -> anyhow::Result<String>,
     pub password: &'a dyn Fn(&str) -> anyhow::Result<String>,
     pub otp: &'a dyn Fn() -> anyhow::Result<String>,
+    /// Asked before anything that makes the IdP send a push to the person's device: `diagnose`
+    /// refuses, so checking a profile never buzzes a phone.
+    pub push: &'a dyn Fn() -> anyhow::Result<()>,
 }

@@ -117,7 +117,7 @@ pub fn signs_in(profiles: &Profiles, profile: &str, env: &Environment) -> bool {
 
 /// The provider the auth URL itself names (its host, or AM's API path), as v3 detects them;
 /// `Auto` leaves it to the IdP's answer at sign-in.
-fn detect(url: &Url) -> Provider {
+pub fn detect(url: &Url) -> Provider {
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
     if host.ends_with(".okta.com") || host.ends_with(".oktapreview.com") {
         Provider::Okta

@@ -44,13 +44,32 @@ pub enum SamlError {
     },
 }
 
+/// What a sign-in for `diagnose` stopped at rather than ask a person or send a push.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct WouldAsk(pub String);
+
 pub struct Saml<'a> {
     settings: &'a SamlSettings,
+    /// `diagnose`: sign in only with what is at hand (a live IdP session, a stored or given
+    /// password); stop with `WouldAsk` where a prompt or a push would come.
+    checking: bool,
 }
 
 impl<'a> Saml<'a> {
     pub fn new(settings: &'a SamlSettings) -> Self {
-        Self { settings }
+        Self {
+            settings,
+            checking: false,
+        }
+    }
+
+    /// A sign-in that asks nobody and sends no push (see `checking`).
+    pub fn checking(settings: &'a SamlSettings) -> Self {
+        Self {
+            settings,
+            checking: true,
+        }
     }
 
     pub fn key(&self) -> CacheKey {
@@ -99,6 +118,9 @@ impl<'a> Saml<'a> {
             if let Some(u) = &s.username {
                 return Ok(u.clone());
             }
+            if self.checking {
+                return Err(WouldAsk("no saml_username (or -U) to sign in as".into()).into());
+            }
             if !context.interactive {
                 return Err(self
                     .no_terminal("username", "set saml_username in the profile, or -U")
@@ -121,6 +143,12 @@ impl<'a> Saml<'a> {
             if let Some(p) = &s.password {
                 return Ok(p.clone());
             }
+            if self.checking {
+                return Err(WouldAsk(format!(
+                    "the identity provider wants the password and none is at hand without a prompt (OS keyring, -P, SAML_PASSWORD)"
+                ))
+                .into());
+            }
             let hint = format!(
                 "store it with `aws-runas password {}`, or pass -P / SAML_PASSWORD",
                 s.profile
@@ -132,6 +160,11 @@ impl<'a> Saml<'a> {
                 .map_err(|_| self.no_terminal("password", &hint).into())
         };
         let otp = || -> anyhow::Result<String> {
+            if self.checking {
+                return Err(
+                    WouldAsk("the identity provider asks for a one-time code".into()).into(),
+                );
+            }
             match s.mfa_type {
                 MfaType::None => {
                     anyhow::bail!("the identity provider asks for a one-time code but mfa_type = none")
@@ -144,10 +177,21 @@ impl<'a> Saml<'a> {
                 }
             }
         };
+        let push = || -> anyhow::Result<()> {
+            if self.checking {
+                return Err(WouldAsk(format!(
+                    "signing in would send an MFA push (mfa_type {:?})",
+                    s.mfa_type
+                ))
+                .into());
+            }
+            Ok(())
+        };
         let asks = Asks {
             username: &username,
             password: &password,
             otp: &otp,
+            push: &push,
         };
         let mut browser = Browser::new(Some(self.jar_path(context)));
         let provider = match s.provider {
@@ -170,6 +214,8 @@ impl<'a> Saml<'a> {
         tracing::debug!("IdP sign-in took {} HTTP requests", browser.requests);
         match result {
             Ok(response) => {
+                // Listing roles and diagnose sign in before anything else made the cache.
+                crate::private_file::ensure_private_dir(context.cache.dir())?;
                 browser.save()?;
                 Ok(response)
             }
