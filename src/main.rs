@@ -24,6 +24,7 @@ mod shell;
 mod sources;
 mod ssm;
 mod sso;
+mod tls;
 mod tty;
 
 use std::process::ExitCode;

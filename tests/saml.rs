@@ -1481,3 +1481,204 @@ fn diagnose_reports_an_unreachable_or_skewed_identity_provider() {
         out.stdout
     );
 }
+
+/// A throwaway CA and a certificate for 127.0.0.1 signed by it, made with the openssl CLI in
+/// `dir`: (ca.pem, idp.pem, idp.key).
+fn private_ca(dir: &std::path::Path) -> [std::path::PathBuf; 3] {
+    // Each CA its own name: a client must not mistake one for another.
+    let script = r#"set -e
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -keyout ca.key -out ca.pem -subj "/CN=aws-runas throwaway test CA $$" \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout idp.key -out idp.csr \
+  -subj /CN=127.0.0.1 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' >ext
+openssl x509 -req -in idp.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext \
+  -out idp.pem 2>/dev/null"#;
+    let out = std::process::Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir)
+        .output()
+        .expect("openssl (installed by tests/setup)");
+    assert!(out.status.success(), "{out:?}");
+    ["ca.pem", "idp.pem", "idp.key"].map(|f| dir.join(f))
+}
+
+/// tests/standins/tls_proxy.py: TLS with `cert`/`key` in front of 127.0.0.1:`upstream`.
+struct TlsProxy {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl TlsProxy {
+    fn start(cert: &std::path::Path, key: &std::path::Path, upstream: u16) -> Self {
+        use std::io::BufRead as _;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/standins/tls_proxy.py");
+        let mut child = std::process::Command::new(common::venv_bin("python3"))
+            .arg(script)
+            .args([cert, key])
+            .arg(upstream.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 from the venv (tests/setup)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("PORT ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("tls_proxy said {line:?}"));
+        TlsProxy { child, port }
+    }
+}
+
+impl Drop for TlsProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn an_identity_provider_and_endpoints_behind_a_private_ca() {
+    let sandbox = Sandbox::with_files(
+        &format!("[profile plain]\nrole_arn = {ADMIN}\nregion = us-east-1\n"),
+        "",
+    );
+    sandbox.moto.start_recording();
+    let [ca, cert, key] = private_ca(sandbox.dir.path());
+    let stub = Stub::start(|_, request, _| match request.url() {
+        "/version" => html("99.0.0"),
+        _ => saml_page("carol"),
+    });
+    let stub_port = stub.url()["http://127.0.0.1:".len()..]
+        .trim_end_matches("/sso")
+        .parse()
+        .unwrap();
+    let idp = TlsProxy::start(&cert, &key, stub_port);
+    let url = format!("https://127.0.0.1:{}/sso", idp.port);
+    let sign_in = |extra: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = sandbox.runas();
+        cmd.envs(extra.iter().copied())
+            .args(["-S", &url, "-U", "carol", "-P", "pw", "-R", "form"])
+            .args(args);
+        run(&mut cmd, LIMIT)
+    };
+
+    // Without the CA: one line naming the host and the fix.
+    let err = sign_in(&[], &["plain"]).one_line_error();
+    assert!(
+        err.contains(&format!("https://127.0.0.1:{}/sso: the certificate of 127.0.0.1 is not signed by a CA this machine trusts", idp.port))
+            && err.contains("set AWS_CA_BUNDLE (or ca_bundle in the profile) to that CA's PEM file"),
+        "{err}"
+    );
+    let out = sign_in(&[], &["diagnose", "plain"]);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stdout
+            .contains("error cannot reach the identity provider: https://127.0.0.1:"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 0);
+
+    // With it, from the environment: the sign-in goes through.
+    let bundle = ca.to_str().unwrap();
+    let out = sign_in(&[("AWS_CA_BUNDLE", bundle)], &["plain"]).ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/carol"
+    );
+    // ... or from the profile, as botocore reads ca_bundle.
+    sandbox.write_config(&format!(
+        "[profile plain]\nrole_arn = {ADMIN}\nregion = us-east-1\nca_bundle = {bundle}\n"
+    ));
+    let out = sign_in(&[], &["diagnose", "plain"]);
+    assert!(
+        out.stdout.contains(&format!(
+            "ok    the identity provider at {url} answers (HTTP 200)"
+        )),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    // A bundle that is not one: one line naming it and where it was set.
+    let err = sign_in(
+        &[("AWS_CA_BUNDLE", "/nonexistent/ca.pem")],
+        &["-r", "plain"],
+    )
+    .one_line_error();
+    assert!(
+        err.contains("the CA bundle /nonexistent/ca.pem (AWS_CA_BUNDLE) cannot be read"),
+        "{err}"
+    );
+
+    // The update check trusts the same roots.
+    let version = format!("https://127.0.0.1:{}/version", idp.port);
+    let err = run(
+        sandbox.runas().env("RUNAS_UPDATE_URL", &version).arg("-u"),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(err.contains("set AWS_CA_BUNDLE"), "{err}");
+    let out = run(
+        sandbox
+            .runas()
+            .env("RUNAS_UPDATE_URL", &version)
+            .env("AWS_CA_BUNDLE", bundle)
+            .arg("-u"),
+        LIMIT,
+    )
+    .ok();
+    assert!(
+        out.stdout.contains("aws-runas 99.0.0 is available"),
+        "{}",
+        out.stdout
+    );
+
+    // The SDK's clients (STS here) trust the bundle too: moto behind the same private CA, the
+    // bundle named by the profile's ca_bundle (still in the config), then by AWS_CA_BUNDLE.
+    let moto_port = sandbox
+        .moto
+        .url()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let sts = TlsProxy::start(&cert, &key, moto_port);
+    let endpoint = format!("https://127.0.0.1:{}", sts.port);
+    sign_in(&[("AWS_ENDPOINT_URL", &endpoint)], &["-r", "plain"]).ok();
+    sandbox.write_config(&format!(
+        "[profile plain]\nrole_arn = {ADMIN}\nregion = us-east-1\n"
+    ));
+    sign_in(
+        &[("AWS_CA_BUNDLE", bundle), ("AWS_ENDPOINT_URL", &endpoint)],
+        &["-r", "plain"],
+    )
+    .ok();
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 3);
+    // An endpoint signed by another private CA: the IdP step works, STS says what to do.
+    let other = sandbox.dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let [_, other_cert, other_key] = private_ca(&other);
+    let other_sts = TlsProxy::start(&other_cert, &other_key, moto_port);
+    let other_endpoint = format!("https://127.0.0.1:{}", other_sts.port);
+    let err = sign_in(
+        &[
+            ("AWS_CA_BUNDLE", bundle),
+            ("AWS_ENDPOINT_URL", &other_endpoint),
+        ],
+        &["-r", "plain"],
+    )
+    .one_line_error();
+    assert!(
+        err.contains("STS AssumeRoleWithSAML failed: the certificate of the endpoint is not signed by a CA this machine trusts")
+            && err.contains("set AWS_CA_BUNDLE"),
+        "{err}"
+    );
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 3);
+}

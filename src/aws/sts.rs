@@ -102,6 +102,9 @@ impl SdkSts {
             .timeout_config(super::timeouts())
             .retry_config(super::retries());
         config.set_endpoint_url(self.endpoint.clone());
+        if let Some(http) = super::ca_http_client() {
+            config = config.http_client(http);
+        }
         Client::from_conf(config.build())
     }
 

@@ -396,9 +396,10 @@ const IDP_PROBE_LIMIT: Duration = Duration::from_secs(5);
 /// assertion grant the configured role.
 fn check_saml(env: &Environment, s: &SamlSettings, report: &mut Report) {
     let idp = crate::idp::http::origin(&s.auth_url);
-    let mut browser = crate::idp::http::Browser::new(None);
     let sent = Timestamp::now();
-    let reached = match browser.probe(&s.auth_url, IDP_PROBE_LIMIT) {
+    let probe = crate::idp::http::Browser::new(None, s.ca_bundle.as_ref())
+        .and_then(|mut browser| browser.probe(&s.auth_url, IDP_PROBE_LIMIT));
+    let reached = match probe {
         Ok((status, headers)) => {
             report.add(
                 Level::Ok,

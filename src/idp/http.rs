@@ -6,12 +6,13 @@
 //! IdPs use for their login session, and the IdP still decides whether one is alive.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use cookie_store::CookieStore;
 use url::Url;
+
+use crate::tls::Bundle;
 
 const MAX_REDIRECTS: usize = 10;
 /// An IdP page is a few kB; anything far bigger is not a login page.
@@ -49,23 +50,10 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// A browser whose cookies are loaded from, and saved to, `jar_path`.
-    pub fn new(jar_path: Option<PathBuf>) -> Self {
-        let tls = ureq::tls::TlsConfig::builder()
-            .provider(ureq::tls::TlsProvider::Rustls)
-            .root_certs(ureq::tls::RootCerts::WebPki)
-            .unversioned_rustls_crypto_provider(Arc::new(
-                rustls::crypto::aws_lc_rs::default_provider(),
-            ))
-            .build();
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(TIMEOUT))
-            .tls_config(tls)
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .user_agent(format!("aws-runas/{}", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
+    /// A browser whose cookies are loaded from, and saved to, `jar_path`, trusting the usual
+    /// roots and `ca_bundle` (fails only on an unusable bundle).
+    pub fn new(jar_path: Option<PathBuf>, ca_bundle: Option<&Bundle>) -> anyhow::Result<Self> {
+        let agent = crate::tls::ureq_agent(ca_bundle, TIMEOUT, false)?;
         // Like the cache: no symlink, no FIFO, bounded; an unreadable jar is an empty one.
         let jar = jar_path
             .as_deref()
@@ -76,13 +64,13 @@ impl Browser {
             })
             .and_then(|bytes| cookie_store::serde::json::load(bytes.as_slice()).ok())
             .unwrap_or_default();
-        Self {
+        Ok(Self {
             agent,
             jar,
             jar_path,
             headers: Vec::new(),
             requests: 0,
-        }
+        })
     }
 
     pub fn get(&mut self, url: Url) -> anyhow::Result<Page> {
@@ -153,7 +141,7 @@ impl Browser {
             .timeout_global(Some(limit))
             .build()
             .call()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", origin(url)))?;
+            .map_err(|e| failed(url, &e))?;
         let headers = response
             .headers()
             .iter()
@@ -257,7 +245,7 @@ impl Browser {
                 request.call()
             }
         };
-        let response = result.map_err(|e| anyhow::anyhow!("{}: {e}", origin(url)))?;
+        let response = result.map_err(|e| failed(url, &e))?;
         for value in response.headers().get_all("set-cookie") {
             if let Ok(value) = value.to_str() {
                 // A cookie the store refuses (bad domain, malformed) is one a browser drops too.
@@ -278,6 +266,19 @@ impl Browser {
         crate::private_file::write_private(path, &bytes)?;
         Ok(())
     }
+}
+
+/// A request that got no answer: an untrusted certificate says how to trust it.
+fn failed(url: &Url, e: &ureq::Error) -> anyhow::Error {
+    if crate::tls::untrusted_certificate(e) {
+        let host = url.host_str().unwrap_or_default();
+        return anyhow::anyhow!(
+            "{}: {} ({e})",
+            origin(url),
+            crate::tls::untrusted_hint(host)
+        );
+    }
+    anyhow::anyhow!("{}: {e}", origin(url))
 }
 
 /// A cookie jar is a few kilobytes; an IdP setting hundreds of cookies is not one to keep.

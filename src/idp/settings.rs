@@ -78,6 +78,8 @@ pub struct SamlSettings {
     pub federated_username: Option<String>,
     pub mfa_type: MfaType,
     pub duration: Duration,
+    /// `AWS_CA_BUNDLE` or `ca_bundle`: a private CA the IdP's certificate may be signed by.
+    pub ca_bundle: Option<crate::tls::Bundle>,
 }
 
 impl fmt::Debug for SamlSettings {
@@ -92,6 +94,7 @@ impl fmt::Debug for SamlSettings {
             .field("target_role", &self.target_role)
             .field("mfa_type", &self.mfa_type)
             .field("duration", &self.duration)
+            .field("ca_bundle", &self.ca_bundle)
             .finish()
     }
 }
@@ -330,6 +333,7 @@ pub fn resolve(
         federated_username,
         mfa_type,
         duration,
+        ca_bundle: crate::tls::Bundle::find(env, find("ca_bundle")),
     }))
 }
 

@@ -144,9 +144,9 @@ impl<'a> Saml<'a> {
                 return Ok(p.clone());
             }
             if self.checking {
-                return Err(WouldAsk(format!(
-                    "the identity provider wants the password and none is at hand without a prompt (OS keyring, -P, SAML_PASSWORD)"
-                ))
+                return Err(WouldAsk(
+                    "the identity provider wants the password and none is at hand without a prompt (OS keyring, -P, SAML_PASSWORD)".into(),
+                )
                 .into());
             }
             let hint = format!(
@@ -193,7 +193,7 @@ impl<'a> Saml<'a> {
             otp: &otp,
             push: &push,
         };
-        let mut browser = Browser::new(Some(self.jar_path(context)));
+        let mut browser = Browser::new(Some(self.jar_path(context)), s.ca_bundle.as_ref())?;
         let provider = match s.provider {
             Provider::Auto => {
                 // Any answer tells something; no answer leaves the form client to say why.
