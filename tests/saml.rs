@@ -913,7 +913,7 @@ fn okta_sign_in_with_code_push_and_session_reuse() {
     let out = sign_in(&["-U", "erin", "diagnose", "push"], "erin-password");
     assert!(
         out.stdout
-            .contains("info  roles not checked: signing in would send an MFA push (mfa_type Push)"),
+            .contains("info  roles not checked: signing in may send an MFA push (mfa_type Push)"),
         "{}{}",
         out.stdout,
         out.stderr

@@ -180,7 +180,7 @@ impl<'a> Saml<'a> {
         let push = || -> anyhow::Result<()> {
             if self.checking {
                 return Err(WouldAsk(format!(
-                    "signing in would send an MFA push (mfa_type {:?})",
+                    "signing in may send an MFA push (mfa_type {:?})",
                     s.mfa_type
                 ))
                 .into());
