@@ -58,6 +58,12 @@ impl Bundle {
             reason,
         };
         // Bundles are often symlinks into the system's store: followed, unlike our own files.
+        // Not a FIFO or device, though: opening one could wait forever.
+        match std::fs::metadata(&self.path) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => return Err(unreadable("not a regular file".into())),
+            Err(e) => return Err(unreadable(e.to_string())),
+        }
         let mut bytes = Vec::new();
         std::fs::File::open(&self.path)
             .and_then(|f| f.take(MAX_BUNDLE_BYTES).read_to_end(&mut bytes))
@@ -244,5 +250,19 @@ mod tests {
             )
         );
         assert!(ureq_config(Some(&b)).is_err());
+
+        // A FIFO would block the open forever: refused before opening.
+        #[cfg(unix)]
+        {
+            let fifo = dir.path().join("fifo");
+            let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            let b = Bundle {
+                path: fifo,
+                from: BUNDLE_VARIABLE.into(),
+            };
+            let err = b.pem().unwrap_err().to_string();
+            assert!(err.ends_with("cannot be read: not a regular file"), "{err}");
+        }
     }
 }

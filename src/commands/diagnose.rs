@@ -468,7 +468,7 @@ fn check_saml(env: &Environment, s: &SamlSettings, report: &mut Report) {
         Some(server) => check_drift(sent, server, "the identity provider's", report),
         None => report.add(
             Level::Info,
-            "the identity provider sent no Date header: clock drift not checked",
+            "the identity provider sent no readable Date header: clock drift not checked",
         ),
     }
 
