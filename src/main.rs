@@ -25,6 +25,7 @@ mod shown;
 mod sources;
 mod ssm;
 mod sso;
+mod tls;
 mod tty;
 
 use std::process::ExitCode;

@@ -975,6 +975,39 @@ fn okta_sign_in_with_code_push_and_session_reuse() {
         out.stderr
     );
     assert_eq!(OKTA_POLLS.load(SeqCst), 3, "polled until approved");
+    // diagnose checks roles with a password at hand, but never sends a push to do it.
+    for jar in sandbox.cache_files() {
+        if jar.to_string_lossy().contains("idp_cookies_") {
+            std::fs::remove_file(jar).unwrap();
+        }
+    }
+    let out = sign_in(&["-U", "erin", "diagnose", "push"], "erin-password");
+    assert!(
+        out.stdout
+            .contains("info  roles not checked: signing in may send an MFA push (mfa_type Push)"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("ok    provider Okta, as saml_provider (or -R) names it"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(OKTA_POLLS.load(SeqCst), 3, "no push was sent");
+    let out = sign_in(&["-U", "dave", "diagnose", "detected"], "dave-password");
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("ok    provider Okta, detected from the identity provider's answer")
+            && out
+                .stdout
+                .contains(&format!("ok    the assertion grants role_arn {ADMIN}")),
+        "{}",
+        out.stdout
+    );
+
     // A push denied, one timed out, a locked account: one line each (after the push prompt).
     let err = push_error(sign_in(&["-U", "rita", "push"], "rita-password"));
     assert!(
@@ -1768,4 +1801,401 @@ fn azure_ad_federated_users_sign_in_at_their_own_identity_provider() {
     sign_in_as(&sandbox, &["-U", user, "aad"], "").ok();
     assert_eq!((aad.password_posts(), aad.sign_ins()), (2, 1));
     assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
+}
+
+#[test]
+fn a_role_arn_stands_where_the_profile_goes_with_the_saml_url_flag() {
+    // No profile at all: `-S URL ROLE_ARN cmd`, as v3 allows, signs in and assumes that role
+    // from the assertion's roles.
+    let ssp = Ssp::start();
+    let sandbox = Sandbox::with_files("", "");
+    sandbox.moto.start_recording();
+    let flags = ["-S", &ssp.url(), "-U", "alice", "-P", "alice-password"];
+    let out = run(
+        sandbox.runas().args(flags).args([
+            ADMIN,
+            common::aws_cli().as_str(),
+            "sts",
+            "get-caller-identity",
+            "--region",
+            "us-east-1",
+        ]),
+        LIMIT,
+    )
+    .ok();
+    assert_assumed_role(json(&out.stdout)["Arn"].as_str().unwrap(), "Admin");
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+    // A role the assertion does not grant: one line that lists the ones it does.
+    let err = run(
+        sandbox
+            .runas()
+            .args(flags)
+            .arg("arn:aws:iam::123456789012:role/Nope"),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(
+        err.contains("grants no role arn:aws:iam::123456789012:role/Nope; it offers")
+            && err.contains(ADMIN),
+        "{err}"
+    );
+    // Without -S a bare role ARN still needs keys to assume it with.
+    let err = run(sandbox.runas().arg(ADMIN), LIMIT).one_line_error();
+    assert!(
+        err.contains("profile 'default' has no credentials"),
+        "{err}"
+    );
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 1);
+}
+
+/// A login form whose server's clock is `offset` off ours.
+fn skewed_login(offset: jiff::SignedDuration) -> tiny_http::ResponseBox {
+    let date = (jiff::Timestamp::now() + offset)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    let form = r#"<form method="post" action="/login"><input name="u"><input type="password" name="p"></form>"#;
+    let mut response = html(form);
+    response.add_header(
+        format!("Date: {date}")
+            .parse::<tiny_http::Header>()
+            .unwrap(),
+    );
+    response
+}
+
+/// `aws-runas FLAGS diagnose PROFILE`.
+fn diagnose(sandbox: &Sandbox, flags: &[&str], profile: &str) -> common::Output {
+    run(
+        sandbox.runas().args(flags).args(["diagnose", profile]),
+        LIMIT,
+    )
+}
+
+#[test]
+fn diagnose_checks_a_saml_profile_at_its_identity_provider() {
+    let (ssp, sandbox) = setup(
+        "[profile nope]\nsource_profile = idp\nrole_arn = arn:aws:iam::123456789012:role/Nope\n",
+    );
+    let idp = format!("http://127.0.0.1:{}/saml2/idp/SSOService.php", ssp.port);
+    // No password at hand and no IdP session: everything but the roles, and nobody is asked.
+    let out = diagnose(&sandbox, &[], "admin");
+    let report = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(out.code, Some(0), "{report}");
+    for line in [
+        format!("ok    the identity provider at {idp} answers (HTTP "),
+        "ok    provider Form, detected from the identity provider's answer".to_owned(),
+        "info  no OS keyring is available".to_owned(),
+        "ok    clock within ".to_owned(),
+        "info  roles not checked: the identity provider wants the password and none is at hand without a prompt".to_owned(),
+    ] {
+        assert!(report.contains(&line), "expected '{line}' in:\n{report}");
+    }
+    assert_eq!(ssp.password_posts(), 0);
+
+    // With a password at hand: the assertion's roles are checked.
+    let out = run(
+        sandbox
+            .runas()
+            .env("SAML_PASSWORD", "alice-password")
+            .args(["diagnose", "admin"]),
+        LIMIT,
+    );
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains(&format!("ok    the assertion grants role_arn {ADMIN}")),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("alice-password"), "{}", out.stdout);
+    // A role the IdP does not grant, found with the live IdP session (no password this time).
+    let out = diagnose(&sandbox, &[], "nope");
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!(
+            "error the assertion does not grant role_arn arn:aws:iam::123456789012:role/Nope; it grants {ADMIN}"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        ssp.password_posts(),
+        1,
+        "the second check reused the session"
+    );
+    assert_eq!(
+        sandbox.moto.count("AssumeRoleWithSAML"),
+        0,
+        "diagnose assumes no role"
+    );
+
+    // A password in the OS keyring is found, never shown.
+    let out = in_keyring_session(
+        &sandbox,
+        &ssp,
+        r#"printf 'alice-password\n' | "$RUNAS" password admin || exit 11
+        "$RUNAS" diagnose admin"#,
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "ok    the OS keyring holds a password for alice at http://127.0.0.1:{}",
+            ssp.port
+        )),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(!out.stdout.contains("alice-password"), "{}", out.stdout);
+}
+
+#[test]
+fn diagnose_reports_an_unreachable_or_skewed_identity_provider() {
+    let sandbox = Sandbox::with_files(
+        &format!("[profile plain]\nrole_arn = {ADMIN}\nregion = us-east-1\n"),
+        "",
+    );
+    // A closed port: one error line naming the IdP, exit 1, within the bound.
+    let closed = common::probe_port();
+    let url = format!("http://127.0.0.1:{closed}/sso");
+    let out = diagnose(&sandbox, &["-S", &url, "-U", "alice"], "plain");
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("error"))
+        .unwrap_or_default();
+    assert!(
+        line.contains(&format!(
+            "cannot reach the identity provider: http://127.0.0.1:{closed}/sso"
+        )),
+        "{}",
+        out.stdout
+    );
+
+    let behind = Stub::start(|_, _, _| skewed_login(jiff::SignedDuration::from_secs(-630)));
+    let out = diagnose(&sandbox, &["-S", &behind.url(), "-U", "alice"], "plain");
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("error this clock is 10m"),
+        "{}",
+        out.stdout
+    );
+    let ahead = Stub::start(|_, _, _| skewed_login(jiff::SignedDuration::from_secs(150)));
+    let out = diagnose(&sandbox, &["-S", &ahead.url(), "-U", "alice"], "plain");
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("warn  this clock is 2m")
+            && out
+                .stdout
+                .contains("off the identity provider's (AWS allows 5m)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("info  roles not checked"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// A throwaway CA and a certificate for 127.0.0.1 signed by it, made with the openssl CLI in
+/// `dir`: (ca.pem, idp.pem, idp.key).
+fn private_ca(dir: &std::path::Path) -> [std::path::PathBuf; 3] {
+    // Each CA its own name: a client must not mistake one for another.
+    let script = r#"set -e
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -keyout ca.key -out ca.pem -subj "/CN=aws-runas throwaway test CA $$" \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout idp.key -out idp.csr \
+  -subj /CN=127.0.0.1 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' >ext
+openssl x509 -req -in idp.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext \
+  -out idp.pem 2>/dev/null"#;
+    let out = std::process::Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir)
+        .output()
+        .expect("openssl (installed by tests/setup)");
+    assert!(out.status.success(), "{out:?}");
+    ["ca.pem", "idp.pem", "idp.key"].map(|f| dir.join(f))
+}
+
+/// tests/standins/tls_proxy.py: TLS with `cert`/`key` in front of 127.0.0.1:`upstream`.
+struct TlsProxy {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl TlsProxy {
+    fn start(cert: &std::path::Path, key: &std::path::Path, upstream: u16) -> Self {
+        use std::io::BufRead as _;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/standins/tls_proxy.py");
+        let mut child = std::process::Command::new(common::venv_bin("python3"))
+            .arg(script)
+            .args([cert, key])
+            .arg(upstream.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 from the venv (tests/setup)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("PORT ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("tls_proxy said {line:?}"));
+        TlsProxy { child, port }
+    }
+}
+
+impl Drop for TlsProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn an_identity_provider_and_endpoints_behind_a_private_ca() {
+    let sandbox = Sandbox::with_files(
+        &format!("[profile plain]\nrole_arn = {ADMIN}\nregion = us-east-1\n"),
+        "",
+    );
+    sandbox.moto.start_recording();
+    let [ca, cert, key] = private_ca(sandbox.dir.path());
+    let stub = Stub::start(|_, request, _| match request.url() {
+        "/version" => html("99.0.0"),
+        _ => saml_page("carol"),
+    });
+    let stub_port = stub.url()["http://127.0.0.1:".len()..]
+        .trim_end_matches("/sso")
+        .parse()
+        .unwrap();
+    let idp = TlsProxy::start(&cert, &key, stub_port);
+    let url = format!("https://127.0.0.1:{}/sso", idp.port);
+    let sign_in = |extra: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = sandbox.runas();
+        cmd.envs(extra.iter().copied())
+            .args(["-S", &url, "-U", "carol", "-P", "pw", "-R", "form"])
+            .args(args);
+        run(&mut cmd, LIMIT)
+    };
+
+    // Without the CA: one line naming the host and the fix.
+    let err = sign_in(&[], &["plain"]).one_line_error();
+    assert!(
+        err.contains(&format!("https://127.0.0.1:{}/sso: the certificate of 127.0.0.1 is not signed by a CA this machine trusts", idp.port))
+            && err.contains("set AWS_CA_BUNDLE (or ca_bundle in the profile) to that CA's PEM file"),
+        "{err}"
+    );
+    let out = sign_in(&[], &["diagnose", "plain"]);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stdout
+            .contains("error cannot reach the identity provider: https://127.0.0.1:"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 0);
+
+    // With it, from the environment: the sign-in goes through.
+    let bundle = ca.to_str().unwrap();
+    let out = sign_in(&[("AWS_CA_BUNDLE", bundle)], &["plain"]).ok();
+    assert_eq!(
+        identity(&sandbox, &out.stdout),
+        "arn:aws:sts::123456789012:assumed-role/Admin/carol"
+    );
+    // ... or from the profile, as botocore reads ca_bundle.
+    sandbox.write_config(&format!(
+        "[profile plain]\nrole_arn = {ADMIN}\nregion = us-east-1\nca_bundle = {bundle}\n"
+    ));
+    let out = sign_in(&[], &["diagnose", "plain"]);
+    assert!(
+        out.stdout.contains(&format!(
+            "ok    the identity provider at {url} answers (HTTP 200)"
+        )),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    // A bundle that is not one: one line naming it and where it was set.
+    let err = sign_in(
+        &[("AWS_CA_BUNDLE", "/nonexistent/ca.pem")],
+        &["-r", "plain"],
+    )
+    .one_line_error();
+    assert!(
+        err.contains("the CA bundle /nonexistent/ca.pem (AWS_CA_BUNDLE) cannot be read"),
+        "{err}"
+    );
+
+    // The update check trusts the same roots.
+    let version = format!("https://127.0.0.1:{}/version", idp.port);
+    let err = run(
+        sandbox.runas().env("RUNAS_UPDATE_URL", &version).arg("-u"),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(err.contains("set AWS_CA_BUNDLE"), "{err}");
+    let out = run(
+        sandbox
+            .runas()
+            .env("RUNAS_UPDATE_URL", &version)
+            .env("AWS_CA_BUNDLE", bundle)
+            .arg("-u"),
+        LIMIT,
+    )
+    .ok();
+    assert!(
+        out.stdout.contains("aws-runas 99.0.0 is available"),
+        "{}",
+        out.stdout
+    );
+
+    // The SDK's clients (STS here) trust the bundle too: moto behind the same private CA, the
+    // bundle named by the profile's ca_bundle (still in the config), then by AWS_CA_BUNDLE.
+    let moto_port = sandbox
+        .moto
+        .url()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let sts = TlsProxy::start(&cert, &key, moto_port);
+    let endpoint = format!("https://127.0.0.1:{}", sts.port);
+    sign_in(&[("AWS_ENDPOINT_URL", &endpoint)], &["-r", "plain"]).ok();
+    sandbox.write_config(&format!(
+        "[profile plain]\nrole_arn = {ADMIN}\nregion = us-east-1\n"
+    ));
+    sign_in(
+        &[("AWS_CA_BUNDLE", bundle), ("AWS_ENDPOINT_URL", &endpoint)],
+        &["-r", "plain"],
+    )
+    .ok();
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 3);
+    // An endpoint signed by another private CA: the IdP step works, STS says what to do.
+    let other = sandbox.dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let [_, other_cert, other_key] = private_ca(&other);
+    let other_sts = TlsProxy::start(&other_cert, &other_key, moto_port);
+    let other_endpoint = format!("https://127.0.0.1:{}", other_sts.port);
+    let err = sign_in(
+        &[
+            ("AWS_CA_BUNDLE", bundle),
+            ("AWS_ENDPOINT_URL", &other_endpoint),
+        ],
+        &["-r", "plain"],
+    )
+    .one_line_error();
+    assert!(
+        err.contains("STS AssumeRoleWithSAML failed: the certificate of the endpoint is not signed by a CA this machine trusts")
+            && err.contains("set AWS_CA_BUNDLE"),
+        "{err}"
+    );
+    assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 3);
 }

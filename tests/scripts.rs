@@ -219,3 +219,30 @@ fn bench_prompt_runs_and_reports_its_spread() {
         }
     }
 }
+
+#[test]
+fn bench_saml_runs_and_counts_requests_at_the_identity_providers() {
+    let out = bench_smoke("saml.sh");
+    for idp in ["ssp", "llng"] {
+        for row in [
+            "sign-in with a live IdP session vs cache hit",
+            "cold sign-in (password) vs live IdP session",
+            "cold sign-in (password) vs cache hit",
+        ] {
+            assert!(
+                out.contains(&format!("{idp}: {row}")),
+                "no '{idp}: {row}' in:\n{out}"
+            );
+        }
+        // Smoke mode: two runs of each sign-in kind, no warm-up: four AssumeRoleWithSAML.
+        assert!(
+            out.contains(&format!("{idp}: AssumeRoleWithSAML calls in 4 sign-ins: 4")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("{idp}: session sign-in: "))
+                && out.contains(", 0 password posts"),
+            "{out}"
+        );
+    }
+}

@@ -29,6 +29,21 @@ pub fn retries() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(3)
 }
 
+/// The SDK trusts the system's store on its own, not `AWS_CA_BUNDLE`: with one set, an HTTPS
+/// client that trusts it too. An unusable bundle is said once and the SDK's default used.
+pub fn ca_http_client() -> Option<aws_sdk_sts::config::SharedHttpClient> {
+    static CLIENT: OnceLock<Option<aws_sdk_sts::config::SharedHttpClient>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            let bundle = crate::tls::process_bundle()?;
+            crate::tls::sdk_http_client(Some(&bundle))
+                .inspect_err(|e| tracing::warn!("{e}"))
+                .ok()
+                .flatten()
+        })
+        .clone()
+}
+
 /// A client of one SDK crate (`aws_sdk_sts`, `aws_sdk_iam`) configured from our resolution:
 /// explicit credentials, region (or the fallback), endpoint, timeouts and retries. A macro
 /// because each SDK crate generates its own, identically shaped, config types.
@@ -53,6 +68,9 @@ macro_rules! client {
             .retry_config($crate::aws::retries());
         let endpoint: Option<&str> = $endpoint;
         config.set_endpoint_url(endpoint.map(str::to_owned));
+        if let Some(http) = $crate::aws::ca_http_client() {
+            config = config.http_client(http);
+        }
         $sdk::Client::from_conf(config.build())
     }};
 }
@@ -66,6 +84,13 @@ where
 {
     match err.code() {
         Some(code) => format!("{code}: {}", err.message().unwrap_or("no message")),
+        None if std::error::Error::source(err).is_some_and(crate::tls::untrusted_in_chain) => {
+            format!(
+                "{} ({})",
+                crate::tls::untrusted_hint("the endpoint"),
+                aws_sdk_sts::error::DisplayErrorContext(err)
+            )
+        }
         None => aws_sdk_sts::error::DisplayErrorContext(err).to_string(),
     }
 }

@@ -102,6 +102,9 @@ impl SdkSts {
             .timeout_config(super::timeouts())
             .retry_config(super::retries());
         config.set_endpoint_url(self.endpoint.clone());
+        if let Some(http) = super::ca_http_client() {
+            config = config.http_client(http);
+        }
         Client::from_conf(config.build())
     }
 
@@ -191,15 +194,7 @@ impl SdkSts {
             account: out.account().unwrap_or_default().to_owned(),
         };
         let header = date.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let server = header.and_then(|h| {
-            jiff::fmt::strtime::parse("%a, %d %b %Y %H:%M:%S GMT", h.trim())
-                .ok()?
-                .to_datetime()
-                .ok()?
-                .to_zoned(jiff::tz::TimeZone::UTC)
-                .ok()
-                .map(|z| z.timestamp())
-        });
+        let server = header.as_deref().and_then(http_date);
         Ok((identity, server))
     }
 }
@@ -277,4 +272,15 @@ impl Sts for SdkSts {
         let out = block_on(request.send()).map_err(|e| sts_error(OP, e))?;
         convert(OP, out.credentials())
     }
+}
+
+/// An HTTP `Date` header (RFC 9110's IMF-fixdate), as servers send their clock.
+pub fn http_date(header: &str) -> Option<jiff::Timestamp> {
+    jiff::fmt::strtime::parse("%a, %d %b %Y %H:%M:%S GMT", header.trim())
+        .ok()?
+        .to_datetime()
+        .ok()?
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
 }

@@ -16,6 +16,9 @@ use crate::config::{default_profile_name, Federated, Profiles, Resolved, SourceO
 use crate::credentials::redact_key_id;
 use crate::duration::human;
 use crate::environment::Environment;
+use crate::idp::settings::{detect_from_headers, Provider, SamlSettings};
+use crate::secrets::SecretError;
+use crate::sources::saml::{Saml, WouldAsk};
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Level {
@@ -75,7 +78,10 @@ pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode>
                 Ok(resolved) => {
                     summary = describe(&resolved);
                     check_profile(&env, &profiles, &resolved, &mut report);
-                    check_aws(&resolved, &mut report);
+                    match &resolved.saml {
+                        Some(saml) => check_saml(&env, saml, &mut report),
+                        None => check_aws(&resolved, &mut report),
+                    }
                 }
             }
         }
@@ -359,17 +365,6 @@ fn check_federated(r: &Resolved, report: &mut Report) {
 
 /// One STS call with the source keys: do they work, and is our clock right?
 fn check_aws(r: &Resolved, report: &mut Report) {
-    if r.saml.is_some() {
-        // No keys to try: signing in is what `aws-runas PROFILE` does.
-        report.add(
-            Level::Info,
-            format!(
-                "profile '{}' signs in at an identity provider: run `aws-runas {}` to try it",
-                r.name, r.name
-            ),
-        );
-        return;
-    }
     let sts = SdkSts::new(r.region.as_deref(), r.sts_endpoint.as_deref());
     let sent = Timestamp::now();
     match sts.identity_and_server_time(&r.source.credentials) {
@@ -383,29 +378,178 @@ fn check_aws(r: &Resolved, report: &mut Report) {
                 );
                 return;
             };
-            let local = sent + Timestamp::now().duration_since(sent) / 2;
-            let drift = Duration::try_from(local.duration_since(server).abs()).unwrap_or_default();
-            // The header has whole seconds; within two is as good as it gets.
-            if drift > MAX_SKEW {
-                report.add(Level::Error, format!("this clock is {} off AWS's: requests will be rejected; sync the system clock", human(drift)));
-            } else if drift > Duration::from_secs(60) {
-                report.add(
-                    Level::Warn,
-                    format!(
-                        "this clock is {} off AWS's (AWS allows 5m): sync the system clock",
-                        human(drift)
-                    ),
-                );
-            } else {
-                report.add(
-                    Level::Ok,
-                    format!(
-                        "clock within {} of AWS's",
-                        human(drift.max(Duration::from_secs(1)))
-                    ),
-                );
-            }
+            check_drift(sent, server, "AWS's", report);
         }
+    }
+}
+
+/// Our clock beside a server's `Date` (taken halfway through the request that brought it).
+fn check_drift(sent: Timestamp, server: Timestamp, whose: &str, report: &mut Report) {
+    let local = sent + Timestamp::now().duration_since(sent) / 2;
+    let drift = Duration::try_from(local.duration_since(server).abs()).unwrap_or_default();
+    // The header has whole seconds; within two is as good as it gets.
+    if drift > MAX_SKEW {
+        report.add(Level::Error, format!("this clock is {} off {whose}: AWS rejects requests and SAML assertions beyond 5m; sync the system clock", human(drift)));
+    } else if drift > Duration::from_secs(60) {
+        report.add(
+            Level::Warn,
+            format!(
+                "this clock is {} off {whose} (AWS allows 5m): sync the system clock",
+                human(drift)
+            ),
+        );
+    } else {
+        report.add(
+            Level::Ok,
+            format!(
+                "clock within {} of {whose}",
+                human(drift.max(Duration::from_secs(1)))
+            ),
+        );
+    }
+}
+
+/// How long `diagnose` waits for the identity provider's first answer.
+const IDP_PROBE_LIMIT: Duration = Duration::from_secs(5);
+
+/// A profile that signs in at an IdP: is the IdP there, which client speaks to it, is a password
+/// stored, is its clock ours, and (when that needs nobody to answer anything) does the
+/// assertion grant the configured role.
+fn check_saml(env: &Environment, s: &SamlSettings, report: &mut Report) {
+    let idp = crate::idp::http::origin(&s.auth_url);
+    let sent = Timestamp::now();
+    let probe = crate::idp::http::Browser::new(None, s.ca_bundle.as_ref())
+        .and_then(|mut browser| browser.probe(&s.auth_url, IDP_PROBE_LIMIT));
+    let reached = match probe {
+        Ok((status, headers)) => {
+            report.add(
+                Level::Ok,
+                format!("the identity provider at {idp} answers (HTTP {status})"),
+            );
+            Some(headers)
+        }
+        Err(e) => {
+            report.add(
+                Level::Error,
+                format!("cannot reach the identity provider: {e:#}"),
+            );
+            None
+        }
+    };
+
+    match (s.provider, &reached) {
+        (Provider::Auto, Some(headers)) => report.add(
+            Level::Ok,
+            format!(
+                "provider {:?}, detected from the identity provider's answer",
+                detect_from_headers(headers)
+            ),
+        ),
+        (Provider::Auto, None) => {}
+        (p, _) if p == crate::idp::settings::detect(&s.auth_url) => {
+            report.add(Level::Ok, format!("provider {p:?}, told by the URL"));
+        }
+        (p, _) => report.add(
+            Level::Ok,
+            format!("provider {p:?}, as saml_provider (or -R) names it"),
+        ),
+    }
+
+    match &s.username {
+        None => report.add(
+            Level::Info,
+            "no saml_username (or -U): the username is asked at sign-in, so the OS keyring is not checked",
+        ),
+        // Read only to learn whether it is there: never shown.
+        Some(user) => match crate::secrets::idp_password(&s.auth_url, user) {
+            Ok(Some(_)) => report.add(
+                Level::Ok,
+                format!("the OS keyring holds a password for {user} at {idp}"),
+            ),
+            Ok(None) => report.add(
+                Level::Info,
+                format!(
+                    "no password for {user} at {idp} in the OS keyring: store one with `aws-runas password {}`, or pass -P / SAML_PASSWORD",
+                    s.profile
+                ),
+            ),
+            Err(e @ SecretError::Unavailable(_)) => report.add(Level::Info, e.to_string()),
+            Err(e) => report.add(Level::Warn, e.to_string()),
+        },
+    }
+
+    let Some(headers) = reached else {
+        return;
+    };
+    match headers
+        .iter()
+        .find(|(k, _)| k == "date")
+        .and_then(|(_, v)| crate::aws::sts::http_date(v))
+    {
+        Some(server) => check_drift(sent, server, "the identity provider's", report),
+        None => report.add(
+            Level::Info,
+            "the identity provider sent no readable Date header: clock drift not checked",
+        ),
+    }
+
+    check_saml_roles(env, s, report);
+}
+
+/// Signs in (a live IdP session, or a password at hand: never a prompt or a push) and looks for
+/// the configured role among the assertion's.
+fn check_saml_roles(env: &Environment, s: &SamlSettings, report: &mut Report) {
+    let cache = match Cache::from_env(env) {
+        Ok(c) => c,
+        Err(_) => return, // check_cache says why
+    };
+    let sts = SdkSts::new(None, None);
+    let mfa = crate::mfa::TerminalMfa {
+        preset: None,
+        interactive: false,
+    };
+    let context = crate::sources::Context {
+        cache: &cache,
+        sts: &sts,
+        mfa: &mfa,
+        refresh_window: Duration::ZERO,
+        interactive: false,
+        sign_in: false,
+    };
+    let roles = match Saml::checking(s).offered_roles(&context) {
+        Ok(roles) => roles,
+        Err(e) => {
+            match e.chain().find_map(|c| c.downcast_ref::<WouldAsk>()) {
+                Some(why) => report.add(
+                    Level::Info,
+                    format!(
+                        "roles not checked: {why}; `aws-runas {}` signs in and shows them",
+                        s.profile
+                    ),
+                ),
+                None => report.add(Level::Error, format!("signing in failed: {e:#}")),
+            }
+            return;
+        }
+    };
+    let offered = roles.join(", ");
+    let (key, wanted) = match (&s.saml_role, &s.target_role) {
+        (Some(jump), Some(_)) => ("jump_role_arn", jump),
+        (Some(role), None) => ("role_arn", role),
+        (None, _) => {
+            return report.add(
+                Level::Info,
+                format!("no role_arn: the assertion grants {offered}"),
+            )
+        }
+    };
+    if roles.contains(wanted) {
+        report.add(Level::Ok, format!("the assertion grants {key} {wanted}"));
+    } else {
+        report.add(
+            Level::Error,
+            format!("the assertion does not grant {key} {wanted}; it grants {offered}"),
+        );
     }
 }
 

@@ -4,7 +4,6 @@
 //! and exit status 1, within a short timeout.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -33,7 +32,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             "no update URL: set RUNAS_UPDATE_URL to where the latest release is published"
         );
     };
-    let body = fetch(&url).with_context(|| format!("cannot check for updates at {url}"))?;
+    let body = fetch(&env, &url).with_context(|| format!("cannot check for updates at {url}"))?;
     let latest =
         latest_version(&body).with_context(|| format!("no version in the answer from {url}"))?;
     let current = env!("CARGO_PKG_VERSION");
@@ -46,19 +45,20 @@ pub fn run() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn fetch(url: &str) -> anyhow::Result<String> {
-    let tls = ureq::tls::TlsConfig::builder()
-        .provider(ureq::tls::TlsProvider::Rustls)
-        .root_certs(ureq::tls::RootCerts::WebPki)
-        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .build();
-    let agent = ureq::Agent::config_builder()
-        .timeout_global(Some(TIMEOUT))
-        .tls_config(tls)
-        .user_agent(format!("aws-runas/{}", env!("CARGO_PKG_VERSION")))
-        .build()
-        .new_agent();
-    let mut response = agent.get(url).call()?;
+fn fetch(env: &Environment, url: &str) -> anyhow::Result<String> {
+    let bundle = crate::tls::Bundle::find(env, None);
+    let agent = crate::tls::ureq_agent(bundle.as_ref(), TIMEOUT, true)?;
+    let mut response = agent.get(url).call().map_err(|e| {
+        let host = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        if crate::tls::untrusted_certificate(&e) {
+            anyhow::anyhow!("{} ({e})", crate::tls::untrusted_hint(&host))
+        } else {
+            e.into()
+        }
+    })?;
     Ok(response.body_mut().read_to_string()?)
 }
 

@@ -274,7 +274,14 @@ impl Profiles {
             });
         }
         let default = self.profiles.get_key_value("default");
+        // As v3's `aws-runas -S URL ROLE_ARN`: the sign-in stands where the default keys would,
+        // and the assertion's role of that ARN is the one assumed (the session fills in `saml`).
+        let signs_in = crate::idp::settings::signs_in(self, "default", env);
         let source = match environment_keys(env)? {
+            _ if signs_in => Source {
+                origin: SourceOrigin::Profile("default".into()),
+                credentials: Credentials::long_term(String::new(), String::new()),
+            },
             Some(credentials) => Source {
                 origin: SourceOrigin::Environment,
                 credentials,

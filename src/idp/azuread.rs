@@ -341,6 +341,9 @@ impl Flow<'_> {
             .map(Vec::as_slice)
             .unwrap_or_default();
         let method = choose_method(proofs, self.mfa)?;
+        if method == PUSH {
+            (self.asks.push)()?;
+        }
         let begin = self.resolve(page, cfg, "urlBeginAuth")?;
         let end = self.resolve(page, cfg, "urlEndAuth")?;
         let reply = self.browser.post_json(

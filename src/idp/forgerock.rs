@@ -210,6 +210,10 @@ fn session(browser: &mut Browser, url: &Url, asks: &Asks<'_>, mfa: MfaType) -> a
     let (base, _) = base_and_realm(url)?;
     let username = (asks.username)()?;
     let password = (asks.password)(&username)?;
+    if matches!(mfa, MfaType::Push | MfaType::Auto) {
+        // AM's tree sends the push as soon as the password is accepted, before we hear of it.
+        (asks.push)()?;
+    }
     tracing::info!("signing in at {idp} (ForgeRock AM) as '{username}'");
     let mut authenticate = url.clone();
     let service = match mfa {

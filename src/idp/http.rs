@@ -6,12 +6,13 @@
 //! IdPs use for their login session, and the IdP still decides whether one is alive.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use cookie_store::CookieStore;
 use url::Url;
+
+use crate::tls::Bundle;
 
 const MAX_REDIRECTS: usize = 10;
 /// An IdP page is a few kB; anything far bigger is not a login page.
@@ -54,23 +55,10 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// A browser whose cookies are loaded from, and saved to, `jar_path`.
-    pub fn new(jar_path: Option<PathBuf>) -> Self {
-        let tls = ureq::tls::TlsConfig::builder()
-            .provider(ureq::tls::TlsProvider::Rustls)
-            .root_certs(ureq::tls::RootCerts::WebPki)
-            .unversioned_rustls_crypto_provider(Arc::new(
-                rustls::crypto::aws_lc_rs::default_provider(),
-            ))
-            .build();
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(TIMEOUT))
-            .tls_config(tls)
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .user_agent(format!("aws-runas/{}", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
+    /// A browser whose cookies are loaded from, and saved to, `jar_path`, trusting the usual
+    /// roots and `ca_bundle` (fails only on an unusable bundle).
+    pub fn new(jar_path: Option<PathBuf>, ca_bundle: Option<&Bundle>) -> anyhow::Result<Self> {
+        let agent = crate::tls::ureq_agent(ca_bundle, TIMEOUT, false)?;
         // Like the cache: no symlink, no FIFO, bounded; an unreadable jar is an empty one.
         let jar = jar_path
             .as_deref()
@@ -81,7 +69,7 @@ impl Browser {
             })
             .and_then(|bytes| cookie_store::serde::json::load(bytes.as_slice()).ok())
             .unwrap_or_default();
-        Self {
+        Ok(Self {
             agent,
             jar,
             jar_path,
@@ -89,7 +77,7 @@ impl Browser {
             requests: 0,
             stop_at: None,
             no_cookies: false,
-        }
+        })
     }
 
     /// POSTs a form as a server-side client does (an OAuth token endpoint): without the
@@ -162,6 +150,15 @@ impl Browser {
     /// The response headers (names lower-case) of a HEAD of `url`, redirects not followed, given
     /// at most `limit`: what detection of the provider looks at.
     pub fn head(&mut self, url: &Url, limit: Duration) -> anyhow::Result<Vec<(String, String)>> {
+        self.probe(url, limit).map(|(_, headers)| headers)
+    }
+
+    /// `head` with the answer's status: whether the IdP is there at all (`diagnose`).
+    pub fn probe(
+        &mut self,
+        url: &Url,
+        limit: Duration,
+    ) -> anyhow::Result<(u16, Vec<(String, String)>)> {
         self.requests += 1;
         tracing::debug!("IdP: HEAD {}", origin(url));
         let response = self
@@ -171,12 +168,13 @@ impl Browser {
             .timeout_global(Some(limit))
             .build()
             .call()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", origin(url)))?;
-        Ok(response
+            .map_err(|e| failed(url, &e))?;
+        let headers = response
             .headers()
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-            .collect())
+            .collect();
+        Ok((response.status().as_u16(), headers))
     }
 
     /// Sets a cookie as if `url` had sent it (an SSO token an API returned in its body).
@@ -289,7 +287,7 @@ impl Browser {
                 request.call()
             }
         };
-        let response = result.map_err(|e| anyhow::anyhow!("{}: {e}", origin(url)))?;
+        let response = result.map_err(|e| failed(url, &e))?;
         let kept = if self.no_cookies {
             None
         } else {
@@ -330,6 +328,19 @@ pub fn jar_path(dir: &std::path::Path, idp: &Url, username: Option<&str>) -> Pat
         .map(|b| format!("{b:02x}"))
         .collect();
     dir.join(format!("idp_cookies_{hash}.json"))
+}
+
+/// A request that got no answer: an untrusted certificate says how to trust it.
+fn failed(url: &Url, e: &ureq::Error) -> anyhow::Error {
+    if crate::tls::untrusted_certificate(e) {
+        let host = url.host_str().unwrap_or_default();
+        return anyhow::anyhow!(
+            "{}: {} ({e})",
+            origin(url),
+            crate::tls::untrusted_hint(host)
+        );
+    }
+    anyhow::anyhow!("{}: {e}", origin(url))
 }
 
 /// A cookie jar is a few kilobytes; an IdP setting hundreds of cookies is not one to keep.

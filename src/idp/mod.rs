@@ -44,6 +44,16 @@ pub enum SignInError {
     },
 }
 
+/// Whether `error` is a sign-in that stopped because nobody could be asked.
+pub fn needs_terminal(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        matches!(
+            e.downcast_ref::<SignInError>(),
+            Some(SignInError::NoTerminal { .. })
+        )
+    })
+}
+
 /// Who signs in, and where the username and password come from when a page asks for them: the
 /// username from the profile or `-U`, else the terminal; the password from the OS keyring, then
 /// `-P` or the environment, then the terminal. Shared by SAML and web identity sign-ins.
@@ -236,4 +246,7 @@ pub struct Asks<'a> {
     pub username: &'a dyn Fn() -> anyhow::Result<String>,
     pub password: &'a dyn Fn(&str) -> anyhow::Result<String>,
     pub otp: &'a dyn Fn() -> anyhow::Result<String>,
+    /// Asked before anything that makes the IdP send a push to the person's device: `diagnose`
+    /// refuses, so checking a profile never buzzes a phone.
+    pub push: &'a dyn Fn() -> anyhow::Result<()>,
 }

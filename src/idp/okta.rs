@@ -87,6 +87,7 @@ fn verify(
         .context("Okta's factor has no verify link")?;
     let href = Url::parse(href).context("Okta's verify link is not a URL")?;
     if factor["factorType"].as_str() == Some("push") {
+        (asks.push)()?;
         eprintln!("aws-runas: approve the Okta push on your device");
         let mut page = browser.post_json(href, &json!({ "stateToken": state_token }))?;
         let started = Instant::now();

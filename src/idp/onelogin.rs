@@ -174,6 +174,7 @@ pub fn sign_in(
             _ => Err(api_error(&page, &value)),
         };
     }
+    (asks.push)()?;
     eprintln!("aws-runas: approve the OneLogin Protect push on your device");
     let started = Instant::now();
     let mut spinner = crate::tty::Spinner::new("waiting for the push to be approved");

@@ -98,6 +98,8 @@ pub struct SamlSettings {
     pub duration: Duration,
     /// Where and how long the `browser` provider waits for the browser's post.
     pub browser: BrowserWait,
+    /// `AWS_CA_BUNDLE` or `ca_bundle`: a private CA the IdP's certificate may be signed by.
+    pub ca_bundle: Option<crate::tls::Bundle>,
 }
 
 /// The `browser` provider's loopback endpoint: a port fixed in advance, since the IdP sends the
@@ -132,6 +134,7 @@ impl fmt::Debug for SamlSettings {
             .field("mfa_type", &self.mfa_type)
             .field("duration", &self.duration)
             .field("browser", &self.browser)
+            .field("ca_bundle", &self.ca_bundle)
             .finish()
     }
 }
@@ -162,7 +165,7 @@ pub fn signs_in(profiles: &Profiles, profile: &str, env: &Environment) -> bool {
 
 /// The provider the auth URL itself names (its host, or AM's API path), as v3 detects them;
 /// `Auto` leaves it to the IdP's answer at sign-in.
-fn detect(url: &Url) -> Provider {
+pub fn detect(url: &Url) -> Provider {
     let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
     if host.ends_with(".okta.com") || host.ends_with(".oktapreview.com") {
         Provider::Okta
@@ -443,6 +446,7 @@ pub fn resolve(
         mfa_type,
         duration,
         browser,
+        ca_bundle: crate::tls::Bundle::find(env, look.find("ca_bundle")),
     }))
 }
 
@@ -542,6 +546,8 @@ pub struct WebSettings {
     pub target_role: Option<String>,
     pub session_name: Option<String>,
     pub duration: Duration,
+    /// `AWS_CA_BUNDLE` or `ca_bundle`: a private CA the provider's certificate may be signed by.
+    pub ca_bundle: Option<crate::tls::Bundle>,
 }
 
 impl WebSettings {
@@ -711,6 +717,7 @@ pub fn resolve_web(
         target_role,
         session_name,
         duration: look.duration(role_duration)?,
+        ca_bundle: crate::tls::Bundle::find(env, look.find("ca_bundle")),
     }))
 }
 

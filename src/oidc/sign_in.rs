@@ -82,11 +82,14 @@ pub fn id_token(s: &WebSettings, context: &Context<'_>) -> anyhow::Result<String
         tracing::debug!("ID token signed in for by another process meanwhile");
         return Ok(t.id_token.clone());
     }
-    let mut browser = Browser::new(Some(jar_path(
-        context.cache.dir(),
-        &s.auth_url,
-        s.username.as_deref(),
-    )));
+    let mut browser = Browser::new(
+        Some(jar_path(
+            context.cache.dir(),
+            &s.auth_url,
+            s.username.as_deref(),
+        )),
+        s.ca_bundle.as_ref(),
+    )?;
     let endpoints = api_sign_in::endpoints(&mut browser, s)
         .with_context(|| format!("profile '{}'", s.profile))?;
     if let Some(refresh_token) = cached.and_then(|t| t.refresh_token) {
@@ -238,10 +241,13 @@ fn password_flow(
     let username = || person.username();
     let password = |user: &str| person.password(user);
     let otp = || context.mfa.code(&s.profile, &origin(&s.auth_url));
+    // Web identity sign-ins happen only where someone asked for credentials: a push is fine.
+    let push = || Ok(());
     let asks = Asks {
         username: &username,
         password: &password,
         otp: &otp,
+        push: &push,
     };
     let target = s.redirect_url();
     let sign_in_once = |browser: &mut Browser| {
@@ -395,6 +401,7 @@ mod tests {
             target_role: None,
             session_name: None,
             duration: Duration::from_secs(3600),
+            ca_bundle: None,
         };
         let a = key(&s("https://idp.example.org/", "c", Some("alice")));
         assert_eq!(

@@ -42,11 +42,19 @@ pub enum SamlError {
     QueuedBehindFailure { profile: String },
 }
 
+/// What a sign-in for `diagnose` stopped at rather than ask a person or send a push.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct WouldAsk(pub String);
+
 pub struct Saml<'a> {
     settings: &'a SamlSettings,
     /// Before any wait for the cache lock: a browser sign-in that failed after this was one
     /// this caller queued behind.
     created: std::time::SystemTime,
+    /// `diagnose`: sign in only with what is at hand (a live IdP session, a stored or given
+    /// password); stop with `WouldAsk` where a prompt or a push would come.
+    checking: bool,
 }
 
 impl<'a> Saml<'a> {
@@ -54,6 +62,16 @@ impl<'a> Saml<'a> {
         Self {
             settings,
             created: std::time::SystemTime::now(),
+            checking: false,
+        }
+    }
+
+    /// A sign-in that asks nobody and sends no push (see `checking`).
+    pub fn checking(settings: &'a SamlSettings) -> Self {
+        Self {
+            settings,
+            created: std::time::SystemTime::now(),
+            checking: true,
         }
     }
 
@@ -105,6 +123,9 @@ impl<'a> Saml<'a> {
     /// Signs in and returns the base64 SAML response.
     fn sign_in(&self, context: &Context<'_>) -> anyhow::Result<String> {
         let s = self.settings;
+        if s.provider == Provider::Browser && self.checking {
+            return Err(WouldAsk("signing in takes the browser".into()).into());
+        }
         if s.provider == Provider::Browser {
             // Checked before binding: nothing listens, nothing opens, for a wait nobody sees.
             if !(context.sign_in && tty::present()) {
@@ -116,12 +137,37 @@ impl<'a> Saml<'a> {
             }
             return self.browser_sign_in(context);
         }
-        let mut person = Person::new(&s.profile, &s.auth_url, context.interactive);
+        let mut person = Person::new(
+            &s.profile,
+            &s.auth_url,
+            context.interactive && !self.checking,
+        );
         person.username = s.username.as_deref();
         person.password = s.password.as_deref();
-        let username = || person.username();
-        let password = |user: &str| person.password(user);
+        // `diagnose` signs in with what is at hand: where a person would be asked, it stops.
+        let would_ask = |e: anyhow::Error, what: &str| {
+            if self.checking && crate::idp::needs_terminal(&e) {
+                WouldAsk(what.to_owned()).into()
+            } else {
+                e
+            }
+        };
+        let username = || {
+            person
+                .username()
+                .map_err(|e| would_ask(e, "no saml_username (or -U) to sign in as"))
+        };
+        let password = |user: &str| {
+            person.password(user).map_err(|e| {
+                would_ask(e, "the identity provider wants the password and none is at hand without a prompt (OS keyring, -P, SAML_PASSWORD)")
+            })
+        };
         let otp = || -> anyhow::Result<String> {
+            if self.checking {
+                return Err(
+                    WouldAsk("the identity provider asks for a one-time code".into()).into(),
+                );
+            }
             match s.mfa_type {
                 MfaType::None => {
                     anyhow::bail!("the identity provider asks for a one-time code but mfa_type = none")
@@ -134,16 +180,30 @@ impl<'a> Saml<'a> {
                 }
             }
         };
+        let push = || -> anyhow::Result<()> {
+            if self.checking {
+                return Err(WouldAsk(format!(
+                    "signing in may send an MFA push (mfa_type {:?})",
+                    s.mfa_type
+                ))
+                .into());
+            }
+            Ok(())
+        };
         let asks = Asks {
             username: &username,
             password: &password,
             otp: &otp,
+            push: &push,
         };
-        let mut browser = Browser::new(Some(crate::idp::http::jar_path(
-            context.cache.dir(),
-            &s.auth_url,
-            s.username.as_deref(),
-        )));
+        let mut browser = Browser::new(
+            Some(crate::idp::http::jar_path(
+                context.cache.dir(),
+                &s.auth_url,
+                s.username.as_deref(),
+            )),
+            s.ca_bundle.as_ref(),
+        )?;
         let provider = match s.provider {
             Provider::Auto => {
                 // Any answer tells something; no answer leaves the form client to say why.
@@ -171,6 +231,8 @@ impl<'a> Saml<'a> {
         tracing::debug!("IdP sign-in took {} HTTP requests", browser.requests);
         match result {
             Ok(response) => {
+                // Listing roles and diagnose sign in before anything else made the cache.
+                crate::private_file::ensure_private_dir(context.cache.dir())?;
                 browser.save()?;
                 person.signed_in();
                 Ok(response)

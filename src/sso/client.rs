@@ -117,6 +117,9 @@ impl SdkSso {
             .timeout_config(timeouts())
             .retry_config(retries());
         config.set_endpoint_url(self.oidc_endpoint.clone());
+        if let Some(http) = crate::aws::ca_http_client() {
+            config = config.http_client(http);
+        }
         aws_sdk_ssooidc::Client::from_conf(config.build())
     }
 
@@ -127,6 +130,9 @@ impl SdkSso {
             .timeout_config(timeouts())
             .retry_config(retries());
         config.set_endpoint_url(self.portal_endpoint.clone());
+        if let Some(http) = crate::aws::ca_http_client() {
+            config = config.http_client(http);
+        }
         aws_sdk_sso::Client::from_conf(config.build())
     }
 }
