@@ -1348,3 +1348,28 @@ fn azure_ad_tenant_url_without_discovery_and_a_forged_state() {
     assert_eq!(aad.token_posts(), tokens, "no code exchanged");
     assert_eq!(sandbox.moto.count("AssumeRoleWithWebIdentity"), 1);
 }
+
+#[test]
+fn azure_ad_federated_users_and_an_unknown_client() {
+    let aad = azuread::AzureAd::start();
+    let sandbox = setup(&aad.issuer(), "azuread");
+    // Azure AD sends a federated user to their own IdP's login form; its answer comes back to
+    // Azure AD, which ends the authorization request as for its own users.
+    let err = sign_in(&sandbox, &["-U", "fed@corp.example", "dev"], "not-it").one_line_error();
+    assert!(err.contains("rejected the password"), "{err}");
+    let out = sign_in(&sandbox, &["-U", "fed@corp.example", "dev"], "fed-password").ok();
+    assert_signed_in_as(&sandbox, &out, "Dev", "fed@corp.example");
+
+    // A client id the tenant does not know: Azure AD's error page, one line with its code.
+    let sandbox = Sandbox::with_files(
+        &config(&aad.issuer(), "azuread").replace(CLIENT, "not-registered"),
+        "",
+    );
+    let posts = aad.password_posts();
+    let err = sign_in(&sandbox, &["-U", "alice", "dev"], "alice-password").one_line_error();
+    assert!(
+        err.contains("profile 'dev'") && err.contains("error code 700016"),
+        "{err}"
+    );
+    assert_eq!(aad.password_posts(), posts, "no password sent");
+}

@@ -734,6 +734,30 @@ $Config={"pgid":"ConvergedSignIn","sTitle":"a};b{","sFT":"ft-1","hpgact":1900,"s
     }
 
     #[test]
+    fn a_form_post_to_the_redirect_uri_is_read_as_its_redirect() {
+        let p = page(
+            "https://login.microsoftonline.com/kmsi",
+            r#"<form method="POST" name="hiddenform" action="app:/callback">
+            <input type="hidden" name="code" value="c&amp;1" /><input type="hidden" name="state" value="s 1" />
+            <input type="hidden" name="id_token" value="e.y.j" /><input type="hidden" name="session_state" value="ss" />
+            <noscript><input type="submit" value="Submit" /></noscript></form>"#,
+        );
+        let (action, fields) = hidden_form(&p).unwrap();
+        let target = Url::parse("app:/callback").unwrap();
+        assert!(same_endpoint(&action, &target));
+        let redirect = form_post_redirect(&action, &fields);
+        let query: Vec<(String, String)> = redirect.query_pairs().into_owned().collect();
+        assert_eq!(
+            query,
+            [
+                ("code".into(), "c&1".into()),
+                ("state".into(), "s 1".into())
+            ],
+            "what the client reads, and no ID token kept"
+        );
+    }
+
+    #[test]
     fn page_words_are_shown_tame_and_https_stays_https() {
         assert_eq!(shown("50126"), "50126");
         assert_eq!(shown("Kmsi\x1b[31mInterrupt\n"), "Kmsi31mInterrupt");
