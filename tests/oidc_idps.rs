@@ -1373,3 +1373,40 @@ fn azure_ad_federated_users_and_an_unknown_client() {
     );
     assert_eq!(aad.password_posts(), posts, "no password sent");
 }
+
+#[test]
+fn azure_ad_sixteen_concurrent_callers_make_one_sign_in_one_push_and_one_code_exchange() {
+    let aad = azuread::AzureAd::start();
+    let sandbox = setup(&aad.issuer(), "azuread");
+    let children: Vec<_> = (0..16)
+        .map(|_| {
+            sandbox
+                .runas()
+                .env("WEB_PASSWORD", "frank-password")
+                .args(["-O", "json", "-U", "frank", "push"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for o in &outputs {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.stdout, outputs[0].stdout,
+            "everyone got the same credentials"
+        );
+    }
+    let pushes = outputs
+        .iter()
+        .filter(|o| String::from_utf8_lossy(&o.stderr).contains("approve the Azure AD sign-in"))
+        .count();
+    assert_eq!(pushes, 1);
+    assert_eq!((aad.password_posts(), aad.sign_ins()), (1, 1));
+    assert_eq!(aad.token_posts(), 1);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithWebIdentity"), 1);
+}
