@@ -1350,7 +1350,7 @@ fn azure_ad_tenant_url_without_discovery_and_a_forged_state() {
 }
 
 #[test]
-fn azure_ad_federated_users_and_an_unknown_client() {
+fn azure_ad_federated_users_an_unassigned_user_and_an_unknown_client() {
     let aad = azuread::AzureAd::start();
     let sandbox = setup(&aad.issuer(), "azuread");
     // Azure AD sends a federated user to their own IdP's login form; its answer comes back to
@@ -1360,6 +1360,13 @@ fn azure_ad_federated_users_and_an_unknown_client() {
     let out = sign_in(&sandbox, &["-U", "fed@corp.example", "dev"], "fed-password").ok();
     assert_signed_in_as(&sandbox, &out, "Dev", "fed@corp.example");
 
+    // A user the application is not assigned to: Azure AD's error page, one line.
+    let err = sign_in(&sandbox, &["-U", "pat", "dev"], "pat-password").one_line_error();
+    assert!(
+        err.contains("'pat' is not assigned to the application") && err.contains("AADSTS50105"),
+        "{err}"
+    );
+
     // A client id the tenant does not know: Azure AD's error page, one line with its code.
     let sandbox = Sandbox::with_files(
         &config(&aad.issuer(), "azuread").replace(CLIENT, "not-registered"),
@@ -1368,7 +1375,9 @@ fn azure_ad_federated_users_and_an_unknown_client() {
     let posts = aad.password_posts();
     let err = sign_in(&sandbox, &["-U", "alice", "dev"], "alice-password").one_line_error();
     assert!(
-        err.contains("profile 'dev'") && err.contains("error code 700016"),
+        err.contains("profile 'dev'")
+            && err.contains("knows no such application")
+            && err.contains("AADSTS700016"),
         "{err}"
     );
     assert_eq!(aad.password_posts(), posts, "no password sent");

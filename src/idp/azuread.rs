@@ -162,6 +162,12 @@ fn page_error(code: &str, idp: &str, username: &str) -> Option<anyhow::Error> {
             "the password of '{username}' has expired at {idp}: change it there in a browser"
         ),
         "50034" => anyhow::anyhow!("Azure AD at {idp} knows no user '{username}'"),
+        "50105" => anyhow::anyhow!(
+            "'{username}' is not assigned to the application at {idp} (AADSTS50105): ask its administrators"
+        ),
+        "700016" => anyhow::anyhow!(
+            "Azure AD at {idp} knows no such application in the tenant (AADSTS700016): check the client id or app URL"
+        ),
         _ => return None,
     })
 }

@@ -14,6 +14,7 @@
 //! `fed-password`), whose answer posts a WS-Federation token back to `/login.srf`. Sessions live
 //! in the `ESTSAUTH` cookie.
 //!
+//! pat is not assigned to the application (AADSTS50105 once the password is right);
 //! oscar signs in as alice does, but his OpenID authorization comes back with another `state`.
 //!
 //! The OpenID side (web identity), at `/TENANT/v2.0` (discovery; none below `/TENANT`) and
@@ -43,8 +44,8 @@ const API_CANARY: &str = "canary-api-1";
 const CTX: &str = "ctx-request-1";
 /// The OpenID client the tenant knows.
 pub const OIDC_CLIENT: &str = "aws-runas-client";
-const USERS: [&str; 10] = [
-    "alice", "frank", "gus", "hal", "erin", "ivan", "judy", "kim", "sam", "oscar",
+const USERS: [&str; 11] = [
+    "alice", "frank", "gus", "hal", "erin", "ivan", "judy", "kim", "sam", "oscar", "pat",
 ];
 
 /// An OpenID authorization request waiting for its sign-in to end.
@@ -416,6 +417,7 @@ fn respond(base: &str, state: &mut State, request: &Request, body: &str) -> Resp
             }
             match user.as_str() {
                 "alice" | "oscar" => kmsi_page(state, &user, &ctx),
+                "pat" => error_page("50105"),
                 _ => tfa_page(base, state, &user, &ctx),
             }
         }
