@@ -58,7 +58,9 @@ fn azure_fallback(url: &Url) -> Option<Endpoints> {
         .find(|(k, _)| k == "tenantId")
         .map(|(_, v)| v.into_owned())
         .filter(|t| {
+            // A GUID or a domain name (`contoso.onmicrosoft.com`), nothing a path would read.
             !t.is_empty()
+                && !t.starts_with('.')
                 && t.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
         });
@@ -225,6 +227,10 @@ mod tests {
         }
         assert!(f("https://login.microsoftonline.com/").is_none());
         // A tenant id that is not one is not put into a path.
+        assert!(f("https://myapps.microsoft.com/signin/A/1?tenantId=..")
+            .unwrap()
+            .0
+            .starts_with("https://myapps.microsoft.com/signin/A/1/oauth2"));
         assert!(
             f("https://myapps.microsoft.com/signin/A/1?tenantId=..%2F..%2Fx%3Fy")
                 .unwrap()
