@@ -1,5 +1,6 @@
-//! Web identity password sign-in at Okta, OneLogin, ForgeRock AM and Keycloak, end to end: the
-//! built binary signs in through each provider's API (or Keycloak's login form), gets the ID
+//! Web identity password sign-in at Okta, OneLogin, ForgeRock AM, Keycloak and Azure AD, end to
+//! end: the built binary signs in through each provider's API (or Keycloak's login form, or
+//! Azure AD's sign-in pages, the SAML tests' stand-in with its OpenID side), gets the ID
 //! token, and moto's AssumeRoleWithWebIdentity turns it into role credentials the AWS CLI
 //! accepts. Okta, OneLogin and AM are loopback stand-ins written from their API documentation
 //! (`shared/notes/idp-apis.md`); Keycloak is the real oidc-provider in Keycloak's URL layout, plus
@@ -7,6 +8,8 @@
 //! verifier against the challenge and hands each code out once, and its authorization endpoint
 //! echoes `state`: a client that got either wrong would get no ID token.
 
+#[path = "standins/azuread.rs"]
+mod azuread;
 mod common;
 #[allow(dead_code)] // this binary uses part of the harness
 #[path = "idp/oidc_provider.rs"]
@@ -1168,4 +1171,251 @@ fn keycloak_one_time_code_step_and_the_302_after_it() {
         before,
         "the cached ID token: no request to the IdP"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Azure AD / Entra ID: the authorization request starts the sign-in pages the SAML client walks
+// (tests/standins/azuread.rs, shared with tests/saml.rs).
+
+/// The Azure AD stand-in's SAML answer, which no web identity sign-in reaches.
+fn saml_page(_: &str) -> tiny_http::ResponseBox {
+    reply(500, "no SAML here".into(), &[])
+}
+
+/// Everything cached but the IdP's session cookies: the next run signs in again.
+fn forget_tokens_and_credentials(sandbox: &Sandbox) {
+    for file in sandbox.cache_files() {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("idp_cookies_") && name.ends_with(".json") {
+            std::fs::remove_file(file).unwrap();
+        }
+    }
+}
+
+#[test]
+fn azure_ad_password_push_code_lockout_and_the_cached_id_token() {
+    assert_eq!(azuread::OIDC_CLIENT, CLIENT);
+    let aad = azuread::AzureAd::start();
+    let sandbox = setup(&aad.issuer(), "azuread");
+
+    let err = sign_in(&sandbox, &["-U", "alice", "dev"], "not-the-password").one_line_error();
+    assert!(
+        err.contains("rejected the password for 'alice'") && err.contains("profile 'dev'"),
+        "{err}"
+    );
+    assert!(!err.contains("not-the-password"), "{err}");
+    assert_eq!(aad.password_posts(), 1, "tried once");
+    assert_eq!(aad.token_posts(), 0);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithWebIdentity"), 0);
+
+    let out = sign_in(&sandbox, &["-vv", "-U", "alice", "dev"], "alice-password").ok();
+    assert_signed_in_as(&sandbox, &out, "Dev", "alice");
+    assert!(
+        out.stderr.contains("/t-1234/oauth2/v2.0/authorize"),
+        "Azure AD's endpoints from its discovery document: {}",
+        out.stderr
+    );
+    assert_quiet(
+        &out.stderr,
+        &["alice-password"],
+        &aad.secrets(),
+        &out.stdout,
+    );
+    for marker in ["ESTSAUTH", "flowToken", "passwd"] {
+        assert!(!out.stderr.contains(marker), "{marker} in the log");
+    }
+    assert_eq!(aad.token_posts(), 1);
+
+    let before = aad.requests();
+    let ops = sign_in(&sandbox, &["-U", "alice", "ops"], "").ok();
+    assert_signed_in_as(&sandbox, &ops, "Ops", "alice");
+    assert_eq!(
+        aad.requests(),
+        before,
+        "the cached ID token: no request to Azure AD"
+    );
+    assert_eq!(sandbox.moto.count("AssumeRoleWithWebIdentity"), 2);
+
+    let err = sign_in(&sandbox, &["-U", "ivan", "dev"], "ivan-password").one_line_error();
+    assert!(err.contains("has locked the account 'ivan'"), "{err}");
+
+    let out = sign_in(&sandbox, &["-U", "frank", "push"], "frank-password").ok();
+    assert!(
+        out.stderr.contains("approve the Azure AD sign-in") && out.stderr.contains("choose 42"),
+        "{}",
+        out.stderr
+    );
+    assert_signed_in_as(&sandbox, &out, "Dev", "frank");
+
+    let out = sign_in(&sandbox, &["-U", "gus", "push"], "gus-password");
+    assert_ne!(out.code, Some(0), "{}", out.stdout);
+    let lines: Vec<&str> = out.stderr.trim_end().lines().collect();
+    let (last, prompts) = lines.split_last().expect("an error line");
+    assert!(
+        prompts
+            .iter()
+            .all(|l| l.starts_with("aws-runas: approve")
+                || l.starts_with("aws-runas: on your device")),
+        "more than the push prompts and one error: {:?}",
+        out.stderr
+    );
+    assert!(
+        last.contains("the Azure AD push was denied on the device"),
+        "{last}"
+    );
+
+    let tokens = aad.token_posts();
+    let err = sign_in(
+        &sandbox,
+        &["-U", "erin", "-o", "000000", "code"],
+        "erin-password",
+    )
+    .one_line_error();
+    assert!(err.contains("rejected the one-time code"), "{err}");
+    assert!(!err.contains("000000"), "{err}");
+    let out = sign_in(
+        &sandbox,
+        &["-U", "erin", "-o", "246810", "code"],
+        "erin-password",
+    )
+    .ok();
+    assert_signed_in_as(&sandbox, &out, "Dev", "erin");
+    assert_eq!(
+        aad.token_posts(),
+        tokens + 1,
+        "only the signed-in code traded"
+    );
+}
+
+#[test]
+fn azure_ad_detected_a_live_session_skips_the_password_and_form_post_answers_are_read() {
+    let aad = azuread::AzureAd::start();
+    let sandbox = setup(&aad.issuer(), "auto");
+    let out = sign_in(&sandbox, &["-v", "-U", "alice", "dev"], "alice-password").ok();
+    assert!(
+        out.stderr.contains("identity provider detected: AzureAd"),
+        "{}",
+        out.stderr
+    );
+    assert_signed_in_as(&sandbox, &out, "Dev", "alice");
+    assert_eq!((aad.password_posts(), aad.sign_ins()), (1, 1));
+
+    // The ID token gone, Azure AD's session cookie kept: the authorization request answers at
+    // once, with no password (none is given, and no terminal could be asked).
+    forget_tokens_and_credentials(&sandbox);
+    let out = sign_in(&sandbox, &["-U", "alice", "dev"], "").ok();
+    assert_signed_in_as(&sandbox, &out, "Dev", "alice");
+    assert_eq!((aad.password_posts(), aad.sign_ins()), (1, 1));
+    assert_eq!(aad.token_posts(), 2);
+
+    // Azure AD answering with its auto-post form: read, never posted (the redirect URI is
+    // not a page to load).
+    aad.answer_with_form_post();
+    let out = sign_in(
+        &sandbox,
+        &["-U", "sam", "-o", "246810", "code"],
+        "sam-password",
+    )
+    .ok();
+    assert_signed_in_as(&sandbox, &out, "Dev", "sam");
+    forget_tokens_and_credentials(&sandbox);
+    let out = sign_in(&sandbox, &["-U", "sam", "code"], "").ok();
+    assert_signed_in_as(&sandbox, &out, "Dev", "sam");
+    assert_eq!(aad.token_posts(), 4);
+}
+
+#[test]
+fn azure_ad_tenant_url_without_discovery_and_a_forged_state() {
+    // No discovery document below the tenant: v3's `/TENANT/oauth2/v2.0/...` are used.
+    let aad = azuread::AzureAd::start();
+    let sandbox = setup(&aad.tenant_url(), "azuread");
+    let out = sign_in(&sandbox, &["-v", "-U", "alice", "dev"], "alice-password").ok();
+    assert!(
+        out.stderr.contains("no OpenID discovery document"),
+        "{}",
+        out.stderr
+    );
+    assert_signed_in_as(&sandbox, &out, "Dev", "alice");
+
+    // A redirect carrying another state than the one sent: refused before any token request.
+    let tokens = aad.token_posts();
+    let err = sign_in(&sandbox, &["-U", "oscar", "dev"], "oscar-password").one_line_error();
+    assert!(
+        err.contains("profile 'dev'") && err.contains("another state"),
+        "{err}"
+    );
+    assert!(!err.contains("code-"), "{err}");
+    assert_eq!(aad.token_posts(), tokens, "no code exchanged");
+    assert_eq!(sandbox.moto.count("AssumeRoleWithWebIdentity"), 1);
+}
+
+#[test]
+fn azure_ad_federated_users_an_unassigned_user_and_an_unknown_client() {
+    let aad = azuread::AzureAd::start();
+    let sandbox = setup(&aad.issuer(), "azuread");
+    // Azure AD sends a federated user to their own IdP's login form; its answer comes back to
+    // Azure AD, which ends the authorization request as for its own users.
+    let err = sign_in(&sandbox, &["-U", "fed@corp.example", "dev"], "not-it").one_line_error();
+    assert!(err.contains("rejected the password"), "{err}");
+    let out = sign_in(&sandbox, &["-U", "fed@corp.example", "dev"], "fed-password").ok();
+    assert_signed_in_as(&sandbox, &out, "Dev", "fed@corp.example");
+
+    // A user the application is not assigned to: Azure AD's error page, one line.
+    let err = sign_in(&sandbox, &["-U", "pat", "dev"], "pat-password").one_line_error();
+    assert!(
+        err.contains("'pat' is not assigned to the application") && err.contains("AADSTS50105"),
+        "{err}"
+    );
+
+    // A client id the tenant does not know: Azure AD's error page, one line with its code.
+    let sandbox = Sandbox::with_files(
+        &config(&aad.issuer(), "azuread").replace(CLIENT, "not-registered"),
+        "",
+    );
+    let posts = aad.password_posts();
+    let err = sign_in(&sandbox, &["-U", "alice", "dev"], "alice-password").one_line_error();
+    assert!(
+        err.contains("profile 'dev'")
+            && err.contains("knows no such application")
+            && err.contains("AADSTS700016"),
+        "{err}"
+    );
+    assert_eq!(aad.password_posts(), posts, "no password sent");
+}
+
+#[test]
+fn azure_ad_sixteen_concurrent_callers_make_one_sign_in_one_push_and_one_code_exchange() {
+    let aad = azuread::AzureAd::start();
+    let sandbox = setup(&aad.issuer(), "azuread");
+    let children: Vec<_> = (0..16)
+        .map(|_| {
+            sandbox
+                .runas()
+                .env("WEB_PASSWORD", "frank-password")
+                .args(["-O", "json", "-U", "frank", "push"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for o in &outputs {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.stdout, outputs[0].stdout,
+            "everyone got the same credentials"
+        );
+    }
+    let pushes = outputs
+        .iter()
+        .filter(|o| String::from_utf8_lossy(&o.stderr).contains("approve the Azure AD sign-in"))
+        .count();
+    assert_eq!(pushes, 1);
+    assert_eq!((aad.password_posts(), aad.sign_ins()), (1, 1));
+    assert_eq!(aad.token_posts(), 1);
+    assert_eq!(sandbox.moto.count("AssumeRoleWithWebIdentity"), 1);
 }

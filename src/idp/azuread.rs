@@ -28,6 +28,11 @@
 //!    the flow token and `ctx`, which makes the session cookies persistent;
 //! 6. an auto-post form of hidden fields (`code`, `id_token`, `state`) ends the portal sign-in:
 //!    posted as its script would; the app then answers as in step 1 (else it is asked once more).
+//!
+//! The same walk signs a web identity profile in (`Goal::Redirect`): it starts at the OpenID
+//! authorization request (`/TENANT/oauth2/v2.0/authorize`, PKCE and `state`), and where the
+//! portal would go on to the app, Azure AD answers with a 302 to the redirect URI (never
+//! fetched), or, in `form_post` mode, with the auto-post form aimed at it (read, never posted).
 
 use std::time::{Duration, Instant};
 
@@ -36,8 +41,8 @@ use scraper::{Html, Selector};
 use serde_json::{json, Value};
 use url::Url;
 
-use super::form::saml_response;
-use super::http::{origin, Browser, Page};
+use super::form::{saml_response, Goal, Reached};
+use super::http::{origin, same_endpoint, Browser, Page};
 use super::settings::MfaType;
 use super::{Asks, SignInError, MAX_STEPS};
 
@@ -140,8 +145,9 @@ fn hidden_form(page: &Page) -> Option<(Url, Vec<(String, String)>)> {
             .attr("method")
             .is_some_and(|m| m.eq_ignore_ascii_case("post"));
         let action = page.url.join(form.value().attr("action")?).ok()?;
-        (post && !fields.is_empty() && matches!(action.scheme(), "http" | "https"))
-            .then_some((action, fields))
+        // Any scheme: an OAuth redirect URI (`app:/callback`) is read, never posted; the
+        // walk refuses to post anywhere but http(s).
+        (post && !fields.is_empty()).then_some((action, fields))
     })
 }
 
@@ -156,6 +162,12 @@ fn page_error(code: &str, idp: &str, username: &str) -> Option<anyhow::Error> {
             "the password of '{username}' has expired at {idp}: change it there in a browser"
         ),
         "50034" => anyhow::anyhow!("Azure AD at {idp} knows no user '{username}'"),
+        "50105" => anyhow::anyhow!(
+            "'{username}' is not assigned to the application at {idp} (AADSTS50105): ask its administrators"
+        ),
+        "700016" => anyhow::anyhow!(
+            "Azure AD at {idp} knows no such application in the tenant (AADSTS700016): check the client id or app URL"
+        ),
         _ => return None,
     })
 }
@@ -495,6 +507,48 @@ pub fn sign_in(
     asks: &Asks<'_>,
     mfa: MfaType,
 ) -> anyhow::Result<String> {
+    match sign_in_to(browser, url, asks, mfa, Goal::SamlResponse)? {
+        Reached::SamlResponse(response) => Ok(response),
+        Reached::Redirect(_) => unreachable!("only a redirect goal reaches a redirect"),
+    }
+}
+
+/// Signs in through Azure AD's pages from `url` (the app, or an OpenID authorization request)
+/// until `goal`.
+pub fn sign_in_to(
+    browser: &mut Browser,
+    url: &Url,
+    asks: &Asks<'_>,
+    mfa: MfaType,
+    goal: Goal<'_>,
+) -> anyhow::Result<Reached> {
+    if let Goal::Redirect(target) = goal {
+        browser.stop_at_redirect(Some(target.clone()));
+    }
+    let result = walk(browser, url, asks, mfa, goal);
+    browser.stop_at_redirect(None);
+    result
+}
+
+/// The redirect a `form_post` answer would make, as a URL whose query holds what the
+/// OpenID client reads (the ID token it also carries is not ours to keep).
+fn form_post_redirect(action: &Url, fields: &[(String, String)]) -> Url {
+    let mut url = action.clone();
+    url.set_query(None);
+    let kept = fields
+        .iter()
+        .filter(|(k, _)| matches!(k.as_str(), "code" | "state" | "error" | "error_description"));
+    url.query_pairs_mut().extend_pairs(kept);
+    url
+}
+
+fn walk(
+    browser: &mut Browser,
+    url: &Url,
+    asks: &Asks<'_>,
+    mfa: MfaType,
+    goal: Goal<'_>,
+) -> anyhow::Result<Reached> {
     let idp = origin(url);
     let mut flow = Flow {
         browser,
@@ -510,8 +564,17 @@ pub fn sign_in(
     let mut asked_app_again = false;
     // Sign-in page, password, MFA, KMSI, auto-post, app, SAML request: twice the usual steps.
     for _ in 0..MAX_STEPS * 2 {
-        if let Some(response) = saml_response(&page) {
-            return Ok(response);
+        match goal {
+            Goal::SamlResponse => {
+                if let Some(response) = saml_response(&page) {
+                    return Ok(Reached::SamlResponse(response));
+                }
+            }
+            Goal::Redirect(target) => {
+                if (300..400).contains(&page.status) && same_endpoint(&page.url, target) {
+                    return Ok(Reached::Redirect(page.url));
+                }
+            }
         }
         if let Some(cfg) = config(&page.body) {
             let code = text(&cfg, "sErrorCode");
@@ -572,17 +635,23 @@ pub fn sign_in(
             }
             .into());
         }
-        if let Some(next) = saml_request_url(&page) {
+        if let Some(next) = saml_request_url(&page).filter(|_| matches!(goal, Goal::SamlResponse)) {
             page = flow.browser.get(next)?;
             continue;
         }
         if let Some((action, fields)) = hidden_form(&page) {
+            if let Goal::Redirect(target) = goal {
+                if same_endpoint(&action, target) {
+                    return Ok(Reached::Redirect(form_post_redirect(&action, &fields)));
+                }
+            }
             flow.guard(&page, &action)?;
             page = flow.browser.post_form(action, &fields)?;
             continue;
         }
         if sent_password && !asked_app_again {
-            // Signed in at the portal, which did not send us on: the app now knows the session.
+            // Signed in at the portal, which did not send us on: the app (or the authorization
+            // request) now finds the session.
             asked_app_again = true;
             page = flow.browser.get(url.clone())?;
             continue;
@@ -671,6 +740,30 @@ $Config={"pgid":"ConvergedSignIn","sTitle":"a};b{","sFT":"ft-1","hpgact":1900,"s
             r#"<form method="post" action="/x"><input type="hidden" name="a" value="1"><input type="password" name="p"></form>"#,
         );
         assert!(hidden_form(&login).is_none());
+    }
+
+    #[test]
+    fn a_form_post_to_the_redirect_uri_is_read_as_its_redirect() {
+        let p = page(
+            "https://login.microsoftonline.com/kmsi",
+            r#"<form method="POST" name="hiddenform" action="app:/callback">
+            <input type="hidden" name="code" value="c&amp;1" /><input type="hidden" name="state" value="s 1" />
+            <input type="hidden" name="id_token" value="e.y.j" /><input type="hidden" name="session_state" value="ss" />
+            <noscript><input type="submit" value="Submit" /></noscript></form>"#,
+        );
+        let (action, fields) = hidden_form(&p).unwrap();
+        let target = Url::parse("app:/callback").unwrap();
+        assert!(same_endpoint(&action, &target));
+        let redirect = form_post_redirect(&action, &fields);
+        let query: Vec<(String, String)> = redirect.query_pairs().into_owned().collect();
+        assert_eq!(
+            query,
+            [
+                ("code".into(), "c&1".into()),
+                ("state".into(), "s 1".into())
+            ],
+            "what the client reads, and no ID token kept"
+        );
     }
 
     #[test]

@@ -1099,4 +1099,25 @@ mod tests {
         assert_eq!(provider("a"), Provider::AzureAd, "v3's name, any case");
         assert_eq!(provider("k"), Provider::Form, "v3's keycloak is a form IdP");
     }
+
+    #[test]
+    fn web_identity_at_microsofts_issuer_is_azure_ad_without_naming_it() {
+        let (_d, p) = profiles(
+            "[profile w]\nweb_identity_auth_url = https://login.microsoftonline.com/f00/v2.0\n\
+             web_identity_client_id = c\nweb_identity_redirect_uri = app:/callback\n\
+             web_identity_username = alice@contoso.example\n\
+             role_arn = arn:aws:iam::123456789012:role/Dev\n",
+        );
+        let w = resolve_web(
+            &p,
+            "w",
+            &SamlFlags::default(),
+            None,
+            &Environment::default(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(w.provider, Provider::AzureAd);
+        assert_eq!(w.flow, WebFlow::Password);
+    }
 }

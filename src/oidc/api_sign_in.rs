@@ -7,7 +7,8 @@
 //!
 //! Also where each provider's endpoints are when its configured URL serves no discovery
 //! document: the paths v3 appends (Okta `/v1/authorize`, OneLogin `/auth`, AM `/authorize` and
-//! `/access_token`, Keycloak's `/protocol/openid-connect/...` below the realm).
+//! `/access_token`, Keycloak's `/protocol/openid-connect/...` below the realm, Azure AD's
+//! `/TENANT/oauth2/v2.0/...`). Azure AD itself signs in through its pages (`idp::azuread`).
 
 use url::Url;
 
@@ -48,8 +49,56 @@ pub fn endpoints(browser: &mut Browser, s: &WebSettings) -> anyhow::Result<Endpo
     }
 }
 
+/// Azure AD's v2.0 endpoints, as v3 builds them for a tenant: `/TENANT/oauth2/v2.0/…` on the
+/// configured host for the issuer (`/TENANT/v2.0`), the tenant, or the endpoints' own base; on
+/// `login.microsoftonline.com` for v3's "User access URL" (`…?tenantId=TENANT`).
+fn azure_fallback(url: &Url) -> Option<Endpoints> {
+    let tenant_from_query = url
+        .query_pairs()
+        .find(|(k, _)| k == "tenantId")
+        .map(|(_, v)| v.into_owned())
+        .filter(|t| {
+            // A GUID or a domain name (`contoso.onmicrosoft.com`), nothing a path would read.
+            !t.is_empty()
+                && !t.starts_with('.')
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        });
+    let mut base = url.clone();
+    base.set_query(None);
+    base.set_fragment(None);
+    let path = match tenant_from_query {
+        Some(tenant) => {
+            base = Url::parse("https://login.microsoftonline.com/").expect("a constant URL");
+            format!("/{tenant}/oauth2/v2.0")
+        }
+        None => {
+            let path = base.path().trim_end_matches('/');
+            let path = path.strip_suffix("/oauth2/v2.0").unwrap_or(path);
+            let tenant = path.strip_suffix("/v2.0").unwrap_or(path);
+            if tenant.is_empty() {
+                return None;
+            }
+            format!("{tenant}/oauth2/v2.0")
+        }
+    };
+    let below = |tail: &str| {
+        let mut u = base.clone();
+        u.set_path(&format!("{path}/{tail}"));
+        u
+    };
+    Some(Endpoints {
+        authorization: below("authorize"),
+        token: below("token"),
+        device_authorization: Some(below("devicecode")),
+    })
+}
+
 /// v3's endpoints below the configured URL, for the providers whose layout is known.
 fn fallback(provider: Provider, url: &Url) -> Option<Endpoints> {
+    if provider == Provider::AzureAd {
+        return azure_fallback(url);
+    }
     let (authorization, token) = match provider {
         Provider::Okta => ("v1/authorize", "v1/token"),
         Provider::OneLogin => ("auth", "token"),
@@ -155,5 +204,38 @@ mod tests {
             "https://kc/auth/realms/r/protocol/openid-connect/auth"
         );
         assert!(f(Provider::Form, "https://idp.example.org/").is_none());
+    }
+
+    #[test]
+    fn azure_ad_endpoints_for_the_issuer_the_tenant_and_v3s_user_access_url() {
+        let f = |s: &str| {
+            fallback(Provider::AzureAd, &Url::parse(s).unwrap())
+                .map(|e| (e.authorization.to_string(), e.token.to_string()))
+        };
+        let tenant = (
+            "https://login.microsoftonline.com/t-1/oauth2/v2.0/authorize".to_owned(),
+            "https://login.microsoftonline.com/t-1/oauth2/v2.0/token".to_owned(),
+        );
+        for url in [
+            "https://login.microsoftonline.com/t-1/v2.0",
+            "https://login.microsoftonline.com/t-1/v2.0/",
+            "https://login.microsoftonline.com/t-1",
+            "https://login.microsoftonline.com/t-1/oauth2/v2.0",
+            "https://myapps.microsoft.com/signin/AWS/app-1?tenantId=t-1",
+        ] {
+            assert_eq!(f(url).as_ref(), Some(&tenant), "{url}");
+        }
+        assert!(f("https://login.microsoftonline.com/").is_none());
+        // A tenant id that is not one is not put into a path.
+        assert!(f("https://myapps.microsoft.com/signin/A/1?tenantId=..")
+            .unwrap()
+            .0
+            .starts_with("https://myapps.microsoft.com/signin/A/1/oauth2"));
+        assert!(
+            f("https://myapps.microsoft.com/signin/A/1?tenantId=..%2F..%2Fx%3Fy")
+                .unwrap()
+                .0
+                .starts_with("https://myapps.microsoft.com/signin/A/1/oauth2")
+        );
     }
 }

@@ -3,8 +3,9 @@
 //! token, else from a new sign-in, in the flow the profile asks for:
 //! - `password`: the authorization code grant with PKCE, driven here as aws-runas v3 does: GET
 //!   the authorization URL, fill in the provider's login form (username and password as for
-//!   SAML: keyring, `-P`, terminal), follow the redirects by hand until one goes to the redirect
-//!   URI (never fetched), check its `state`, and trade the code (with the PKCE verifier);
+//!   SAML: keyring, `-P`, terminal; Azure AD's pages walked as for SAML), follow the redirects by
+//!   hand until one goes to the redirect URI (never fetched), check its `state`, and trade the
+//!   code (with the PKCE verifier);
 //! - `browser`: the same grant in the user's own browser, the code coming back to a loopback
 //!   listener at the redirect URI (RFC 8252);
 //! - `device`: the device authorization grant (RFC 8628).
@@ -18,6 +19,7 @@ use anyhow::Context as _;
 use jiff::Timestamp;
 
 use crate::cache::CacheKey;
+use crate::idp::azuread;
 use crate::idp::form::{self, Goal, Reached};
 use crate::idp::http::{jar_path, origin, Browser};
 use crate::idp::settings::{detect_from_headers, Provider, WebFlow, WebSettings};
@@ -217,8 +219,8 @@ fn password_flow(
         }
         p => p,
     };
-    if matches!(provider, Provider::AzureAd | Provider::Browser) {
-        // Azure AD's pages are scripted for SAML only; its OIDC side is not built yet.
+    if provider == Provider::Browser {
+        // The SAML browser client posts an assertion to a local ACS; it has no code to give.
         return Err(WebSignInError::ProviderUnsupported {
             profile: s.profile.clone(),
             provider,
@@ -254,7 +256,12 @@ fn password_flow(
         if api_sign_in::speaks(provider) {
             return api_sign_in::redirect(browser, s, provider, &url, &asks);
         }
-        form::sign_in_to(browser, &url, &asks, Goal::Redirect(&target)).map(|reached| {
+        let reached = if provider == Provider::AzureAd {
+            azuread::sign_in_to(browser, &url, &asks, s.mfa_type, Goal::Redirect(&target))
+        } else {
+            form::sign_in_to(browser, &url, &asks, Goal::Redirect(&target))
+        };
+        reached.map(|reached| {
             let Reached::Redirect(redirect) = reached else {
                 unreachable!("a redirect goal ends at a redirect")
             };

@@ -13,24 +13,65 @@
 //! fed@corp.example is federated to an ADFS-like IdP on the same server (`/adfs/ls/`, password
 //! `fed-password`), whose answer posts a WS-Federation token back to `/login.srf`. Sessions live
 //! in the `ESTSAUTH` cookie.
+//!
+//! pat is not assigned to the application (AADSTS50105 once the password is right);
+//! oscar signs in as alice does, but his OpenID authorization comes back with another `state`.
+//!
+//! The OpenID side (web identity), at `/TENANT/v2.0` (discovery; none below `/TENANT`) and
+//! `/TENANT/oauth2/v2.0/{authorize,token}`: the authorization request (client
+//! `aws-runas-client`, PKCE S256 required) starts the same sign-in pages, its own request context
+//! (`sCtx`) carried through them, or with a live session answers at once; the sign-in ends with
+//! a 302 to `redirect_uri?code&state` (or, after `answer_with_form_post`, Azure AD's auto-post
+//! form aimed at it). The token endpoint hands each code out once, for its redirect URI and the
+//! verifier of its challenge, and answers with an unsigned-looking ID token (moto does not check
+//! signatures). Everything handed out that must not be logged is listed by `secrets`.
+
+// Two test binaries (SAML and web identity) use different parts of it.
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use tiny_http::{Header, Method, Request, Response, ResponseBox, Server};
 
 const TENANT: &str = "t-1234";
 const CANARY: &str = "canary-form-1";
 const API_CANARY: &str = "canary-api-1";
 const CTX: &str = "ctx-request-1";
-const USERS: [&str; 9] = [
-    "alice", "frank", "gus", "hal", "erin", "ivan", "judy", "kim", "sam",
+/// The OpenID client the tenant knows.
+pub const OIDC_CLIENT: &str = "aws-runas-client";
+const USERS: [&str; 11] = [
+    "alice", "frank", "gus", "hal", "erin", "ivan", "judy", "kim", "sam", "oscar", "pat",
 ];
+
+/// An OpenID authorization request waiting for its sign-in to end.
+struct Authorization {
+    redirect_uri: String,
+    state: Option<String>,
+    challenge: String,
+}
+
+/// A code handed out, waiting to be traded at the token endpoint.
+struct Grant {
+    user: String,
+    redirect_uri: String,
+    challenge: String,
+}
 
 #[derive(Default)]
 struct State {
     requests: usize,
+    token_posts: usize,
+    form_post: bool,
+    /// Request context (`sCtx`) → the authorization request it signs in for.
+    authorizations: HashMap<String, Authorization>,
+    codes: HashMap<String, Grant>,
+    /// What must never show in a log.
+    secrets: Vec<String>,
     password_posts: usize,
     sign_ins: usize,
     end_auth: usize,
@@ -38,8 +79,8 @@ struct State {
     next: usize,
     /// Flow token → (user, the step it was issued for).
     flows: HashMap<String, (String, &'static str)>,
-    /// MFA session id → user, and the EndAuth polls it has seen.
-    mfa: HashMap<String, (String, usize)>,
+    /// MFA session id → user, the EndAuth polls it has seen, and its request context.
+    mfa: HashMap<String, (String, usize, String)>,
     /// ESTSAUTH value → user.
     sessions: HashMap<String, String>,
 }
@@ -49,7 +90,23 @@ impl State {
         self.next += 1;
         let t = format!("ft-{}-{step}", self.next);
         self.flows.insert(t.clone(), (user.to_owned(), step));
+        self.secrets.push(t.clone());
         t
+    }
+
+    /// A random value for `prefix`, listed among the secrets.
+    fn secret(&mut self, prefix: &str) -> String {
+        let mut random = [0u8; 12];
+        getrandom::fill(&mut random).unwrap();
+        let s = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(random));
+        self.secrets.push(s.clone());
+        s
+    }
+
+    /// Whether a request context is one this server issued (the portal's or an
+    /// authorization request's).
+    fn known(&self, ctx: &str) -> bool {
+        ctx == CTX || self.authorizations.contains_key(ctx)
     }
 
     /// The user a flow token issued for `step` belongs to; a token is good once.
@@ -98,6 +155,30 @@ impl AzureAd {
 
     pub fn requests(&self) -> usize {
         self.state.lock().unwrap().requests
+    }
+
+    /// The OpenID issuer (`web_identity_auth_url`).
+    pub fn issuer(&self) -> String {
+        format!("http://{}/{TENANT}/v2.0", self.server.server_addr())
+    }
+
+    /// The tenant's URL, below which no discovery document is served.
+    pub fn tenant_url(&self) -> String {
+        format!("http://{}/{TENANT}", self.server.server_addr())
+    }
+
+    pub fn token_posts(&self) -> usize {
+        self.state.lock().unwrap().token_posts
+    }
+
+    /// Codes, tokens, flow tokens, session cookies and states handed out or seen.
+    pub fn secrets(&self) -> Vec<String> {
+        self.state.lock().unwrap().secrets.clone()
+    }
+
+    /// Ends OpenID sign-ins with the auto-post form (`response_mode=form_post`'s answer).
+    pub fn answer_with_form_post(&self) {
+        self.state.lock().unwrap().form_post = true;
     }
 
     /// Password forms received, right or wrong.
@@ -177,23 +258,23 @@ fn converged(config: Value) -> ResponseBox {
     ))
 }
 
-fn sign_in_page(base: &str, state: &mut State, error: &str) -> ResponseBox {
+fn sign_in_page(base: &str, state: &mut State, error: &str, ctx: &str) -> ResponseBox {
     let ft = state.token("", "login");
     converged(json!({
-        "pgid": "ConvergedSignIn", "sFT": ft, "sCtx": CTX, "urlPost": format!("/{TENANT}/login"),
+        "pgid": "ConvergedSignIn", "sFT": ft, "sCtx": ctx, "urlPost": format!("/{TENANT}/login"),
         "urlGetCredentialType": format!("{base}/common/GetCredentialType?mkt=en-US"),
         "apiCanary": API_CANARY, "hpgact": 1900, "hpgid": 1104, "sErrorCode": error,
     }))
 }
 
-fn kmsi_page(state: &mut State, user: &str) -> ResponseBox {
+fn kmsi_page(state: &mut State, user: &str, ctx: &str) -> ResponseBox {
     let ft = state.token(user, "kmsi");
     converged(json!({
-        "pgid": "KmsiInterrupt", "sFT": ft, "sCtx": CTX, "urlPost": "/kmsi", "sErrorCode": "50058",
+        "pgid": "KmsiInterrupt", "sFT": ft, "sCtx": ctx, "urlPost": "/kmsi", "sErrorCode": "50058",
     }))
 }
 
-fn tfa_page(base: &str, state: &mut State, user: &str) -> ResponseBox {
+fn tfa_page(base: &str, state: &mut State, user: &str, ctx: &str) -> ResponseBox {
     let ft = state.token(user, "tfa");
     let proofs = if user == "sam" {
         json!([{"authMethodId": "PhoneAppNotification", "data": "PhoneAppNotification", "display": "+X XXXXXXXX34", "isDefault": false},
@@ -206,7 +287,7 @@ fn tfa_page(base: &str, state: &mut State, user: &str) -> ResponseBox {
                {"authMethodId": "TwoWayVoiceMobile", "data": "TwoWayVoiceMobile", "display": "+X XXXXXXXX12", "isDefault": false}])
     };
     converged(json!({
-        "pgid": "ConvergedTFA", "sFT": ft, "sCtx": CTX, "arrUserProofs": proofs,
+        "pgid": "ConvergedTFA", "sFT": ft, "sCtx": ctx, "arrUserProofs": proofs,
         "urlBeginAuth": format!("{base}/common/SAS/BeginAuth"),
         "urlEndAuth": format!("{base}/common/SAS/EndAuth"),
         "urlPost": "/common/SAS/ProcessAuth",
@@ -214,9 +295,9 @@ fn tfa_page(base: &str, state: &mut State, user: &str) -> ResponseBox {
     }))
 }
 
-fn adfs_login(error: &str) -> ResponseBox {
+fn adfs_login(error: &str, wctx: &str) -> ResponseBox {
     html(format!(
-        "<html><body>{error}<form method=\"post\" id=\"loginForm\" autocomplete=\"off\" action=\"/adfs/ls/?wa=wsignin1.0&amp;wctx=ctx-fed\">\
+        "<html><body>{error}<form method=\"post\" id=\"loginForm\" autocomplete=\"off\" action=\"/adfs/ls/?wa=wsignin1.0&amp;wctx={wctx}\">\
          <input id=\"userNameInput\" name=\"UserName\" type=\"email\" value=\"\" />\
          <input id=\"passwordInput\" name=\"Password\" type=\"password\" />\
          <input id=\"kmsiInput\" type=\"checkbox\" name=\"Kmsi\" value=\"true\" />\
@@ -225,9 +306,17 @@ fn adfs_login(error: &str) -> ResponseBox {
     ))
 }
 
-fn mfa_reply(success: bool, result: &str, retry: bool, err: i64, ft: &str, session: &str) -> Value {
+fn mfa_reply(
+    success: bool,
+    result: &str,
+    retry: bool,
+    err: i64,
+    ft: &str,
+    session: &str,
+    ctx: &str,
+) -> Value {
     json!({"Success": success, "ResultValue": result, "Message": null, "AuthMethodId": "",
-           "ErrCode": err, "Retry": retry, "FlowToken": ft, "Ctx": CTX, "SessionId": session,
+           "ErrCode": err, "Retry": retry, "FlowToken": ft, "Ctx": ctx, "SessionId": session,
            "CorrelationId": "corr-1", "Timestamp": "2026-01-01T00:00:00Z", "Entropy": 0})
 }
 
@@ -269,7 +358,20 @@ fn respond(base: &str, state: &mut State, request: &Request, body: &str) -> Resp
                 "/{TENANT}/oauth2/authorize?client_id=myapps&response_mode=form_post&state=st-app"
             )),
         },
-        p if p == format!("/{TENANT}/oauth2/authorize") => sign_in_page(base, state, ""),
+        p if p == format!("/{TENANT}/oauth2/authorize") => sign_in_page(base, state, "", CTX),
+        p if p == format!("/{TENANT}/v2.0/.well-known/openid-configuration") => json_reply(
+            200,
+            json!({"issuer": format!("{base}/{TENANT}/v2.0"),
+                   "authorization_endpoint": format!("{base}/{TENANT}/oauth2/v2.0/authorize"),
+                   "token_endpoint": format!("{base}/{TENANT}/oauth2/v2.0/token"),
+                   "device_authorization_endpoint": format!("{base}/{TENANT}/oauth2/v2.0/devicecode"),
+                   "response_modes_supported": ["query", "fragment", "form_post"],
+                   "code_challenge_methods_supported": ["S256"]}),
+        ),
+        p if p == format!("/{TENANT}/oauth2/v2.0/authorize") => {
+            oidc_authorize(base, state, query, session_user)
+        }
+        p if p == format!("/{TENANT}/oauth2/v2.0/token") => oidc_token(base, state, &form),
         "/common/GetCredentialType" => {
             let canary = request
                 .headers()
@@ -292,13 +394,14 @@ fn respond(base: &str, state: &mut State, request: &Request, body: &str) -> Resp
                        "IfExistsResult": if federated || USERS.contains(&user.as_str()) { 0 } else { 1 },
                        "ThrottleStatus": 0,
                        "Credentials": {"PrefCredential": 1, "HasPassword": !federated,
-                                       "FederationRedirectUrl": if federated { format!("{base}/adfs/ls/?wa=wsignin1.0&wctx=ctx-fed&username={}", user.replace('@', "%40")) } else { String::new() }},
+                                       "FederationRedirectUrl": if federated { format!("{base}/adfs/ls/?wa=wsignin1.0&wctx={}&username={}", body_json["originalRequest"].as_str().unwrap_or_default(), user.replace('@', "%40")) } else { String::new() }},
                        "FlowToken": ft, "apiCanary": API_CANARY}),
             )
         }
         p if p == format!("/{TENANT}/login") => {
             let user = field("login");
-            if field("canary") != CANARY || field("ctx") != CTX || field("loginfmt") != user {
+            let ctx = field("ctx");
+            if field("canary") != CANARY || !state.known(&ctx) || field("loginfmt") != user {
                 return html("<p>Bad request</p>".into());
             }
             let issued = state.take(&field("flowToken"), "login");
@@ -307,30 +410,32 @@ fn respond(base: &str, state: &mut State, request: &Request, body: &str) -> Resp
             }
             state.password_posts += 1;
             if user == "ivan" {
-                return sign_in_page(base, state, "50053");
+                return sign_in_page(base, state, "50053", &ctx);
             }
             if field("passwd") != format!("{user}-password") || !USERS.contains(&user.as_str()) {
-                return sign_in_page(base, state, "50126");
+                return sign_in_page(base, state, "50126", &ctx);
             }
             match user.as_str() {
-                "alice" => kmsi_page(state, &user),
-                _ => tfa_page(base, state, &user),
+                "alice" | "oscar" => kmsi_page(state, &user, &ctx),
+                "pat" => error_page("50105"),
+                _ => tfa_page(base, state, &user, &ctx),
             }
         }
         "/common/SAS/BeginAuth" => {
             let method = body_json["AuthMethodId"].as_str().unwrap_or_default().to_owned();
             let ft = body_json["FlowToken"].as_str().unwrap_or_default();
-            if body_json["Method"] != "BeginAuth" || body_json["Ctx"] != CTX {
+            let ctx = body_json["Ctx"].as_str().unwrap_or_default().to_owned();
+            if body_json["Method"] != "BeginAuth" || !state.known(&ctx) {
                 return json_reply(400, json!({"error": "bad request"}));
             }
             let Some(user) = state.take(ft, "tfa") else {
-                return json_reply(200, mfa_reply(false, "InvalidSession", false, 0, "", ""));
+                return json_reply(200, mfa_reply(false, "InvalidSession", false, 0, "", "", &ctx));
             };
             let ft = state.token(&user, "endauth");
             state.next += 1;
             let session = format!("sas-{}", state.next);
-            state.mfa.insert(session.clone(), (user, 0));
-            let mut reply = mfa_reply(true, "Success", false, 0, &ft, &session);
+            state.mfa.insert(session.clone(), (user, 0, ctx.clone()));
+            let mut reply = mfa_reply(true, "Success", false, 0, &ft, &session, &ctx);
             reply["AuthMethodId"] = json!(method);
             if method == "PhoneAppNotification" {
                 reply["Entropy"] = json!(42);
@@ -341,15 +446,16 @@ fn respond(base: &str, state: &mut State, request: &Request, body: &str) -> Resp
             state.end_auth += 1;
             let session = body_json["SessionId"].as_str().unwrap_or_default().to_owned();
             let ft = body_json["FlowToken"].as_str().unwrap_or_default().to_owned();
-            let Some((user, polls)) = state.mfa.get(&session).cloned() else {
-                return json_reply(200, mfa_reply(false, "InvalidSession", false, 0, "", ""));
+            let Some((user, polls, ctx)) = state.mfa.get(&session).cloned() else {
+                return json_reply(200, mfa_reply(false, "InvalidSession", false, 0, "", "", CTX));
             };
             if state.take(&ft, "endauth").as_deref() != Some(user.as_str())
                 || body_json["Method"] != "EndAuth"
+                || body_json["Ctx"] != ctx.as_str()
             {
-                return json_reply(200, mfa_reply(false, "InvalidSession", false, 0, "", ""));
+                return json_reply(200, mfa_reply(false, "InvalidSession", false, 0, "", "", &ctx));
             }
-            state.mfa.insert(session.clone(), (user.clone(), polls + 1));
+            state.mfa.insert(session.clone(), (user.clone(), polls + 1, ctx.clone()));
             let method = body_json["AuthMethodId"].as_str().unwrap_or_default();
             let code = body_json["AdditionalAuthData"].as_str();
             let (ok, result, retry, err) = match (user.as_str(), method, code) {
@@ -375,12 +481,12 @@ fn respond(base: &str, state: &mut State, request: &Request, body: &str) -> Resp
             } else {
                 String::new()
             };
-            json_reply(200, mfa_reply(ok, result, retry, err, &next, &session))
+            json_reply(200, mfa_reply(ok, result, retry, err, &next, &session, &ctx))
         }
         "/common/SAS/ProcessAuth" => {
             match state.take(&field("flowToken"), "processauth") {
-                Some(user) if field("request") == CTX && field("login") == user => {
-                    kmsi_page(state, &user)
+                Some(user) if state.known(&field("request")) && field("login") == user => {
+                    kmsi_page(state, &user, &field("request"))
                 }
                 _ => html("<p>Your session has timed out.</p>".into()),
             }
@@ -389,13 +495,24 @@ fn respond(base: &str, state: &mut State, request: &Request, body: &str) -> Resp
             let Some(user) = state.take(&field("flowToken"), "kmsi") else {
                 return html("<p>Your session has timed out.</p>".into());
             };
-            if field("LoginOptions") != "1" || field("ctx") != CTX {
+            let ctx = field("ctx");
+            if field("LoginOptions") != "1" || !state.known(&ctx) {
                 return html("<p>Bad request</p>".into());
             }
             state.sign_ins += 1;
             state.next += 1;
             let session = format!("estsauth-{}-{user}", state.next);
-            state.sessions.insert(session.clone(), user);
+            state.secrets.push(session.clone());
+            state.sessions.insert(session.clone(), user.clone());
+            let set_cookie = header(
+                "Set-Cookie",
+                &format!("ESTSAUTH={session}; path=/; HttpOnly; max-age=86400"),
+            );
+            if let Some(authorization) = state.authorizations.remove(&ctx) {
+                let mut r = authorized(state, authorization, &user);
+                r.add_header(set_cookie);
+                return r;
+            }
             let mut r = html(format!(
                 "<html><head><title>Working...</title></head><body><form method=\"POST\" name=\"hiddenform\" action=\"{base}/signin/callback\">\
                  <input type=\"hidden\" name=\"code\" value=\"code-{n}\" /><input type=\"hidden\" name=\"id_token\" value=\"eyJ0eXAiOiJKV1Qi.e30.sig\" />\
@@ -404,27 +521,31 @@ fn respond(base: &str, state: &mut State, request: &Request, body: &str) -> Resp
                  <script>window.setTimeout(function(){{document.forms[0].submit()}},0);</script></body></html>",
                 n = state.next
             ));
-            r.add_header(header(
-                "Set-Cookie",
-                &format!("ESTSAUTH={session}; path=/; HttpOnly; max-age=86400"),
-            ));
+            r.add_header(set_cookie);
             r
         }
-        "/adfs/ls/" if *request.method() == Method::Get => adfs_login(""),
+        "/adfs/ls/" if *request.method() == Method::Get => {
+            let wctx = query_value(query, "wctx");
+            adfs_login("", &wctx)
+        }
         "/adfs/ls/" => {
             state.password_posts += 1;
             let user = field("UserName");
+            let wctx = query_value(query, "wctx");
             if field("AuthMethod") != "FormsAuthentication"
                 || !user.ends_with("@corp.example")
                 || field("Password") != "fed-password"
             {
-                return adfs_login("<span id=\"errorText\">Incorrect user ID or password.</span>");
+                return adfs_login(
+                    "<span id=\"errorText\">Incorrect user ID or password.</span>",
+                    &wctx,
+                );
             }
             html(format!(
                 "<html><head><title>Working...</title></head><body><form method=\"POST\" name=\"hiddenform\" action=\"{base}/login.srf\">\
                  <input type=\"hidden\" name=\"wa\" value=\"wsignin1.0\" />\
                  <input type=\"hidden\" name=\"wresult\" value=\"&lt;t:RequestSecurityTokenResponse&gt;{user}&lt;/t:RequestSecurityTokenResponse&gt;\" />\
-                 <input type=\"hidden\" name=\"wctx\" value=\"ctx-fed\" />\
+                 <input type=\"hidden\" name=\"wctx\" value=\"{wctx}\" />\
                  <noscript><p>Script is disabled. Click Submit to continue.</p><input type=\"submit\" value=\"Submit\" /></noscript></form></body></html>"
             ))
         }
@@ -435,7 +556,7 @@ fn respond(base: &str, state: &mut State, request: &Request, body: &str) -> Resp
                 .and_then(|t| t.strip_suffix("</t:RequestSecurityTokenResponse>"))
                 .filter(|u| u.ends_with("@corp.example"));
             match user {
-                Some(user) if field("wctx") == "ctx-fed" => kmsi_page(state, user),
+                Some(user) if state.known(&field("wctx")) => kmsi_page(state, user, &field("wctx")),
                 _ => html("<p>AADSTS50008: the SAML token is invalid.</p>".into()),
             }
         }
@@ -451,4 +572,147 @@ fn respond(base: &str, state: &mut State, request: &Request, body: &str) -> Resp
         },
         _ => Response::from_string("not found").with_status_code(404).boxed(),
     }
+}
+
+fn query_value(query: &str, key: &str) -> String {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// An error page as Azure AD shows one (`AADSTS…`): a `$Config` without a flow token.
+fn error_page(code: &str) -> ResponseBox {
+    converged(json!({"pgid": "ConvergedError", "sErrorCode": code, "iErrorCode": 0}))
+}
+
+/// The authorization request: the client and PKCE checked, then the sign-in pages (or, with a
+/// live session, the code at once).
+fn oidc_authorize(
+    base: &str,
+    state: &mut State,
+    query: &str,
+    session_user: Option<String>,
+) -> ResponseBox {
+    let q = |k: &str| {
+        let v = query_value(query, k);
+        (!v.is_empty()).then_some(v)
+    };
+    if q("client_id").as_deref() != Some(OIDC_CLIENT) {
+        return error_page("700016"); // application not found in the directory
+    }
+    let Some(redirect_uri) = q("redirect_uri") else {
+        return error_page("900144");
+    };
+    let openid = q("scope").is_some_and(|s| s.split(' ').any(|s| s == "openid"));
+    if q("response_type").as_deref() != Some("code") || !openid {
+        return error_page("900144");
+    }
+    let (Some(challenge), Some("S256")) =
+        (q("code_challenge"), q("code_challenge_method").as_deref())
+    else {
+        return error_page("9002325"); // PKCE required for public clients
+    };
+    if let Some(s) = q("state") {
+        state.secrets.push(s);
+    }
+    let authorization = Authorization {
+        redirect_uri,
+        state: q("state"),
+        challenge,
+    };
+    if let Some(user) = session_user {
+        return authorized(state, authorization, &user);
+    }
+    state.next += 1;
+    let ctx = format!("ctx-oidc-{}", state.next);
+    state.authorizations.insert(ctx.clone(), authorization);
+    sign_in_page(base, state, "", &ctx)
+}
+
+/// The end of an authorization: a code for `user`, sent to the redirect URI.
+fn authorized(state: &mut State, authorization: Authorization, user: &str) -> ResponseBox {
+    let code = state.secret("code-");
+    let session_state = state.secret("ss-");
+    state.codes.insert(
+        code.clone(),
+        Grant {
+            user: user.to_owned(),
+            redirect_uri: authorization.redirect_uri.clone(),
+            challenge: authorization.challenge,
+        },
+    );
+    let mut fields = vec![("code", code)];
+    if user == "oscar" {
+        // An answer to somebody else's request (a mix-up or a forged redirect).
+        fields.push(("state", "not-yours".to_owned()));
+    } else if let Some(s) = authorization.state {
+        fields.push(("state", s));
+    }
+    fields.push(("session_state", session_state));
+    if state.form_post {
+        let inputs: String = fields
+            .iter()
+            .map(|(k, v)| format!("<input type=\"hidden\" name=\"{k}\" value=\"{v}\" />"))
+            .collect();
+        return html(format!(
+            "<html><head><title>Working...</title></head><body><form method=\"POST\" name=\"hiddenform\" action=\"{}\">{inputs}\
+             <noscript><p>Script is disabled. Click Submit to continue.</p><input type=\"submit\" value=\"Submit\" /></noscript></form>\
+             <script>window.setTimeout(function(){{document.forms[0].submit()}},0);</script></body></html>",
+            authorization.redirect_uri
+        ));
+    }
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    redirect(&format!("{}?{query}", authorization.redirect_uri))
+}
+
+/// The token endpoint: each code once, for its redirect URI, with the verifier of its challenge.
+fn oidc_token(base: &str, state: &mut State, form: &HashMap<String, String>) -> ResponseBox {
+    state.token_posts += 1;
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    if field("grant_type") != "authorization_code" || field("client_id") != OIDC_CLIENT {
+        return json_reply(400, json!({"error": "unsupported_grant_type"}));
+    }
+    let invalid = || {
+        json_reply(
+            400,
+            json!({"error": "invalid_grant",
+        "error_description": "AADSTS70008: The provided authorization code or refresh token has expired"}),
+        )
+    };
+    let Some(grant) = state.codes.remove(field("code")) else {
+        return invalid();
+    };
+    let verifier = field("code_verifier");
+    if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != grant.challenge
+        || field("redirect_uri") != grant.redirect_uri
+    {
+        return invalid();
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let part = |v: Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let jti = state.secret("uti-");
+    let signature = state.secret("sig-");
+    let id_token = format!(
+        "{}.{}.{}",
+        part(json!({"typ": "JWT", "alg": "RS256", "kid": "aad-key-1"})),
+        part(
+            json!({"iss": format!("{base}/{TENANT}/v2.0"), "aud": OIDC_CLIENT, "sub": grant.user,
+                    "tid": TENANT, "preferred_username": format!("{}@contoso.example", grant.user),
+                    "iat": now, "nbf": now, "exp": now + 3600, "uti": jti, "ver": "2.0"})
+        ),
+        URL_SAFE_NO_PAD.encode(signature)
+    );
+    state.secrets.push(id_token.clone());
+    let access = state.secret("access-");
+    json_reply(
+        200,
+        json!({"token_type": "Bearer", "scope": "openid profile", "expires_in": 3600,
+               "ext_expires_in": 3600, "access_token": access, "id_token": id_token}),
+    )
 }
