@@ -84,7 +84,7 @@ PY
 # SimpleSAMLphp (Debian's package, as tests/idp/ssp.rs runs it), when installed; sets SSP_URL
 # (empty when it is not).
 demo_start_ssp() {
-	SSP_URL=""
+	export SSP_URL=""
 	command -v php >/dev/null && [[ -d /usr/share/simplesamlphp/www ]] || return 0
 	local dir="${bench_dir}/ssp"
 	mkdir -p "${dir}/config"
@@ -94,7 +94,7 @@ demo_start_ssp() {
 	demo_wait "SimpleSAMLphp" demo_port_in "${dir}/server.log" 's|.*(http://127.0.0.1:\([0-9]*\)) started.*|\1|p'
 	# PHP reads the configuration on each request: written now that the port is known.
 	bash "${bench_root}/tests/idp/ssp-config.sh" "${dir}" "http://127.0.0.1:${demo_port}" >/dev/null
-	SSP_URL="http://127.0.0.1:${demo_port}/saml2/idp/SSOService.php?spentityid=urn:amazon:webservices"
+	export SSP_URL="http://127.0.0.1:${demo_port}/saml2/idp/SSOService.php?spentityid=urn:amazon:webservices"
 }
 
 # The profiles of the stand-ins, after bench_sandbox's IAM ones.
@@ -128,6 +128,8 @@ INI
 # Stops the shell (its rc file stops its own jobs as it exits), then every service, and waits
 # for each, so that nothing of the demo answers once it has returned.
 demo_stop() {
+	# Whatever fails here (a process already gone), the rest is still stopped.
+	set +e
 	local pids=("${demo_pids[@]}" "${bench_moto_pid:-}")
 	[[ -n "${demo_sso_in}" ]] && exec {demo_sso_in}>&-
 	[[ -n "${demo_shell_pid}" ]] && kill -HUP "${demo_shell_pid}" 2>/dev/null && wait "${demo_shell_pid}"
