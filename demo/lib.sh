@@ -11,6 +11,14 @@ demo_pids=()
 demo_shell_pid=""
 demo_sso_in=""
 
+# demo_spawn COMMAND...: runs COMMAND in the background with the default SIGINT and SIGQUIT: a
+# script's background job ignores both, and so would every job of a shell started so (Ctrl-C
+# would stop nothing typed in the demo's shell, nor in the remote one of `ssm shell`). Its stdin
+# is the caller's (a background job's would be /dev/null).
+demo_spawn() {
+	env --default-signal=INT,QUIT "$@" <&0 &
+}
+
 # demo_wait WHAT COMMAND...: runs COMMAND every 0.1 s until it succeeds (30 s at most).
 demo_wait() {
 	local what="$1"
@@ -52,7 +60,7 @@ demo_start_sso() {
 # to 127.0.0.1); sets SSM_URL.
 demo_start_ssm() {
 	local out="${bench_dir}/ssm.out"
-	python3 "${bench_root}/tests/standins/ssm_service.py" >"${out}" 2>"${bench_dir}/ssm.log" &
+	demo_spawn python3 "${bench_root}/tests/standins/ssm_service.py" </dev/null >"${out}" 2>"${bench_dir}/ssm.log"
 	demo_pids+=("$!")
 	demo_wait "the Session Manager stand-in" demo_port_in "${out}" 's/.*"api": *\([0-9]*\).*/\1/p'
 	export SSM_URL="http://127.0.0.1:${demo_port}"
@@ -125,14 +133,40 @@ region = eu-west-1
 INI
 }
 
-# Stops the shell (its rc file stops its own jobs as it exits), then every service, and waits
-# for each, so that nothing of the demo answers once it has returned.
+# demo_end PID...: sends each a SIGTERM and waits (10 s at most) until they have ended, for
+# processes that are not ours to wait for; then SIGKILL.
+demo_end() {
+	(($#)) || return 0
+	kill "$@" 2>/dev/null
+	local pid alive
+	for _ in $(seq 100); do
+		alive=()
+		for pid in "$@"; do
+			# A zombie has ended; its parent reaps it.
+			[[ "$(ps -o stat= -p "${pid}" || true)" == [!Z]* ]] && alive+=("${pid}")
+		done
+		((${#alive[@]})) || return 0
+		sleep 0.1
+	done
+	kill -KILL "${alive[@]}" 2>/dev/null
+}
+
+# Stops the shell, then every service, and waits for each, so that nothing of the demo answers
+# once it has returned. What runs in the shell (an `ssm forward` in the background, an `ssm
+# shell`) ends first, while the services it talks to are still up to end its session with.
+# The shell's rc file does the same for its jobs when it exits by itself.
 demo_stop() {
 	# Whatever fails here (a process already gone), the rest is still stopped.
 	set +e
 	local pids=("${demo_pids[@]}" "${bench_moto_pid:-}")
 	[[ -n "${demo_sso_in}" ]] && exec {demo_sso_in}>&-
-	[[ -n "${demo_shell_pid}" ]] && kill -HUP "${demo_shell_pid}" 2>/dev/null && wait "${demo_shell_pid}"
+	if [[ -n "${demo_shell_pid}" ]]; then
+		local jobs
+		mapfile -t jobs < <(pgrep -P "${demo_shell_pid}" || true)
+		demo_end "${jobs[@]}"
+		kill -HUP "${demo_shell_pid}" 2>/dev/null
+		wait "${demo_shell_pid}"
+	fi
 	for pid in "${pids[@]}"; do
 		[[ -n "${pid}" ]] && kill "${pid}" 2>/dev/null
 	done

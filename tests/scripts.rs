@@ -90,6 +90,21 @@ fn printed<'a>(out: &'a str, name: &str) -> &'a str {
 const PRINT_SERVICES: &str = "echo \"moto=$AWS_ENDPOINT_URL\"; echo \"sso=$SSO_URL\"; \
      echo \"ssm=$SSM_URL\"; echo \"web=http://127.0.0.1:$DEMO_WEB_PORT\"; echo \"ssp=$SSP_URL\"\n";
 
+/// Starts `ssm forward` to the demo's web server in the background, and prints its local port.
+const START_FORWARD: &str = r#"aws-runas ssm forward dev "Name:web:${DEMO_WEB_PORT}" 2>"${HOME}/forward.log" &
+for _ in $(seq 600); do fwd="$(sed -n 's/^Port \([0-9]*\) opened.*/\1/p' "${HOME}/forward.log")"; [[ -n "${fwd}" ]] && break; sleep 0.1; done
+echo "forward=http://127.0.0.1:${fwd}"
+echo "forward-pid=$!"
+"#;
+
+fn forward_port(out: &str) -> u16 {
+    let url = printed(out, "forward");
+    url.rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no forward port: {url}"))
+}
+
 /// The loopback ports of the services the demo printed (SimpleSAMLphp's only when it runs).
 fn service_ports(out: &str) -> Vec<(String, u16)> {
     ["moto", "sso", "ssm", "web", "ssp"]
@@ -110,6 +125,24 @@ fn service_ports(out: &str) -> Vec<(String, u16)> {
             Some((name.to_string(), port))
         })
         .collect()
+}
+
+/// Whether the process still runs (a zombie has ended).
+fn running(pid: &str) -> bool {
+    let out = Command::new("ps")
+        .args(["-o", "stat=", "-p", pid])
+        .output()
+        .unwrap();
+    let stat = String::from_utf8_lossy(&out.stdout);
+    !stat.trim().is_empty() && !stat.trim().starts_with('Z')
+}
+
+/// The forward started in the demo's shell has ended, not only closed its port: it ended its
+/// session while the stand-in was still there to take it.
+#[track_caller]
+fn assert_forward_ended(out: &str) {
+    let pid = printed(out, "forward-pid");
+    assert!(!running(pid), "the ssm forward ({pid}) outlived the demo");
 }
 
 #[track_caller]
@@ -135,12 +168,16 @@ runas use demo-sso
 echo "sso-arn=$(aws sts get-caller-identity --query Arn --output text)"
 runas off
 aws-runas -w demo-web
-aws-runas ssm shell dev Name:web <<<'echo remote-$((6*7)); exit 3'
+sh -c 'kill -INT $$'; echo "local-int=$?"
+aws-runas ssm shell dev Name:web <<'REMOTE'
+echo remote-$((6*7))
+sh -c 'kill -INT $$'
+echo "remote-int=$?"
+exit 3
+REMOTE
 echo "ssm-status=$?"
-aws-runas ssm forward dev "Name:web:${DEMO_WEB_PORT}" 2>"${HOME}/forward.log" &
-for _ in $(seq 600); do fwd="$(sed -n 's/^Port \([0-9]*\) opened.*/\1/p' "${HOME}/forward.log")"; [[ -n "${fwd}" ]] && break; sleep 0.1; done
-echo "forward=http://127.0.0.1:${fwd}"
-echo "page=$(curl -fsS "http://127.0.0.1:${fwd}/")"
+"# + START_FORWARD
+        + r#"echo "page=$(curl -fsS "http://127.0.0.1:${fwd}/")"
 [[ -z "${SSP_URL}" ]] || SAML_PASSWORD=alice-password aws-runas -w demo-saml
 exit
 "#;
@@ -175,6 +212,9 @@ exit
     // SSM: a remote shell found by its Name tag runs the command and returns its status.
     assert!(out.contains("remote-42"), "{out}");
     assert_eq!(printed(&out, "ssm-status"), "3");
+    // Ctrl-C (SIGINT) stops what runs in the demo's shell, and in the remote one.
+    assert_eq!(printed(&out, "local-int"), "130");
+    assert!(out.contains("remote-int=130"), "{out}");
     // ... and a forwarded port reaches the demo's web server through the tunnel.
     let forward = printed(&out, "forward").to_owned();
     assert_ne!(forward, printed(&out, "web"), "curl went around the tunnel");
@@ -193,9 +233,9 @@ exit
     }
     // Nothing outlives the shell: the services, and the forward started in it.
     let mut ports = service_ports(&out);
-    let fwd_port = forward.rsplit(':').next().unwrap().parse().unwrap();
-    ports.push(("the ssm forward".into(), fwd_port));
+    ports.push(("the ssm forward".into(), forward_port(&out)));
     assert_all_stopped(&ports);
+    assert_forward_ended(&out);
 }
 
 #[test]
@@ -203,8 +243,9 @@ fn killing_the_demo_stops_its_shell_and_every_service() {
     use std::io::{BufRead, BufReader, Write};
     let mut child = spawn_demo();
     let mut stdin = child.stdin.take().unwrap();
+    // A job in the shell too: the hangup the demo sends its shell ends it (and nothing else).
     stdin
-        .write_all((String::from(PRINT_SERVICES) + "echo ready=1\n").as_bytes())
+        .write_all((String::from(PRINT_SERVICES) + START_FORWARD + "echo ready=1\n").as_bytes())
         .unwrap();
     // The shell waits for more input (stdin stays open) when the demo is killed.
     let stdout = child.stdout.take().unwrap();
@@ -224,7 +265,8 @@ fn killing_the_demo_stops_its_shell_and_every_service() {
         out.push_str(&line);
         out.push('\n');
     }
-    let ports = service_ports(&out);
+    let mut ports = service_ports(&out);
+    ports.push(("the ssm forward".into(), forward_port(&out)));
     for (name, port) in &ports {
         assert!(
             std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok(),
@@ -238,6 +280,7 @@ fn killing_the_demo_stops_its_shell_and_every_service() {
     drop(stdin);
     assert!(!status.success(), "{status:?}");
     assert_all_stopped(&ports);
+    assert_forward_ended(&out);
 }
 
 fn wait_status(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
