@@ -77,16 +77,27 @@ demo_start_web() {
 	export DEMO_WEB_PORT="${demo_port}"
 }
 
-# An instance tagged Name=web in moto (eu-west-1, the dev profile's region).
-demo_ec2_instance() {
-	python3 - "${MOTO_URL}" <<'PY'
+# Starts creating an instance tagged Name=web in moto (eu-west-1, the dev profile's region);
+# demo_ec2_wait waits for it. Moto's EC2 takes about 2 s to its first answer: meanwhile the
+# other services start. The image id is any (moto does not look it up; listing its images
+# would cost 2 s more).
+demo_ec2_start() {
+	python3 - "${MOTO_URL}" <<'PY' &
 import sys, boto3
 ec2 = boto3.client("ec2", region_name="eu-west-1", endpoint_url=sys.argv[1],
                    aws_access_key_id="demo", aws_secret_access_key="demo")
-image = ec2.describe_images()["Images"][0]["ImageId"]
-ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, TagSpecifications=[
+ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, TagSpecifications=[
     {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "web"}]}])
 PY
+	demo_ec2_pid=$!
+	demo_pids+=("${demo_ec2_pid}")
+}
+
+demo_ec2_wait() {
+	wait "${demo_ec2_pid}" || {
+		echo "demo: could not create the EC2 instance in moto" >&2
+		exit 1
+	}
 }
 
 # SimpleSAMLphp (Debian's package, as tests/idp/ssp.rs runs it), when installed; sets SSP_URL
