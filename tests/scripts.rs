@@ -13,10 +13,16 @@ fn root() -> PathBuf {
 }
 
 fn bash_scripts() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = [".ci/run", "tests/setup", "tests/run", "demo/run"]
-        .iter()
-        .map(|p| root().join(p))
-        .collect();
+    let mut files: Vec<PathBuf> = [
+        ".ci/run",
+        "tests/setup",
+        "tests/run",
+        "demo/run",
+        "demo/lib.sh",
+    ]
+    .iter()
+    .map(|p| root().join(p))
+    .collect();
     for entry in std::fs::read_dir(root().join("bench"))
         .unwrap()
         .chain(std::fs::read_dir(root().join("tests/idp")).unwrap())
@@ -51,34 +57,138 @@ fn scripts_pass_shellcheck_and_shfmt() {
     check("shfmt", &["-d"], &files);
 }
 
-#[test]
-fn demo_opens_a_shell_that_talks_to_the_local_aws() {
+/// The demo with stdin and stdout piped: what the tests type into its shell, and what it shows.
+fn spawn_demo() -> std::process::Child {
     let bin_dir = runas_bin().parent().unwrap().to_owned();
     let path = format!(
         "{}:{}",
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut cmd = Command::new(root().join("demo/run"));
-    cmd.env_clear()
+    Command::new(root().join("demo/run"))
+        .env_clear()
         .env("PATH", path)
         .env("HOME", std::env::temp_dir())
         // The demo sets itself up; under the tests it may only check, never install.
         .env("RUNAS_SETUP_CHECK", "1")
-        .stdin(Stdio::piped());
-    let mut child = cmd
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
+        .unwrap()
+}
+
+/// What the demo's shell prints for `echo "NAME=..."`.
+fn printed<'a>(out: &'a str, name: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name}= in:\n{out}"))
+        .trim()
+}
+
+/// The shell line that prints where each of the demo's services listens.
+const PRINT_SERVICES: &str = "echo \"moto=$AWS_ENDPOINT_URL\"; echo \"sso=$SSO_URL\"; \
+     echo \"ssm=$SSM_URL\"; echo \"web=http://127.0.0.1:$DEMO_WEB_PORT\"; echo \"ssp=$SSP_URL\"\n";
+
+/// Starts `ssm forward` to the demo's web server in the background, and prints its local port.
+const START_FORWARD: &str = r#"aws-runas ssm forward dev "Name:web:${DEMO_WEB_PORT}" 2>"${HOME}/forward.log" &
+for _ in $(seq 600); do fwd="$(sed -n 's/^Port \([0-9]*\) opened.*/\1/p' "${HOME}/forward.log")"; [[ -n "${fwd}" ]] && break; sleep 0.1; done
+echo "forward=http://127.0.0.1:${fwd}"
+echo "forward-pid=$!"
+"#;
+
+fn forward_port(out: &str) -> u16 {
+    let url = printed(out, "forward");
+    url.rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no forward port: {url}"))
+}
+
+/// The loopback ports of the services the demo printed (SimpleSAMLphp's only when it runs).
+fn service_ports(out: &str) -> Vec<(String, u16)> {
+    ["moto", "sso", "ssm", "web", "ssp"]
+        .iter()
+        .filter_map(|name| {
+            let url = printed(out, name);
+            if *name == "ssp" && url.is_empty() {
+                return None;
+            }
+            let port = url
+                .strip_prefix("http://127.0.0.1:")
+                .unwrap_or_else(|| panic!("{name} not on loopback: {url}"))
+                .split('/')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap_or_else(|_| panic!("{name}: {url}"));
+            Some((name.to_string(), port))
+        })
+        .collect()
+}
+
+/// Whether the process still runs (a zombie has ended).
+fn running(pid: &str) -> bool {
+    let out = Command::new("ps")
+        .args(["-o", "stat=", "-p", pid])
+        .output()
         .unwrap();
+    let stat = String::from_utf8_lossy(&out.stdout);
+    !stat.trim().is_empty() && !stat.trim().starts_with('Z')
+}
+
+/// The forward started in the demo's shell has ended, not only closed its port: it ended its
+/// session while the stand-in was still there to take it.
+#[track_caller]
+fn assert_forward_ended(out: &str) {
+    let pid = printed(out, "forward-pid");
+    assert!(!running(pid), "the ssm forward ({pid}) outlived the demo");
+}
+
+#[track_caller]
+fn assert_all_stopped(ports: &[(String, u16)]) {
+    for (name, port) in ports {
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", *port)).is_err(),
+            "{name} (port {port}) still answers after the demo ended"
+        );
+    }
+}
+
+#[test]
+fn demo_opens_a_shell_that_talks_to_the_local_aws() {
+    let mut child = spawn_demo();
     use std::io::Write;
+    let script = String::from(PRINT_SERVICES)
+        + r#"runas use dev
+echo "seg=$RUNAS_PROMPT"
+aws-runas -w dev
+aws-runas sso login demo-sso
+runas use demo-sso
+echo "sso-arn=$(aws sts get-caller-identity --query Arn --output text)"
+runas off
+aws-runas -w demo-web
+sh -c 'kill -INT $$'; echo "local-int=$?"
+aws-runas ssm shell dev Name:web <<'REMOTE'
+echo remote-$((6*7))
+sh -c 'kill -INT $$'
+echo "remote-int=$?"
+exit 3
+REMOTE
+echo "ssm-status=$?"
+"# + START_FORWARD
+        + r#"echo "page=$(curl -fsS "http://127.0.0.1:${fwd}/")"
+[[ -z "${SSP_URL}" ]] || SAML_PASSWORD=alice-password aws-runas -w demo-saml
+exit
+"#;
     child
         .stdin
         .take()
         .unwrap()
-        .write_all(b"runas use dev\necho \"seg=$RUNAS_PROMPT\"\naws-runas -w dev\necho \"moto=$AWS_ENDPOINT_URL\"\nexit\n")
+        .write_all(script.as_bytes())
         .unwrap();
-    let out = wait_output(child, Duration::from_secs(120));
+    let out = wait_output(child, Duration::from_secs(180));
+    // IAM keys and roles, as before.
     assert!(
         out.contains("Arn: arn:aws:sts::123456789012:assumed-role/dev/"),
         "{out}"
@@ -87,17 +197,104 @@ fn demo_opens_a_shell_that_talks_to_the_local_aws() {
         out.contains("seg=dev 1h") || out.contains("seg=dev 59m"),
         "runas is loaded: {out}"
     );
-    let url = out
-        .lines()
-        .find_map(|l| l.strip_prefix("moto="))
-        .expect("endpoint printed")
-        .trim()
-        .to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    assert!(
-        ureq::get(&format!("{url}/moto-api/")).call().is_err(),
-        "moto still running after the demo shell exited"
+    // Identity Center: the device code is shown, the demo approves it, the AWS CLI sees the role.
+    assert!(out.contains("and confirm the code "), "{out}");
+    assert!(out.contains("aws-runas: signed in to "), "{out}");
+    assert_eq!(
+        printed(&out, "sso-arn"),
+        "arn:aws:sts::123456789012:assumed-role/Admin/sso-user"
     );
+    // The token file profile.
+    assert!(
+        out.contains("Arn: arn:aws:sts::123456789012:assumed-role/ci/"),
+        "{out}"
+    );
+    // SSM: a remote shell found by its Name tag runs the command and returns its status.
+    assert!(out.contains("remote-42"), "{out}");
+    assert_eq!(printed(&out, "ssm-status"), "3");
+    // Ctrl-C (SIGINT) stops what runs in the demo's shell, and in the remote one.
+    assert_eq!(printed(&out, "local-int"), "130");
+    assert!(out.contains("remote-int=130"), "{out}");
+    // ... and a forwarded port reaches the demo's web server through the tunnel.
+    let forward = printed(&out, "forward").to_owned();
+    assert_ne!(forward, printed(&out, "web"), "curl went around the tunnel");
+    assert_eq!(
+        printed(&out, "page"),
+        "Hello from the demo's web server, through Session Manager."
+    );
+    // SAML against SimpleSAMLphp when tests/setup installed it; else the tour says so.
+    if printed(&out, "ssp").is_empty() {
+        assert!(out.contains("SimpleSAMLphp is not installed"), "{out}");
+    } else {
+        assert!(
+            out.contains("Arn: arn:aws:sts::123456789012:assumed-role/Admin/alice@example.org"),
+            "{out}"
+        );
+    }
+    // Nothing outlives the shell: the services, and the forward started in it.
+    let mut ports = service_ports(&out);
+    ports.push(("the ssm forward".into(), forward_port(&out)));
+    assert_all_stopped(&ports);
+    assert_forward_ended(&out);
+}
+
+#[test]
+fn killing_the_demo_stops_its_shell_and_every_service() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = spawn_demo();
+    let mut stdin = child.stdin.take().unwrap();
+    // A job in the shell too: the hangup the demo sends its shell ends it (and nothing else).
+    stdin
+        .write_all((String::from(PRINT_SERVICES) + START_FORWARD + "echo ready=1\n").as_bytes())
+        .unwrap();
+    // The shell waits for more input (stdin stays open) when the demo is killed.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut out = String::new();
+    while !out.contains("ready=1") {
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("the demo's shell did not start:\n{out}"));
+        out.push_str(&line);
+        out.push('\n');
+    }
+    let mut ports = service_ports(&out);
+    ports.push(("the ssm forward".into(), forward_port(&out)));
+    for (name, port) in &ports {
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok(),
+            "{name} is not up"
+        );
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = wait_status(&mut child, Duration::from_secs(60));
+    drop(stdin);
+    assert!(!status.success(), "{status:?}");
+    assert_all_stopped(&ports);
+    assert_forward_ended(&out);
+}
+
+fn wait_status(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("demo did not end within {limit:?} of its kill");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn wait_output(child: std::process::Child, limit: Duration) -> String {

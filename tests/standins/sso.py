@@ -30,6 +30,12 @@ CONFIG = {
     "slow_down_first_poll": False,
     "expire_devices": False,  # every poll answers expired_token
     "issue_refresh_token": True,
+    # The demo plays the user: a device code counts as approved this many seconds after it was
+    # handed out, so the newcomer sees the code and the wait first. None: only /admin/approve.
+    "approve_after": None,
+    # With an STS endpoint (moto), role credentials are AssumeRole's there, so the AWS CLI sees
+    # the role (assumed-role/ROLE/...) as with real Identity Center; else random keys.
+    "sts_endpoint": None,
 }
 STATE = {
     "counts": {},
@@ -63,6 +69,40 @@ def secret(prefix, n=32):
 
 def count(op):
     STATE["counts"][op] = STATE["counts"].get(op, 0) + 1
+
+
+def assume_role(account, role):
+    """Role credentials from AssumeRole at CONFIG["sts_endpoint"] (moto checks no signature)."""
+    import urllib.request
+    import xml.etree.ElementTree as ET
+    from urllib.parse import urlencode
+
+    body = urlencode(
+        {
+            "Action": "AssumeRole",
+            "Version": "2011-06-15",
+            "RoleArn": f"arn:aws:iam::{account}:role/{role}",
+            "RoleSessionName": "sso-user",
+        }
+    ).encode()
+    request = urllib.request.Request(
+        CONFIG["sts_endpoint"],
+        data=body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=sso/20200101/us-east-1/sts/aws4_request, "
+            "SignedHeaders=host, Signature=0",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as r:
+        tree = ET.fromstring(r.read())
+    creds = {el.tag.split("}")[-1]: el.text for el in tree.iter()}
+    return {
+        "accessKeyId": creds["AccessKeyId"],
+        "secretAccessKey": creds["SecretAccessKey"],
+        "sessionToken": creds["SessionToken"],
+        "expiration": int((time.time() + 3600) * 1000),
+    }
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -155,6 +195,8 @@ class Handler(BaseHTTPRequestHandler):
                     account, role = q.get("account_id"), q.get("role_name")
                     if role not in ROLES.get(account, []):
                         return self.error(403, "ForbiddenException", "forbidden", "No access")
+                    if CONFIG["sts_endpoint"]:
+                        return self.reply(200, {"roleCredentials": assume_role(account, role)})
                     return self.reply(
                         200,
                         {
@@ -219,6 +261,7 @@ class Handler(BaseHTTPRequestHandler):
             "interval": CONFIG["interval"],
             "last_poll": None,
             "polls": 0,
+            "started": time.monotonic(),
         }
         port = self.server.server_address[1]
         self.reply(
@@ -316,6 +359,9 @@ class Handler(BaseHTTPRequestHandler):
             device["interval"] += 5
             STATE["slow_downs"] += 1
             return self.error(400, "SlowDownException", "slow_down")
+        after = CONFIG["approve_after"]
+        if after is not None and now - device["started"] >= after:
+            device["approved"] = True
         if not device["approved"]:
             return self.error(400, "AuthorizationPendingException", "authorization_pending")
         del STATE["devices"][body["deviceCode"]]
