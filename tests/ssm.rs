@@ -1479,3 +1479,29 @@ fn plugin_flag_hands_the_session_to_session_manager_plugin() {
         starts
     );
 }
+
+/// A forward whose session service went away still stops at once when told to: it does not
+/// keep redialing (or retrying the API) for the user who asked it to end.
+#[test]
+fn a_forward_stops_promptly_after_its_service_is_gone() {
+    let (sandbox, mut standin) = setup(&[]);
+    let www = sandbox.dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    std::fs::write(www.join("small"), b"small file\n").unwrap();
+    let http = Http::start(&www);
+    let forward = Forward::start(
+        &sandbox,
+        &standin,
+        &format!("{INSTANCE}:{}", http.port),
+        &[],
+    );
+    let got = sandbox.dir.path().join("got");
+    assert!(curl(forward.port, "small", &got).wait().unwrap().success());
+    standin.child.kill().unwrap();
+    standin.child.wait().unwrap();
+    let asked = Instant::now();
+    assert_eq!(forward.stop(), Some(0), "a stop asked for is a success");
+    let took = asked.elapsed();
+    // A hang guard, not a benchmark: redialing and the API's retries take far longer.
+    assert!(took < Duration::from_secs(8), "took {took:?} to stop");
+}

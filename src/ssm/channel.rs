@@ -28,6 +28,34 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub type Resumer =
     Box<dyn FnMut() -> Pin<Box<dyn Future<Output = anyhow::Result<Option<String>>>>>>;
 
+/// The process was asked to stop while the data channel was being resumed.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped while the data channel was being resumed")]
+pub struct StopRequested;
+
+/// Completes when the process is asked to stop.
+#[cfg(unix)]
+async fn stop_requested() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+#[cfg(not(unix))]
+async fn stop_requested() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 /// How many of our messages may wait for an acknowledgement before we stop reading local
 /// input: bounds memory (1 KiB payloads) however slow the other side is.
 const WINDOW: usize = 2048;
@@ -316,6 +344,15 @@ impl Channel {
     /// The socket dropped: ask for a new token and dial the same URL again, keeping every
     /// sequence number, then resend whatever is unacknowledged.
     async fn redial(&mut self) -> anyhow::Result<()> {
+        // Resuming can take many seconds against a service that has gone; whoever asks the
+        // process to stop meanwhile (TERM, HUP, INT) is not kept waiting for it.
+        tokio::select! {
+            resumed = self.redial_attempts() => resumed,
+            () = stop_requested() => Err(StopRequested.into()),
+        }
+    }
+
+    async fn redial_attempts(&mut self) -> anyhow::Result<()> {
         let mut delay = Duration::from_millis(100);
         let mut last_error = None;
         for attempt in 1..=REDIAL_TRIES {

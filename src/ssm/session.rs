@@ -15,7 +15,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use super::channel::{Channel, Incoming, Resumer, CLIENT_VERSION};
+use super::channel::{Channel, Incoming, Resumer, StopRequested, CLIENT_VERSION};
 use super::protocol::{
     flag, flag_payload, payload, smux, version_newer, ChannelClosed, HandshakeComplete,
     HandshakeRequest, HandshakeResponse, ProcessedAction, Size,
@@ -92,7 +92,21 @@ pub async fn run(api: &Api, target: &str, kind: Kind) -> anyhow::Result<ExitCode
         }
     }
     .await;
-    api.terminate(&started.session_id).await;
+    // Asked to stop while the data channel was being resumed: the stop the user wanted.
+    let result = result.or_else(|e| match e.downcast_ref::<StopRequested>() {
+        Some(stopped) => {
+            tracing::info!("{stopped}");
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Err(e),
+    });
+    // Bounded: a service that has gone away must not hold up the exit with its retries.
+    if tokio::time::timeout(FINISH_LIMIT, api.terminate(&started.session_id))
+        .await
+        .is_err()
+    {
+        tracing::info!("TerminateSession got no answer within {FINISH_LIMIT:?}");
+    }
     result
 }
 
@@ -129,6 +143,25 @@ impl Agent {
 
 /// Answers the agent's HandshakeRequest: we take the session type, and decline KMS
 /// encryption (which ends the session) with a pointer to the plugin.
+/// How long ending a session may take: a stop asked for (a signal, the end of input) must not
+/// wait on a data channel that is redialing a service that has gone away.
+const FINISH_LIMIT: Duration = Duration::from_secs(3);
+
+/// Ends the data channel: the terminate flag first when we end the session, then the close.
+async fn finish(mut channel: Channel, terminate: bool) {
+    let end = async {
+        if terminate {
+            let _ = channel
+                .send(payload::FLAG, flag_payload(flag::TERMINATE_SESSION))
+                .await;
+        }
+        channel.close().await;
+    };
+    if tokio::time::timeout(FINISH_LIMIT, end).await.is_err() {
+        tracing::info!("the data channel did not close within {FINISH_LIMIT:?}; leaving it");
+    }
+}
+
 async fn handshake(channel: &mut Channel, request: &[u8]) -> anyhow::Result<Agent> {
     let request: HandshakeRequest =
         serde_json::from_slice(request).context("unreadable handshake from the agent")?;
@@ -396,12 +429,7 @@ async fn shell(mut channel: Channel, started: &Started) -> anyhow::Result<ExitCo
             },
         }
     };
-    if matches!(outcome, Ok(None)) {
-        let _ = channel
-            .send(payload::FLAG, flag_payload(flag::TERMINATE_SESSION))
-            .await;
-    }
-    channel.close().await;
+    finish(channel, matches!(outcome, Ok(None))).await;
     drop(raw);
     let message = outcome?;
     if let Some(message) = message {
@@ -464,12 +492,7 @@ async fn ssh(mut channel: Channel, started: &Started) -> anyhow::Result<ExitCode
             _ = signals.next() => break Ok(true),
         }
     };
-    if matches!(outcome, Ok(true)) {
-        let _ = channel
-            .send(payload::FLAG, flag_payload(flag::TERMINATE_SESSION))
-            .await;
-    }
-    channel.close().await;
+    finish(channel, matches!(outcome, Ok(true))).await;
     outcome.map(|_| ExitCode::SUCCESS)
 }
 
@@ -702,12 +725,7 @@ async fn forward(
             _ = signals.next() => break Ok(true),
         }
     };
-    if matches!(outcome, Ok(true)) {
-        let _ = channel
-            .send(payload::FLAG, flag_payload(flag::TERMINATE_SESSION))
-            .await;
-    }
-    channel.close().await;
+    finish(channel, matches!(outcome, Ok(true))).await;
     outcome.map(|_| ExitCode::SUCCESS)
 }
 
