@@ -32,7 +32,7 @@ pub struct CredentialRequest {
     /// sees its prompt; the error says to run `aws-runas sso login` instead.
     pub credential_process: bool,
     /// `-S -U -P -R -J` and their variables.
-    pub saml: crate::idp::settings::SamlFlags,
+    pub saml: crate::config::signin::SamlFlags,
 }
 
 impl CredentialRequest {
@@ -57,12 +57,12 @@ pub fn resolve(
     let env = match &request.saml.auth_url {
         Some(url) => env
             .clone()
-            .with_var(crate::idp::settings::AUTH_URL_VARIABLE, url),
+            .with_var(crate::config::signin::AUTH_URL_VARIABLE, url),
         // The process environment, read on demand: nothing is copied.
         None => env.clone(),
     };
     let env = match &request.saml.web_auth_url {
-        Some(url) => env.with_var(crate::idp::settings::WEB_AUTH_URL_VARIABLE, url),
+        Some(url) => env.with_var(crate::config::signin::WEB_AUTH_URL_VARIABLE, url),
         None => env,
     };
     let mut resolved = profiles.resolve(name, &request.overrides, &env)?;
@@ -79,7 +79,7 @@ pub fn resolve(
             .filter(|(_, v)| !v.is_empty())
     });
     crate::tls::set_profile_bundle(crate::tls::Bundle::find(&env, ca_setting));
-    crate::idp::settings::apply(
+    crate::config::signin::apply(
         profiles,
         &request.saml,
         &request.overrides,

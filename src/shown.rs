@@ -38,3 +38,11 @@ fn escaped(text: &str, limit: usize) -> String {
 pub fn shown_quoted(text: &str) -> String {
     format!("'{}'", shown(text))
 }
+
+/// A URL without query or fragment: safe to show, since those may hold tokens.
+pub fn origin(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
+}

@@ -12,11 +12,12 @@ use super::print;
 use crate::aws::sts::SdkSts;
 use crate::cache::Cache;
 use crate::cli::Options;
+use crate::config::signin::{Provider, SamlSettings};
 use crate::config::{default_profile_name, Federated, Profiles, Resolved, SourceOrigin};
 use crate::credentials::redact_key_id;
 use crate::duration::human;
 use crate::environment::Environment;
-use crate::idp::settings::{detect_from_headers, Provider, SamlSettings};
+use crate::idp::detect_from_headers;
 use crate::secrets::SecretError;
 use crate::sources::saml::{Saml, WouldAsk};
 
@@ -446,7 +447,7 @@ fn check_saml(env: &Environment, s: &SamlSettings, report: &mut Report) {
             ),
         ),
         (Provider::Auto, None) => {}
-        (p, _) if p == crate::idp::settings::detect(&s.auth_url) => {
+        (p, _) if p == crate::config::signin::detect(&s.auth_url) => {
             report.add(Level::Ok, format!("provider {p:?}, told by the URL"));
         }
         (p, _) => report.add(

@@ -115,9 +115,9 @@ pub fn request(options: &Options, profile: Option<&str>) -> CredentialRequest {
 }
 
 /// `-S -W -C -T -U -P -R -J`, each with its v3 variables (clap reads only the first of several).
-pub fn saml_flags(options: &Options) -> crate::idp::settings::SamlFlags {
+pub fn saml_flags(options: &Options) -> crate::config::signin::SamlFlags {
     let env = crate::environment::Environment::from_process();
-    crate::idp::settings::SamlFlags {
+    crate::config::signin::SamlFlags {
         auth_url: options.saml_url.clone(),
         username: options
             .username

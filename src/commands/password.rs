@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::cli::Options;
+use crate::config::signin;
 use crate::config::{default_profile_name, Profiles};
 use crate::environment::Environment;
 use crate::idp::http::origin;
-use crate::idp::settings;
 use crate::{secrets, tty};
 
 pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
@@ -21,12 +21,12 @@ pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode>
     let profiles = Profiles::load(&env)?;
     let flags = super::saml_flags(options);
     // The IdP (SAML, else OpenID) whose login form the password is for.
-    let (auth_url, username, username_key) = match settings::resolve(
+    let (auth_url, username, username_key) = match signin::resolve(
         &profiles, &name, &flags, None, &env,
     )? {
         Some(saml) => (saml.auth_url, saml.username, "saml_username"),
         None => {
-            let web = settings::resolve_web(&profiles, &name, &flags, None, &env)?
+            let web = signin::resolve_web(&profiles, &name, &flags, None, &env)?
                     .with_context(|| {
                         format!("profile '{name}' signs in at no identity provider: set saml_auth_url or web_identity_auth_url, or pass -S or -W")
                     })?;

@@ -17,7 +17,7 @@ pub enum Federated {
     Sso(SsoSettings),
     WebIdentity(WebIdentitySettings),
     /// A sign-in at an OpenID provider (`web_identity_auth_url`), set by the session as SAML's.
-    WebSignIn(crate::idp::settings::WebSettings),
+    WebSignIn(crate::config::signin::WebSettings),
 }
 
 /// One Identity Center sign-in: what `sso login` needs, shared by every profile naming it.
@@ -149,14 +149,7 @@ pub(super) fn read(
                 "web_identity_token_file needs the role_arn (or AWS_ROLE_ARN) to assume with the token",
             )
         })?;
-        if !(role_arn.starts_with("arn:") && role_arn.contains(":role/")) {
-            return Err(ConfigError::BadValue {
-                profile: name.to_owned(),
-                key: "role_arn",
-                value: shown_quoted(&role_arn),
-                reason: "expected arn:aws:iam::ACCOUNT_ID:role/NAME".into(),
-            });
-        }
+        super::signin::check_role_arn(name, "role_arn", &role_arn)?;
         let session_name = web("role_session_name", "AWS_ROLE_SESSION_NAME")?;
         let duration = match profile.setting("duration_seconds") {
             Some(s) => crate::duration::parse(&s.value)

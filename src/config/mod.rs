@@ -9,6 +9,7 @@
 mod federated;
 mod files;
 mod resolve;
+pub mod signin;
 
 pub use federated::{Federated, SsoSession, SsoSettings, WebIdentitySettings};
 
@@ -387,7 +388,7 @@ pub struct Resolved {
     pub federated: Option<Federated>,
     /// Set (by the session) when the profile signs in at a SAML identity provider: then `source`
     /// holds no keys and `hops` at most the role assumed from a jump role.
-    pub saml: Option<crate::idp::settings::SamlSettings>,
+    pub saml: Option<crate::config::signin::SamlSettings>,
 }
 
 pub fn is_role_arn(s: &str) -> bool {

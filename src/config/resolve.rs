@@ -276,7 +276,7 @@ impl Profiles {
         let default = self.profiles.get_key_value("default");
         // As v3's `aws-runas -S URL ROLE_ARN`: the sign-in stands where the default keys would,
         // and the assertion's role of that ARN is the one assumed (the session fills in `saml`).
-        let signs_in = crate::idp::settings::signs_in(self, "default", env);
+        let signs_in = crate::config::signin::signs_in(self, "default", env);
         let source = match environment_keys(env)? {
             _ if signs_in => Source {
                 origin: SourceOrigin::Profile("default".into()),
@@ -346,7 +346,7 @@ impl Profiles {
                 }
             }
             // Only the profile asked for is checked: its lineage holds every later one's.
-            if leaf && crate::idp::settings::signs_in(self, current, env) {
+            if leaf && crate::config::signin::signs_in(self, current, env) {
                 // A SAML sign-in stands where keys would: the session fills in `saml`. The
                 // profiles this one builds on still lend it region, endpoint and the like.
                 for name in self.lineage(current).into_iter().skip(1) {

@@ -43,8 +43,8 @@ use url::Url;
 
 use super::form::{saml_response, Goal, Reached};
 use super::http::{origin, same_endpoint, Browser, Page};
-use super::settings::MfaType;
 use super::{Asks, SignInError, MAX_STEPS};
+use crate::config::signin::MfaType;
 
 const PUSH_LIMIT: Duration = Duration::from_secs(60);
 /// Azure AD's pages say how often to poll; never faster than this, whatever they say.

@@ -35,12 +35,12 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
+use crate::config::signin::BrowserWait;
 use crate::http_server::{
     local_hosts, random_token, same_secret, start_with_body_limit, Handler, Request, Running,
 };
 use crate::idp::assertion;
-use crate::idp::settings::BrowserWait;
-use crate::oidc::loopback::page;
+use crate::oauth::loopback::page;
 
 pub const ACS_PATH: &str = "/saml/acs";
 const START_PATH: &str = "/start";

@@ -27,8 +27,8 @@ use url::Url;
 
 use super::form::saml_response;
 use super::http::{origin, Browser, Page};
-use super::settings::MfaType;
 use super::{Asks, SignInError, MAX_STEPS};
+use crate::config::signin::MfaType;
 
 const PUSH_LIMIT: Duration = Duration::from_secs(60);
 const POLL_EVERY: Duration = Duration::from_secs(1);

@@ -12,6 +12,8 @@ use anyhow::Context as _;
 use cookie_store::CookieStore;
 use url::Url;
 
+pub use crate::shown::origin;
+
 use crate::tls::Bundle;
 
 const MAX_REDIRECTS: usize = 10;
@@ -361,14 +363,6 @@ pub fn same_endpoint(url: &Url, target: &Url) -> bool {
         && url.host_str() == target.host_str()
         && url.port_or_known_default() == target.port_or_known_default()
         && path(url) == path(target)
-}
-
-/// A URL without query or fragment: safe to show, since those may hold tokens.
-pub fn origin(url: &Url) -> String {
-    let mut shown = url.clone();
-    shown.set_query(None);
-    shown.set_fragment(None);
-    shown.to_string()
 }
 
 #[cfg(test)]

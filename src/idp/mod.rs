@@ -10,7 +10,8 @@ pub mod form;
 pub mod http;
 pub mod okta;
 pub mod onelogin;
-pub mod settings;
+
+use crate::config::signin::Provider;
 
 /// More steps than any IdP takes: a loop between pages ends here.
 const MAX_STEPS: usize = 8;
@@ -42,6 +43,34 @@ pub enum SignInError {
         idp: String,
         hint: String,
     },
+}
+
+/// The provider an IdP's response headers betray (v3's fingerprints); HTML forms otherwise.
+pub fn detect_from_headers(headers: &[(String, String)]) -> Provider {
+    let get = |name: &'static str| {
+        headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    if get("access-control-allow-headers")
+        .any(|v| v.contains("X-OpenAM-") || v.contains("MFA-FR-Token"))
+    {
+        Provider::ForgeRock
+    } else if get("x-okta-request-id").next().is_some() {
+        Provider::Okta
+    } else if get("x-ms-request-id").next().is_some() {
+        Provider::AzureAd
+    } else if get("set-cookie").any(|c| {
+        c.split('=')
+            .next()
+            .is_some_and(|name| name.contains("_onelogin.com"))
+    }) {
+        Provider::OneLogin
+    } else {
+        // Keycloak (its KC_RESTART cookie) and everything else: HTML forms.
+        Provider::Form
+    }
 }
 
 /// Whether `error` is a sign-in that stopped because nobody could be asked.
@@ -249,4 +278,37 @@ pub struct Asks<'a> {
     /// Asked before anything that makes the IdP send a push to the person's device: `diagnose`
     /// refuses, so checking a profile never buzzes a phone.
     pub push: &'a dyn Fn() -> anyhow::Result<()>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn providers_are_told_by_their_headers() {
+        let h = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+        assert_eq!(
+            detect_from_headers(&h("x-okta-request-id", "abc")),
+            Provider::Okta
+        );
+        assert_eq!(
+            detect_from_headers(&h(
+                "access-control-allow-headers",
+                "X-OpenAM-Username, X-Requested-With"
+            )),
+            Provider::ForgeRock
+        );
+        assert_eq!(
+            detect_from_headers(&h("set-cookie", "sub_session_onelogin.com=x; Path=/")),
+            Provider::OneLogin
+        );
+        assert_eq!(
+            detect_from_headers(&h("set-cookie", "KC_RESTART=x")),
+            Provider::Form
+        );
+        assert_eq!(
+            detect_from_headers(&[("X-MS-Request-Id".into(), "9b2c".into())]),
+            Provider::AzureAd
+        );
+    }
 }

@@ -12,8 +12,8 @@
 
 use url::Url;
 
+use crate::config::signin::{Provider, WebSettings};
 use crate::idp::http::{origin, same_endpoint, Browser};
-use crate::idp::settings::{Provider, WebSettings};
 use crate::idp::{forgerock, okta, onelogin, Asks};
 use crate::oidc::provider::{self, Endpoints, OidcError};
 

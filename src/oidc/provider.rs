@@ -10,7 +10,7 @@ pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 use url::Url;
 
 use crate::idp::http::{origin, Browser};
-use crate::oidc::pkce::Pkce;
+use crate::oauth::pkce::Pkce;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OidcError {

@@ -19,18 +19,19 @@ use anyhow::Context as _;
 use jiff::Timestamp;
 
 use crate::cache::CacheKey;
+use crate::config::signin::{Provider, WebFlow, WebSettings};
+use crate::context::Context;
 use crate::idp::azuread;
+use crate::idp::detect_from_headers;
 use crate::idp::form::{self, Goal, Reached};
 use crate::idp::http::{jar_path, origin, Browser};
-use crate::idp::settings::{detect_from_headers, Provider, WebFlow, WebSettings};
 use crate::idp::{Asks, Person};
+use crate::oauth::loopback::Listener;
+use crate::oauth::pkce::Pkce;
+use crate::oauth::wait::{self, Poll, MAX_DEVICE_WAIT};
 use crate::oidc::api_sign_in;
 use crate::oidc::id_token::{self, CachedIdToken};
-use crate::oidc::loopback::Listener;
-use crate::oidc::pkce::Pkce;
 use crate::oidc::provider::{self, Endpoints};
-use crate::oidc::wait::{self, Poll, MAX_DEVICE_WAIT};
-use crate::sources::Context;
 use crate::tty::{open_browser, Spinner};
 
 /// How long provider detection waits for the IdP's headers.
@@ -402,7 +403,7 @@ mod tests {
             password: None,
             provider: Provider::Form,
             flow: WebFlow::Password,
-            mfa_type: crate::idp::settings::MfaType::Auto,
+            mfa_type: crate::config::signin::MfaType::Auto,
             scopes: vec!["openid".into()],
             web_role: "arn:aws:iam::123456789012:role/r".into(),
             target_role: None,

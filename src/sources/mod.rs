@@ -26,13 +26,12 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::aws::sts::Sts;
-use crate::cache::{Cache, CacheKey};
+use crate::cache::CacheKey;
 use crate::config::{Federated, Resolved, SourceOrigin};
 use crate::credentials::Credentials;
 use crate::duration::human;
-use crate::mfa::MfaPrompt;
 
+pub use crate::context::Context;
 use assume_role::AssumeRole;
 use saml::Saml;
 use session_token::SessionToken;
@@ -40,19 +39,6 @@ use session_token::SessionToken;
 /// AWS caps a role assumed with temporary credentials (a role chain) at one hour.
 pub const CHAINED_ROLE_MAX: Duration = Duration::from_secs(3600);
 const MIN_DURATION: Duration = Duration::from_secs(900);
-
-/// What every source may use while fetching.
-pub struct Context<'a> {
-    pub cache: &'a Cache,
-    pub sts: &'a dyn Sts,
-    pub mfa: &'a dyn MfaPrompt,
-    pub refresh_window: Duration,
-    /// Whether a person may be asked (a password, a role to pick) on the terminal.
-    pub interactive: bool,
-    /// Whether a sign-in (IAM Identity Center's device flow) may be started: false where nobody
-    /// can answer (prompt hooks, credential_process, servers).
-    pub sign_in: bool,
-}
 
 /// One way of obtaining credentials.
 pub trait Source {
@@ -193,8 +179,10 @@ mod tests {
     use std::cell::RefCell;
 
     use super::*;
-    use crate::aws::sts::{AssumeRoleRequest, Identity, MfaToken, StsError};
+    use crate::aws::sts::{AssumeRoleRequest, Identity, MfaToken, Sts, StsError};
+    use crate::cache::Cache;
     use crate::config::{RoleHop, Source as RootKeys};
+    use crate::mfa::MfaPrompt;
 
     /// Records every call and hands out numbered credentials that expire in an hour.
     #[derive(Default)]

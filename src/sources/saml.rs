@@ -10,10 +10,11 @@ use anyhow::Context as _;
 use super::{check_duration, Context, Source};
 use crate::aws::sts::SamlRoleRequest;
 use crate::cache::CacheKey;
+use crate::config::signin::{MfaType, Provider, SamlSettings};
 use crate::credentials::Credentials;
 use crate::idp::assertion::{self, RoleChoice};
+use crate::idp::detect_from_headers;
 use crate::idp::http::{origin, Browser};
-use crate::idp::settings::{detect_from_headers, MfaType, Provider, SamlSettings};
 use crate::idp::{azuread, browser, forgerock, form, okta, onelogin, Asks, Person};
 use crate::tty;
 

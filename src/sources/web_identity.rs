@@ -10,11 +10,11 @@ use sha2::{Digest, Sha256};
 
 use super::{check_duration, Context, Source};
 use crate::cache::CacheKey;
+use crate::config::signin::WebSettings;
 use crate::config::WebIdentitySettings;
 use crate::credentials::Credentials;
 use crate::duration::human;
 use crate::idp::http::origin;
-use crate::idp::settings::WebSettings;
 use crate::private_file::read_bounded;
 
 /// Tokens are a few kilobytes; a file far larger is not one.

@@ -18,9 +18,9 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::cache::{Cache, CacheKey};
 use crate::config::SsoSession;
-use crate::oidc::loopback::Listener;
-use crate::oidc::pkce::Pkce;
-use crate::oidc::wait::{self, Poll, MAX_DEVICE_WAIT};
+use crate::oauth::loopback::Listener;
+use crate::oauth::pkce::Pkce;
+use crate::oauth::wait::{self, Poll, MAX_DEVICE_WAIT};
 use crate::tty::{browser_command, open_browser, Spinner};
 use client::{Grant, RedirectClient, SsoApi};
 use token::CachedToken;

@@ -125,7 +125,7 @@ impl fmt::Debug for SamlSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SamlSettings")
             .field("profile", &self.profile)
-            .field("auth_url", &crate::idp::http::origin(&self.auth_url))
+            .field("auth_url", &crate::shown::origin(&self.auth_url))
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("provider", &self.provider)
@@ -193,35 +193,11 @@ fn is_azure_host(host: &str) -> bool {
     .any(|suffix| host.ends_with(suffix))
 }
 
-/// The provider an IdP's response headers betray (v3's fingerprints); HTML forms otherwise.
-pub fn detect_from_headers(headers: &[(String, String)]) -> Provider {
-    let get = |name: &'static str| {
-        headers
-            .iter()
-            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
-    if get("access-control-allow-headers")
-        .any(|v| v.contains("X-OpenAM-") || v.contains("MFA-FR-Token"))
-    {
-        Provider::ForgeRock
-    } else if get("x-okta-request-id").next().is_some() {
-        Provider::Okta
-    } else if get("x-ms-request-id").next().is_some() {
-        Provider::AzureAd
-    } else if get("set-cookie").any(|c| {
-        c.split('=')
-            .next()
-            .is_some_and(|name| name.contains("_onelogin.com"))
-    }) {
-        Provider::OneLogin
-    } else {
-        // Keycloak (its KC_RESTART cookie) and everything else: HTML forms.
-        Provider::Form
-    }
-}
-
-fn check_role_arn(profile: &str, key: &'static str, arn: &str) -> Result<(), ConfigError> {
+pub(super) fn check_role_arn(
+    profile: &str,
+    key: &'static str,
+    arn: &str,
+) -> Result<(), ConfigError> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let ok = parts.len() == 6
         && parts[0] == "arn"
@@ -561,7 +537,7 @@ impl fmt::Debug for WebSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebSettings")
             .field("profile", &self.profile)
-            .field("auth_url", &crate::idp::http::origin(&self.auth_url))
+            .field("auth_url", &crate::shown::origin(&self.auth_url))
             .field("client_id", &self.client_id)
             .field("redirect_uri", &self.redirect_uri)
             .field("username", &self.username)
@@ -750,10 +726,10 @@ pub fn apply(
             return Err(ConfigError::BadValue {
                 profile: resolved.name.clone(),
                 key: "web_identity_auth_url",
-                value: crate::config::shown_quoted(&crate::idp::http::origin(&w.auth_url)),
+                value: crate::config::shown_quoted(&crate::shown::origin(&w.auth_url)),
                 reason: format!(
                 "saml_auth_url ({}) is set too: a profile signs in one way, SAML or web identity",
-                crate::idp::http::origin(&s.auth_url)
+                crate::shown::origin(&s.auth_url)
             ),
             })
         }
@@ -1044,26 +1020,6 @@ mod tests {
             Provider::Okta,
             "detected by host"
         );
-        let h = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
-        assert_eq!(
-            detect_from_headers(&h("x-okta-request-id", "abc")),
-            Provider::Okta
-        );
-        assert_eq!(
-            detect_from_headers(&h(
-                "access-control-allow-headers",
-                "X-OpenAM-Username, X-Requested-With"
-            )),
-            Provider::ForgeRock
-        );
-        assert_eq!(
-            detect_from_headers(&h("set-cookie", "sub_session_onelogin.com=x; Path=/")),
-            Provider::OneLogin
-        );
-        assert_eq!(
-            detect_from_headers(&h("set-cookie", "KC_RESTART=x")),
-            Provider::Form
-        );
     }
 
     #[test]
@@ -1081,10 +1037,6 @@ mod tests {
         assert_eq!(
             detect(&u("https://microsoftonline.com.evil.example/x")),
             Provider::Auto
-        );
-        assert_eq!(
-            detect_from_headers(&[("X-MS-Request-Id".into(), "9b2c".into())]),
-            Provider::AzureAd
         );
         let (_d, p) = profiles(
             "[profile a]\nsaml_auth_url = https://idp.example.org/x\nsaml_provider = AzureAD\n\
