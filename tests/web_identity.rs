@@ -183,3 +183,35 @@ fn the_variables_eks_sets_are_used_for_the_profile_asked_for() {
         "one per aws-runas run, none by the AWS CLI"
     );
 }
+
+/// A pod or CI runner with no AWS files at all: the platform's variables are the default
+/// profile, as botocore takes them; a profile named but missing is still an error.
+#[test]
+fn without_any_aws_file_the_variables_are_the_default_profile() {
+    let s = Sandbox::with_files("", "");
+    std::fs::remove_file(s.home().join(".aws/config")).ok();
+    std::fs::remove_file(s.home().join(".aws/credentials")).ok();
+    let token = s.dir.path().join("token");
+    std::fs::write(
+        &token,
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJl\n",
+    )
+    .unwrap();
+    let pod = |cmd: &mut std::process::Command| {
+        cmd.env("AWS_WEB_IDENTITY_TOKEN_FILE", &token)
+            .env("AWS_ROLE_ARN", format!("arn:aws:iam::{ACCOUNT}:role/pod"))
+            .env("AWS_REGION", "eu-west-1");
+    };
+    let mut cmd = s.runas();
+    pod(&mut cmd);
+    let out = run(cmd.args(["-O", "env"]), LIMIT).ok();
+    let arn = caller_arn(&s, &out.stdout);
+    assert!(
+        arn.starts_with(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/pod/")),
+        "{arn}"
+    );
+    let mut cmd = s.runas();
+    pod(&mut cmd);
+    let err = run(cmd.env("AWS_PROFILE", "nope").args(["-O", "json"]), LIMIT).one_line_error();
+    assert!(err.contains("profile 'nope' not found"), "{err}");
+}

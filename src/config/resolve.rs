@@ -121,6 +121,11 @@ enum SourceStep<'a> {
     Profile(&'a str, &'a Setting),
 }
 
+/// The settings of a profile no file holds.
+static NO_SETTINGS: Profile = Profile {
+    settings: std::collections::BTreeMap::new(),
+};
+
 impl Profiles {
     /// Resolves `target` (a profile name or a role ARN) into a full credential recipe.
     pub fn resolve(
@@ -330,7 +335,18 @@ impl Profiles {
         let mut seen = HashSet::new();
         let mut chain = vec![name.to_owned()];
         let mut federated = None;
-        let (mut current, mut profile) = self.profile(name)?;
+        let (mut current, mut profile) = match self.profile(name) {
+            // As botocore: on a pod or runner with no AWS files, the platform's web identity
+            // variables are the default profile.
+            Err(ConfigError::UnknownProfile { .. })
+                if name == "default"
+                    && env.get("AWS_WEB_IDENTITY_TOKEN_FILE").is_some()
+                    && env.get("AWS_ACCESS_KEY_ID").is_none() =>
+            {
+                ("default", &NO_SETTINGS)
+            }
+            found => found?,
+        };
         let source = loop {
             seen.insert(current);
             lineage.profiles.push((current, profile));
