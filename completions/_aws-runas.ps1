@@ -300,6 +300,7 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             break
         }
         'aws-runas;sso;login' {
+            [CompletionResult]::new('--sso-session', '--sso-session', [CompletionResultType]::ParameterName, 'Sign in to this [sso-session NAME] section, whatever profile uses it')
             [CompletionResult]::new('--use-device-code', '--use-device-code', [CompletionResultType]::ParameterName, 'Sign in with a code confirmed on any device, instead of a browser here')
             [CompletionResult]::new('--no-browser', '--no-browser', [CompletionResultType]::ParameterName, 'Print the sign-in URL without opening a browser')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

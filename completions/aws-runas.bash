@@ -957,12 +957,16 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__sso__subcmd__login)
-            opts="-h --use-device-code --no-browser --help"
+            opts="-h --sso-session --use-device-code --no-browser --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --sso-session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

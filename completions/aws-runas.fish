@@ -133,6 +133,7 @@ complete -c aws-runas -n "__fish_aws_runas_using_subcommand sso; and not __fish_
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand sso; and not __fish_seen_subcommand_from login logout help" -f -a "login" -d 'Sign in for an SSO profile\'s session, whatever the token cache holds: in the browser (PKCE) where one can be opened, else with a code to confirm on any device'
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand sso; and not __fish_seen_subcommand_from login logout help" -f -a "logout" -d 'Remove the session\'s cached token (signing out of aws-runas, the AWS CLI and the SDKs)'
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand sso; and not __fish_seen_subcommand_from login logout help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c aws-runas -n "__fish_aws_runas_using_subcommand sso; and __fish_seen_subcommand_from login" -l sso-session -d 'Sign in to this [sso-session NAME] section, whatever profile uses it' -r
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand sso; and __fish_seen_subcommand_from login" -l use-device-code -d 'Sign in with a code confirmed on any device, instead of a browser here'
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand sso; and __fish_seen_subcommand_from login" -l no-browser -d 'Print the sign-in URL without opening a browser'
 complete -c aws-runas -n "__fish_aws_runas_using_subcommand sso; and __fish_seen_subcommand_from login" -s h -l help -d 'Print help'

@@ -76,6 +76,9 @@ pub enum SsoWhat {
     /// (PKCE) where one can be opened, else with a code to confirm on any device
     Login {
         profile: Option<String>,
+        /// Sign in to this [sso-session NAME] section, whatever profile uses it
+        #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+        sso_session: Option<String>,
         /// Sign in with a code confirmed on any device, instead of a browser here
         #[arg(long)]
         use_device_code: bool,

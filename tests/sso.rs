@@ -762,3 +762,34 @@ fn in_a_terminal_the_url_and_code_are_shown_with_a_spinner_and_stdout_stays_clea
     );
     assert!(!stdout.contains(&user_code));
 }
+
+/// `sso login --sso-session NAME`, as the AWS CLI v2 has it: the section alone is enough, the
+/// token lands where every profile of that session (and the AWS CLI) finds it.
+#[test]
+fn sso_login_by_session_name_needs_no_profile() {
+    let (s, standin) = setup();
+    s.write_config(&format!(
+        "[sso-session corp]\nsso_start_url = {START_URL}\nsso_region = eu-west-1\n"
+    ));
+    let (out, user_code) = signing_in(
+        runas(&s, &standin).args(["sso", "login", "--sso-session", "corp", "--use-device-code"]),
+        &standin,
+    );
+    let out = out.ok();
+    assert!(out.stderr.contains(&user_code), "{}", out.stderr);
+    let token = json(&std::fs::read_to_string(token_path(&s, "corp")).unwrap());
+    assert_eq!(token["startUrl"], START_URL);
+
+    // A profile of that session then needs no sign-in.
+    s.write_config(&config());
+    let before = standin.count("CreateToken");
+    run(runas(&s, &standin).args(["-O", "json", "admin"]), LIMIT).ok();
+    assert_eq!(standin.count("CreateToken"), before);
+
+    let err = run(
+        runas(&s, &standin).args(["sso", "login", "--sso-session", "nope"]),
+        LIMIT,
+    )
+    .one_line_error();
+    assert!(err.contains("[sso-session nope]"), "{err}");
+}

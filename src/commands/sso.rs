@@ -6,17 +6,26 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::{open, print};
+use crate::cache::Cache;
 use crate::cli::{Options, SsoWhat};
-use crate::config::{Federated, SsoSettings};
+use crate::config::{Federated, Profiles, SsoSettings};
+use crate::environment::Environment;
 use crate::sso::client::{SdkSso, SsoApi};
 use crate::sso::{self, token, Login, SignIn};
 
 pub fn run(options: &Options, what: SsoWhat) -> anyhow::Result<ExitCode> {
     match what {
         SsoWhat::Login {
+            sso_session: Some(name),
+            use_device_code,
+            no_browser,
+            ..
+        } => login_session(&name, SignIn::from_env(use_device_code, no_browser)),
+        SsoWhat::Login {
             profile,
             use_device_code,
             no_browser,
+            ..
         } => login(
             options,
             profile.as_deref(),
@@ -51,6 +60,21 @@ fn login(options: &Options, profile: Option<&str>, how: SignIn) -> anyhow::Resul
         &s.session,
         &s.profile,
         &session.cache,
+        Login::Always(how),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `sso login --sso-session NAME`: the session's own section, no profile needed.
+fn login_session(name: &str, how: SignIn) -> anyhow::Result<ExitCode> {
+    let env = Environment::from_process();
+    let session = Profiles::load(&env)?.sso_session(name, &env)?;
+    let cache = Cache::from_env(&env)?;
+    sso::access_token(
+        &SdkSso::new(&session),
+        &session,
+        name,
+        &cache,
         Login::Always(how),
     )?;
     Ok(ExitCode::SUCCESS)

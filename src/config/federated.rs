@@ -194,6 +194,27 @@ pub(super) fn read(
     })))
 }
 
+/// The sign-in settings of the `[sso-session NAME]` section itself, for signing in to it with no
+/// profile (`sso login --sso-session NAME`, as the AWS CLI v2 has it).
+pub(super) fn named_sso_session(
+    profiles: &Profiles,
+    name: &str,
+    env: &Environment,
+) -> Result<SsoSession, ConfigError> {
+    let mut profile = Profile::default();
+    profile.settings.insert(
+        "sso_session".into(),
+        Setting {
+            value: name.to_owned(),
+            nested: false,
+            file: profiles.config_file.clone(),
+            line: 0,
+            secret_file: false,
+        },
+    );
+    sso_session(profiles, name, &profile, env)
+}
+
 /// The sign-in settings of an SSO profile: its `[sso-session]` section, or its own legacy keys.
 fn sso_session(
     profiles: &Profiles,

@@ -225,6 +225,11 @@ impl Profiles {
         names
     }
 
+    /// The `[sso-session NAME]` section's sign-in settings, without a profile naming it.
+    pub fn sso_session(&self, name: &str, env: &Environment) -> Result<SsoSession, ConfigError> {
+        federated::named_sso_session(self, name, env)
+    }
+
     /// The profiles whose `role_arn` is `arn`.
     pub fn with_role(&self, arn: &str) -> Vec<&str> {
         self.profiles
