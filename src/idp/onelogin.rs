@@ -97,6 +97,38 @@ fn choose_device(devices: &[Value], mfa: MfaType) -> anyhow::Result<(&Value, boo
     }
 }
 
+/// OneLogin's API as the URL's client credentials open it: where it is, the account's
+/// subdomain, and the bearer token of the API client.
+struct Api {
+    base: Url,
+    subdomain: String,
+    access: String,
+}
+
+fn api_access(browser: &mut Browser, url: &Url) -> anyhow::Result<Api> {
+    let client = query(url, "token")?;
+    let subdomain = url
+        .host_str()
+        .and_then(|h| h.split('.').next())
+        .unwrap_or_default()
+        .to_owned();
+    let base = api_base(url)?;
+    let page = browser.post_json_authorized(
+        base.join("auth/oauth2/v2/token")?,
+        &json!({ "grant_type": "client_credentials" }),
+        Some(&format!("Basic {client}")),
+    )?;
+    let value = page.json("OneLogin")?;
+    match (page.status, value["access_token"].as_str()) {
+        (200, Some(t)) => Ok(Api {
+            base,
+            subdomain,
+            access: format!("bearer {t}"),
+        }),
+        _ => Err(api_error(&page, &value).context("the API credentials in the URL's token")),
+    }
+}
+
 /// Signs in at the OneLogin app `url` and returns the base64 SAML response.
 pub fn sign_in(
     browser: &mut Browser,
@@ -106,24 +138,11 @@ pub fn sign_in(
 ) -> anyhow::Result<String> {
     let idp = origin(url);
     let app_id = query(url, "app_id")?;
-    let client = query(url, "token")?;
-    let subdomain = url
-        .host_str()
-        .and_then(|h| h.split('.').next())
-        .unwrap_or_default()
-        .to_owned();
-    let api = api_base(url)?;
-
-    let page = browser.post_json_authorized(
-        api.join("auth/oauth2/v2/token")?,
-        &json!({ "grant_type": "client_credentials" }),
-        Some(&format!("Basic {client}")),
-    )?;
-    let value = page.json("OneLogin")?;
-    let access = match (page.status, value["access_token"].as_str()) {
-        (200, Some(t)) => format!("bearer {t}"),
-        _ => return Err(api_error(&page, &value).context("the API credentials in the URL's token")),
-    };
+    let Api {
+        base: api,
+        subdomain,
+        access,
+    } = api_access(browser, url)?;
 
     let username = (asks.username)()?;
     let password = (asks.password)(&username)?;
@@ -225,23 +244,11 @@ pub fn oidc_session(
     mfa: MfaType,
 ) -> anyhow::Result<()> {
     let idp = origin(url);
-    let client = query(url, "token")?;
-    let subdomain = url
-        .host_str()
-        .and_then(|h| h.split('.').next())
-        .unwrap_or_default()
-        .to_owned();
-    let api = api_base(url)?;
-    let page = browser.post_json_authorized(
-        api.join("auth/oauth2/v2/token")?,
-        &json!({ "grant_type": "client_credentials" }),
-        Some(&format!("Basic {client}")),
-    )?;
-    let value = page.json("OneLogin")?;
-    let access = match (page.status, value["access_token"].as_str()) {
-        (200, Some(t)) => format!("bearer {t}"),
-        _ => return Err(api_error(&page, &value).context("the API credentials in the URL's token")),
-    };
+    let Api {
+        base: api,
+        subdomain,
+        access,
+    } = api_access(browser, url)?;
 
     let username = (asks.username)()?;
     let password = (asks.password)(&username)?;
