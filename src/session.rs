@@ -66,19 +66,7 @@ pub fn resolve(
         None => env,
     };
     let mut resolved = profiles.resolve(name, &request.overrides, &env)?;
-    // botocore's ca_bundle: the profile's own, else the nearest in its lineage.
-    let ca_profile = if name.starts_with("arn:") {
-        "default"
-    } else {
-        name
-    };
-    let ca_setting = profiles.lineage(ca_profile).into_iter().find_map(|p| {
-        profiles
-            .setting(p, "ca_bundle")
-            .map(|(v, _)| (p, v.trim().to_owned()))
-            .filter(|(_, v)| !v.is_empty())
-    });
-    crate::tls::set_profile_bundle(crate::tls::Bundle::find(&env, ca_setting));
+    crate::tls::set_profile_bundle(crate::config::signin::ca_bundle(profiles, name, &env));
     crate::config::signin::apply(
         profiles,
         &request.saml,

@@ -353,6 +353,10 @@ impl<'a> Lookup<'a> {
         })
     }
 
+    fn ca_bundle(&self, env: &Environment) -> Option<crate::tls::Bundle> {
+        crate::tls::Bundle::find(env, self.find("ca_bundle"))
+    }
+
     /// The profile asked for (the ARN's lender, `default`, for a bare role ARN).
     fn leaf(&self) -> &'a str {
         self.lineage.first().copied().unwrap_or(self.target)
@@ -422,7 +426,7 @@ pub fn resolve(
         mfa_type,
         duration,
         browser,
-        ca_bundle: crate::tls::Bundle::find(env, look.find("ca_bundle")),
+        ca_bundle: look.ca_bundle(env),
     }))
 }
 
@@ -459,6 +463,16 @@ fn browser_wait(look: &Lookup<'_>, env: &Environment) -> Result<BrowserWait, Con
             })?,
     };
     Ok(BrowserWait { port, timeout })
+}
+
+/// `AWS_CA_BUNDLE`, else the nearest `ca_bundle` in `target`'s lineage (as botocore reads it;
+/// `default`'s for a bare role ARN).
+pub fn ca_bundle(
+    profiles: &Profiles,
+    target: &str,
+    env: &Environment,
+) -> Option<crate::tls::Bundle> {
+    Lookup::new(profiles, target).ca_bundle(env)
 }
 
 /// `mfa_type`: which factor an API sign-in (Okta, OneLogin, AM) uses, SAML or web identity.
@@ -693,7 +707,7 @@ pub fn resolve_web(
         target_role,
         session_name,
         duration: look.duration(role_duration)?,
-        ca_bundle: crate::tls::Bundle::find(env, look.find("ca_bundle")),
+        ca_bundle: look.ca_bundle(env),
     }))
 }
 
