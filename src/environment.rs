@@ -34,6 +34,20 @@ impl Environment {
             .is_some_and(|list| list.split_whitespace().any(|n| n == name))
     }
 
+    /// `~/…` in a path from a file or a variable, as the AWS tools expand it: this
+    /// environment's HOME, else the platform's home directory.
+    pub fn expand_tilde(&self, path: &str) -> std::path::PathBuf {
+        let home = || {
+            self.raw("HOME")
+                .map(std::path::PathBuf::from)
+                .or_else(dirs::home_dir)
+        };
+        match (path.strip_prefix("~/"), home()) {
+            (Some(rest), Some(home)) => home.join(rest),
+            _ => std::path::PathBuf::from(path),
+        }
+    }
+
     /// The variable as it is, whoever set it.
     pub fn raw(&self, name: &str) -> Option<String> {
         let value = match &self.fixed {

@@ -4,7 +4,7 @@
 //! `AWS_CA_BUNDLE` or a profile's `ca_bundle` names, as botocore reads them.
 
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -45,7 +45,7 @@ impl Bundle {
             });
         }
         setting.map(|(profile, path)| Self {
-            path: expand_home(&path, env),
+            path: env.expand_tilde(&path),
             from: format!("ca_bundle in profile '{profile}'"),
         })
     }
@@ -100,13 +100,6 @@ pub fn process_bundle() -> Option<Bundle> {
     match PROFILE_BUNDLE.get() {
         Some(bundle) => bundle.clone(),
         None => Bundle::find(&Environment::from_process(), None),
-    }
-}
-
-fn expand_home(path: &str, env: &Environment) -> PathBuf {
-    match (path.strip_prefix("~/"), env.raw("HOME")) {
-        (Some(rest), Some(home)) => Path::new(&home).join(rest),
-        _ => PathBuf::from(path),
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::files::{Profile, Setting};
-use super::{expand_tilde, shown_quoted, shown_setting, ConfigError, Profiles};
+use super::{shown_quoted, shown_setting, ConfigError, Profiles};
 use crate::environment::Environment;
 
 /// Where a chain without keys starts.
@@ -158,7 +158,7 @@ pub(super) fn read(
         };
         return Ok(Some(Federated::WebIdentity(WebIdentitySettings {
             profile: name.to_owned(),
-            token_file: expand_tilde(&file),
+            token_file: env.expand_tilde(&file),
             role_arn,
             session_name,
             duration,

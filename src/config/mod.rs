@@ -146,24 +146,15 @@ pub const REAL_CREDENTIALS_FILE: &str = "AWSRUNAS_SHARED_CREDENTIALS_FILE";
 pub fn config_file_path(env: &Environment) -> Option<PathBuf> {
     env.get(REAL_CONFIG_FILE)
         .or_else(|| env.get("AWS_CONFIG_FILE"))
-        .as_deref()
-        .map(expand_tilde)
+        .map(|p| env.expand_tilde(&p))
         .or_else(|| Some(dirs::home_dir()?.join(".aws").join("config")))
 }
 
 pub fn credentials_file_path(env: &Environment) -> Option<PathBuf> {
     env.get(REAL_CREDENTIALS_FILE)
         .or_else(|| env.get("AWS_SHARED_CREDENTIALS_FILE"))
-        .as_deref()
-        .map(expand_tilde)
+        .map(|p| env.expand_tilde(&p))
         .or_else(|| Some(dirs::home_dir()?.join(".aws").join("credentials")))
-}
-
-fn expand_tilde(p: &str) -> PathBuf {
-    match (p.strip_prefix("~/"), dirs::home_dir()) {
-        (Some(rest), Some(home)) => home.join(rest),
-        _ => PathBuf::from(p),
-    }
 }
 
 impl Profiles {
