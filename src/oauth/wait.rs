@@ -1,10 +1,29 @@
 //! Waiting for a person to sign in elsewhere, shared by IAM Identity Center and web identity
-//! profiles: the polling of the device authorization grant (RFC 8628 3.4-3.5: within the
+//! profiles: the device authorization (RFC 8628 3.2) and its polling (3.4-3.5: within the
 //! server's interval, 5 s more at each `slow_down`, never past the code's expiry).
 
 use std::time::{Duration, Instant};
 
+use serde::Deserialize;
+
 use crate::tty::Spinner;
+
+/// A device authorization (RFC 8628 3.2).
+#[derive(Deserialize)]
+pub struct DeviceAuthorization {
+    pub device_code: String,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    pub expires_in: u64,
+    /// Seconds between polls; 5 when the server says nothing (RFC 8628 3.2).
+    #[serde(default = "five")]
+    pub interval: u64,
+}
+
+fn five() -> u64 {
+    5
+}
 
 /// However long the server says a device code lives, nobody waits longer than this.
 pub const MAX_DEVICE_WAIT: Duration = Duration::from_secs(30 * 60);

@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::idp::http::{origin, Browser};
 use crate::oauth::pkce::Pkce;
+use crate::oauth::wait::DeviceAuthorization;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OidcError {
@@ -206,23 +207,6 @@ pub fn token(
         status: page.status,
         error,
     }))
-}
-
-/// A device authorization (RFC 8628 3.2).
-#[derive(Deserialize)]
-pub struct DeviceAuthorization {
-    pub device_code: String,
-    pub user_code: String,
-    pub verification_uri: String,
-    pub verification_uri_complete: Option<String>,
-    pub expires_in: u64,
-    /// Seconds between polls; 5 when the server says nothing (RFC 8628 3.2).
-    #[serde(default = "five")]
-    pub interval: u64,
-}
-
-fn five() -> u64 {
-    5
 }
 
 /// Starts the device authorization grant.

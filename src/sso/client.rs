@@ -25,14 +25,7 @@ pub struct NewClient {
     pub secret_expires_at: i64,
 }
 
-pub struct DeviceAuthorization {
-    pub device_code: String,
-    pub user_code: String,
-    pub verification_uri: String,
-    pub verification_uri_complete: Option<String>,
-    pub expires_in: u64,
-    pub interval: u64,
-}
+use crate::oauth::wait::DeviceAuthorization;
 
 pub struct NewToken {
     pub access_token: String,

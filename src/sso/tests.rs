@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use super::client::*;
 use super::*;
 use crate::credentials::Credentials;
+use crate::oauth::wait::DeviceAuthorization;
 
 #[derive(Default)]
 struct Fake {
