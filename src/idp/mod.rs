@@ -200,10 +200,27 @@ impl<'a> Person<'a> {
         Ok(typed)
     }
 
+    /// Runs a sign-in `attempt`, once more with a password typed on the terminal when the IdP
+    /// rejected the keyring's (see `try_again`); then offers a typed password to the keyring,
+    /// or explains the error.
+    pub fn sign_in<T>(&self, mut attempt: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let result = match attempt() {
+            Err(e) if self.try_again(&e) => attempt(),
+            result => result,
+        };
+        match result {
+            Ok(reached) => {
+                self.signed_in();
+                Ok(reached)
+            }
+            Err(e) => Err(self.explain(e)),
+        }
+    }
+
     /// After a failed sign-in: whether to sign in once more, asking for the password on the
     /// terminal because the IdP rejected the one in the OS keyring (a password changed at the
     /// IdP and not yet in the keyring).
-    pub fn try_again(&self, e: &anyhow::Error) -> bool {
+    fn try_again(&self, e: &anyhow::Error) -> bool {
         let wrong = matches!(
             e.downcast_ref::<SignInError>(),
             Some(SignInError::WrongPassword { .. })
@@ -226,7 +243,7 @@ impl<'a> Person<'a> {
 
     /// After a sign-in that worked with a password typed on the terminal: offers to keep it in
     /// the OS keyring (or to replace the rejected one there), so the next sign-in asks nothing.
-    pub fn signed_in(&self) {
+    fn signed_in(&self) {
         let Some((user, password)) = self.typed.borrow_mut().take() else {
             return;
         };
@@ -254,7 +271,7 @@ impl<'a> Person<'a> {
     }
 
     /// A sign-in's error, with advice when the keyring's password was the wrong one.
-    pub fn explain(&self, e: anyhow::Error) -> anyhow::Error {
+    fn explain(&self, e: anyhow::Error) -> anyhow::Error {
         let wrong = matches!(
             e.downcast_ref::<SignInError>(),
             Some(SignInError::WrongPassword { .. })

@@ -269,12 +269,9 @@ fn password_flow(
             redirect
         })
     };
-    let redirect = match sign_in_once(browser) {
-        Err(e) if person.try_again(&e) => sign_in_once(browser),
-        result => result,
-    }
-    .map_err(|e| in_profile(person.explain(e)))?;
-    person.signed_in();
+    let redirect = person
+        .sign_in(|| sign_in_once(browser))
+        .map_err(in_profile)?;
     let code = provider::code_from_redirect(&redirect, &pkce.state, &s.auth_url)
         .map_err(|e| in_profile(e.into()))?;
     exchange(browser, s, endpoints, &code, &s.redirect_uri, &pkce).map_err(in_profile)

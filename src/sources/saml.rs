@@ -225,21 +225,13 @@ impl<'a> Saml<'a> {
             Provider::ForgeRock => forgerock::sign_in(browser, &s.auth_url, &asks, s.mfa_type),
             Provider::AzureAd => azuread::sign_in(browser, &s.auth_url, &asks, s.mfa_type),
         };
-        let result = match sign_in_once(&mut browser) {
-            Err(e) if person.try_again(&e) => sign_in_once(&mut browser),
-            result => result,
-        };
+        let response = person.sign_in(|| sign_in_once(&mut browser));
         tracing::debug!("IdP sign-in took {} HTTP requests", browser.requests);
-        match result {
-            Ok(response) => {
-                // Listing roles and diagnose sign in before anything else made the cache.
-                crate::private_file::ensure_private_dir(context.cache.dir())?;
-                browser.save()?;
-                person.signed_in();
-                Ok(response)
-            }
-            Err(e) => Err(person.explain(e)),
-        }
+        let response = response?;
+        // Listing roles and diagnose sign in before anything else made the cache.
+        crate::private_file::ensure_private_dir(context.cache.dir())?;
+        browser.save()?;
+        Ok(response)
     }
 
     fn choose(&self, roles: &[RoleChoice], context: &Context<'_>) -> anyhow::Result<RoleChoice> {
