@@ -11,7 +11,9 @@ mod ssp;
 
 use std::process::Stdio;
 
-use common::{assert_assumed_role, eval_in_sh, json, run, runas_bin, Sandbox, LIMIT};
+use common::{
+    assert_assumed_role, eval_in_sh, json, private_ca, run, runas_bin, Sandbox, TlsProxy, LIMIT,
+};
 use ssp::Ssp;
 
 const ADMIN: &str = "arn:aws:iam::123456789012:role/Admin";
@@ -1997,66 +1999,6 @@ fn diagnose_reports_an_unreachable_or_skewed_identity_provider() {
         "{}",
         out.stdout
     );
-}
-
-/// A throwaway CA and a certificate for 127.0.0.1 signed by it, made with the openssl CLI in
-/// `dir`: (ca.pem, idp.pem, idp.key).
-fn private_ca(dir: &std::path::Path) -> [std::path::PathBuf; 3] {
-    // Each CA its own name: a client must not mistake one for another.
-    let script = r#"set -e
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-  -keyout ca.key -out ca.pem -subj "/CN=aws-runas throwaway test CA $$" \
-  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout idp.key -out idp.csr \
-  -subj /CN=127.0.0.1 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' >ext
-openssl x509 -req -in idp.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext \
-  -out idp.pem 2>/dev/null"#;
-    let out = std::process::Command::new("sh")
-        .args(["-c", script])
-        .current_dir(dir)
-        .output()
-        .expect("openssl (installed by tests/setup)");
-    assert!(out.status.success(), "{out:?}");
-    ["ca.pem", "idp.pem", "idp.key"].map(|f| dir.join(f))
-}
-
-/// tests/standins/tls_proxy.py: TLS with `cert`/`key` in front of 127.0.0.1:`upstream`.
-struct TlsProxy {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl TlsProxy {
-    fn start(cert: &std::path::Path, key: &std::path::Path, upstream: u16) -> Self {
-        use std::io::BufRead as _;
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/standins/tls_proxy.py");
-        let mut child = std::process::Command::new(common::venv_bin("python3"))
-            .arg(script)
-            .args([cert, key])
-            .arg(upstream.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 from the venv (tests/setup)");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("PORT ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("tls_proxy said {line:?}"));
-        TlsProxy { child, port }
-    }
-}
-
-impl Drop for TlsProxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
