@@ -35,6 +35,12 @@ fn escaped(text: &str, limit: usize) -> String {
     out
 }
 
+/// A service's own text (an error message, a code, a host) for one line: control characters
+/// escaped, cut only where it stops being a message and starts being a flood.
+pub fn shown_message(text: &str) -> String {
+    escaped(text, 400)
+}
+
 pub fn shown_quoted(text: &str) -> String {
     format!("'{}'", shown(text))
 }

@@ -199,13 +199,25 @@ pub fn sdk_http_client(
             from: bundle.from.clone(),
             reason: e.to_string(),
         })?;
+    // Built as the SDK builds its default client, proxy from the environment included: a
+    // client of our own must not lose HTTPS_PROXY because a CA bundle is set.
     Ok(Some(
-        aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::AwsLc,
-            ))
-            .tls_context(context)
-            .build_https(),
+        aws_smithy_http_client::Builder::new().build_with_connector_fn(
+            move |settings, components| {
+                let mut connector = aws_smithy_http_client::ConnectorBuilder::default()
+                    .tls_provider(tls::Provider::Rustls(
+                        tls::rustls_provider::CryptoMode::AwsLc,
+                    ))
+                    .tls_context(context.clone());
+                connector.set_connector_settings(settings.cloned());
+                if let Some(components) = components {
+                    connector.set_sleep_impl(components.sleep_impl());
+                }
+                connector
+                    .set_proxy_config(Some(aws_smithy_http_client::proxy::ProxyConfig::from_env()));
+                connector.build()
+            },
+        ),
     ))
 }
 

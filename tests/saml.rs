@@ -2135,7 +2135,7 @@ fn an_identity_provider_and_endpoints_behind_a_private_ca() {
     )
     .one_line_error();
     assert!(
-        err.contains("STS AssumeRoleWithSAML failed: the certificate of the endpoint is not signed by a CA this machine trusts")
+        err.contains(&format!("STS AssumeRoleWithSAML failed: the certificate of 127.0.0.1:{} is not signed by a CA this machine trusts", other_sts.port))
             && err.contains("set AWS_CA_BUNDLE"),
         "{err}"
     );

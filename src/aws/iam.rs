@@ -4,7 +4,7 @@
 use aws_sdk_iam::Client;
 use tokio::task::JoinSet;
 
-use super::{block_on, describe_error};
+use super::{block_on, describe_error, Endpoint, IAM};
 use crate::credentials::Credentials;
 
 #[derive(Debug, thiserror::Error)]
@@ -16,38 +16,50 @@ pub struct IamError {
 
 type Result<T> = std::result::Result<T, IamError>;
 
-fn fail<E, R>(
+fn fail<E>(
+    iam: &Iam,
     operation: &'static str,
-) -> impl FnOnce(aws_sdk_iam::error::SdkError<E, R>) -> IamError
+) -> impl FnOnce(aws_sdk_iam::error::SdkError<E, aws_sdk_iam::config::http::HttpResponse>) -> IamError
 where
     E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
+    let at = iam.at.clone();
     move |err| IamError {
         operation,
-        message: describe_error(&err),
+        message: describe_error(&at, &err),
     }
 }
 
-pub struct SdkIam {
+/// A client and where it calls, handed to each concurrent task.
+#[derive(Clone)]
+struct Iam {
     client: Client,
+    at: Endpoint,
+}
+
+pub struct SdkIam {
+    iam: Iam,
 }
 
 impl SdkIam {
     pub fn new(region: Option<&str>, endpoint: Option<&str>, with: &Credentials) -> Self {
         Self {
-            client: super::client!(aws_sdk_iam, region, endpoint, with),
+            iam: Iam {
+                client: super::client!(aws_sdk_iam, region, endpoint, with),
+                at: IAM.at(region.unwrap_or(super::FALLBACK_REGION), endpoint),
+            },
         }
     }
 
     /// Every policy document that applies to `user`, as IAM returns them.
     pub fn policy_documents(&self, user: &str) -> Result<Vec<String>> {
-        block_on(user_documents(self.client.clone(), user.to_owned()))
+        block_on(user_documents(self.iam.clone(), user.to_owned()))
     }
 
     pub fn mfa_devices(&self, user: &str) -> Result<Vec<String>> {
         block_on(async {
             let devices = self
+                .iam
                 .client
                 .list_mfa_devices()
                 .user_name(user)
@@ -56,7 +68,7 @@ impl SdkIam {
                 .send()
                 .try_collect()
                 .await
-                .map_err(fail("ListMFADevices"))?;
+                .map_err(fail(&self.iam, "ListMFADevices"))?;
             Ok(devices
                 .into_iter()
                 .map(|d| d.serial_number().to_owned())
@@ -78,22 +90,20 @@ async fn gather(mut tasks: JoinSet<Result<Vec<String>>>) -> Result<Vec<String>> 
     Ok(documents)
 }
 
-async fn user_documents(client: Client, user: String) -> Result<Vec<String>> {
+async fn user_documents(iam: Iam, user: String) -> Result<Vec<String>> {
     let mut tasks = JoinSet::new();
-    tasks.spawn(inline_policies(
-        client.clone(),
-        Principal::User(user.clone()),
-    ));
+    tasks.spawn(inline_policies(iam.clone(), Principal::User(user.clone())));
     tasks.spawn(attached_policies(
-        client.clone(),
+        iam.clone(),
         Principal::User(user.clone()),
     ));
-    tasks.spawn(group_documents(client, user));
+    tasks.spawn(group_documents(iam, user));
     gather(tasks).await
 }
 
-async fn group_documents(client: Client, user: String) -> Result<Vec<String>> {
-    let groups = client
+async fn group_documents(iam: Iam, user: String) -> Result<Vec<String>> {
+    let groups = iam
+        .client
         .list_groups_for_user()
         .user_name(&user)
         .into_paginator()
@@ -101,23 +111,21 @@ async fn group_documents(client: Client, user: String) -> Result<Vec<String>> {
         .send()
         .try_collect()
         .await
-        .map_err(fail("ListGroupsForUser"))?;
+        .map_err(fail(&iam, "ListGroupsForUser"))?;
     let mut tasks = JoinSet::new();
     for group in groups {
         let name = group.group_name().to_owned();
-        tasks.spawn(inline_policies(
-            client.clone(),
-            Principal::Group(name.clone()),
-        ));
-        tasks.spawn(attached_policies(client.clone(), Principal::Group(name)));
+        tasks.spawn(inline_policies(iam.clone(), Principal::Group(name.clone())));
+        tasks.spawn(attached_policies(iam.clone(), Principal::Group(name)));
     }
     gather(tasks).await
 }
 
 /// Inline policies of a user or group: their names, then each one's document.
-async fn inline_policies(client: Client, principal: Principal) -> Result<Vec<String>> {
+async fn inline_policies(iam: Iam, principal: Principal) -> Result<Vec<String>> {
     let names = match &principal {
-        Principal::User(user) => client
+        Principal::User(user) => iam
+            .client
             .list_user_policies()
             .user_name(user)
             .into_paginator()
@@ -125,8 +133,9 @@ async fn inline_policies(client: Client, principal: Principal) -> Result<Vec<Str
             .send()
             .try_collect()
             .await
-            .map_err(fail("ListUserPolicies"))?,
-        Principal::Group(group) => client
+            .map_err(fail(&iam, "ListUserPolicies"))?,
+        Principal::Group(group) => iam
+            .client
             .list_group_policies()
             .group_name(group)
             .into_paginator()
@@ -134,32 +143,32 @@ async fn inline_policies(client: Client, principal: Principal) -> Result<Vec<Str
             .send()
             .try_collect()
             .await
-            .map_err(fail("ListGroupPolicies"))?,
+            .map_err(fail(&iam, "ListGroupPolicies"))?,
     };
     let mut tasks = JoinSet::new();
     for name in names {
-        let client = client.clone();
+        let iam = iam.clone();
         let principal = principal.clone();
         tasks.spawn(async move {
             let document = match principal {
                 Principal::User(user) => {
-                    client
+                    iam.client
                         .get_user_policy()
                         .user_name(user)
                         .policy_name(name)
                         .send()
                         .await
-                        .map_err(fail("GetUserPolicy"))?
+                        .map_err(fail(&iam, "GetUserPolicy"))?
                         .policy_document
                 }
                 Principal::Group(group) => {
-                    client
+                    iam.client
                         .get_group_policy()
                         .group_name(group)
                         .policy_name(name)
                         .send()
                         .await
-                        .map_err(fail("GetGroupPolicy"))?
+                        .map_err(fail(&iam, "GetGroupPolicy"))?
                         .policy_document
                 }
             };
@@ -176,9 +185,10 @@ enum Principal {
 }
 
 /// Managed policies attached to a user or group: each one's default version's document.
-async fn attached_policies(client: Client, principal: Principal) -> Result<Vec<String>> {
+async fn attached_policies(iam: Iam, principal: Principal) -> Result<Vec<String>> {
     let policies = match &principal {
-        Principal::User(user) => client
+        Principal::User(user) => iam
+            .client
             .list_attached_user_policies()
             .user_name(user)
             .into_paginator()
@@ -186,8 +196,9 @@ async fn attached_policies(client: Client, principal: Principal) -> Result<Vec<S
             .send()
             .try_collect()
             .await
-            .map_err(fail("ListAttachedUserPolicies"))?,
-        Principal::Group(group) => client
+            .map_err(fail(&iam, "ListAttachedUserPolicies"))?,
+        Principal::Group(group) => iam
+            .client
             .list_attached_group_policies()
             .group_name(group)
             .into_paginator()
@@ -195,28 +206,30 @@ async fn attached_policies(client: Client, principal: Principal) -> Result<Vec<S
             .send()
             .try_collect()
             .await
-            .map_err(fail("ListAttachedGroupPolicies"))?,
+            .map_err(fail(&iam, "ListAttachedGroupPolicies"))?,
     };
     let mut tasks = JoinSet::new();
     for arn in policies.into_iter().filter_map(|p| p.policy_arn) {
-        let client = client.clone();
+        let iam = iam.clone();
         tasks.spawn(async move {
-            let policy = client
+            let policy = iam
+                .client
                 .get_policy()
                 .policy_arn(&arn)
                 .send()
                 .await
-                .map_err(fail("GetPolicy"))?;
+                .map_err(fail(&iam, "GetPolicy"))?;
             let Some(version) = policy.policy().and_then(|p| p.default_version_id()) else {
                 return Ok(Vec::new());
             };
-            let out = client
+            let out = iam
+                .client
                 .get_policy_version()
                 .policy_arn(&arn)
                 .version_id(version)
                 .send()
                 .await
-                .map_err(fail("GetPolicyVersion"))?;
+                .map_err(fail(&iam, "GetPolicyVersion"))?;
             Ok(out
                 .policy_version()
                 .and_then(|v| v.document())

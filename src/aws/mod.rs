@@ -2,6 +2,7 @@
 //! credentials) instead of the SDK's default chain, and the async runtime they need — created
 //! only when a call is really made, so the cache-hit path never pays for either.
 
+mod failure;
 pub mod iam;
 pub mod sts;
 
@@ -9,24 +10,40 @@ use std::future::Future;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextMut;
 use aws_sdk_sts::config::retry::RetryConfig;
 use aws_sdk_sts::config::timeout::TimeoutConfig;
-use aws_sdk_sts::error::ProvideErrorMetadata;
+use aws_sdk_sts::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_sts::error::BoxError;
+use aws_smithy_types::body::SdkBody;
+
+pub use failure::{
+    describe_error, Endpoint, EC2, EC2_INSTANCE_CONNECT, IAM, SSM, SSO_OIDC, SSO_PORTAL, STS,
+};
 
 /// STS is global; signing still needs a region when the profile names none.
 pub const FALLBACK_REGION: &str = "us-east-1";
 
-/// Bounds every call: a dead endpoint must give an error, never a hang.
+/// The most of an answer we read. AWS's answers to our calls are a few KB (a page of IAM
+/// policies is the largest); anything past this is not AWS, and reading it whole would cost
+/// its size in memory.
+pub const ANSWER_LIMIT: usize = 4 << 20;
+
+/// Tries per call, the first included.
+pub const ATTEMPTS: u32 = 3;
+
+/// Bounds every call: a dead endpoint must give an error, never a hang. An attempt that sees no
+/// answer in 10 s will not see one; three of them fit the operation's 30 s.
 pub fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(5))
-        .operation_attempt_timeout(Duration::from_secs(20))
-        .operation_timeout(Duration::from_secs(60))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .operation_timeout(Duration::from_secs(30))
         .build()
 }
 
 pub fn retries() -> RetryConfig {
-    RetryConfig::standard().with_max_attempts(3)
+    RetryConfig::standard().with_max_attempts(ATTEMPTS)
 }
 
 /// The SDK trusts the system's store on its own, not `AWS_CA_BUNDLE`: with one set, an HTTPS
@@ -44,56 +61,86 @@ pub fn ca_http_client() -> Option<aws_sdk_sts::config::SharedHttpClient> {
         .clone()
 }
 
-/// A client of one SDK crate (`aws_sdk_sts`, `aws_sdk_iam`) configured from our resolution:
-/// explicit credentials, region (or the fallback), endpoint, timeouts and retries. A macro
-/// because each SDK crate generates its own, identically shaped, config types.
-macro_rules! client {
-    ($sdk:ident, $region:expr, $endpoint:expr, $with:expr) => {{
-        let with: &$crate::credentials::Credentials = $with;
-        let credentials = $sdk::config::Credentials::new(
-            &with.access_key_id,
-            &with.secret_access_key,
-            with.session_token.clone(),
-            None,
-            "aws-runas",
-        );
+/// Reads at most [`ANSWER_LIMIT`] of any answer: one that says it is larger is refused before
+/// its body is read, one that does not say is cut off there.
+#[derive(Debug)]
+pub struct BoundedAnswers;
+
+impl Intercept for BoundedAnswers {
+    fn name(&self) -> &'static str {
+        "BoundedAnswers"
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response_mut();
+        let declared = response
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > ANSWER_LIMIT as u64) {
+            return Err(Box::new(failure::AnswerTooLarge));
+        }
+        let body = response.take_body();
+        *response.body_mut() =
+            SdkBody::from_body_1_x(http_body_util::Limited::new(body, ANSWER_LIMIT));
+        Ok(())
+    }
+}
+
+/// The config builder of one SDK crate (`aws_sdk_sts`, `aws_sdk_iam`, ...) with what every
+/// client of ours has: region (or the fallback), endpoint, timeouts, retries, the CA bundle's
+/// HTTPS client and bounded answers. A macro because each SDK crate generates its own,
+/// identically shaped, config types.
+macro_rules! configured {
+    ($sdk:ident, $region:expr, $endpoint:expr) => {{
         let region: Option<&str> = $region;
         let mut config = $sdk::Config::builder()
             .behavior_version($sdk::config::BehaviorVersion::latest())
             .region($sdk::config::Region::new(
                 region.unwrap_or($crate::aws::FALLBACK_REGION).to_owned(),
             ))
-            .credentials_provider(credentials)
             .timeout_config($crate::aws::timeouts())
-            .retry_config($crate::aws::retries());
+            .retry_config($crate::aws::retries())
+            .interceptor($crate::aws::BoundedAnswers);
         let endpoint: Option<&str> = $endpoint;
         config.set_endpoint_url(endpoint.map(str::to_owned));
         if let Some(http) = $crate::aws::ca_http_client() {
             config = config.http_client(http);
         }
+        config
+    }};
+}
+pub(crate) use configured;
+
+/// Our credentials as one SDK crate's, to sign with (never the SDK's default chain).
+macro_rules! sdk_credentials {
+    ($sdk:ident, $with:expr) => {{
+        let with: &$crate::credentials::Credentials = $with;
+        $sdk::config::Credentials::new(
+            &with.access_key_id,
+            &with.secret_access_key,
+            with.session_token.clone(),
+            None,
+            "aws-runas",
+        )
+    }};
+}
+pub(crate) use sdk_credentials;
+
+/// A client of one SDK crate signing with explicit credentials.
+macro_rules! client {
+    ($sdk:ident, $region:expr, $endpoint:expr, $with:expr) => {{
+        let config = $crate::aws::configured!($sdk, $region, $endpoint)
+            .credentials_provider($crate::aws::sdk_credentials!($sdk, $with));
         $sdk::Client::from_conf(config.build())
     }};
 }
 pub(crate) use client;
-
-/// One line for an SDK error: the service's code and message, or the whole transport story.
-pub fn describe_error<E, R>(err: &aws_sdk_sts::error::SdkError<E, R>) -> String
-where
-    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match err.code() {
-        Some(code) => format!("{code}: {}", err.message().unwrap_or("no message")),
-        None if std::error::Error::source(err).is_some_and(crate::tls::untrusted_in_chain) => {
-            format!(
-                "{} ({})",
-                crate::tls::untrusted_hint("the endpoint"),
-                aws_sdk_sts::error::DisplayErrorContext(err)
-            )
-        }
-        None => aws_sdk_sts::error::DisplayErrorContext(err).to_string(),
-    }
-}
 
 /// A single-threaded runtime made on first use and shared by every client in this process.
 pub fn block_on<F: Future>(future: F) -> F::Output {

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextRef;
 use aws_sdk_sts::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sts::error::BoxError;
@@ -12,7 +13,7 @@ use aws_sdk_sts::Client;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{block_on, describe_error, FALLBACK_REGION};
+use super::{block_on, describe_error, Endpoint, FALLBACK_REGION, STS};
 use crate::credentials::Credentials;
 
 #[derive(Debug, thiserror::Error)]
@@ -82,68 +83,116 @@ pub trait Sts {
 pub struct SdkSts {
     region: String,
     endpoint: Option<String>,
+    at: Endpoint,
+    /// The unit tests' stand-in for the network, answering without retries.
+    #[cfg(test)]
+    http: Option<aws_sdk_sts::config::SharedHttpClient>,
 }
 
 impl SdkSts {
     /// Cheap: nothing is built until the first call.
     pub fn new(region: Option<&str>, endpoint: Option<&str>) -> Self {
+        let region = region.unwrap_or(FALLBACK_REGION).to_owned();
         Self {
-            region: region.unwrap_or(FALLBACK_REGION).to_owned(),
+            at: STS.at(&region, endpoint),
+            region,
             endpoint: endpoint.map(str::to_owned),
+            #[cfg(test)]
+            http: None,
         }
+    }
+
+    #[cfg(test)]
+    fn answering(http: aws_sdk_sts::config::SharedHttpClient) -> Self {
+        Self {
+            http: Some(http),
+            ..Self::new(None, None)
+        }
+    }
+
+    #[cfg(test)]
+    fn for_tests(&self, config: aws_sdk_sts::config::Builder) -> aws_sdk_sts::config::Builder {
+        match &self.http {
+            Some(http) => config
+                .http_client(http.clone())
+                .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled()),
+            None => config,
+        }
+    }
+
+    #[cfg(not(test))]
+    fn for_tests(&self, config: aws_sdk_sts::config::Builder) -> aws_sdk_sts::config::Builder {
+        config
     }
 
     /// A client with no credentials provider: the SDK sends its operations unsigned, for the
     /// ones whose proof is in the request (a web identity token, a SAML assertion).
     fn unsigned_client(&self) -> Client {
-        let mut config = aws_sdk_sts::Config::builder()
-            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-            .region(aws_sdk_sts::config::Region::new(self.region.clone()))
-            .timeout_config(super::timeouts())
-            .retry_config(super::retries());
-        config.set_endpoint_url(self.endpoint.clone());
-        if let Some(http) = super::ca_http_client() {
-            config = config.http_client(http);
-        }
-        Client::from_conf(config.build())
+        let config = super::configured!(
+            aws_sdk_sts,
+            Some(self.region.as_str()),
+            self.endpoint.as_deref()
+        );
+        Client::from_conf(self.for_tests(config).build())
     }
 
     fn client(&self, with: &Credentials) -> Client {
-        super::client!(
+        let config = super::configured!(
             aws_sdk_sts,
             Some(self.region.as_str()),
-            self.endpoint.as_deref(),
-            with
+            self.endpoint.as_deref()
         )
+        .credentials_provider(super::sdk_credentials!(aws_sdk_sts, with));
+        Client::from_conf(self.for_tests(config).build())
     }
 }
 
-fn sts_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> StsError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    StsError {
-        operation,
-        message: describe_error(&err),
+impl SdkSts {
+    fn error<E>(&self, operation: &'static str, err: SdkError<E, HttpResponse>) -> StsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        StsError {
+            operation,
+            message: describe_error(&self.at, &err),
+        }
     }
-}
 
-fn convert(
-    operation: &'static str,
-    c: Option<&aws_sdk_sts::types::Credentials>,
-) -> Result<Credentials, StsError> {
-    let c = c.ok_or_else(|| StsError {
-        operation,
-        message: "the response holds no credentials".into(),
-    })?;
-    Ok(Credentials {
-        access_key_id: c.access_key_id().to_owned(),
-        secret_access_key: c.secret_access_key().to_owned(),
-        session_token: Some(c.session_token().to_owned()),
-        expiration: Timestamp::from_second(c.expiration().secs()).ok(),
-        issued: Some(Timestamp::now()),
-    })
+    /// Credentials from an answer, refused (and so never cached or shown) unless whole: keys
+    /// that pass our checks, a session token, and an expiration ahead of now.
+    fn convert(
+        &self,
+        operation: &'static str,
+        c: Option<&aws_sdk_sts::types::Credentials>,
+    ) -> Result<Credentials, StsError> {
+        let refuse = |what: &str| StsError {
+            operation,
+            message: format!(
+                "the answer from {} came with {what}{}; nothing was kept",
+                self.at.host,
+                if what.starts_with("no ") {
+                    " (cut short or malformed?)"
+                } else {
+                    ""
+                }
+            ),
+        };
+        let c = c.ok_or_else(|| refuse("no credentials"))?;
+        let credentials = Credentials {
+            access_key_id: c.access_key_id().to_owned(),
+            secret_access_key: c.secret_access_key().to_owned(),
+            session_token: Some(c.session_token().to_owned()),
+            // A missing `Expiration` comes out of the SDK as the epoch.
+            expiration: Some(c.expiration().secs())
+                .filter(|s| *s > 0)
+                .and_then(|s| Timestamp::from_second(s).ok()),
+            issued: Some(Timestamp::now()),
+        };
+        credentials
+            .check_temporary(Timestamp::now())
+            .map_err(refuse)?;
+        Ok(credentials)
+    }
 }
 
 fn seconds(d: Duration) -> i32 {
@@ -187,7 +236,7 @@ impl SdkSts {
                 .interceptor(date.clone())
                 .send(),
         )
-        .map_err(|e| sts_error(OP, e))?;
+        .map_err(|e| self.error(OP, e))?;
         let identity = Identity {
             user_id: out.user_id().unwrap_or_default().to_owned(),
             arn: out.arn().unwrap_or_default().to_owned(),
@@ -213,8 +262,8 @@ impl Sts for SdkSts {
             .duration_seconds(seconds(duration))
             .set_serial_number(mfa.as_ref().map(|m| m.serial.to_owned()))
             .set_token_code(mfa.as_ref().map(|m| m.code.to_owned()));
-        let out = block_on(request.send()).map_err(|e| sts_error(OP, e))?;
-        convert(OP, out.credentials())
+        let out = block_on(request.send()).map_err(|e| self.error(OP, e))?;
+        self.convert(OP, out.credentials())
     }
 
     fn assume_role(
@@ -232,8 +281,8 @@ impl Sts for SdkSts {
             .set_external_id(r.external_id.map(str::to_owned))
             .set_serial_number(r.mfa.as_ref().map(|m| m.serial.to_owned()))
             .set_token_code(r.mfa.as_ref().map(|m| m.code.to_owned()));
-        let out = block_on(request.send()).map_err(|e| sts_error(OP, e))?;
-        convert(OP, out.credentials())
+        let out = block_on(request.send()).map_err(|e| self.error(OP, e))?;
+        self.convert(OP, out.credentials())
     }
 
     fn caller_identity(&self, with: &Credentials) -> Result<Identity, StsError> {
@@ -256,8 +305,8 @@ impl Sts for SdkSts {
             .role_session_name(session_name)
             .web_identity_token(token)
             .duration_seconds(seconds(duration));
-        let out = block_on(request.send()).map_err(|e| sts_error(OP, e))?;
-        convert(OP, out.credentials())
+        let out = block_on(request.send()).map_err(|e| self.error(OP, e))?;
+        self.convert(OP, out.credentials())
     }
 
     fn assume_role_with_saml(&self, r: &SamlRoleRequest<'_>) -> Result<Credentials, StsError> {
@@ -269,8 +318,8 @@ impl Sts for SdkSts {
             .principal_arn(r.principal_arn)
             .saml_assertion(r.assertion)
             .duration_seconds(seconds(r.duration));
-        let out = block_on(request.send()).map_err(|e| sts_error(OP, e))?;
-        convert(OP, out.credentials())
+        let out = block_on(request.send()).map_err(|e| self.error(OP, e))?;
+        self.convert(OP, out.credentials())
     }
 }
 
@@ -283,4 +332,131 @@ pub fn http_date(header: &str) -> Option<jiff::Timestamp> {
         .to_zoned(jiff::tz::TimeZone::UTC)
         .ok()
         .map(|z| z.timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use proptest::prelude::*;
+
+    const SECRET: &str = "PROPsecretKEYdoNotShow0123456789abcdef";
+    const TOKEN: &str = "PROPsessionTOKENdoNotShow0123456789abcdef";
+
+    /// The network, as one canned answer.
+    #[derive(Clone, Debug)]
+    struct Canned {
+        status: u16,
+        body: Vec<u8>,
+    }
+
+    impl HttpConnector for Canned {
+        fn call(&self, _: HttpRequest) -> HttpConnectorFuture {
+            let status = StatusCode::try_from(self.status).expect("a valid status");
+            HttpConnectorFuture::ready(Ok(HttpResponse::new(
+                status,
+                SdkBody::from(self.body.clone()),
+            )))
+        }
+    }
+
+    impl HttpClient for Canned {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            SharedHttpConnector::new(self.clone())
+        }
+    }
+
+    fn answer(expiration: &str) -> String {
+        format!(
+            "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>\
+             <Credentials><AccessKeyId>ASIAPROPTEST00000001</AccessKeyId>\
+             <SecretAccessKey>{SECRET}</SecretAccessKey><SessionToken>{TOKEN}</SessionToken>\
+             <Expiration>{expiration}</Expiration></Credentials></AssumeRoleResult>\
+             <ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></AssumeRoleResponse>"
+        )
+    }
+
+    fn assume(status: u16, body: Vec<u8>) -> Result<Credentials, StsError> {
+        let sts = SdkSts::answering(aws_sdk_sts::config::SharedHttpClient::new(Canned {
+            status,
+            body,
+        }));
+        let with = Credentials::long_term("AKIAPROPTEST00000001".into(), "s".into());
+        sts.assume_role(
+            &with,
+            &AssumeRoleRequest {
+                role_arn: "arn:aws:iam::123456789012:role/r",
+                session_name: "s",
+                external_id: None,
+                duration: Duration::from_secs(3600),
+                mfa: None,
+            },
+        )
+    }
+
+    /// Whatever the answer: whole credentials, or one line of ours without its secrets.
+    fn check(result: Result<Credentials, StsError>) -> Result<(), TestCaseError> {
+        match result {
+            Ok(c) => prop_assert!(c.check_temporary(Timestamp::now()).is_ok(), "{c:?}"),
+            Err(e) => {
+                let line = e.to_string();
+                prop_assert!(!line.contains(SECRET) && !line.contains(TOKEN), "{line}");
+                prop_assert!(!line.contains('\n') && line.len() < 600, "{line:?}");
+                prop_assert!(!line.chars().any(char::is_control), "{line:?}");
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_whole_answer_gives_credentials_and_a_cut_one_never_does() {
+        let whole = answer("2099-01-01T00:00:00Z");
+        let c = assume(200, whole.clone().into_bytes()).expect("a whole answer");
+        assert_eq!(c.secret_access_key, SECRET);
+        let cut = &whole[..whole.find("<Expiration>").unwrap()];
+        let e = assume(200, cut.as_bytes().to_vec())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no expiration"), "{e}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_cut_of_an_answer_is_whole_credentials_or_one_clean_line(
+            cut in 0usize..600,
+            status in prop::sample::select(vec![200u16, 400, 403, 500, 503]),
+        ) {
+            let whole = answer("2099-01-01T00:00:00Z");
+            let body = whole.as_bytes()[..cut.min(whole.len())].to_vec();
+            check(assume(status, body))?;
+        }
+
+        #[test]
+        fn any_expiration_text_is_whole_credentials_or_one_clean_line(
+            expiration in "\\PC{0,40}",
+        ) {
+            check(assume(200, answer(&expiration).into_bytes()))?;
+        }
+
+        #[test]
+        fn any_bytes_are_one_clean_line(
+            body in prop::collection::vec(any::<u8>(), 0..400),
+            status in prop::sample::select(vec![200u16, 400, 500]),
+        ) {
+            let mut body = body;
+            body.extend_from_slice(SECRET.as_bytes());
+            check(assume(status, body))?;
+        }
+    }
 }

@@ -36,7 +36,6 @@ pub async fn send_key(
     user: &str,
     public_key: &str,
 ) -> anyhow::Result<()> {
-    use aws_sdk_ec2instanceconnect::error::ProvideErrorMetadata;
     let client = crate::aws::client!(aws_sdk_ec2instanceconnect, region, endpoint, credentials);
     let out = client
         .send_ssh_public_key()
@@ -46,10 +45,9 @@ pub async fn send_key(
         .send()
         .await
         .map_err(|e| {
-            let detail = match e.code() {
-                Some(code) => format!("{code}: {}", e.message().unwrap_or("no message")),
-                None => aws_sdk_ec2instanceconnect::error::DisplayErrorContext(&e).to_string(),
-            };
+            let at = crate::aws::EC2_INSTANCE_CONNECT
+                .at(region.unwrap_or(crate::aws::FALLBACK_REGION), endpoint);
+            let detail = crate::aws::describe_error(&at, &e);
             anyhow::anyhow!(
                 "EC2 Instance Connect did not take the SSH key for {user}@{instance} ({detail})"
             )

@@ -14,6 +14,7 @@ pub mod target;
 use std::collections::HashMap;
 
 use anyhow::Context;
+use aws_sdk_ssm::config::http::HttpResponse;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 
 use crate::credentials::Credentials;
@@ -88,7 +89,7 @@ impl Api {
         let out = call
             .send()
             .await
-            .map_err(|e| start_error(&request.target, &e))?;
+            .map_err(|e| start_error(&request.target, self.describe(&e), &e))?;
         let field = |v: Option<&str>, name: &str| {
             v.filter(|s| !s.is_empty())
                 .map(str::to_owned)
@@ -109,7 +110,7 @@ impl Api {
             .session_id(session_id)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("ResumeSession: {}", describe(&e)))?;
+            .map_err(|e| anyhow::anyhow!("ResumeSession: {}", self.describe(&e)))?;
         Ok(out
             .token_value()
             .filter(|t| !t.is_empty())
@@ -125,29 +126,26 @@ impl Api {
             .send()
             .await
         {
-            tracing::debug!("TerminateSession: {}", describe(&e));
+            tracing::debug!("TerminateSession: {}", self.describe(&e));
         }
     }
 }
 
-fn describe<E, R>(err: &SdkError<E, R>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match err.code() {
-        Some(code) => format!("{code}: {}", err.message().unwrap_or("no message")),
-        None => aws_sdk_ssm::error::DisplayErrorContext(err).to_string(),
+impl Api {
+    fn describe<E>(&self, err: &SdkError<E, HttpResponse>) -> String
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let at = crate::aws::SSM.at(&self.region, self.endpoint.as_deref());
+        crate::aws::describe_error(&at, err)
     }
 }
 
 /// StartSession's failures, each with what the user can do about it.
-fn start_error<E, R>(target: &str, err: &SdkError<E, R>) -> anyhow::Error
+fn start_error<E>(target: &str, detail: String, err: &SdkError<E, HttpResponse>) -> anyhow::Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
-    let detail = describe(err);
     match err.code() {
         Some("AccessDeniedException") => anyhow::anyhow!(
             "the profile's role may not start a session on {target}: it needs ssm:StartSession ({detail})"

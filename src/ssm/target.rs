@@ -89,12 +89,14 @@ fn parse_port(s: &str) -> anyhow::Result<u16> {
 
 pub struct Resolver {
     ec2: aws_sdk_ec2::Client,
+    at: crate::aws::Endpoint,
 }
 
 impl Resolver {
     pub fn new(region: Option<&str>, endpoint: Option<&str>, credentials: &Credentials) -> Self {
         Self {
             ec2: crate::aws::client!(aws_sdk_ec2, region, endpoint, credentials),
+            at: crate::aws::EC2.at(region.unwrap_or(crate::aws::FALLBACK_REGION), endpoint),
         }
     }
 
@@ -188,17 +190,10 @@ impl Resolver {
             .send()
             .await
             .map_err(|e| {
-                use aws_sdk_ec2::error::ProvideErrorMetadata;
-                match e.code() {
-                    Some(code) => anyhow::anyhow!(
-                        "EC2 DescribeInstances: {code}: {}",
-                        e.message().unwrap_or("no message")
-                    ),
-                    None => anyhow::anyhow!(
-                        "EC2 DescribeInstances: {}",
-                        aws_sdk_ec2::error::DisplayErrorContext(&e)
-                    ),
-                }
+                anyhow::anyhow!(
+                    "EC2 DescribeInstances failed: {}",
+                    crate::aws::describe_error(&self.at, &e)
+                )
             })?;
         let ids: Vec<String> = out
             .reservations()

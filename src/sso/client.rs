@@ -5,7 +5,7 @@
 use aws_sdk_sts::error::ProvideErrorMetadata;
 use jiff::Timestamp;
 
-use crate::aws::{block_on, describe_error, retries, timeouts};
+use crate::aws::{block_on, describe_error, Endpoint, SSO_OIDC, SSO_PORTAL};
 use crate::config::SsoSession;
 use crate::credentials::Credentials;
 
@@ -104,41 +104,44 @@ impl SdkSso {
     }
 
     fn oidc(&self) -> aws_sdk_ssooidc::Client {
-        let mut config = aws_sdk_ssooidc::Config::builder()
-            .behavior_version(aws_sdk_ssooidc::config::BehaviorVersion::latest())
-            .region(aws_sdk_ssooidc::config::Region::new(self.region.clone()))
-            .timeout_config(timeouts())
-            .retry_config(retries());
-        config.set_endpoint_url(self.oidc_endpoint.clone());
-        if let Some(http) = crate::aws::ca_http_client() {
-            config = config.http_client(http);
-        }
+        let config = crate::aws::configured!(
+            aws_sdk_ssooidc,
+            Some(self.region.as_str()),
+            self.oidc_endpoint.as_deref()
+        );
         aws_sdk_ssooidc::Client::from_conf(config.build())
     }
 
     fn portal(&self) -> aws_sdk_sso::Client {
-        let mut config = aws_sdk_sso::Config::builder()
-            .behavior_version(aws_sdk_sso::config::BehaviorVersion::latest())
-            .region(aws_sdk_sso::config::Region::new(self.region.clone()))
-            .timeout_config(timeouts())
-            .retry_config(retries());
-        config.set_endpoint_url(self.portal_endpoint.clone());
-        if let Some(http) = crate::aws::ca_http_client() {
-            config = config.http_client(http);
-        }
+        let config = crate::aws::configured!(
+            aws_sdk_sso,
+            Some(self.region.as_str()),
+            self.portal_endpoint.as_deref()
+        );
         aws_sdk_sso::Client::from_conf(config.build())
+    }
+
+    fn oidc_at(&self) -> Endpoint {
+        SSO_OIDC.at(&self.region, self.oidc_endpoint.as_deref())
+    }
+
+    fn portal_at(&self) -> Endpoint {
+        SSO_PORTAL.at(&self.region, self.portal_endpoint.as_deref())
     }
 }
 
-fn api_error<E, R>(operation: &'static str, err: aws_sdk_sts::error::SdkError<E, R>) -> ApiError
+fn api_error<E>(
+    at: &Endpoint,
+    operation: &'static str,
+    err: aws_sdk_sts::error::SdkError<E, aws_sdk_sts::config::http::HttpResponse>,
+) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     ApiError {
         operation,
         code: err.code().map(str::to_owned),
-        message: describe_error(&err),
+        message: describe_error(at, &err),
     }
 }
 
@@ -175,7 +178,7 @@ impl SsoApi for SdkSso {
                 .redirect_uris(r.redirect_uri)
                 .issuer_url(r.issuer_url);
         }
-        let out = block_on(request.send()).map_err(|e| api_error(OP, e))?;
+        let out = block_on(request.send()).map_err(|e| api_error(&self.oidc_at(), OP, e))?;
         Ok(NewClient {
             client_id: out
                 .client_id()
@@ -202,7 +205,7 @@ impl SsoApi for SdkSso {
             .client_id(client_id)
             .client_secret(client_secret)
             .start_url(start_url);
-        let out = block_on(request.send()).map_err(|e| api_error(OP, e))?;
+        let out = block_on(request.send()).map_err(|e| api_error(&self.oidc_at(), OP, e))?;
         Ok(DeviceAuthorization {
             device_code: out
                 .device_code()
@@ -249,7 +252,7 @@ impl SsoApi for SdkSso {
                 .redirect_uri(redirect_uri)
                 .code_verifier(verifier),
         };
-        let out = block_on(request.send()).map_err(|e| api_error(OP, e))?;
+        let out = block_on(request.send()).map_err(|e| api_error(&self.oidc_at(), OP, e))?;
         Ok(NewToken {
             access_token: out
                 .access_token()
@@ -273,7 +276,7 @@ impl SsoApi for SdkSso {
             .access_token(access_token)
             .account_id(account_id)
             .role_name(role_name);
-        let out = block_on(request.send()).map_err(|e| api_error(OP, e))?;
+        let out = block_on(request.send()).map_err(|e| api_error(&self.portal_at(), OP, e))?;
         let c = out
             .role_credentials()
             .ok_or_else(|| missing(OP, "roleCredentials"))?;
@@ -282,24 +285,36 @@ impl SsoApi for SdkSso {
                 .map(str::to_owned)
                 .ok_or_else(|| missing(OP, what))
         };
-        Ok(Credentials {
+        let credentials = Credentials {
             access_key_id: field(c.access_key_id(), "accessKeyId")?,
             secret_access_key: field(c.secret_access_key(), "secretAccessKey")?,
             session_token: Some(field(c.session_token(), "sessionToken")?),
-            // The portal gives milliseconds since the epoch.
-            expiration: Some(
-                Timestamp::from_millisecond(c.expiration())
-                    .map_err(|_| missing(OP, "valid expiration"))?,
-            ),
+            // The portal gives milliseconds since the epoch; a missing one comes out as 0.
+            expiration: Some(c.expiration())
+                .filter(|ms| *ms > 0)
+                .map(Timestamp::from_millisecond)
+                .transpose()
+                .map_err(|_| missing(OP, "valid expiration"))?,
             issued: Some(Timestamp::now()),
-        })
+        };
+        credentials
+            .check_temporary(Timestamp::now())
+            .map_err(|what| ApiError {
+                operation: OP,
+                code: None,
+                message: format!(
+                    "the answer from {} came with {what}; nothing was kept",
+                    self.portal_at().host
+                ),
+            })?;
+        Ok(credentials)
     }
 
     fn logout(&self, access_token: &str) -> Result<(), ApiError> {
         const OP: &str = "Logout";
         block_on(self.portal().logout().access_token(access_token).send())
             .map(|_| ())
-            .map_err(|e| api_error(OP, e))
+            .map_err(|e| api_error(&self.portal_at(), OP, e))
     }
 
     fn accounts(&self, access_token: &str) -> Result<Vec<Account>, ApiError> {
@@ -315,7 +330,7 @@ impl SsoApi for SdkSso {
                     .set_next_token(next.take())
                     .send(),
             )
-            .map_err(|e| api_error(OP, e))?;
+            .map_err(|e| api_error(&self.portal_at(), OP, e))?;
             out.extend(page.account_list().iter().map(|a| Account {
                 id: a.account_id().unwrap_or_default().to_owned(),
                 name: a.account_name().unwrap_or_default().to_owned(),
@@ -341,7 +356,7 @@ impl SsoApi for SdkSso {
                     .set_next_token(next.take())
                     .send(),
             )
-            .map_err(|e| api_error(OP, e))?;
+            .map_err(|e| api_error(&self.portal_at(), OP, e))?;
             out.extend(
                 page.role_list()
                     .iter()
