@@ -112,6 +112,30 @@ impl Credentials {
         Some(Duration::try_from(exp - now).unwrap_or(Duration::ZERO))
     }
 
+    /// Whether these are temporary credentials anyone may use or cache: keys that pass our
+    /// checks, a session token and an expiration later than `now`. The `Err` says what is wrong,
+    /// for "... came with {it}".
+    pub fn check_temporary(&self, now: Timestamp) -> Result<(), &'static str> {
+        if check_access_key_id(&self.access_key_id).is_err() {
+            return Err("no valid access key id");
+        }
+        if check_secret(&self.secret_access_key).is_err() {
+            return Err("no valid secret access key");
+        }
+        if self
+            .session_token
+            .as_deref()
+            .is_none_or(|t| check_secret(t).is_err())
+        {
+            return Err("no valid session token");
+        }
+        match self.expiration {
+            Some(expiration) if expiration > now => Ok(()),
+            Some(_) => Err("an expiration that has passed (is this machine's clock right?)"),
+            None => Err("no expiration"),
+        }
+    }
+
     /// Fresh means usable without a refresh: more than the refresh window left. A window that is
     /// not shorter than the credentials' whole lifetime would make them stale the moment they are
     /// issued and refresh on every call, so such a window shrinks to half the lifetime.

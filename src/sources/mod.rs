@@ -80,6 +80,10 @@ pub fn cached(
         }
     }
     let mut credentials = source.fetch(context)?;
+    // Whatever the source: half an answer is never cached, printed or handed out.
+    credentials
+        .check_temporary(Timestamp::now())
+        .map_err(|what| anyhow::anyhow!("{} came with {what}; nothing was kept", key.what))?;
     credentials.issued.get_or_insert_with(Timestamp::now);
     context.cache.write(&key, &credentials)?;
     Ok(credentials)
