@@ -17,6 +17,7 @@ pub struct Context<'a> {
     /// Whether a person may be asked (a password, a role to pick) on the terminal.
     pub interactive: bool,
     /// Whether a sign-in (IAM Identity Center's device flow) may be started: false where nobody
-    /// can answer (prompt hooks, credential_process, servers).
+    /// can answer (prompt hooks, credential_process, servers). SAML browser and Identity Center
+    /// sign-ins also need a terminal to be present.
     pub sign_in: bool,
 }

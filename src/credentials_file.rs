@@ -1,6 +1,8 @@
 //! `-c`: a `[PROFILE-awsrunas]` section in the shared credentials file, for tools that read only
-//! that file. Every other byte of the file is kept, and its mode; the write is atomic and made
-//! under a lock, so concurrent writers never lose each other's sections.
+//! that file. Every other byte of the file is kept; the write is atomic and made under a lock,
+//! so concurrent writers never lose each other's sections. Its mode is kept too, unless others
+//! could read or write it: a file that now holds live credentials is tightened to the owner's
+//! bits (0600 for the usual 0644), and the caller says so.
 
 use std::path::Path;
 
@@ -14,13 +16,30 @@ pub fn section_name(profile: &str) -> String {
     format!("{profile}-awsrunas")
 }
 
-pub fn write(path: &Path, profile: &str, creds: &Credentials, cache: &Cache) -> anyhow::Result<()> {
+/// A mode changed by `write`: the file's, and the one it was given.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Tightened {
+    pub was: u32,
+    pub now: u32,
+}
+
+/// Group and other bits: whoever they let in could read the credentials written.
+const OTHERS: u32 = 0o077;
+
+/// Writes the profile's section; `Some` when the file's mode had to be tightened for it.
+pub fn write(
+    path: &Path,
+    profile: &str,
+    creds: &Credentials,
+    cache: &Cache,
+) -> anyhow::Result<Option<Tightened>> {
     let _lock = cache.lock(&CacheKey::file(path))?;
-    let (original, mode) = match std::fs::read_to_string(path) {
+    let (original, was) = match std::fs::read_to_string(path) {
         Ok(text) => (text, file_mode(path)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), 0o600),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
+    let mode = private_mode(was);
     let mut body = format!(
         "aws_access_key_id = {}\naws_secret_access_key = {}\n",
         creds.access_key_id, creds.secret_access_key
@@ -36,7 +55,17 @@ pub fn write(path: &Path, profile: &str, creds: &Credentials, cache: &Cache) -> 
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     write_atomic(path, updated.as_bytes(), mode)?;
-    Ok(())
+    Ok((mode != was).then_some(Tightened { was, now: mode }))
+}
+
+/// `mode` with nothing for group and others (setuid and the like dropped too): the owner's own
+/// bits are theirs to choose.
+fn private_mode(mode: u32) -> u32 {
+    if mode & OTHERS == 0 {
+        mode
+    } else {
+        mode & 0o700
+    }
 }
 
 #[cfg(unix)]
@@ -100,6 +129,17 @@ mod tests {
     use super::*;
 
     const FILE: &str = "# my keys\n[default]\naws_access_key_id = A\n\n[dev-awsrunas]\naws_access_key_id = OLD\naws_session_token = OLD\n# written by aws-runas; expires x\n\n; next one\n[other]\nregion=x";
+
+    #[test]
+    fn only_a_mode_open_to_others_is_tightened() {
+        assert_eq!(private_mode(0o644), 0o600);
+        assert_eq!(private_mode(0o640), 0o600);
+        assert_eq!(private_mode(0o604), 0o600);
+        assert_eq!(private_mode(0o666), 0o600);
+        assert_eq!(private_mode(0o600), 0o600);
+        assert_eq!(private_mode(0o400), 0o400);
+        assert_eq!(private_mode(0o700), 0o700);
+    }
 
     #[test]
     fn replaces_only_the_section_body() {

@@ -32,7 +32,7 @@ const MAX_HEADERS: usize = 64;
 /// A connection's read buffer (hyper's floor is 8 KB).
 const MAX_BUFFER_BYTES: usize = 32 * 1024;
 /// Request bodies: the page's API takes small JSON documents; nothing else takes a body.
-const MAX_BODY_BYTES: usize = 4096;
+pub const MAX_BODY_BYTES: usize = 4096;
 /// How long a client may take to send a request's head (also the idle time allowed between
 /// kept-alive requests) or its body, or to take an answer off the socket.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -239,8 +239,22 @@ pub fn start_with_body_limit(
 ) -> anyhow::Result<Running> {
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
-    listener.set_nonblocking(true)?;
-    let bound = listener.local_addr()?;
+    serve_bound(vec![listener], max_body, make)
+}
+
+/// `start_with_body_limit` on sockets already bound, served as one: a name that stands for
+/// several loopback addresses (`localhost`: 127.0.0.1 and ::1) is answered on each, with one
+/// handler and one bound on connections. `make` is given the first one's address.
+pub fn serve_bound(
+    listeners: Vec<std::net::TcpListener>,
+    max_body: usize,
+    make: impl FnOnce(SocketAddr) -> anyhow::Result<Arc<Handler>>,
+) -> anyhow::Result<Running> {
+    let first = listeners.first().context("no socket to serve")?;
+    let bound = first.local_addr()?;
+    for listener in &listeners {
+        listener.set_nonblocking(true)?;
+    }
     let handler = make(bound)?;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -250,12 +264,15 @@ pub fn start_with_body_limit(
         .enable_all()
         .build()
         .context("cannot start the server's runtime")?;
-    let listener = {
+    let listeners = {
         let _inside = runtime.enter();
-        TcpListener::from_std(listener)?
+        listeners
+            .into_iter()
+            .map(TcpListener::from_std)
+            .collect::<io::Result<Vec<_>>>()?
     };
     let (stop, stopped) = oneshot::channel();
-    runtime.spawn(accept_loop(listener, handler, max_body, stopped));
+    runtime.spawn(accept_loop(listeners, handler, max_body, stopped));
     Ok(Running {
         addr: bound,
         runtime,
@@ -282,8 +299,21 @@ fn connection_limit() -> usize {
     MAX_CONNECTIONS / 4
 }
 
+/// The next connection on any of `listeners`.
+async fn accept_any(listeners: &[TcpListener]) -> io::Result<(TcpStream, SocketAddr)> {
+    std::future::poll_fn(|cx| {
+        for listener in listeners {
+            if let Poll::Ready(accepted) = listener.poll_accept(cx) {
+                return Poll::Ready(accepted);
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
 async fn accept_loop(
-    listener: TcpListener,
+    listeners: Vec<TcpListener>,
     handler: Arc<Handler>,
     max_body: usize,
     mut stopped: oneshot::Receiver<()>,
@@ -308,7 +338,7 @@ async fn accept_loop(
         };
         let accepted = tokio::select! {
             _ = &mut stopped => return,
-            accepted = listener.accept() => accepted,
+            accepted = accept_any(&listeners) => accepted,
         };
         let stream = match accepted {
             Ok((stream, _)) => {

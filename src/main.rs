@@ -61,7 +61,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // One line, whatever the error chain holds.
-            let message = format!("{e:#}").replace('\n', " ");
+            let message = shown::one_line(&format!("{e:#}"));
             eprintln!("aws-runas: {message}");
             ExitCode::FAILURE
         }

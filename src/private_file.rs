@@ -8,6 +8,11 @@
 //! - a directory is created private (0700); an existing one must belong to this user and be
 //!   writable by nobody else. It is refused, never chmod'ed: changing the mode of a directory
 //!   someone pointed us at is not ours to do.
+//!
+//! A file the user points us at to read (a web identity token file) is theirs, not our state:
+//! there symlinks are followed — Kubernetes projects every service account token through two
+//! (`token -> ..data/token`, `..data -> ..TIMESTAMP`) — while FIFOs, devices and oversized
+//! files are still refused, without blocking (`read_user_file`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -22,6 +27,8 @@ pub enum FileError {
     },
     #[error("{} is not a regular file (a symlink, FIFO or device here is refused)", path.display())]
     NotRegular { path: PathBuf },
+    #[error("{} is not a regular file (a FIFO, device or directory here is refused)", path.display())]
+    NotAFile { path: PathBuf },
     #[error("{} is larger than {limit} bytes", path.display())]
     TooLarge { path: PathBuf, limit: u64 },
     #[error("refusing directory {}: {reason}", path.display())]
@@ -82,6 +89,43 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, FileErro
         }
         other => other?,
     };
+    read_at_most(file, path, limit).map(Some)
+}
+
+/// The content of a file the user named for us to read, symlinks followed; `None` when it does
+/// not exist (nor does what a link points to). Only a regular file is read: what the path
+/// leads to is looked at before it is opened (a device is never opened), and the open file
+/// again, since the path may have been swapped in between; the open never blocks on a FIFO.
+pub fn read_user_file(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, FileError> {
+    let not_a_file = || FileError::NotAFile {
+        path: path.to_owned(),
+    };
+    match fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => return Err(not_a_file()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(path)(e)),
+    }
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = match options.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(path)(e)),
+    };
+    if !file.metadata().map_err(io_error(path))?.is_file() {
+        return Err(not_a_file());
+    }
+    read_at_most(file, path, limit).map(Some)
+}
+
+/// All of `file` if it holds at most `limit` bytes.
+fn read_at_most(file: File, path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
     let mut bytes = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut bytes)
@@ -92,7 +136,7 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, FileErro
             limit,
         });
     }
-    Ok(Some(bytes))
+    Ok(bytes)
 }
 
 /// Opens (creating it private if need be) a file that only serves as a lock: never truncated
@@ -247,6 +291,51 @@ mod tests {
             Err(FileError::TooLarge { .. })
         ));
         assert_eq!(read_bounded(&tmp.path().join("missing"), 4).unwrap(), None);
+    }
+
+    #[test]
+    fn user_files_are_read_through_symlinks_but_fifos_and_devices_are_still_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Kubernetes' projected volume: token -> ..data/token, ..data -> ..TIMESTAMP.
+        let stamped = tmp.path().join("..2026_12_04_10_00_00.123");
+        fs::create_dir(&stamped).unwrap();
+        fs::write(stamped.join("token"), b"eyJ.token").unwrap();
+        symlink("..2026_12_04_10_00_00.123", tmp.path().join("..data")).unwrap();
+        let token = tmp.path().join("token");
+        symlink("..data/token", &token).unwrap();
+        assert_eq!(
+            read_user_file(&token, 1024).unwrap().as_deref(),
+            Some(&b"eyJ.token"[..])
+        );
+        assert!(matches!(
+            read_user_file(&token, 4),
+            Err(FileError::TooLarge { .. })
+        ));
+        // What we own is still never read through a link.
+        assert!(matches!(
+            read_bounded(&token, 1024),
+            Err(FileError::NotRegular { .. })
+        ));
+
+        let fifo = tmp.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let to_fifo = tmp.path().join("to-fifo");
+        symlink(&fifo, &to_fifo).unwrap();
+        for refused in [&fifo, &to_fifo, Path::new("/dev/zero"), tmp.path()] {
+            assert!(
+                matches!(
+                    read_user_file(refused, 1024),
+                    Err(FileError::NotAFile { .. })
+                ),
+                "{}",
+                refused.display()
+            );
+        }
+        let dangling = tmp.path().join("dangling");
+        symlink("nowhere", &dangling).unwrap();
+        assert_eq!(read_user_file(&dangling, 1024).unwrap(), None);
     }
 
     #[test]

@@ -158,7 +158,21 @@ impl Session {
         let env = Environment::from_process();
         let path = crate::config::credentials_file_path(&env)
             .context("no credentials file: set HOME or AWS_SHARED_CREDENTIALS_FILE")?;
-        crate::credentials_file::write(&path, &self.resolved.name, creds, &self.cache)?;
+        let tightened =
+            crate::credentials_file::write(&path, &self.resolved.name, creds, &self.cache)?;
+        if let Some(t) = tightened {
+            let open_to = if t.was & 0o044 != 0 {
+                "readable"
+            } else {
+                "writable"
+            };
+            eprintln!(
+                "aws-runas: {} was {open_to} by others ({:04o}): now {:04o}",
+                path.display(),
+                t.was,
+                t.now
+            );
+        }
         eprintln!(
             "aws-runas: wrote [{}] to {}",
             crate::credentials_file::section_name(&self.resolved.name),

@@ -246,7 +246,8 @@ fn write_credentials_adds_a_section_the_aws_cli_uses_and_keeps_the_rest() {
     let original = format!("# my keys\n{CREDENTIALS}\n; a comment\n[other]\naws_access_key_id = AKIAOTHER\naws_secret_access_key = other\n");
     std::fs::write(s.credentials_file(), &original).unwrap();
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(s.credentials_file(), std::fs::Permissions::from_mode(0o640)).unwrap();
+    // As a careless umask leaves it: once it holds live credentials, only its owner may read it.
+    std::fs::set_permissions(s.credentials_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
 
     let out = run(s.runas().args(["-c", "dev"]), LIMIT).ok();
     assert!(out.stdout.is_empty(), "secrets printed: {}", out.stdout);
@@ -255,13 +256,24 @@ fn write_credentials_adds_a_section_the_aws_cli_uses_and_keeps_the_rest() {
         "{}",
         out.stderr
     );
+    let tightened = format!(
+        "aws-runas: {} was readable by others (0644): now 0600\n",
+        s.credentials_file().display()
+    );
+    assert_eq!(
+        out.stderr.matches("readable by others").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(&tightened), "{}", out.stderr);
     let written = std::fs::read_to_string(s.credentials_file()).unwrap();
     assert!(
         written.starts_with(&original),
         "the rest of the file changed:\n{written}"
     );
     assert!(written[original.len()..].starts_with("\n[dev-awsrunas]\naws_access_key_id = ASIA"));
-    assert_eq!(mode(&s.credentials_file()), 0o640);
+    assert_eq!(mode(&s.credentials_file()), 0o600);
 
     let arn = run(
         s.aws().args([
@@ -282,14 +294,17 @@ fn write_credentials_adds_a_section_the_aws_cli_uses_and_keeps_the_rest() {
     .stdout;
     assert_assumed_role(arn.trim(), "dev");
 
-    // Again, through the environment variable: replaced in place, not added twice.
-    run(
+    // Again, through the environment variable: replaced in place, not added twice; the mode,
+    // private now, is kept without a word.
+    let out = run(
         s.runas()
             .args(["-r", "dev"])
             .env("RUNAS_WRITE_CREDENTIALS", "true"),
         LIMIT,
     )
     .ok();
+    assert!(!out.stderr.contains("by others"), "{}", out.stderr);
+    assert_eq!(mode(&s.credentials_file()), 0o600);
     let again = std::fs::read_to_string(s.credentials_file()).unwrap();
     assert_eq!(again.matches("[dev-awsrunas]").count(), 1);
     assert!(again.starts_with(&original));

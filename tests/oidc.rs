@@ -669,6 +669,21 @@ fn broken_and_hostile_providers_give_one_clear_line() {
             }),
             "no sign-in form",
         ),
+        // A document naming another issuer (OpenID Connect Discovery 4.3): its endpoints are
+        // not used, and both names are in the line, escaped.
+        (
+            Box::new(|path, port| match path {
+                "/.well-known/openid-configuration" => (
+                    200,
+                    vec![("content-type", "application/json".into())],
+                    format!(
+                        r#"{{"issuer":"http://127.0.0.1:{port}/other\u001b[2J","authorization_endpoint":"/auth","token_endpoint":"/token"}}"#
+                    ),
+                ),
+                _ => (500, vec![], "never asked".into()),
+            }),
+            "names the issuer",
+        ),
     ];
     for (answer, expected) in cases {
         let port = stand_in(answer);
@@ -690,6 +705,14 @@ fn broken_and_hostile_providers_give_one_clear_line() {
             "{expected}: {err}"
         );
         assert!(!err.contains('\u{1b}'), "{err}");
+        if expected == "names the issuer" {
+            assert!(
+                err.contains(&format!(
+                    "names the issuer 'http://127.0.0.1:{port}/other\\u{{1b}}[2J', not the configured 'http://127.0.0.1:{port}/'"
+                )),
+                "{err}"
+            );
+        }
     }
 }
 

@@ -366,6 +366,90 @@ fn credential_process_never_starts_a_sign_in_and_says_what_to_run() {
     assert_eq!(standin.count("RegisterClient"), 0);
 }
 
+/// A plain command with no terminal at all (a cron job, a daemon, an IDE's task): nobody sees a
+/// device code, so none is asked for; it fails at once saying what to run where someone is.
+#[test]
+fn without_a_terminal_a_plain_command_never_starts_a_sign_in_and_says_what_to_run() {
+    let (s, standin) = setup();
+    // Were a sign-in started, it would be approved at once and the command succeed.
+    standin.admin("config", serde_json::json!({ "auto_approve": true }));
+    for args in [
+        &["admin"][..],
+        &["list", "roles", "admin"],
+        &["admin", "true"],
+    ] {
+        // setsid: no controlling terminal; stdin, stdout and stderr are not terminals either.
+        let err = run(
+            with_sso(s.command("setsid"), &standin)
+                .arg("-w")
+                .arg(runas_bin())
+                .args(args),
+            LIMIT,
+        )
+        .one_line_error();
+        assert!(
+            err.contains("run `aws-runas sso login admin`"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(standin.count("RegisterClient"), 0);
+    assert_eq!(standin.count("StartDeviceAuthorization"), 0);
+}
+
+/// What the service sends for the person to read is shown only as sent and only when a terminal
+/// shows it so: escape sequences (clear the screen, set the window title), line breaks faking
+/// a line of ours, a URL that is no web page — refused, in one line of our own.
+#[test]
+fn a_sign_in_code_or_url_holding_terminal_controls_is_refused_not_shown() {
+    let (s, standin) = setup();
+    let port = standin.port;
+    let clean_url = format!("http://127.0.0.1:{port}/device");
+    let hostile = [
+        (
+            "ABCD-EFGH\u{1b}[2J\u{1b}]0;pwned\u{7}".to_owned(),
+            clean_url.clone(),
+        ),
+        (
+            "ABCD-EFGH\naws-runas: signed in to https://d-1234567890.awsapps.com/start".to_owned(),
+            clean_url.clone(),
+        ),
+        (
+            "ABCD-EFGH".to_owned(),
+            format!("http://127.0.0.1:{port}/device\u{1b}[2J\nfake line"),
+        ),
+        ("ABCD-EFGH".to_owned(), "file:///etc/passwd".to_owned()),
+    ];
+    for (code, url) in hostile {
+        standin.admin(
+            "config",
+            serde_json::json!({ "user_code": code, "verification_uri": url, "device_expires_in": 2 }),
+        );
+        let out = run(runas(&s, &standin).args(["sso", "login", "admin"]), LIMIT);
+        for raw in ['\u{1b}', '\u{7}'] {
+            assert!(
+                !out.stderr.contains(raw),
+                "{raw:?} reached stderr: {:?}",
+                out.stderr
+            );
+        }
+        assert!(
+            !out.stderr.contains("pwned")
+                && !out.stderr.contains("fake line")
+                && !out.stderr.contains("signed in to")
+                && !out.stderr.contains("/etc/passwd"),
+            "{:?}",
+            out.stderr
+        );
+        let err = out.one_line_error();
+        assert!(
+            err.contains("profile 'admin'") && err.contains("cannot be shown"),
+            "{err}"
+        );
+    }
+    // Refused before anyone was asked: no poll for a code nobody could confirm.
+    assert_eq!(standin.count("CreateTokenCall"), 0);
+}
+
 #[test]
 fn slow_down_adds_five_seconds_and_an_expired_code_is_one_line() {
     let (s, standin) = setup();
@@ -428,33 +512,59 @@ fn an_expired_token_is_renewed_with_its_refresh_token() {
     assert_eq!(mode(&path), 0o600);
 }
 
+/// `body` (sh) run in a terminal of its own (tmux), with the sandbox's environment and the
+/// stand-in's endpoints; the terminal stays open a minute after it ends, for its screen.
+fn in_a_terminal(s: &Sandbox, standin: &Standin, body: &str) -> common::tmux::Tmux {
+    let mut text = String::from("#!/bin/sh\n");
+    let env = s.env().into_iter().chain([
+        ("AWS_ENDPOINT_URL_SSO_OIDC".to_owned(), standin.url()),
+        ("AWS_ENDPOINT_URL_SSO".to_owned(), standin.url()),
+    ]);
+    for (k, v) in env {
+        text.push_str(&format!("export {k}='{}'\n", v.replace('\'', r"'\''")));
+    }
+    text.push_str(body);
+    text.push_str("\nsleep 60\n");
+    let script = s.dir.path().join("script.sh");
+    std::fs::write(&script, text).unwrap();
+    common::tmux::Tmux::start(s.dir.path(), &format!("sh '{}'", script.display()))
+}
+
 #[test]
 fn sixteen_concurrent_callers_cause_one_sign_in() {
     let (s, standin) = setup();
     standin.admin("config", serde_json::json!({ "auto_approve": true }));
-    // Two profiles of one session: two roles' locks, one token's.
-    let children: Vec<_> = (0..16)
-        .map(|i| {
-            runas(&s, &standin)
-                .arg(if i % 2 == 0 { "admin" } else { "readonly" })
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    // Two profiles of one session: two roles' locks, one token's. In a terminal, where a
+    // sign-in may start.
+    let dir = s.dir.path().display().to_string();
+    let tmux = in_a_terminal(
+        &s,
+        &standin,
+        &format!(
+            "i=0\n\
+             while [ $i -lt 16 ]; do\n\
+               p=admin; [ $((i % 2)) = 1 ] && p=readonly\n\
+               ('{bin}' \"$p\" >'{dir}'/out.$i 2>'{dir}'/err.$i; echo $? >'{dir}'/code.$i) &\n\
+               i=$((i + 1))\n\
+             done\n\
+             wait\n\
+             echo ALL-DONE",
+            bin = runas_bin().display()
+        ),
+    );
+    tmux.wait_for("the callers", Duration::from_secs(120), |screen| {
+        screen.contains("ALL-DONE")
+    });
+    let read = |name: String| std::fs::read_to_string(s.dir.path().join(name)).unwrap();
     let mut keys = Vec::new();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
+    for i in 0..16 {
+        assert_eq!(
+            read(format!("code.{i}")).trim(),
+            "0",
             "{}",
-            String::from_utf8_lossy(&out.stderr)
+            read(format!("err.{i}"))
         );
-        keys.push(eval_in_sh(
-            &String::from_utf8(out.stdout).unwrap(),
-            "AWS_ACCESS_KEY_ID",
-        ));
+        keys.push(eval_in_sh(&read(format!("out.{i}")), "AWS_ACCESS_KEY_ID"));
     }
     keys.sort();
     keys.dedup();
@@ -473,6 +583,7 @@ fn sixteen_concurrent_callers_cause_one_sign_in() {
 fn a_role_chained_on_an_sso_profile_is_assumed_with_its_credentials() {
     let (s, standin) = setup();
     standin.admin("config", serde_json::json!({ "auto_approve": true }));
+    run(runas(&s, &standin).args(["sso", "login", "admin"]), LIMIT).ok();
     s.moto.start_recording();
     let exports = run(runas(&s, &standin).arg("deploy"), LIMIT).ok().stdout;
     let script = format!(
@@ -722,25 +833,17 @@ fn the_prompt_hook_never_signs_in_and_tells_the_user_what_to_run() {
 
 #[test]
 fn in_a_terminal_the_url_and_code_are_shown_with_a_spinner_and_stdout_stays_clean() {
-    use common::tmux::Tmux;
     let (s, standin) = setup();
     let out = s.dir.path().join("stdout");
-    let mut text = String::from("#!/bin/sh\n");
-    let env = s.env().into_iter().chain([
-        ("AWS_ENDPOINT_URL_SSO_OIDC".to_owned(), standin.url()),
-        ("AWS_ENDPOINT_URL_SSO".to_owned(), standin.url()),
-    ]);
-    for (k, v) in env {
-        text.push_str(&format!("export {k}='{}'\n", v.replace('\'', r"'\''")));
-    }
-    text.push_str(&format!(
-        "'{}' admin >'{}'\necho EXIT=$?\nsleep 60\n",
-        runas_bin().display(),
-        out.display()
-    ));
-    let script = s.dir.path().join("script.sh");
-    std::fs::write(&script, text).unwrap();
-    let tmux = Tmux::start(s.dir.path(), &format!("sh '{}'", script.display()));
+    let tmux = in_a_terminal(
+        &s,
+        &standin,
+        &format!(
+            "'{}' admin >'{}'\necho EXIT=$?",
+            runas_bin().display(),
+            out.display()
+        ),
+    );
     let user_code = standin.pending_user_code();
     let screen = tmux.wait_for("the spinner", Duration::from_secs(30), |screen| {
         screen.contains("waiting for the sign-in to be approved")

@@ -126,6 +126,80 @@ fn a_role_on_top_and_exec_mode_reach_the_aws_cli() {
     assert_assumed_role(json(&out.stdout)["Arn"].as_str().unwrap(), "deploy");
 }
 
+/// EKS (IRSA) and every pod identity webhook project the token as Kubernetes projects any
+/// volume: `token -> ..data/token`, `..data -> ..TIMESTAMP`, and a rotation swaps `..data`.
+/// The platform's links are followed; a FIFO behind one is still refused, at once.
+#[test]
+fn a_token_projected_through_kubernetes_symlinks_is_read_and_a_fifo_behind_one_is_not() {
+    use std::os::unix::fs::symlink;
+    let s = Sandbox::with_files("", "");
+    let volume = s.dir.path().join("serviceaccount");
+    let project = |stamp: &str, token: &str| {
+        let dir = volume.join(stamp);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("token"), token).unwrap();
+        // As the kubelet swaps it: a new link renamed over the old one.
+        let tmp = volume.join("..data_tmp");
+        symlink(stamp, &tmp).unwrap();
+        std::fs::rename(&tmp, volume.join("..data")).unwrap();
+    };
+    project(
+        "..2026_12_04_10_00_00.123",
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJwb2QifQ.c2lnbmF0dXJl\n",
+    );
+    let token = volume.join("token");
+    symlink("..data/token", &token).unwrap();
+    s.write_config(&format!(
+        "[profile pod]\nweb_identity_token_file = {}\nrole_arn = arn:aws:iam::{ACCOUNT}:role/pod\nregion = eu-west-1\n",
+        token.display()
+    ));
+    s.moto.start_recording();
+    let out = run(s.runas().args(["-O", "json", "pod"]), LIMIT).ok();
+    assert!(
+        json(&out.stdout)["AccessKeyId"].is_string(),
+        "{}",
+        out.stdout
+    );
+    assert!(s
+        .moto
+        .request("AssumeRoleWithWebIdentity")
+        .contains("eyJzdWIiOiJwb2QifQ"));
+
+    // Rotated by the kubelet: the new token is read through the same links.
+    project(
+        "..2026_12_04_11_00_00.456",
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyb3RhdGVkIn0.c2ln\n",
+    );
+    run(s.runas().args(["-O", "json", "pod"]), LIMIT).ok();
+    assert_eq!(s.moto.count("AssumeRoleWithWebIdentity"), 2);
+    assert!(s
+        .moto
+        .recorded()
+        .last()
+        .unwrap()
+        .contains("eyJzdWIiOiJyb3RhdGVkIn0"));
+
+    // A FIFO in the token's place: nothing would ever write to it, and a read would wait.
+    let fifo = volume.join("..2026_12_04_12_00_00.789/token");
+    std::fs::create_dir_all(fifo.parent().unwrap()).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let tmp = volume.join("..data_tmp");
+    symlink("..2026_12_04_12_00_00.789", &tmp).unwrap();
+    std::fs::rename(&tmp, volume.join("..data")).unwrap();
+    let err = run(s.runas().args(["-r", "pod"]), LIMIT).one_line_error();
+    assert!(
+        err.contains("'pod'")
+            && err.contains(&token.display().to_string())
+            && err.contains("not a regular file"),
+        "{err}"
+    );
+    assert_eq!(s.moto.count("AssumeRoleWithWebIdentity"), 2);
+}
+
 #[test]
 fn a_missing_or_empty_token_file_is_one_line_naming_it() {
     let (s, token) = setup("");

@@ -86,7 +86,11 @@ fn logout(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> 
     // Ends the portal session too, as the AWS CLI does; the local token goes whatever it says.
     if let Some(t) = token::read(&path) {
         if let Err(e) = SdkSso::new(&s.session).logout(&t.access_token) {
-            tracing::info!("the portal did not confirm the sign-out: {e}");
+            // The service's words: one escaped line, as every error is shown.
+            tracing::info!(
+                "the portal did not confirm the sign-out: {}",
+                crate::shown::one_line(&e.to_string())
+            );
         }
     }
     if token::remove(&path)? {
@@ -109,11 +113,7 @@ pub fn list_roles(options: &Options, profile: Option<&str>) -> anyhow::Result<Op
         return Ok(None);
     };
     let api = SdkSso::new(&s.session);
-    let login = if request.interactive {
-        Login::WhenNeeded(SignIn::from_env(false, false))
-    } else {
-        Login::Never
-    };
+    let login = Login::when_someone_can_answer(request.interactive);
     let token = sso::access_token(&api, &s.session, &s.profile, &session.cache, login)?;
     let context = || format!("profile '{}'", s.profile);
     let mut text = String::new();

@@ -107,7 +107,10 @@ fn verify(
                     anyhow::bail!("the Okta push was not answered on the device in time")
                 }
                 (Some("MFA_CHALLENGE"), Some(result)) => {
-                    anyhow::bail!("the Okta push was not approved ({result})")
+                    anyhow::bail!(
+                        "the Okta push was not approved ({})",
+                        crate::shown::shown(result)
+                    )
                 }
                 _ => return Ok((page, value)),
             }

@@ -202,7 +202,8 @@ pub fn sign_in(
         let value = page.json("OneLogin")?;
         if page.status == 401 {
             // Verify's documented failure: the push was denied (or expired) on the device.
-            let message = value["message"].as_str().unwrap_or("no reason given");
+            let message =
+                crate::config::shown(value["message"].as_str().unwrap_or("no reason given"));
             anyhow::bail!("the OneLogin Protect push was not approved: {message}");
         }
         if page.status != 200 {
@@ -213,7 +214,10 @@ pub fn sign_in(
         }
         let message = value["message"].as_str().unwrap_or_default();
         if !message.to_ascii_lowercase().contains("pending") {
-            anyhow::bail!("the OneLogin push was not approved: {message}");
+            anyhow::bail!(
+                "the OneLogin push was not approved: {}",
+                crate::config::shown(message)
+            );
         }
         if started.elapsed() > PUSH_LIMIT {
             anyhow::bail!(

@@ -1,14 +1,21 @@
 //! The loopback redirect listener of RFC 8252: `http://127.0.0.1:PORT/oauth/callback` on a port
-//! the kernel picks, waiting (bounded) for the one redirect that carries our `state`. Anything
-//! else that reaches it — other paths, a wrong or missing state, from whatever local process —
-//! is answered with an error and changes nothing; too many of them end the wait. The HTTP side
-//! (bounded headers, connections and time) is `http_server`'s.
+//! the kernel picks (or the registered redirect URI's host, port and path), waiting (bounded)
+//! for the one redirect that carries our `state`. Anything else that reaches it — other paths,
+//! a wrong or missing state, from whatever local process — is answered with an error and
+//! changes nothing; too many of them end the wait. The HTTP side (bounded headers, connections
+//! and time) is `http_server`'s.
+//!
+//! A redirect URI at `localhost` is listened for on 127.0.0.1 and [::1] alike, on one port: the
+//! browser resolves the name, and many resolve it to ::1 first. A machine without an IPv6
+//! loopback gets 127.0.0.1 alone; an [::1] port some other program holds is refused rather
+//! than left to it, since the browser might bring it the code.
 
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::http_server::{start, Handler, Reply, Request, Running};
+use crate::http_server::{serve_bound, Handler, Reply, Request, Running, MAX_BODY_BYTES};
 
 pub const CALLBACK_PATH: &str = "/oauth/callback";
 /// Stray requests tolerated before the listener gives up (a flood is not waited out).
@@ -16,7 +23,7 @@ const MAX_STRAY: usize = 50;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoopbackError {
-    #[error("cannot listen on 127.0.0.1 for the sign-in's redirect: {0}")]
+    #[error("cannot listen for the sign-in's redirect: {0}")]
     Listen(String),
     #[error("the sign-in was not completed in the browser within {}s", .0.as_secs())]
     Timeout(Duration),
@@ -60,16 +67,105 @@ pub(crate) fn page(status: u16, text: &str) -> Reply {
     reply
 }
 
+/// Which loopback addresses a redirect URI's host stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loopback {
+    V4,
+    V6,
+    /// `localhost`: either, as the browser resolves it.
+    Both,
+}
+
+impl Loopback {
+    /// For a registered redirect URI: `[::1]` and `localhost` as named, anything else 127.0.0.1.
+    pub fn of(uri: &url::Url) -> Self {
+        match uri.host() {
+            Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") => Loopback::Both,
+            Some(url::Host::Ipv6(a)) if a.is_loopback() => Loopback::V6,
+            _ => Loopback::V4,
+        }
+    }
+}
+
+/// Whether binding [::1] failed because the machine has no IPv6 loopback (no IPv6 at all, or
+/// none on `lo`), rather than because the port is taken.
+fn no_ipv6_loopback(e: &std::io::Error) -> bool {
+    if e.kind() == std::io::ErrorKind::AddrNotAvailable {
+        return true;
+    }
+    #[cfg(unix)]
+    return matches!(
+        e.raw_os_error(),
+        Some(libc::EAFNOSUPPORT | libc::EPROTONOSUPPORT)
+    );
+    #[cfg(windows)]
+    // WSAEAFNOSUPPORT, WSAEPROTONOSUPPORT.
+    return matches!(e.raw_os_error(), Some(10047 | 10043));
+    #[cfg(not(any(unix, windows)))]
+    false
+}
+
+/// How many kernel-picked ports are tried for one free on both 127.0.0.1 and [::1].
+const PORT_TRIES: usize = 8;
+
+/// The sockets to listen on: one port, on every address `hosts` stands for.
+fn bind_loopback(hosts: Loopback, port: u16) -> Result<Vec<TcpListener>, LoopbackError> {
+    let listen = |addr: SocketAddr| {
+        TcpListener::bind(addr).map_err(|e| LoopbackError::Listen(format!("{addr}: {e}")))
+    };
+    let v4 = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let v6 = |port| SocketAddr::from((Ipv6Addr::LOCALHOST, port));
+    match hosts {
+        Loopback::V4 => return Ok(vec![listen(v4(port))?]),
+        Loopback::V6 => return Ok(vec![listen(v6(port))?]),
+        Loopback::Both => {}
+    }
+    let tries = if port == 0 { PORT_TRIES } else { 1 };
+    for _ in 0..tries {
+        let first = listen(v4(port))?;
+        let bound = first
+            .local_addr()
+            .map_err(|e| LoopbackError::Listen(e.to_string()))?
+            .port();
+        match TcpListener::bind(v6(bound)) {
+            Ok(second) => return Ok(vec![first, second]),
+            Err(e) if no_ipv6_loopback(&e) => return Ok(vec![first]),
+            // The kernel's pick for 127.0.0.1 is taken on ::1: another pick.
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && port == 0 => {}
+            Err(e) => return Err(LoopbackError::Listen(format!("{}: {e}", v6(bound)))),
+        }
+    }
+    Err(LoopbackError::Listen(format!(
+        "no port free on both 127.0.0.1 and [::1] in {PORT_TRIES} tries"
+    )))
+}
+
 impl Listener {
-    /// Listens for the redirect that carries `state`, at [`CALLBACK_PATH`] on a port the
-    /// kernel picks.
+    /// Listens for the redirect that carries `state`, at [`CALLBACK_PATH`] on 127.0.0.1, on a
+    /// port the kernel picks.
     pub fn bind(state: &str) -> Result<Self, LoopbackError> {
-        Self::bind_at(0, CALLBACK_PATH, state)
+        Self::bind_at(Loopback::V4, 0, CALLBACK_PATH, state)
     }
 
-    /// Listens on 127.0.0.1:`port` (0: any) for the redirect to `path` that carries `state`:
-    /// a client registered with a fixed redirect URI gets it there.
-    pub fn bind_at(port: u16, path: &str, state: &str) -> Result<Self, LoopbackError> {
+    /// Listens where a client's registered redirect URI points (its host, its port or any if
+    /// it names none, its path) for the redirect that carries `state`.
+    pub fn bind_for(uri: &url::Url, state: &str) -> Result<Self, LoopbackError> {
+        Self::bind_at(
+            Loopback::of(uri),
+            uri.port().unwrap_or(0),
+            uri.path(),
+            state,
+        )
+    }
+
+    /// Listens on `hosts`:`port` (0: any) for the redirect to `path` that carries `state`.
+    pub fn bind_at(
+        hosts: Loopback,
+        port: u16,
+        path: &str,
+        state: &str,
+    ) -> Result<Self, LoopbackError> {
+        let listeners = bind_loopback(hosts, port)?;
         let path = path.to_owned();
         let (tx, rx) = mpsc::channel();
         let tx = Mutex::new(tx);
@@ -101,7 +197,7 @@ impl Listener {
             }
             page(400, "This is not the sign-in aws-runas is waiting for.").into()
         };
-        let running = start(&format!("127.0.0.1:{port}"), |_| {
+        let running = serve_bound(listeners, MAX_BODY_BYTES, |_| {
             Ok(Arc::new(handler) as Arc<Handler>)
         })
         .map_err(|e| LoopbackError::Listen(format!("{e:#}")))?;
@@ -164,7 +260,11 @@ mod tests {
     use super::*;
 
     fn get(port: u16, target: &str) -> String {
-        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        get_at(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), target)
+    }
+
+    fn get_at(addr: SocketAddr, target: &str) -> String {
+        let mut s = TcpStream::connect(addr).unwrap();
         write!(
             s,
             "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
@@ -245,7 +345,11 @@ mod tests {
             .and_then(|l| l.local_addr())
             .unwrap()
             .port();
-        let l = Listener::bind_at(port, "/callback", "s").unwrap();
+        let l = Listener::bind_for(
+            &url::Url::parse(&format!("http://127.0.0.1:{port}/callback")).unwrap(),
+            "s",
+        )
+        .unwrap();
         assert_eq!(l.port(), port);
         let client = std::thread::spawn(move || {
             let other = get(port, "/oauth/callback?code=x&state=s");
@@ -256,6 +360,73 @@ mod tests {
         assert!(other.starts_with("HTTP/1.1 400"), "{other}");
         assert!(ours.starts_with("HTTP/1.1 200"), "{ours}");
         assert_eq!(code, "ok");
+    }
+
+    /// Whether this machine has an IPv6 loopback to test with.
+    fn ipv6_loopback() -> bool {
+        match TcpListener::bind((Ipv6Addr::LOCALHOST, 0)) {
+            Ok(_) => true,
+            Err(e) if no_ipv6_loopback(&e) => false,
+            Err(e) => panic!("binding [::1]: {e}"),
+        }
+    }
+
+    #[test]
+    fn a_localhost_redirect_uri_is_answered_on_ipv6_and_ipv4_loopback() {
+        let uri = |port: u16| url::Url::parse(&format!("http://localhost:{port}/cb")).unwrap();
+        assert_eq!(Loopback::of(&uri(8400)), Loopback::Both);
+        assert_eq!(
+            Loopback::of(&url::Url::parse("http://[::1]:8400/cb").unwrap()),
+            Loopback::V6
+        );
+        assert_eq!(
+            Loopback::of(&url::Url::parse("http://127.0.0.1:8400/cb").unwrap()),
+            Loopback::V4
+        );
+        if !ipv6_loopback() {
+            eprintln!("skipped: this machine has no IPv6 loopback");
+            return;
+        }
+        // No port in the URI: the kernel's pick, the same on both.
+        let l = Listener::bind_for(&url::Url::parse("http://localhost/cb").unwrap(), "s").unwrap();
+        let port = l.port();
+        let client = std::thread::spawn(move || {
+            let v4 = get_at(
+                SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+                "/cb?state=guess",
+            );
+            let v6 = get_at(
+                SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
+                "/cb?code=v6&state=s",
+            );
+            (v4, v6)
+        });
+        let code = l.wait_for_code(Duration::from_secs(30), || {}).unwrap();
+        let (v4, v6) = client.join().unwrap();
+        assert!(v4.starts_with("HTTP/1.1 400"), "{v4}");
+        assert!(v6.starts_with("HTTP/1.1 200"), "{v6}");
+        assert_eq!(code, "v6");
+        drop(l);
+
+        // A fixed port, as registered: the redirect is taken over IPv4 too.
+        let port = TcpListener::bind((Ipv6Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let l = Listener::bind_for(&uri(port), "s").unwrap();
+        assert_eq!(l.port(), port);
+        let client = std::thread::spawn(move || get(port, "/cb?code=v4&state=s"));
+        assert_eq!(
+            l.wait_for_code(Duration::from_secs(30), || {}).unwrap(),
+            "v4"
+        );
+        assert!(client.join().unwrap().starts_with("HTTP/1.1 200"));
+        drop(l);
+
+        // Another program on [::1] at that port: refused, not shared with it.
+        let _held = TcpListener::bind((Ipv6Addr::LOCALHOST, port)).unwrap();
+        let e = Listener::bind_for(&uri(port), "s").err().unwrap();
+        assert!(e.to_string().contains("[::1]"), "{e}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use crate::shown;
 use crate::tty::Spinner;
 
 /// A device authorization (RFC 8628 3.2).
@@ -19,6 +20,29 @@ pub struct DeviceAuthorization {
     /// Seconds between polls; 5 when the server says nothing (RFC 8628 3.2).
     #[serde(default = "five")]
     pub interval: u64,
+}
+
+impl DeviceAuthorization {
+    /// The URL to open and the code to confirm there, when a person may be shown them as the
+    /// service sent them (`shown::verbatim`) and the URL is a web page; `None` otherwise, which
+    /// the caller refuses in one line: a code or URL carrying terminal controls would rewrite
+    /// the person's screen, and one escaped would not work anyway.
+    pub fn to_show(&self) -> Option<(&str, &str)> {
+        let url = self
+            .verification_uri_complete
+            .as_deref()
+            .unwrap_or(&self.verification_uri);
+        let web = |u: &str| {
+            let lower = u.get(..8).unwrap_or(u).to_ascii_lowercase();
+            lower.starts_with("https://") || lower.starts_with("http://")
+        };
+        let uris_ok = shown::verbatim(&self.verification_uri).is_some_and(web)
+            && self
+                .verification_uri_complete
+                .as_deref()
+                .is_none_or(|u| shown::verbatim(u).is_some_and(web));
+        uris_ok.then_some((url, shown::verbatim(&self.user_code)?))
+    }
 }
 
 fn five() -> u64 {
@@ -72,4 +96,60 @@ pub fn poll_device<T>(
     };
     spinner.done();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(code: &str, uri: &str, complete: Option<&str>) -> DeviceAuthorization {
+        DeviceAuthorization {
+            device_code: "dc".into(),
+            user_code: code.into(),
+            verification_uri: uri.into(),
+            verification_uri_complete: complete.map(str::to_owned),
+            expires_in: 600,
+            interval: 5,
+        }
+    }
+
+    #[test]
+    fn only_plain_codes_and_web_urls_are_shown() {
+        let a = auth("ABCD-EFGH", "https://idp.example/device", None);
+        assert_eq!(
+            a.to_show(),
+            Some(("https://idp.example/device", "ABCD-EFGH"))
+        );
+        let a = auth(
+            "ABCD-EFGH",
+            "https://idp.example/device",
+            Some("https://idp.example/device?c=ABCD-EFGH"),
+        );
+        assert_eq!(
+            a.to_show().unwrap().0,
+            "https://idp.example/device?c=ABCD-EFGH"
+        );
+        for (code, uri, complete) in [
+            ("AB\u{1b}[2J", "https://idp.example/device", None),
+            ("ABCD\nfake line", "https://idp.example/device", None),
+            ("ABCD", "https://idp.example/\u{1b}]0;title\u{7}", None),
+            (
+                "ABCD",
+                "https://idp.example/device",
+                Some("https://x/\u{1b}[2J"),
+            ),
+            ("ABCD", "file:///etc/passwd", None),
+            (
+                "ABCD",
+                "https://idp.example/device",
+                Some("javascript:alert(1)"),
+            ),
+        ] {
+            assert_eq!(
+                auth(code, uri, complete).to_show(),
+                None,
+                "{code:?} {uri:?}"
+            );
+        }
+    }
 }

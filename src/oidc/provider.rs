@@ -36,6 +36,12 @@ pub enum OidcError {
     NoDeviceEndpoint { idp: String },
     #[error("{at}: {reason}")]
     Discovery { at: String, reason: String },
+    #[error("the OpenID provider's discovery document at {at} names the issuer {issuer}, not the configured {configured}: refusing its endpoints (OpenID Connect Discovery 4.3)")]
+    IssuerMismatch {
+        at: String,
+        issuer: String,
+        configured: String,
+    },
 }
 
 /// Where the provider's endpoints are (from its discovery document).
@@ -48,6 +54,7 @@ pub struct Endpoints {
 
 #[derive(Deserialize)]
 struct Discovery {
+    issuer: String,
     authorization_endpoint: String,
     token_endpoint: String,
     device_authorization_endpoint: Option<String>,
@@ -66,8 +73,19 @@ pub fn discovery_url(issuer: &Url) -> Url {
     url
 }
 
-/// Reads the provider's endpoints. An https issuer's endpoints must be https too: a plain-http
-/// token endpoint would carry the code and tokens in the clear.
+/// Whether the discovery document's `issuer` is the URL it was fetched below: the same string,
+/// but for a trailing slash (as the configured URL is written, or as `Url` normalises it).
+/// Anything looser would let a document served at one URL name endpoints for another issuer.
+fn same_issuer(configured: &Url, named: &str) -> bool {
+    let mut configured = configured.clone();
+    configured.set_query(None);
+    configured.set_fragment(None);
+    configured.as_str().trim_end_matches('/') == named.trim_end_matches('/')
+}
+
+/// Reads the provider's endpoints, from a document that names `issuer` as its issuer (OpenID
+/// Connect Discovery 4.3). An https issuer's endpoints must be https too: a plain-http token
+/// endpoint would carry the code and tokens in the clear.
 pub fn discover(browser: &mut Browser, issuer: &Url) -> anyhow::Result<Endpoints> {
     let at = discovery_url(issuer);
     let bad = |reason: String| OidcError::Discovery {
@@ -84,6 +102,15 @@ pub fn discover(browser: &mut Browser, issuer: &Url) -> anyhow::Result<Endpoints
     }
     let doc: Discovery = serde_json::from_str(&page.body)
         .map_err(|_| bad("not an OpenID discovery document".into()))?;
+    if !same_issuer(issuer, &doc.issuer) {
+        // Not a `Discovery` error: no fallback to derived endpoints may follow a mismatch.
+        return Err(OidcError::IssuerMismatch {
+            at: origin(&at),
+            issuer: crate::shown::shown_url_quoted(&doc.issuer),
+            configured: crate::shown::shown_url_quoted(&origin(issuer)),
+        }
+        .into());
+    }
     let endpoint = |raw: &str, name: &str| -> Result<Url, OidcError> {
         let u = at
             .join(raw)
@@ -247,12 +274,7 @@ pub fn device_authorization(
             origin(&url)
         )
     })?;
-    // Shown on the terminal: text, one line, nothing a terminal would act on.
-    let clean = |s: &str| !s.is_empty() && s.len() <= 2048 && !s.contains(char::is_control);
-    let shown_ok = clean(&auth.user_code)
-        && clean(&auth.verification_uri)
-        && auth.verification_uri_complete.as_deref().is_none_or(clean);
-    if !shown_ok {
+    if auth.to_show().is_none() {
         anyhow::bail!(
             "the device authorization endpoint at {} answered a code or URL that cannot be shown",
             origin(&url)
@@ -285,6 +307,36 @@ mod tests {
             u("http://127.0.0.1:9090"),
             "http://127.0.0.1:9090/.well-known/openid-configuration"
         );
+    }
+
+    #[test]
+    fn the_issuer_must_be_the_configured_url_but_for_a_trailing_slash() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(same_issuer(
+            &u("http://127.0.0.1:9090"),
+            "http://127.0.0.1:9090"
+        ));
+        assert!(same_issuer(
+            &u("https://kc.example.org/realms/test/"),
+            "https://kc.example.org/realms/test"
+        ));
+        assert!(same_issuer(
+            &u("https://kc.example.org/realms/test"),
+            "https://kc.example.org/realms/test/"
+        ));
+        for other in [
+            "https://evil.example.org/realms/test",
+            "https://kc.example.org/realms/other",
+            "https://kc.example.org/realms/test/x",
+            "http://kc.example.org/realms/test",
+            "https://kc.example.org/realms/tes",
+            "",
+        ] {
+            assert!(
+                !same_issuer(&u("https://kc.example.org/realms/test"), other),
+                "{other}"
+            );
+        }
     }
 
     #[test]

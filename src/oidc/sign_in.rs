@@ -160,7 +160,7 @@ fn refresh(
         Err(Ok(refusal)) => {
             tracing::info!(
                 "the refresh was refused ({}): signing in again",
-                refusal.error.as_deref().unwrap_or("no error code")
+                crate::shown::shown(refusal.error.as_deref().unwrap_or("no error code"))
             );
             Ok(None)
         }
@@ -287,12 +287,8 @@ fn browser_flow(
     let in_profile = |e: anyhow::Error| e.context(format!("profile '{}'", s.profile));
     let pkce = Pkce::new()?;
     let configured = s.redirect_url();
-    let listener = Listener::bind_at(
-        configured.port().unwrap_or(0),
-        configured.path(),
-        &pkce.state,
-    )
-    .map_err(|e| in_profile(e.into()))?;
+    let listener =
+        Listener::bind_for(&configured, &pkce.state).map_err(|e| in_profile(e.into()))?;
     // RFC 8252 7.3: without a port in the registered URI, any port is accepted; with one, that
     // port it is.
     let redirect_uri = if configured.port().is_some() {
@@ -326,17 +322,14 @@ fn device_flow(
     let auth =
         provider::device_authorization(browser, endpoints, &s.auth_url, &s.client_id, &s.scopes)
             .map_err(in_profile)?;
-    let url = auth
-        .verification_uri_complete
-        .clone()
-        .unwrap_or_else(|| auth.verification_uri.clone());
+    // `device_authorization` has refused what cannot be shown.
+    let (url, code) = auth.to_show().unwrap_or_default();
     eprintln!(
-        "aws-runas: to sign in at {} for profile '{}', open {url} and confirm the code {}",
+        "aws-runas: to sign in at {} for profile '{}', open {url} and confirm the code {code}",
         origin(&s.auth_url),
         s.profile,
-        auth.user_code
     );
-    open_browser(&url);
+    open_browser(url);
     let expired = || {
         WebSignInError::DeviceCodeExpired {
             profile: s.profile.clone(),

@@ -8,7 +8,7 @@ use crate::cache::CacheKey;
 use crate::config::SsoSettings;
 use crate::credentials::Credentials;
 use crate::sso::client::SdkSso;
-use crate::sso::{self, Login, SignIn};
+use crate::sso::{self, Login};
 
 pub struct Sso<'a> {
     settings: &'a SsoSettings,
@@ -61,11 +61,7 @@ impl Source for Sso<'_> {
         let (account, role) = self.account_and_role();
         let session = &self.settings.session;
         let api = SdkSso::new(session);
-        let login = if context.sign_in {
-            Login::WhenNeeded(SignIn::from_env(false, false))
-        } else {
-            Login::Never
-        };
+        let login = Login::when_someone_can_answer(context.sign_in);
         let token = sso::access_token(&api, session, &self.settings.profile, context.cache, login)?;
         tracing::info!(
             "GetRoleCredentials {role} in {account} for '{}'",

@@ -15,7 +15,7 @@ use crate::config::WebIdentitySettings;
 use crate::credentials::Credentials;
 use crate::duration::human;
 use crate::idp::http::origin;
-use crate::private_file::read_bounded;
+use crate::private_file::read_user_file;
 
 /// Tokens are a few kilobytes; a file far larger is not one.
 const MAX_TOKEN_FILE: u64 = 64 * 1024;
@@ -47,7 +47,8 @@ impl<'a> WebIdentity<'a> {
                 file.display()
             )
         };
-        let bytes = read_bounded(file, MAX_TOKEN_FILE)
+        // The platform's file, not our state: its symlinks are followed (see `read_user_file`).
+        let bytes = read_user_file(file, MAX_TOKEN_FILE)
             .with_context(context)?
             .ok_or_else(|| anyhow::anyhow!("{}: no such file", context()))?;
         let token = String::from_utf8(bytes)

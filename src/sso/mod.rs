@@ -4,9 +4,11 @@
 //! OIDC: RegisterClient (reused until its secret expires), StartDeviceAuthorization, then
 //! CreateToken polled at the server's interval (`authorization_pending`: keep polling,
 //! `slow_down`: 5 s more, `expired_token`: give up). The user is shown the URL and code on
-//! stderr, and the browser is opened when there is a display. Where a browser can be opened here,
-//! the sign-in is instead the authorization code grant with PKCE and a loopback redirect, as the
-//! AWS CLI v2 does by default.
+//! stderr — only as the service sent them, and only if a terminal shows them so — and the
+//! browser is opened when there is a display. Where a browser can be opened here, the sign-in
+//! is instead the authorization code grant with PKCE and a loopback redirect, as the AWS CLI v2
+//! does by default. A command that was not asked to sign in starts one only where someone can
+//! answer it (`Login::when_someone_can_answer`).
 //!
 //! The token file is written under the cache's lock of that file, so N processes that need a
 //! token at once cause one sign-in, and the others read its result.
@@ -38,6 +40,8 @@ pub enum SsoError {
     DeviceCodeExpired { profile: String },
     #[error("profile '{profile}': the sign-in was denied")]
     Denied { profile: String },
+    #[error("profile '{profile}': IAM Identity Center ({region}) answered a sign-in code or URL that cannot be shown on a terminal: not signing in")]
+    Unshowable { profile: String, region: String },
 }
 
 /// Whether `error` is, somewhere in its chain, a sign-in nobody could be asked for.
@@ -59,6 +63,21 @@ pub enum Login {
     WhenNeeded(SignIn),
     /// Sign in whatever the cache holds (`sso login`).
     Always(SignIn),
+}
+
+impl Login {
+    /// For a command that needs a token but was not asked to sign in: a sign-in when needed
+    /// only where someone can answer it — the caller allows one (`allowed`: not
+    /// credential_process, not a prompt hook) and there is a terminal to show its code on, as
+    /// for a SAML browser sign-in. Elsewhere a device code would be printed to nobody and
+    /// waited on for up to its expiry; failing at once says to run `aws-runas sso login`.
+    pub fn when_someone_can_answer(allowed: bool) -> Self {
+        if allowed && crate::tty::present() {
+            Login::WhenNeeded(SignIn::from_env(false, false))
+        } else {
+            Login::Never
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,7 +222,7 @@ fn refresh(
         Err(e) => {
             tracing::info!(
                 "the refresh was refused ({}): signing in again",
-                e.code.as_deref().unwrap_or("no code")
+                crate::shown::shown(e.code.as_deref().unwrap_or("no code"))
             );
             None
         }
@@ -300,16 +319,16 @@ fn device_sign_in(
             (r, auth)
         }
     };
-    let url = auth
-        .verification_uri_complete
-        .clone()
-        .unwrap_or_else(|| auth.verification_uri.clone());
+    let (url, code) = auth.to_show().ok_or_else(|| SsoError::Unshowable {
+        profile: profile.to_owned(),
+        region: session.region.clone(),
+    })?;
     eprintln!(
-        "aws-runas: to sign in to {} for profile '{profile}', open {url} and confirm the code {}",
-        session.start_url, auth.user_code
+        "aws-runas: to sign in to {} for profile '{profile}', open {url} and confirm the code {code}",
+        session.start_url
     );
     if how.browser {
-        open_browser(&url);
+        open_browser(url);
     }
     let expired = || {
         SsoError::DeviceCodeExpired {

@@ -36,6 +36,10 @@ CONFIG = {
     # With an STS endpoint (moto), role credentials are AssumeRole's there, so the AWS CLI sees
     # the role (assumed-role/ROLE/...) as with real Identity Center; else random keys.
     "sts_endpoint": None,
+    # A hostile or broken service: the user code and verification URL to answer with instead of
+    # well-formed ones (None: the real shape).
+    "user_code": None,
+    "verification_uri": None,
 }
 STATE = {
     "counts": {},
@@ -264,13 +268,15 @@ class Handler(BaseHTTPRequestHandler):
             "started": time.monotonic(),
         }
         port = self.server.server_address[1]
+        uri = CONFIG["verification_uri"] or f"http://127.0.0.1:{port}/device"
+        shown_code = CONFIG["user_code"] or user_code
         self.reply(
             200,
             {
                 "deviceCode": code,
-                "userCode": user_code,
-                "verificationUri": f"http://127.0.0.1:{port}/device",
-                "verificationUriComplete": f"http://127.0.0.1:{port}/device?user_code={user_code}",
+                "userCode": shown_code,
+                "verificationUri": uri,
+                "verificationUriComplete": f"{uri}?user_code={shown_code}",
                 "expiresIn": CONFIG["device_expires_in"],
                 "interval": CONFIG["interval"],
             },
