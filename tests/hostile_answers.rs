@@ -521,3 +521,17 @@ fn a_200_mb_identity_center_answer_is_refused_unread() {
     assert!(rss_kib < 64 * 1024, "max RSS {rss_kib} KiB");
     assert!(out.one_line_error().contains("larger than 4 MiB"));
 }
+
+#[test]
+fn a_200_mb_session_manager_answer_is_refused_unread() {
+    let s = Sandbox::new();
+    let ssm = Hostile::start(|_, _| Answer::Huge { declared: false });
+    let mut cmd = s.runas();
+    cmd.env("AWS_ENDPOINT_URL_SSM", &ssm.url)
+        .args(["ssm", "shell", "dev", "i-0123456789abcdef0"]);
+    let (out, rss_kib) = run_measured(&mut cmd);
+    eprintln!("200 MB StartSession answer: max RSS {rss_kib} KiB");
+    assert!(rss_kib < 64 * 1024, "max RSS {rss_kib} KiB");
+    let line = out.one_line_error();
+    assert!(line.contains("larger than 4 MiB"), "{line}");
+}
