@@ -1505,3 +1505,240 @@ fn a_forward_stops_promptly_after_its_service_is_gone() {
     // A hang guard, not a benchmark: redialing and the API's retries take far longer.
     assert!(took < Duration::from_secs(8), "took {took:?} to stop");
 }
+
+// --- a misbehaving agent ----------------------------------------------------------------
+
+/// How long a stop may take before a test calls it a hang: generous, as the machine may be
+/// busy; the time it did take is printed.
+const STOP_GUARD: Duration = Duration::from_secs(10);
+
+impl Standin {
+    /// Waits (bounded) until `pred` holds for `n` events.
+    #[track_caller]
+    fn wait_for_count(&self, what: &str, n: usize, pred: impl Fn(&serde_json::Value) -> bool) {
+        let deadline = Instant::now() + LIMIT;
+        while self.events().iter().filter(|e| pred(e)).count() < n {
+            assert!(Instant::now() < deadline, "no {what}: {:?}", self.events());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// When each ResumeSession call came, in seconds after the StartSession.
+    fn resume_times(&self) -> Vec<f64> {
+        let events = self.events();
+        let t = |e: &serde_json::Value| e["t"].as_f64().unwrap();
+        let start = events.iter().find(|e| e["api"] == "StartSession").map(t);
+        events
+            .iter()
+            .filter(|e| e["api"] == "ResumeSession")
+            .map(|e| t(e) - start.expect("a StartSession before any ResumeSession"))
+            .collect()
+    }
+}
+
+/// Sends `signal` to `child` and waits for it to exit within STOP_GUARD (else kills it and
+/// fails): its status and how long it took.
+#[track_caller]
+fn stop_within_guard(child: &mut Child, signal: &str) -> (Option<i32>, Duration) {
+    let asked = Instant::now();
+    unsafe_kill(child.id(), signal);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.code(), asked.elapsed());
+        }
+        if asked.elapsed() > STOP_GUARD {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running {STOP_GUARD:?} after SIG{signal}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A local client that writes to `port` as fast as it is taken, until the connection ends
+/// (or a write has waited LIMIT).
+fn push_until_closed(port: u16) {
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.set_write_timeout(Some(LIMIT)).unwrap();
+    std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 << 10];
+        while conn.write_all(&chunk).is_ok() {}
+    });
+}
+
+/// Our writes wait on an agent that stopped reading (the stand-in sees its unread buffer
+/// stop growing while our side still has data and retransmissions to send): SIGTERM and
+/// SIGINT still end the forward at once, as a success.
+#[test]
+fn a_forward_whose_agent_stopped_reading_still_stops_on_term_and_int() {
+    let (sandbox, standin) = setup(&["--misbehave", "stop-reading"]);
+    // Never accepted: the agent passes nothing on once it stops reading.
+    let target = TcpListener::bind("127.0.0.1:0").unwrap();
+    let spec = format!("{INSTANCE}:{}", target.local_addr().unwrap().port());
+    for (i, signal) in ["TERM", "INT"].into_iter().enumerate() {
+        let mut forward = Forward::start(&sandbox, &standin, &spec, &[]);
+        push_until_closed(forward.port);
+        standin.wait_for_count("our writes waiting on the agent", i + 1, |e| {
+            e["event"] == "peer_stuck"
+        });
+        let (code, took) = stop_within_guard(&mut forward.child, signal);
+        eprintln!("forward, agent not reading: exited {took:?} after SIG{signal}");
+        assert_eq!(code, Some(0), "a stop asked for is a success");
+    }
+}
+
+/// The process whose command line matches `pattern` (one only).
+fn pid_of(pattern: &str) -> u32 {
+    let out = Command::new("pgrep")
+        .args(["-f", pattern])
+        .output()
+        .unwrap()
+        .stdout;
+    String::from_utf8(out).unwrap().trim().parse().unwrap()
+}
+
+/// An agent that floods a shell with output and never reads: our acknowledgements wait on
+/// its socket. SIGTERM still ends the session within the guard and the terminal is restored.
+#[test]
+fn a_shell_flooded_by_an_agent_that_never_reads_stops_on_term_and_restores_the_terminal() {
+    let (sandbox, standin) = setup(&["--misbehave", "flood"]);
+    let dir = sandbox.dir.path();
+    // A target of its own, to find this test's aws-runas among parallel tests'.
+    let target = "i-000000000f100d5e";
+    let line = runas_line(&sandbox, &standin, &format!("ssm shell dev {target}"));
+    let tmux = common::tmux::Tmux::start(
+        dir,
+        &format!("{line}; echo \"status=$?\"; stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo checked; sleep 60"),
+    );
+    standin.wait_for("our acknowledgements waiting on the agent", |e| {
+        e["event"] == "peer_stuck"
+    });
+    let pid = pid_of(&format!("aws-runas ssm shell dev {target}"));
+    let asked = Instant::now();
+    unsafe_kill(pid, "TERM");
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(
+            asked.elapsed() < STOP_GUARD,
+            "still running {STOP_GUARD:?} after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!(
+        "shell, flooded by an agent not reading: exited {:?} after SIGTERM",
+        asked.elapsed()
+    );
+    // The terminal's modes are printed after aws-runas has exited.
+    let screen = tmux.wait_for("aws-runas to exit", Duration::from_secs(30), |s| {
+        s.contains("checked")
+    });
+    assert!(
+        screen.contains("icanon echo"),
+        "terminal not restored: {screen}"
+    );
+    assert!(screen.contains("status=0"), "{screen}");
+    standin.wait_for("TerminateSession", |e| e["api"] == "TerminateSession");
+}
+
+/// The same flood through `ssm ssh` (ssh's ProxyCommand), and through a shell whose input is
+/// a pipe (where SIGINT is the remote's interrupt, until a write has waited a second for it):
+/// SIGINT ends either within the guard.
+#[test]
+fn ssh_and_piped_shells_flooded_by_an_agent_that_never_reads_stop_on_int() {
+    let (sandbox, standin) = setup(&["--misbehave", "flood"]);
+    for (i, kind) in ["ssh", "shell"].into_iter().enumerate() {
+        let mut child = runas(&sandbox, &standin)
+            .args(["ssm", kind, "dev", INSTANCE])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Held open: ssh (or whoever pipes to the shell) has not finished.
+        let _stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        standin.wait_for_count("our acknowledgements waiting on the agent", i + 1, |e| {
+            e["event"] == "peer_stuck"
+        });
+        let (code, took) = stop_within_guard(&mut child, "INT");
+        eprintln!("{kind}, flooded by an agent not reading: exited {took:?} after SIGINT");
+        assert_eq!(code, Some(0), "a stop asked for is a success");
+    }
+}
+
+/// A data channel that never carries data (`misbehave`: the agent closes it at once, or
+/// sends a frame too large to take) is resumed with growing pauses, each attempt said on
+/// stderr, then given up with one line and a failure once RUNAS_SSM_RESUME_LIMIT has passed.
+fn resumes_back_off_then_give_up(misbehave: &str) {
+    let (sandbox, standin) = setup(&["--misbehave", misbehave]);
+    let out = run(
+        runas(&sandbox, &standin)
+            .env("RUNAS_SSM_RESUME_LIMIT", "12")
+            .args(["ssm", "forward", "dev", &format!("{INSTANCE}:9")]),
+        Duration::from_secs(40),
+    );
+    let resumes = standin.resume_times();
+    eprintln!("{misbehave}: ResumeSession at {resumes:.2?} s after StartSession");
+    assert_ne!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.code.is_some(), "killed by a signal: {}", out.stderr);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert!(
+        (3..=10).contains(&resumes.len()),
+        "{} resumes: {}",
+        resumes.len(),
+        out.stderr
+    );
+    let intervals: Vec<f64> = resumes.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        intervals.windows(2).all(|w| w[1] > w[0]),
+        "the pauses between resumes do not grow: {resumes:.2?}"
+    );
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let reconnecting = lines
+        .iter()
+        .filter(|l| l.contains("reconnecting in"))
+        .count();
+    assert_eq!(
+        reconnecting,
+        resumes.len(),
+        "one line per attempt: {}",
+        out.stderr
+    );
+    let last = lines.last().unwrap();
+    assert!(
+        last.starts_with("aws-runas: ") && last.contains("gave up"),
+        "{}",
+        out.stderr
+    );
+    for e in standin.events().iter().filter(|e| e["event"] == "token") {
+        let token = e["token"].as_str().unwrap();
+        assert!(
+            !out.stderr.contains(token),
+            "a token on stderr: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn a_channel_closed_after_every_handshake_is_resumed_with_back_off_then_given_up() {
+    resumes_back_off_then_give_up("close");
+}
+
+#[test]
+fn a_channel_that_always_sends_an_oversized_frame_is_resumed_with_back_off_then_given_up() {
+    resumes_back_off_then_give_up("oversized");
+}
+
+#[test]
+fn a_stream_url_where_no_websocket_answers_is_one_line_that_says_why_once() {
+    let err = one_line_failure(
+        &["--bad-stream-url"],
+        &["ssm", "forward", "dev", &format!("{INSTANCE}:9")],
+    );
+    assert!(
+        err.contains("cannot open the session's data channel"),
+        "{err}"
+    );
+    assert_eq!(err.matches("Handshake not finished").count(), 1, "{err}");
+}

@@ -2,7 +2,12 @@
 //! for what we send, acknowledgements and retransmission of what the other side has not
 //! acknowledged, in-order delivery of what it sends (acking, buffering early messages,
 //! dropping duplicates), pause/start publication, and `ResumeSession` plus a redial when the
-//! socket drops. What the bytes mean (shell, port, handshake) is the session's business.
+//! socket drops, backing off between attempts and giving up after a bounded time. What the
+//! bytes mean (shell, port, handshake) is the session's business.
+//!
+//! The channel also holds the process's stop signals (TERM, HUP, INT), which the session
+//! gets through `wait`: every write races them, so a peer that stops reading, whose socket
+//! then never drains, cannot keep a stop asked for waiting.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
@@ -28,32 +33,105 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub type Resumer =
     Box<dyn FnMut() -> Pin<Box<dyn Future<Output = anyhow::Result<Option<String>>>>>>;
 
-/// The process was asked to stop while the data channel was being resumed.
+/// The process was asked to stop while the data channel could not go on: a write waiting on
+/// a socket that does not drain, or a resume.
 #[derive(Debug, thiserror::Error)]
-#[error("stopped while the data channel was being resumed")]
+#[error("stopped while the data channel was stalled or being resumed")]
 pub struct StopRequested;
 
-/// Completes when the process is asked to stop.
+/// What a signal asks of the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGTERM/SIGHUP: end the session.
+    Terminate,
+    /// SIGINT: the remote's interrupt in a shell (outside raw mode), the end of a port or
+    /// ssh session.
+    Interrupt,
+}
+
 #[cfg(unix)]
-async fn stop_requested() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = hup.recv() => {}
-        _ = int.recv() => {}
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Cancel-safe: a signal not yet taken stays for the next call.
+    async fn next(&mut self) -> Stop {
+        tokio::select! {
+            _ = self.int.recv() => Stop::Interrupt,
+            _ = self.term.recv() => Stop::Terminate,
+            _ = self.hup.recv() => Stop::Terminate,
+        }
     }
 }
 
 #[cfg(not(unix))]
-async fn stop_requested() {
-    let _ = tokio::signal::ctrl_c().await;
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self)
+    }
+
+    async fn next(&mut self) -> Stop {
+        let _ = tokio::signal::ctrl_c().await;
+        Stop::Interrupt
+    }
+}
+
+/// How long an interrupt meant for the remote waits for a write that a peer keeps waiting
+/// before it ends the session: a socket that drains again soon still delivers it.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(1);
+
+/// Interrupts (SIGINT) that came while a write waited.
+#[derive(Default)]
+struct Interrupts {
+    /// They are the remote's (a shell), not a stop.
+    for_remote: bool,
+    /// Not yet handed on by `wait`.
+    pending: u32,
+}
+
+/// Runs `work` (a write a peer may never let finish) unless a stop comes first: TERM or HUP
+/// ends the wait at once, and so does an interrupt unless it is the remote's. That one is
+/// kept for `wait` to hand on once the write is done, and ends the wait if the write is still
+/// not done INTERRUPT_GRACE later.
+async fn race<T>(
+    signals: &mut Signals,
+    interrupts: &mut Interrupts,
+    work: impl Future<Output = T>,
+) -> Result<T, StopRequested> {
+    tokio::pin!(work);
+    let mut deadline: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::select! {
+            // The usual write completes on its first poll: no signal is looked at then.
+            biased;
+            done = &mut work => return Ok(done),
+            stop = signals.next() => match stop {
+                Stop::Interrupt if interrupts.for_remote => {
+                    interrupts.pending += 1;
+                    deadline.get_or_insert_with(|| tokio::time::Instant::now() + INTERRUPT_GRACE);
+                }
+                Stop::Terminate | Stop::Interrupt => return Err(StopRequested),
+            },
+            () = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)),
+                if deadline.is_some() => return Err(StopRequested),
+        }
+    }
 }
 
 /// How many of our messages may wait for an acknowledgement before we stop reading local
@@ -66,7 +144,17 @@ const MAX_RTO: Duration = Duration::from_secs(1);
 /// AWS's client gives up after this many resends of one message.
 const MAX_RESENDS: u32 = 3000;
 const KEEPALIVE: Duration = Duration::from_secs(300);
-const REDIAL_TRIES: u32 = 5;
+/// The pause before the first resume. It doubles with each attempt until MAX_PAUSE, and each
+/// is up to half as long again at random (so at most 30 s), so that clients cut off together
+/// do not come back in step.
+const FIRST_PAUSE: Duration = Duration::from_millis(500);
+const MAX_PAUSE: Duration = Duration::from_secs(20);
+/// How long resuming may go on with the channel carrying nothing before the session is given
+/// up: a service or network that has not come back by then is not coming back for this
+/// session (AWS's plugin also gives up after a few minutes). RUNAS_SSM_RESUME_LIMIT, in
+/// seconds, replaces it; the tests use a few.
+const RESUME_LIMIT: Duration = Duration::from_secs(180);
+const RESUME_LIMIT_VARIABLE: &str = "RUNAS_SSM_RESUME_LIMIT";
 
 /// ClientVersion we report: that of the plugin release whose behaviour we follow. From 1.1.70
 /// agents multiplex port-forwarding connections (smux) when they can; above 1.2.331.0 they
@@ -88,11 +176,20 @@ pub enum Incoming {
     Closed(ChannelClosed),
 }
 
-/// Something `wait` saw; `handle` acts on it. Split so that `wait` is cancel-safe inside a
-/// `select!` and the sends `handle` makes are never cut in half.
+/// Something `wait` saw; `handle` acts on it (a stop is the session's to act on). Split so
+/// that `wait` is cancel-safe inside a `select!` and the sends `handle` makes are never cut in
+/// half.
 pub enum Event {
     Socket(Option<Result<Frame, tungstenite::Error>>),
     Tick,
+    Stop(Stop),
+}
+
+/// Resumes since the channel last carried data.
+#[derive(Clone, Copy)]
+struct Resuming {
+    since: Instant,
+    attempts: u32,
 }
 
 pub struct Channel {
@@ -110,12 +207,23 @@ pub struct Channel {
     rto: Duration,
     tick: tokio::time::Interval,
     last_ping: Instant,
+    signals: Signals,
+    interrupts: Interrupts,
+    /// A write was given up to a stop: the socket takes nothing more.
+    stalled: bool,
+    resuming: Option<Resuming>,
+    resume_limit: Duration,
 }
 
 impl Channel {
     pub async fn open(url: &str, token: &str, resume: Resumer) -> anyhow::Result<Self> {
         let client_id = uuid::Uuid::new_v4().to_string();
+        let signals = Signals::new().context("cannot listen for signals")?;
         let socket = dial(url, token, &client_id).await?;
+        let resume_limit = std::env::var(RESUME_LIMIT_VARIABLE)
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .map_or(RESUME_LIMIT, Duration::from_secs);
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Ok(Self {
@@ -133,6 +241,11 @@ impl Channel {
             rto: Duration::from_millis(200),
             tick,
             last_ping: Instant::now(),
+            signals,
+            interrupts: Interrupts::default(),
+            stalled: false,
+            resuming: None,
+            resume_limit,
         })
     }
 
@@ -142,12 +255,30 @@ impl Channel {
         !self.paused && self.unacked.len() < WINDOW
     }
 
-    /// Cancel-safe: waits for a frame or the retransmission tick.
-    pub async fn wait(&mut self) -> Event {
-        tokio::select! {
-            frame = self.socket.next() => Event::Socket(frame),
-            _ = self.tick.tick() => Event::Tick,
+    /// Cancel-safe: waits for a frame (unless `read` is false: the session has nowhere to put
+    /// more), the retransmission tick or a stop.
+    pub async fn wait(&mut self, read: bool) -> Event {
+        if self.interrupts.pending > 0 {
+            self.interrupts.pending -= 1;
+            return Event::Stop(Stop::Interrupt);
         }
+        tokio::select! {
+            frame = self.socket.next(), if read => Event::Socket(frame),
+            _ = self.tick.tick() => Event::Tick,
+            stop = self.signals.next() => Event::Stop(stop),
+        }
+    }
+
+    /// SIGINT is the remote's interrupt (a shell outside raw mode), not a stop: a write that
+    /// waits on the socket then gives it INTERRUPT_GRACE to go through.
+    pub fn interrupts_are_the_remotes(&mut self) {
+        self.interrupts.for_remote = true;
+    }
+
+    /// Runs `work`, a write to a local connection (which its client may never read), unless a
+    /// stop comes first, as for the channel's own writes.
+    pub async fn or_stop<T>(&mut self, work: impl Future<Output = T>) -> anyhow::Result<T> {
+        Ok(race(&mut self.signals, &mut self.interrupts, work).await?)
     }
 
     /// Sends one sequenced message (`input_stream_data`); it is kept until acknowledged.
@@ -159,7 +290,7 @@ impl Channel {
         let sent = if self.paused {
             None
         } else {
-            self.transmit(frame.clone()).await;
+            self.transmit(Frame::binary(frame.clone())).await?;
             Some(Instant::now())
         };
         self.unacked.push_back(Pending {
@@ -179,17 +310,25 @@ impl Channel {
                 Ok(Vec::new())
             }
             Event::Socket(Some(Ok(Frame::Binary(bytes)))) => self.receive(&bytes).await,
-            Event::Socket(Some(Ok(Frame::Close(_)) | Err(_)) | None) => {
-                self.redial().await?;
+            Event::Socket(ended @ (Some(Ok(Frame::Close(_)) | Err(_)) | None)) => {
+                let why = match ended {
+                    Some(Err(e)) => e.to_string(),
+                    Some(Ok(_)) => "closed by the other end".to_owned(),
+                    None => "the connection ended".to_owned(),
+                };
+                self.redial(why).await?;
                 Ok(Vec::new())
             }
             // Text, ping and pong frames carry nothing for us (tungstenite answers pings).
-            Event::Socket(Some(Ok(_))) => Ok(Vec::new()),
+            Event::Socket(Some(Ok(_))) | Event::Stop(_) => Ok(Vec::new()),
         }
     }
 
     pub async fn close(mut self) {
-        let _ = self.socket.close(None).await;
+        if !self.stalled {
+            let close = self.socket.close(None);
+            let _ = race(&mut self.signals, &mut self.interrupts, close).await;
+        }
     }
 
     async fn receive(&mut self, bytes: &[u8]) -> anyhow::Result<Vec<Incoming>> {
@@ -201,6 +340,8 @@ impl Channel {
                 return Ok(Vec::new());
             }
         };
+        // The channel carries data: a later drop starts its resumes afresh.
+        self.resuming = None;
         match message.message_type.as_str() {
             ACKNOWLEDGE => {
                 self.acknowledged(&message);
@@ -219,7 +360,7 @@ impl Channel {
             START_PUBLICATION => {
                 tracing::debug!("the service resumed publication");
                 self.paused = false;
-                self.flush_unsent().await;
+                self.flush_unsent().await?;
                 Ok(Vec::new())
             }
             other => {
@@ -256,17 +397,17 @@ impl Channel {
         let seq = message.sequence_number;
         if seq < self.expected {
             // A duplicate: our ack was lost or late. Re-acking stops the resends.
-            self.ack(&message).await;
+            self.ack(&message).await?;
             return Ok(Vec::new());
         }
         if seq > self.expected {
             if self.early.len() < REORDER_LIMIT || self.early.contains_key(&seq) {
-                self.ack(&message).await;
+                self.ack(&message).await?;
                 self.early.insert(seq, message);
             }
             return Ok(Vec::new());
         }
-        self.ack(&message).await;
+        self.ack(&message).await?;
         self.expected += 1;
         let mut ready = vec![Incoming::Data {
             payload_type: message.payload_type,
@@ -282,24 +423,33 @@ impl Channel {
         Ok(ready)
     }
 
-    async fn ack(&mut self, message: &Message) {
-        self.transmit(Message::acknowledge(message).encode()).await;
+    async fn ack(&mut self, message: &Message) -> anyhow::Result<()> {
+        self.transmit(Frame::binary(Message::acknowledge(message).encode()))
+            .await
     }
 
-    /// A send error is left to the reader, which sees the socket end and redials.
-    async fn transmit(&mut self, frame: Vec<u8>) {
-        if let Err(e) = self.socket.send(Frame::binary(frame)).await {
-            tracing::debug!("data channel send failed: {e}");
+    /// A send error is left to the reader, which sees the socket end and redials; only a
+    /// stop while the socket does not drain is an error here.
+    async fn transmit(&mut self, frame: Frame) -> anyhow::Result<()> {
+        let send = self.socket.send(frame);
+        match race(&mut self.signals, &mut self.interrupts, send).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                tracing::debug!("data channel send failed: {e}");
+                Ok(())
+            }
+            Err(stop) => {
+                self.stalled = true;
+                Err(stop.into())
+            }
         }
     }
 
     async fn retransmit(&mut self) -> anyhow::Result<()> {
         if self.last_ping.elapsed() >= KEEPALIVE {
             self.last_ping = Instant::now();
-            let _ = self
-                .socket
-                .send(Frame::Ping(b"keepalive".to_vec().into()))
-                .await;
+            self.transmit(Frame::Ping(b"keepalive".to_vec().into()))
+                .await?;
         }
         if self.paused {
             return Ok(());
@@ -324,12 +474,12 @@ impl Channel {
             tracing::debug!("resending {} unacknowledged messages", due.len());
         }
         for frame in due {
-            self.transmit(frame).await;
+            self.transmit(Frame::binary(frame)).await?;
         }
         Ok(())
     }
 
-    async fn flush_unsent(&mut self) {
+    async fn flush_unsent(&mut self) -> anyhow::Result<()> {
         let now = Instant::now();
         let mut due = Vec::new();
         for pending in self.unacked.iter_mut().filter(|p| p.sent.is_none()) {
@@ -337,50 +487,110 @@ impl Channel {
             due.push(pending.frame.clone());
         }
         for frame in due {
-            self.transmit(frame).await;
+            self.transmit(Frame::binary(frame)).await?;
         }
+        Ok(())
     }
 
-    /// The socket dropped: ask for a new token and dial the same URL again, keeping every
-    /// sequence number, then resend whatever is unacknowledged.
-    async fn redial(&mut self) -> anyhow::Result<()> {
-        // Resuming can take many seconds against a service that has gone; whoever asks the
-        // process to stop meanwhile (TERM, HUP, INT) is not kept waiting for it.
-        tokio::select! {
-            resumed = self.redial_attempts() => resumed,
-            () = stop_requested() => Err(StopRequested.into()),
-        }
-    }
-
-    async fn redial_attempts(&mut self) -> anyhow::Result<()> {
-        let mut delay = Duration::from_millis(100);
-        let mut last_error = None;
-        for attempt in 1..=REDIAL_TRIES {
-            tracing::debug!("data channel dropped; resuming the session (attempt {attempt})");
-            match (self.resume)().await {
-                Ok(None) => bail!("the session ended (it timed out or was terminated)"),
-                Ok(Some(token)) => match dial(&self.url, &token, &self.client_id).await {
-                    Ok(socket) => {
-                        self.socket = socket;
-                        for pending in self.unacked.iter_mut() {
-                            pending.sent = None;
-                        }
-                        if !self.paused {
-                            self.flush_unsent().await;
-                        }
-                        return Ok(());
+    /// The socket dropped (`why`): ask for a new token and dial the same URL again, keeping
+    /// every sequence number, then resend whatever is unacknowledged. Attempts are paused
+    /// longer each time until the channel carries data again, each said on stderr, and given
+    /// up once the next would start past the resume limit.
+    async fn redial(&mut self, mut why: String) -> anyhow::Result<()> {
+        let Resuming {
+            since,
+            mut attempts,
+        } = self.resuming.unwrap_or(Resuming {
+            since: Instant::now(),
+            attempts: 0,
+        });
+        loop {
+            let pause = pause_before(attempts + 1);
+            let spent = since.elapsed();
+            let Some(left) = self.resume_limit.checked_sub(spent + pause) else {
+                let tries = if attempts == 1 { "attempt" } else { "attempts" };
+                bail!(
+                    "the session's data channel kept dropping ({why}); gave up reconnecting \
+                     after {attempts} {tries} in {} s",
+                    spent.as_secs()
+                );
+            };
+            attempts += 1;
+            self.resuming = Some(Resuming { since, attempts });
+            say(&format!(
+                "the session's data channel dropped ({why}); reconnecting in {:.1} s (attempt {attempts})",
+                pause.as_secs_f64()
+            ));
+            let (resume, url, client_id) = (&mut self.resume, &self.url, &self.client_id);
+            let attempt = async move {
+                tokio::time::sleep(pause).await;
+                // Bounded too: a service that does not answer must not outlast the limit.
+                tokio::time::timeout(left, resume_and_dial(resume, url, client_id))
+                    .await
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within the resume limit")))
+            };
+            let resumed = tokio::select! {
+                resumed = attempt => resumed,
+                // Whoever asks the process to stop meanwhile (TERM, HUP, INT) is not kept
+                // waiting for a service that has gone.
+                _ = self.signals.next() => return Err(StopRequested.into()),
+            };
+            match resumed {
+                Ok(Some(socket)) => {
+                    self.socket = socket;
+                    for pending in self.unacked.iter_mut() {
+                        pending.sent = None;
                     }
-                    Err(e) => last_error = Some(e),
-                },
-                Err(e) => last_error = Some(e),
+                    if !self.paused {
+                        self.flush_unsent().await?;
+                    }
+                    return Ok(());
+                }
+                Ok(None) => bail!("the session ended (it timed out or was terminated)"),
+                Err(e) => why = format!("{e:#}"),
             }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(5));
         }
-        Err(last_error
-            .unwrap_or_else(|| anyhow::anyhow!("no attempt made"))
-            .context("the data channel dropped and could not be resumed"))
     }
+}
+
+/// One resume: a fresh token, and the same URL dialled with it; `None` once the session is
+/// over.
+async fn resume_and_dial(
+    resume: &mut Resumer,
+    url: &str,
+    client_id: &str,
+) -> anyhow::Result<Option<Socket>> {
+    tracing::debug!("data channel dropped; resuming the session");
+    match resume().await? {
+        Some(token) => dial(url, &token, client_id).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The pause before resume `attempt` (from 1): FIRST_PAUSE doubling up to MAX_PAUSE, then up
+/// to half as long again at random (none if the system has no randomness to give).
+fn pause_before(attempt: u32) -> Duration {
+    let doublings = attempt.saturating_sub(1).min(16);
+    let base = FIRST_PAUSE.saturating_mul(1 << doublings).min(MAX_PAUSE);
+    let jitter = f64::from(getrandom::u32().unwrap_or(0)) / f64::from(u32::MAX) / 2.0;
+    base.mul_f64(1.0 + jitter)
+}
+
+/// One line on stderr while the session goes on: CR LF on a terminal, which a shell session
+/// (or the ssh we serve) may have in raw mode, and no control characters from what a service
+/// said.
+fn say(line: &str) {
+    use std::io::IsTerminal;
+    let line: String = line
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    let end = if std::io::stderr().is_terminal() {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    eprint!("aws-runas: {line}{end}");
 }
 
 async fn dial(url: &str, token: &str, client_id: &str) -> anyhow::Result<Socket> {
@@ -397,7 +607,9 @@ async fn dial(url: &str, token: &str, client_id: &str) -> anyhow::Result<Socket>
     )
     .await
     .map_err(|_| anyhow::anyhow!("timed out"))
-    .and_then(|r| r.map_err(anyhow::Error::from))
+    // tungstenite's errors repeat their source in their own message: theirs alone is one line
+    // that says it once.
+    .and_then(|r| r.map_err(|e| anyhow::anyhow!("{e}")))
     .with_context(|| {
         format!(
             "cannot open the session's data channel at {}",
@@ -415,7 +627,7 @@ async fn dial(url: &str, token: &str, client_id: &str) -> anyhow::Result<Socket>
     socket
         .send(Frame::text(text))
         .await
-        .context("cannot open the session's data channel")?;
+        .map_err(|e| anyhow::anyhow!("cannot open the session's data channel: {e}"))?;
     Ok(socket)
 }
 
@@ -441,6 +653,25 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn pauses_double_from_half_a_second_with_jitter_up_to_thirty_seconds() {
+        for _ in 0..100 {
+            let pauses: Vec<Duration> = (1..=12).map(super::pause_before).collect();
+            for (attempt, pause) in (1u32..).zip(&pauses) {
+                let base = Duration::from_millis(500 << (attempt - 1)).min(super::MAX_PAUSE);
+                assert!(
+                    *pause >= base && *pause <= base * 3 / 2,
+                    "{attempt}: {pause:?}"
+                );
+            }
+            // Below the cap each pause is longer than the one before, whatever the jitter.
+            assert!(pauses[..6].windows(2).all(|w| w[1] > w[0]), "{pauses:?}");
+            assert!(pauses.iter().all(|p| *p <= Duration::from_secs(30)));
+        }
+    }
+
     #[test]
     fn signing_parameters_stay_out_of_messages() {
         assert_eq!(

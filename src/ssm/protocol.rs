@@ -585,6 +585,107 @@ mod tests {
         assert_eq!(r.next_frame(), Err(smux::BadFrame(2, 0)));
     }
 
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Messages whose every field survives the wire: a type of printable ASCII without
+        /// padding that fits its 32 bytes, a creation date (decoding refuses none), and a
+        /// payload of any bytes.
+        fn message() -> impl Strategy<Value = Message> {
+            (
+                "[!-~]([ -~]{0,30}[!-~])?",
+                any::<u32>(),
+                1..=u64::MAX,
+                any::<i64>(),
+                any::<u64>(),
+                any::<u128>(),
+                any::<u32>(),
+                prop::collection::vec(any::<u8>(), 0..2048),
+            )
+                .prop_map(|(kind, schema, date, seq, flags, id, ptype, payload)| {
+                    Message {
+                        message_type: kind,
+                        schema_version: schema,
+                        created_date: date,
+                        sequence_number: seq,
+                        flags,
+                        message_id: Uuid::from_u128(id),
+                        payload_type: ptype,
+                        payload,
+                    }
+                })
+        }
+
+        /// A frame as a service might garble one: a real frame with some bytes changed, cut
+        /// short or lengthened (where the header length, payload length and digest lie).
+        fn garbled() -> impl Strategy<Value = Vec<u8>> {
+            (
+                message(),
+                prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+                any::<prop::sample::Index>(),
+                prop::collection::vec(any::<u8>(), 0..8),
+            )
+                .prop_map(|(m, changes, cut, tail)| {
+                    let mut frame = m.encode();
+                    for (at, byte) in changes {
+                        // Mostly the header, where a change matters most.
+                        let end = frame.len().min(124);
+                        frame[at.index(end)] = byte;
+                    }
+                    frame.truncate(cut.index(frame.len() + 1));
+                    frame.extend_from_slice(&tail);
+                    frame
+                })
+        }
+
+        /// What `decode` gave back from a frame, written out again and read again, is the
+        /// same message, and writing that out again gives the same bytes; only a type the
+        /// wire cannot carry as it is (padding, past 32 bytes) may change on the way.
+        fn reencodes(decoded: &Message) {
+            let carried = decoded.message_type.len() <= 32
+                && decoded
+                    .message_type
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() || b == b' ')
+                && !decoded.message_type.ends_with(' ');
+            if !carried {
+                return;
+            }
+            let frame = decoded.encode();
+            let again = Message::decode(&frame).expect("what decoded once decodes again");
+            assert_eq!(&again, decoded);
+            assert_eq!(again.encode(), frame);
+        }
+
+        proptest! {
+            // A second or two, in a debug build.
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn any_bytes_decode_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+                if let Ok(m) = Message::decode(&bytes) {
+                    reencodes(&m);
+                }
+            }
+
+            #[test]
+            fn garbled_frames_decode_without_panic_and_reencode(frame in garbled()) {
+                if let Ok(m) = Message::decode(&frame) {
+                    reencodes(&m);
+                }
+            }
+
+            #[test]
+            fn frames_reencode_to_the_same_bytes(m in message()) {
+                let frame = m.encode();
+                let decoded = Message::decode(&frame).unwrap();
+                prop_assert_eq!(&decoded, &m);
+                prop_assert_eq!(decoded.encode(), frame);
+            }
+        }
+    }
+
     #[test]
     fn versions_compare_as_the_plugin_does() {
         assert!(version_newer("3.0.197.0", "3.0.196.0"));

@@ -15,7 +15,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use super::channel::{Channel, Incoming, Resumer, StopRequested, CLIENT_VERSION};
+use super::channel::{Channel, Event, Incoming, Resumer, Stop, StopRequested, CLIENT_VERSION};
 use super::protocol::{
     flag, flag_payload, payload, smux, version_newer, ChannelClosed, HandshakeComplete,
     HandshakeRequest, HandshakeResponse, ProcessedAction, Size,
@@ -92,7 +92,8 @@ pub async fn run(api: &Api, target: &str, kind: Kind) -> anyhow::Result<ExitCode
         }
     }
     .await;
-    // Asked to stop while the data channel was being resumed: the stop the user wanted.
+    // Asked to stop while the data channel was stalled or being resumed: the stop the user
+    // wanted.
     let result = result.or_else(|e| match e.downcast_ref::<StopRequested>() {
         Some(stopped) => {
             tracing::info!("{stopped}");
@@ -141,11 +142,12 @@ impl Agent {
     }
 }
 
-/// Answers the agent's HandshakeRequest: we take the session type, and decline KMS
-/// encryption (which ends the session) with a pointer to the plugin.
-/// How long ending a session may take: a stop asked for (a signal, the end of input) must not
-/// wait on a data channel that is redialing a service that has gone away.
+/// How long TerminateSession may take: a stop asked for (a signal, the end of input) must not
+/// wait on a service that has gone away.
 const FINISH_LIMIT: Duration = Duration::from_secs(3);
+/// How long the data channel's last writes may take. They are small, so a socket that has not
+/// taken them by then is not draining; TerminateSession ends the session anyway.
+const CLOSE_LIMIT: Duration = Duration::from_secs(1);
 
 /// Ends the data channel: the terminate flag first when we end the session, then the close.
 async fn finish(mut channel: Channel, terminate: bool) {
@@ -157,11 +159,13 @@ async fn finish(mut channel: Channel, terminate: bool) {
         }
         channel.close().await;
     };
-    if tokio::time::timeout(FINISH_LIMIT, end).await.is_err() {
-        tracing::info!("the data channel did not close within {FINISH_LIMIT:?}; leaving it");
+    if tokio::time::timeout(CLOSE_LIMIT, end).await.is_err() {
+        tracing::info!("the data channel did not close within {CLOSE_LIMIT:?}; leaving it");
     }
 }
 
+/// Answers the agent's HandshakeRequest: we take the session type, and decline KMS
+/// encryption (which ends the session) with a pointer to the plugin.
 async fn handshake(channel: &mut Channel, request: &[u8]) -> anyhow::Result<Agent> {
     let request: HandshakeRequest =
         serde_json::from_slice(request).context("unreadable handshake from the agent")?;
@@ -273,56 +277,6 @@ fn write_out(out: &mut impl Write, bytes: &[u8]) -> anyhow::Result<()> {
         .context("cannot write the session's output")
 }
 
-/// What ends a session from our side besides its own end.
-enum Stop {
-    /// SIGTERM/SIGHUP (or Ctrl-C where it is not a byte for the remote): end the session.
-    Terminate,
-    /// SIGINT outside raw mode: pass it on as the remote's interrupt.
-    Interrupt,
-}
-
-#[cfg(unix)]
-struct Signals {
-    int: tokio::signal::unix::Signal,
-    term: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-}
-
-#[cfg(unix)]
-impl Signals {
-    fn new() -> anyhow::Result<Self> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(Self {
-            int: signal(SignalKind::interrupt())?,
-            term: signal(SignalKind::terminate())?,
-            hup: signal(SignalKind::hangup())?,
-        })
-    }
-
-    async fn next(&mut self) -> Stop {
-        tokio::select! {
-            _ = self.int.recv() => Stop::Interrupt,
-            _ = self.term.recv() => Stop::Terminate,
-            _ = self.hup.recv() => Stop::Terminate,
-        }
-    }
-}
-
-#[cfg(not(unix))]
-struct Signals;
-
-#[cfg(not(unix))]
-impl Signals {
-    fn new() -> anyhow::Result<Self> {
-        Ok(Self)
-    }
-
-    async fn next(&mut self) -> Stop {
-        let _ = tokio::signal::ctrl_c().await;
-        Stop::Interrupt
-    }
-}
-
 /// Raw mode for the life of a shell session; restored when dropped, which also happens
 /// while a panic unwinds.
 struct RawMode;
@@ -348,6 +302,7 @@ fn terminal_size() -> Size {
 
 async fn shell(mut channel: Channel, started: &Started) -> anyhow::Result<ExitCode> {
     use std::io::IsTerminal;
+    channel.interrupts_are_the_remotes();
     let interactive = std::io::stdin().is_terminal();
     let raw = if interactive {
         Some(RawMode::enable()?)
@@ -356,7 +311,6 @@ async fn shell(mut channel: Channel, started: &Started) -> anyhow::Result<ExitCo
     };
     let mut stdin = stdin_reader();
     let mut stdin_open = true;
-    let mut signals = Signals::new()?;
     let mut size = terminal_size();
     let mut size_poll = tokio::time::interval(Duration::from_millis(500));
     // Input and sizes wait until the agent has spoken first: a shell that shakes hands (KMS,
@@ -367,7 +321,15 @@ async fn shell(mut channel: Channel, started: &Started) -> anyhow::Result<ExitCo
     let stdout = std::io::stdout();
     let outcome: anyhow::Result<Option<String>> = loop {
         tokio::select! {
-            event = channel.wait() => {
+            event = channel.wait(true) => {
+                let event = match event {
+                    Event::Stop(Stop::Terminate) => break Ok(None),
+                    Event::Stop(Stop::Interrupt) => {
+                        channel.send(payload::OUTPUT, vec![0x03]).await?;
+                        continue;
+                    }
+                    event => event,
+                };
                 let mut closed = None;
                 let was_ready = ready;
                 for incoming in channel.handle(event).await? {
@@ -423,10 +385,6 @@ async fn shell(mut channel: Channel, started: &Started) -> anyhow::Result<ExitCo
                     channel.send(payload::SIZE, serde_json::to_vec(&size)?).await?;
                 }
             }
-            stop = signals.next() => match stop {
-                Stop::Interrupt => channel.send(payload::OUTPUT, vec![0x03]).await?,
-                Stop::Terminate => break Ok(None),
-            },
         }
     };
     finish(channel, matches!(outcome, Ok(None))).await;
@@ -450,11 +408,13 @@ fn parse_exit_code(payload: &[u8]) -> Option<u8> {
 async fn ssh(mut channel: Channel, started: &Started) -> anyhow::Result<ExitCode> {
     let mut stdin = stdin_reader();
     let mut ready = false;
-    let mut signals = Signals::new()?;
     let stdout = std::io::stdout();
     let outcome: anyhow::Result<bool> = loop {
         tokio::select! {
-            event = channel.wait() => {
+            event = channel.wait(true) => {
+                if let Event::Stop(_) = event {
+                    break Ok(true);
+                }
                 let mut closed = false;
                 for incoming in channel.handle(event).await? {
                     match incoming {
@@ -489,7 +449,6 @@ async fn ssh(mut channel: Channel, started: &Started) -> anyhow::Result<ExitCode
                 // ssh closed our stdin: it is done with the connection.
                 None => break Ok(true),
             },
-            _ = signals.next() => break Ok(true),
         }
     };
     finish(channel, matches!(outcome, Ok(true))).await;
@@ -624,7 +583,6 @@ async fn forward(
     let port = listener.local_addr()?.port();
     eprintln!("Port {port} opened for sessionId {}.", started.session_id);
     eprintln!("Waiting for connections...");
-    let mut signals = Signals::new()?;
     let mut ready = false;
     let mut current: Option<TcpStream> = None;
     let mut waiting: VecDeque<TcpStream> = VecDeque::new();
@@ -635,18 +593,21 @@ async fn forward(
     let mut wants_keepalive = false;
     let outcome: anyhow::Result<bool> = loop {
         tokio::select! {
-            event = channel.wait(), if current.is_some() || held.len() < HELD_LIMIT => {
+            event = channel.wait(current.is_some() || held.len() < HELD_LIMIT) => {
+                if let Event::Stop(_) = event {
+                    break Ok(true);
+                }
                 let mut closed = false;
                 for incoming in channel.handle(event).await? {
                     match incoming {
                         Incoming::Data { payload_type: payload::OUTPUT, payload } if mux.is_some() => {
                             if let Some(mux) = mux.as_mut() {
-                                mux.output(&payload).await?;
+                                channel.or_stop(mux.output(&payload)).await??;
                             }
                         }
                         Incoming::Data { payload_type: payload::OUTPUT, payload } => match current.as_mut() {
                             Some(conn) => {
-                                if conn.write_all(&payload).await.is_err() {
+                                if channel.or_stop(conn.write_all(&payload)).await?.is_err() {
                                     // The local side is gone; its end is noticed on read.
                                     tracing::debug!("local connection closed while writing");
                                 }
@@ -672,7 +633,7 @@ async fn forward(
                         Incoming::Data { payload_type: payload::FLAG, payload } if payload == flag_payload(flag::CONNECT_TO_PORT_ERROR) => {
                             eprintln!("aws-runas: the instance could not connect to its port {remote}");
                             if mux.is_none() {
-                                current = next_connection(&mut waiting, &mut held).await;
+                                current = channel.or_stop(next_connection(&mut waiting, &mut held)).await?;
                             }
                         }
                         Incoming::Data { payload_type, .. } => {
@@ -696,7 +657,7 @@ async fn forward(
                         mux.open(&mut channel, conn).await?;
                     } else if current.is_none() {
                         waiting.push_back(conn);
-                        current = next_connection(&mut waiting, &mut held).await;
+                        current = channel.or_stop(next_connection(&mut waiting, &mut held)).await?;
                     } else if waiting.len() < MAX_WAITING {
                         // One at a time: the agent has one connection to the target.
                         waiting.push_back(conn);
@@ -711,7 +672,7 @@ async fn forward(
                 Ok(n) if n > 0 => channel.send(payload::OUTPUT, buf[..n].to_vec()).await?,
                 _ => {
                     channel.send(payload::FLAG, flag_payload(flag::DISCONNECT_TO_PORT)).await?;
-                    current = next_connection(&mut waiting, &mut held).await;
+                    current = channel.or_stop(next_connection(&mut waiting, &mut held)).await?;
                 }
             },
             local = next_local(mux.as_mut()), if channel.can_send() => {
@@ -722,7 +683,6 @@ async fn forward(
             _ = keepalive.tick(), if wants_keepalive => {
                 channel.send(payload::OUTPUT, smux::encode(smux::NOP, 0, b"")).await?;
             }
-            _ = signals.next() => break Ok(true),
         }
     };
     finish(channel, matches!(outcome, Ok(true))).await;

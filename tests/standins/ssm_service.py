@@ -4,7 +4,10 @@ ResumeSession, TerminateSession over awsJson1.1) and the agent's side of the dat
 WebSocket, written from the protocol reference (shared/notes/ssm-protocol.md), not from our
 client. Shell sessions run a real shell in a pty; port sessions connect to 127.0.0.1:portNumber
 (the "instance" is this machine). Faults on demand: dropped, duplicated and reordered
-messages, a dropped socket, paused publication, refused sessions, KMS.
+messages, a dropped socket, paused publication, refused sessions, KMS, a stream URL where no
+WebSocket answers, and an agent that misbehaves (--misbehave): stops reading once the session
+has started, floods output without ever reading, closes every channel as soon as it is
+opened, or sends a frame larger than any client accepts on every channel.
 
 Prints one JSON line {"api": PORT, "ws": PORT} once listening; logs what happened as JSON lines
 to --log."""
@@ -37,6 +40,8 @@ LOG_LOCK = threading.Lock()
 
 def log(**event):
     if ARGS.log:
+        # Wall-clock seconds, for tests that check how calls are spaced.
+        event["t"] = time.time()
         with LOG_LOCK, open(ARGS.log, "a") as f:
             f.write(json.dumps(event) + "\n")
 
@@ -118,6 +123,8 @@ class Session:
         self.mux = False
         self.mux_in = b""
         self.streams = {}  # smux stream id -> {"writer", "pending", "fin"}
+        # --misbehave stop-reading / flood: the data channel is no longer read.
+        self.deaf = asyncio.Event()
 
     # sending
     async def transmit(self, frame, faulty):
@@ -226,8 +233,53 @@ class Session:
             # without smux multiplexing; --agent-version above it turns multiplexing on.
             body = json.dumps({"AgentVersion": ARGS.agent_version, "RequestedClientActions": actions}).encode()
             await self.send_data(5, body, flags=1)
+        elif ARGS.misbehave in ("stop-reading", "flood"):
+            self.misbehave()
         else:
             await self.start_shell()
+
+    def misbehave(self):
+        """Once the session has started: the channel is no longer read, and with flood, output
+        is sent as fast as the socket takes it, without regard for acknowledgements."""
+        log(event="deaf", session=self.id)
+        self.deaf.set()
+        asyncio.create_task(self.watch_unread())
+        if ARGS.misbehave == "flood":
+            asyncio.create_task(self.flood())
+
+    async def flood(self):
+        ws = self.ws
+        while not self.closed and ws is not None and self.ws is ws:
+            # One-byte payloads: many frames, hence many acknowledgements from the client,
+            # for little terminal output.
+            frame = encode("output_stream_data", self.out_seq, 0, 1, b".")
+            self.out_seq += 1
+            try:
+                await ws.send(frame)
+            except Exception:
+                return
+
+    async def watch_unread(self):
+        """Logs peer_stuck once what the client sent us (more than a few acknowledgements) has
+        stopped growing in our unread socket buffer for a second: the client's writes are
+        then waiting on a full socket."""
+        ws = self.ws
+        try:
+            fd = ws.transport.get_extra_info("socket").fileno()
+        except Exception:
+            return
+        last, since = -1, time.monotonic()
+        while not self.closed and self.ws is ws:
+            await asyncio.sleep(0.1)
+            try:
+                (unread,) = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))
+            except OSError:
+                return
+            if unread != last:
+                last, since = unread, time.monotonic()
+            elif unread >= 32 << 10 and time.monotonic() - since > 1:
+                log(event="peer_stuck", session=self.id, unread=unread)
+                return
 
     async def start_shell(self):
         self.ready = True
@@ -342,8 +394,12 @@ class Session:
                             and version(response.get("ClientVersion")) >= version("1.1.70")
                             and self.document == "AWS-StartPortForwardingSession")
                 log(event="mode", session=self.id, mux=self.mux)
-                if not self.mux:
+                if ARGS.misbehave in ("stop-reading", "flood"):
+                    self.misbehave()
+                elif not self.mux:
                     await self.connect_target()
+            elif ARGS.misbehave in ("stop-reading", "flood"):
+                self.misbehave()
             else:
                 await self.start_shell()
         elif ptype == 3:
@@ -462,6 +518,16 @@ async def data_channel(ws):
         await ws.close(1008, "bad token")
         return
     log(event="dialled", session=sid, client_version=opening.get("ClientVersion"))
+    if ARGS.misbehave == "close":
+        log(event="closed_at_once", session=sid)
+        await ws.close(1011, "going away")
+        return
+    if ARGS.misbehave == "oversized":
+        # Past the 1 MiB a client takes in one message (AWS's sends 1 KiB payloads).
+        log(event="oversized", session=sid)
+        await ws.send(encode("output_stream_data", 0, 0, 1, b"x" * ((1 << 20) + 1024)))
+        await ws.wait_closed()
+        return
     session.ws = ws
     if not session.started:
         await session.begin()
@@ -469,9 +535,15 @@ async def data_channel(ws):
         for seq in sorted(session.unacked):
             await session.transmit(session.unacked[seq][0], False)
     try:
-        async for frame in ws:
-            if isinstance(frame, bytes):
-                await session.on_frame(frame)
+        if not session.deaf.is_set():
+            async for frame in ws:
+                if isinstance(frame, bytes):
+                    await session.on_frame(frame)
+                if session.deaf.is_set():
+                    break
+        if session.deaf.is_set():
+            # Never read again: the client's frames fill our socket buffer, then its own.
+            await ws.wait_closed()
     except Exception:
         pass
     if session.ws is ws:
@@ -509,7 +581,8 @@ class Api(BaseHTTPRequestHandler):
             sid = f"runas-{uuid.uuid4().hex[:17]}"
             session = Session(sid, target, body.get("DocumentName"), body.get("Parameters") or {})
             SESSIONS[sid] = session
-            url = f"ws://127.0.0.1:{ARGS.ws_port}/v1/data-channel/{sid}?role=publish_subscribe"
+            port = ARGS.hangup_port if ARGS.bad_stream_url else ARGS.ws_port
+            url = f"ws://127.0.0.1:{port}/v1/data-channel/{sid}?role=publish_subscribe"
             log(event="token", session=sid, token=session.token)
             return self.reply(200, {"SessionId": sid, "TokenValue": session.token, "StreamUrl": url})
         session = SESSIONS.get(body.get("SessionId", ""))
@@ -527,9 +600,22 @@ class Api(BaseHTTPRequestHandler):
         return self.error(400, "UnknownOperationException", action)
 
 
+async def hang_up(reader, writer):
+    """Where --bad-stream-url points: reads the WebSocket upgrade request, and hangs up
+    without an answer."""
+    try:
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    except Exception:
+        pass
+    log(event="hung_up")
+    writer.close()
+
+
 async def main():
     global LOOP
     LOOP = asyncio.get_running_loop()
+    hangup = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    ARGS.hangup_port = hangup.sockets[0].getsockname()[1]
     async with serve(data_channel, "127.0.0.1", 0, max_size=1 << 20, ping_interval=None) as server:
         ARGS.ws_port = server.sockets[0].getsockname()[1]
         api = ThreadingHTTPServer(("127.0.0.1", 0), Api)
@@ -557,6 +643,8 @@ if __name__ == "__main__":
                    choices=["Standard_Stream", "InteractiveCommands", "NonInteractiveCommands"])
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--agent-version", default="3.0.196.0")
+    p.add_argument("--bad-stream-url", action="store_true")
+    p.add_argument("--misbehave", choices=["stop-reading", "flood", "close", "oversized"])
     ARGS = p.parse_args()
     random.seed(ARGS.seed)
     try:
