@@ -535,3 +535,43 @@ fn a_200_mb_session_manager_answer_is_refused_unread() {
     let line = out.one_line_error();
     assert!(line.contains("larger than 4 MiB"), "{line}");
 }
+
+#[test]
+fn ec2_answers_that_are_not_pages_are_one_line_and_start_no_session() {
+    let s = Sandbox::new();
+    let cases: [(&str, fn() -> Answer); 3] = [
+        ("larger than 4 MiB", || Answer::Huge { declared: false }),
+        ("cut short or malformed", || {
+            Answer::Body(
+                200,
+                "text/xml",
+                "<DescribeInstancesResponse><reservationSet><item>".into(),
+            )
+        }),
+        ("UnauthorizedOperation: You are not authorized", || {
+            Answer::Body(
+                403,
+                "text/xml",
+                "<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are \
+                 not authorized to perform this operation.</Message></Error></Errors>\
+                 <RequestID>r-1</RequestID></Response>"
+                    .into(),
+            )
+        }),
+    ];
+    for (expected, answer) in cases {
+        let ec2 = Hostile::start(move |_, _| answer());
+        let ssm = ClosedPort::new();
+        let mut cmd = s.runas();
+        cmd.env("AWS_ENDPOINT_URL_EC2", &ec2.url)
+            .env("AWS_ENDPOINT_URL_SSM", ssm.url())
+            .args(["ssm", "shell", "dev", "Name:web"]);
+        let (out, rss_kib) = run_measured(&mut cmd);
+        assert!(rss_kib < 64 * 1024, "max RSS {rss_kib} KiB");
+        let line = out.one_line_error();
+        assert!(
+            line.contains("EC2 DescribeInstances failed") && line.contains(expected),
+            "{line}"
+        );
+    }
+}

@@ -156,15 +156,33 @@ where
 fn unreadable(at: &Endpoint, raw: &HttpResponse, err: &(dyn Error + 'static)) -> String {
     let status = raw.status().as_u16();
     let id = request_id(raw, None);
-    let host = &at.host;
     if chain(err).any(is_too_large) {
         return format!(
-            "{host} sent an answer larger than {} MiB (HTTP {status}{id}); refused unread",
+            "{} sent an answer larger than {} MiB (HTTP {status}{id}); refused unread",
+            at.host,
             super::ANSWER_LIMIT >> 20
         );
     }
+    answer_line(at, status, &id, raw.body().bytes())
+}
+
+/// An answer read by our own client (EC2's): a status that is not a success, and its body.
+pub(super) fn describe_answer(
+    at: &Endpoint,
+    status: u16,
+    request_id: Option<&str>,
+    body: &[u8],
+) -> String {
+    let id = request_id
+        .map(|id| format!(", request id {}", shown_message(id)))
+        .unwrap_or_default();
+    answer_line(at, status, &id, Some(body))
+}
+
+fn answer_line(at: &Endpoint, status: u16, id: &str, body: Option<&[u8]>) -> String {
+    let host = &at.host;
     if status >= 300 {
-        if let Some((code, message)) = raw.body().bytes().and_then(error_in_body) {
+        if let Some((code, message)) = body.and_then(error_in_body) {
             return format!(
                 "{code}: {} (HTTP {status} from {host}{id})",
                 shown_message(&message)
@@ -179,6 +197,12 @@ fn unreadable(at: &Endpoint, raw: &HttpResponse, err: &(dyn Error + 'static)) ->
         "{host} answered HTTP {status} with a body that is {looks}, not a {} answer{id}",
         at.service.name
     )
+}
+
+/// No answer came, through our own client (EC2's): as for the SDK's.
+pub(super) fn describe_transport(at: &Endpoint, err: &(dyn Error + 'static)) -> String {
+    log_chain(err);
+    transport(at, err)
 }
 
 /// No answer came: name the cause a person can act on.
@@ -206,7 +230,10 @@ fn transport(at: &Endpoint, err: &(dyn Error + 'static)) -> String {
             );
         }
     }
-    if mentions("dns error") || mentions("failed to lookup address") || mentions("name or service")
+    if mentions("dns error")
+        || mentions("failed to lookup address")
+        || mentions("name or service")
+        || mentions("host not found")
     {
         return format!(
             "the name {} does not resolve (offline, or a VPN down?): check the network, or set \

@@ -2,6 +2,7 @@
 //! credentials) instead of the SDK's default chain, and the async runtime they need — created
 //! only when a call is really made, so the cache-hit path never pays for either.
 
+pub mod ec2;
 mod failure;
 pub mod iam;
 pub mod sts;

@@ -10,17 +10,10 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{bail, Context};
-use aws_sdk_ec2::types::Filter;
 
+pub use crate::aws::ec2::is_instance_id;
+use crate::aws::ec2::Ec2;
 use crate::credentials::Credentials;
-
-/// `i-` or `mi-` followed by at least 8 hex digits: used without a lookup.
-pub fn is_instance_id(target: &str) -> bool {
-    let hex = target
-        .strip_prefix("i-")
-        .or_else(|| target.strip_prefix("mi-"));
-    hex.is_some_and(|h| h.len() >= 8 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-}
 
 /// Private (RFC 1918) and carrier-grade NAT (RFC 6598) ranges.
 fn is_private(ip: Ipv4Addr) -> bool {
@@ -88,15 +81,13 @@ fn parse_port(s: &str) -> anyhow::Result<u16> {
 }
 
 pub struct Resolver {
-    ec2: aws_sdk_ec2::Client,
-    at: crate::aws::Endpoint,
+    ec2: std::sync::Arc<Ec2>,
 }
 
 impl Resolver {
     pub fn new(region: Option<&str>, endpoint: Option<&str>, credentials: &Credentials) -> Self {
         Self {
-            ec2: crate::aws::client!(aws_sdk_ec2, region, endpoint, credentials),
-            at: crate::aws::EC2.at(region.unwrap_or(crate::aws::FALLBACK_REGION), endpoint),
+            ec2: std::sync::Arc::new(Ec2::new(region, endpoint, credentials)),
         }
     }
 
@@ -172,35 +163,11 @@ impl Resolver {
     }
 
     async fn find_any(&self, name: &str, values: &[String]) -> anyhow::Result<Option<String>> {
-        let out = self
-            .ec2
-            .describe_instances()
-            .filters(
-                Filter::builder()
-                    .name(name)
-                    .set_values(Some(values.to_vec()))
-                    .build(),
-            )
-            .filters(
-                Filter::builder()
-                    .name("instance-state-name")
-                    .values("running")
-                    .build(),
-            )
-            .send()
+        // A blocking HTTPS call: off the runtime's thread, which may be serving others.
+        let (ec2, filter, wanted) = (self.ec2.clone(), name.to_owned(), values.to_vec());
+        let ids = tokio::task::spawn_blocking(move || ec2.running_instance_ids(&filter, &wanted))
             .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "EC2 DescribeInstances failed: {}",
-                    crate::aws::describe_error(&self.at, &e)
-                )
-            })?;
-        let ids: Vec<String> = out
-            .reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .filter_map(|i| i.instance_id().map(str::to_owned))
-            .collect();
+            .context("the EC2 lookup stopped")??;
         if ids.len() > 1 {
             eprintln!(
                 "aws-runas: {} instances match {}={}; using the first, {}",
