@@ -539,7 +539,8 @@ fn a_200_mb_session_manager_answer_is_refused_unread() {
 #[test]
 fn ec2_answers_that_are_not_pages_are_one_line_and_start_no_session() {
     let s = Sandbox::new();
-    let cases: [(&str, fn() -> Answer); 3] = [
+    type Case = (&'static str, fn() -> Answer);
+    let cases: [Case; 3] = [
         ("larger than 4 MiB", || Answer::Huge { declared: false }),
         ("cut short or malformed", || {
             Answer::Body(
