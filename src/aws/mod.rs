@@ -113,6 +113,12 @@ macro_rules! configured {
         if let Some(http) = $crate::aws::ca_http_client() {
             config = config.http_client(http);
         }
+        #[cfg(test)]
+        if let Some(http) = $crate::aws::canned::network() {
+            config = config
+                .http_client(http)
+                .retry_config($sdk::config::retry::RetryConfig::disabled());
+        }
         config
     }};
 }
@@ -155,4 +161,63 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
                 .expect("a current-thread runtime only fails without OS resources")
         })
         .block_on(future)
+}
+
+/// The unit tests' network: one canned answer to every call the clients of this thread make,
+/// given without retries, so that the real SDK clients and our handling of what they return
+/// can be tried with any answer.
+#[cfg(test)]
+pub mod canned {
+    use std::cell::RefCell;
+
+    use aws_sdk_sts::config::http::{HttpRequest, HttpResponse};
+    use aws_sdk_sts::config::{RuntimeComponents, SharedHttpClient};
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    thread_local! {
+        static NETWORK: RefCell<Option<SharedHttpClient>> = const { RefCell::new(None) };
+    }
+
+    pub fn network() -> Option<SharedHttpClient> {
+        NETWORK.with(|n| n.borrow().clone())
+    }
+
+    /// Runs `f` with every call on this thread answered `status` and `body`.
+    pub fn answering<T>(status: u16, body: Vec<u8>, f: impl FnOnce() -> T) -> T {
+        let client = SharedHttpClient::new(Canned { status, body });
+        NETWORK.with(|n| *n.borrow_mut() = Some(client));
+        let out = f();
+        NETWORK.with(|n| *n.borrow_mut() = None);
+        out
+    }
+
+    #[derive(Clone, Debug)]
+    struct Canned {
+        status: u16,
+        body: Vec<u8>,
+    }
+
+    impl HttpConnector for Canned {
+        fn call(&self, _: HttpRequest) -> HttpConnectorFuture {
+            let status = StatusCode::try_from(self.status).expect("a valid status");
+            HttpConnectorFuture::ready(Ok(HttpResponse::new(
+                status,
+                SdkBody::from(self.body.clone()),
+            )))
+        }
+    }
+
+    impl HttpClient for Canned {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            SharedHttpConnector::new(self.clone())
+        }
+    }
 }

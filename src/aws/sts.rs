@@ -84,9 +84,6 @@ pub struct SdkSts {
     region: String,
     endpoint: Option<String>,
     at: Endpoint,
-    /// The unit tests' stand-in for the network, answering without retries.
-    #[cfg(test)]
-    http: Option<aws_sdk_sts::config::SharedHttpClient>,
 }
 
 impl SdkSts {
@@ -97,32 +94,7 @@ impl SdkSts {
             at: STS.at(&region, endpoint),
             region,
             endpoint: endpoint.map(str::to_owned),
-            #[cfg(test)]
-            http: None,
         }
-    }
-
-    #[cfg(test)]
-    fn answering(http: aws_sdk_sts::config::SharedHttpClient) -> Self {
-        Self {
-            http: Some(http),
-            ..Self::new(None, None)
-        }
-    }
-
-    #[cfg(test)]
-    fn for_tests(&self, config: aws_sdk_sts::config::Builder) -> aws_sdk_sts::config::Builder {
-        match &self.http {
-            Some(http) => config
-                .http_client(http.clone())
-                .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled()),
-            None => config,
-        }
-    }
-
-    #[cfg(not(test))]
-    fn for_tests(&self, config: aws_sdk_sts::config::Builder) -> aws_sdk_sts::config::Builder {
-        config
     }
 
     /// A client with no credentials provider: the SDK sends its operations unsigned, for the
@@ -133,7 +105,7 @@ impl SdkSts {
             Some(self.region.as_str()),
             self.endpoint.as_deref()
         );
-        Client::from_conf(self.for_tests(config).build())
+        Client::from_conf(config.build())
     }
 
     fn client(&self, with: &Credentials) -> Client {
@@ -143,7 +115,7 @@ impl SdkSts {
             self.endpoint.as_deref()
         )
         .credentials_provider(super::sdk_credentials!(aws_sdk_sts, with));
-        Client::from_conf(self.for_tests(config).build())
+        Client::from_conf(config.build())
     }
 }
 
@@ -337,43 +309,11 @@ pub fn http_date(header: &str) -> Option<jiff::Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_smithy_runtime_api::client::http::{
-        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
-    };
-    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-    use aws_smithy_runtime_api::http::StatusCode;
-    use aws_smithy_types::body::SdkBody;
+    use crate::aws::canned;
     use proptest::prelude::*;
 
     const SECRET: &str = "PROPsecretKEYdoNotShow0123456789abcdef";
     const TOKEN: &str = "PROPsessionTOKENdoNotShow0123456789abcdef";
-
-    /// The network, as one canned answer.
-    #[derive(Clone, Debug)]
-    struct Canned {
-        status: u16,
-        body: Vec<u8>,
-    }
-
-    impl HttpConnector for Canned {
-        fn call(&self, _: HttpRequest) -> HttpConnectorFuture {
-            let status = StatusCode::try_from(self.status).expect("a valid status");
-            HttpConnectorFuture::ready(Ok(HttpResponse::new(
-                status,
-                SdkBody::from(self.body.clone()),
-            )))
-        }
-    }
-
-    impl HttpClient for Canned {
-        fn http_connector(
-            &self,
-            _: &HttpConnectorSettings,
-            _: &RuntimeComponents,
-        ) -> SharedHttpConnector {
-            SharedHttpConnector::new(self.clone())
-        }
-    }
 
     fn answer(expiration: &str) -> String {
         format!(
@@ -386,21 +326,19 @@ mod tests {
     }
 
     fn assume(status: u16, body: Vec<u8>) -> Result<Credentials, StsError> {
-        let sts = SdkSts::answering(aws_sdk_sts::config::SharedHttpClient::new(Canned {
-            status,
-            body,
-        }));
         let with = Credentials::long_term("AKIAPROPTEST00000001".into(), "s".into());
-        sts.assume_role(
-            &with,
-            &AssumeRoleRequest {
-                role_arn: "arn:aws:iam::123456789012:role/r",
-                session_name: "s",
-                external_id: None,
-                duration: Duration::from_secs(3600),
-                mfa: None,
-            },
-        )
+        canned::answering(status, body, || {
+            SdkSts::new(None, None).assume_role(
+                &with,
+                &AssumeRoleRequest {
+                    role_arn: "arn:aws:iam::123456789012:role/r",
+                    session_name: "s",
+                    external_id: None,
+                    duration: Duration::from_secs(3600),
+                    mfa: None,
+                },
+            )
+        })
     }
 
     /// Whatever the answer: whole credentials, or one line of ours without its secrets.

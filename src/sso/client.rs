@@ -370,3 +370,97 @@ impl SsoApi for SdkSso {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::canned;
+    use proptest::prelude::*;
+
+    const SECRET: &str = "PROPsecretKEYdoNotShow0123456789abcdef";
+    const TOKEN: &str = "PROPsessionTOKENdoNotShow0123456789abcdef";
+
+    fn sso() -> SdkSso {
+        SdkSso::new(&SsoSession {
+            name: Some("corp".into()),
+            start_url: "https://corp.awsapps.com/start".into(),
+            region: "eu-west-1".into(),
+            scopes: vec![],
+            oidc_endpoint: None,
+            portal_endpoint: None,
+        })
+    }
+
+    fn role_credentials(expiration: &str) -> String {
+        format!(
+            r#"{{"roleCredentials":{{"accessKeyId":"ASIAPROPTEST00000001","secretAccessKey":"{SECRET}","sessionToken":"{TOKEN}"{expiration}}}}}"#
+        )
+    }
+
+    /// Whatever the answer: whole credentials or a token, or one line of ours without secrets.
+    fn clean(message: &str) -> Result<(), TestCaseError> {
+        prop_assert!(
+            !message.contains(SECRET) && !message.contains(TOKEN),
+            "{message}"
+        );
+        prop_assert!(
+            !message.chars().any(char::is_control) && message.len() < 600,
+            "{message:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn role_credentials_need_an_expiration_ahead_of_now() {
+        let get = |body: String| {
+            canned::answering(200, body.into_bytes(), || {
+                sso().role_credentials("token", "123456789012", "Admin")
+            })
+        };
+        let c = get(role_credentials(r#","expiration":4102444800000"#)).expect("whole");
+        assert_eq!(c.secret_access_key, SECRET);
+        let e = get(role_credentials("")).unwrap_err().to_string();
+        assert!(e.contains("no expiration"), "{e}");
+        let e = get(role_credentials(r#","expiration":1000"#))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("has passed"), "{e}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_role_credentials_answer_is_whole_or_one_clean_line(
+            expiration in "\\PC{0,30}",
+            cut in 0usize..260,
+            status in prop::sample::select(vec![200u16, 400, 401, 500]),
+        ) {
+            let whole = role_credentials(&format!(r#","expiration":{expiration}"#));
+            let body = whole.as_bytes()[..cut.min(whole.len())].to_vec();
+            let result = canned::answering(status, body, || {
+                sso().role_credentials("token", "123456789012", "Admin")
+            });
+            match result {
+                Ok(c) => prop_assert!(c.check_temporary(Timestamp::now()).is_ok()),
+                Err(e) => clean(&e.to_string())?,
+            }
+        }
+
+        #[test]
+        fn any_create_token_answer_is_a_token_or_one_clean_line(
+            expires_in in "\\PC{0,20}",
+            status in prop::sample::select(vec![200u16, 400, 500]),
+        ) {
+            let body = format!(
+                r#"{{"accessToken":"{SECRET}","expiresIn":{expires_in},"refreshToken":"{TOKEN}","tokenType":"Bearer"}}"#
+            );
+            let result = canned::answering(status, body.into_bytes(), || {
+                sso().create_token("client", "secret", Grant::RefreshToken("refresh"))
+            });
+            if let Err(e) = result {
+                clean(&e.to_string())?;
+            }
+        }
+    }
+}
