@@ -997,9 +997,10 @@ else
     complete -F _aws__runas -o bashdefault -o default aws-runas
 fi
 
-# Profile names for the first word that is neither an option nor an option's value.
+# Profile names for the first word that is neither an option nor an option's value; after
+# `--` that word is a profile, never a subcommand.
 _aws_runas_with_profiles() {
-    local i word skip=0 position=0 cur=${COMP_WORDS[COMP_CWORD]}
+    local i word skip=0 position=0 ended=0 cur=${COMP_WORDS[COMP_CWORD]}
     for ((i = 1; i < COMP_CWORD; i++)); do
         word=${COMP_WORDS[i]}
         if ((skip)); then
@@ -1007,6 +1008,7 @@ _aws_runas_with_profiles() {
             continue
         fi
         case ${word} in
+        --) ended=1 ;;
         -d | --duration | -a | --role-duration | -o | --otp | -M | --mfa-serial | -X | --external-id | -O | --output | -S | --saml-url | -W | --web-url | -C | --web-client | -T | --web-redirect | -U | --username | -P | --password | -R | --provider | -J | --jump-role) skip=1 ;;
         -*) ;;
         *) position=$((position + 1)) ;;
@@ -1020,7 +1022,7 @@ _aws_runas_with_profiles() {
             if [[ ${name} == "${cur}"* ]]; then
                 COMPREPLY+=("$(printf '%q' "${name}")")
             fi
-        done < <(aws-runas __profiles 2>/dev/null || true; printf '%s\n' list diagnose serve ssm init completions man password sso help)
+        done < <(aws-runas __profiles 2>/dev/null || true; ((ended)) || printf '%s\n' list diagnose serve ssm init completions man password sso help)
         return 0
     fi
     _aws__runas "$@"

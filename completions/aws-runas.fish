@@ -37,10 +37,10 @@ complete -c aws-runas -n "__fish_aws_runas_needs_command" -s S -l saml-url -d 'U
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s W -l web-url -d 'URL of the OpenID provider (issuer) for web identity sign-in' -r
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s C -l web-client -d 'Client id registered at the OpenID provider' -r
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s T -l web-redirect -d 'Redirect URI registered for the OpenID client' -r
-complete -c aws-runas -n "__fish_aws_runas_needs_command" -s U -l username -d 'Username for SAML or web identity sign-in (also SAML_USERNAME, WEB_USERNAME)' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s U -l username -d 'Username for SAML or web identity sign-in [env: RUNAS_USERNAME, SAML_USERNAME, WEB_USERNAME]' -r
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s P -l password -d 'Password for SAML or web identity sign-in [env: RUNAS_PASSWORD, SAML_PASSWORD, WEB_PASSWORD]' -r
-complete -c aws-runas -n "__fish_aws_runas_needs_command" -s R -l provider -d 'SAML provider client: auto, form (keycloak, simplesamlphp, lemonldap), okta, onelogin, forgerock, azuread, browser (also SAML_PROVIDER, WEB_PROVIDER)' -r
-complete -c aws-runas -n "__fish_aws_runas_needs_command" -s J -l jump-role -d 'ARN of the \'jump role\' to assume with SAML before the profile\'s role' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s R -l provider -d 'Identity provider client: auto, form (keycloak, simplesamlphp, lemonldap), okta, onelogin, forgerock, azuread, browser (SAML only) [env: RUNAS_PROVIDER, SAML_PROVIDER, WEB_PROVIDER]' -r
+complete -c aws-runas -n "__fish_aws_runas_needs_command" -s J -l jump-role -d 'ARN of the \'jump role\' to assume with SAML or the web identity token before the profile\'s role' -r
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s E -l env -d 'Pass credentials to the command as environment variables, instead of a local endpoint'
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s s -l session -d 'Use session token credentials instead of role credentials'
 complete -c aws-runas -n "__fish_aws_runas_needs_command" -s r -l refresh -d 'Force a refresh of the cached credentials'

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::FalseyValueParser;
-use clap::{ArgAction, Parser, Subcommand};
+use clap::{ArgAction, CommandFactory, Parser, Subcommand};
 
 use crate::output::Format;
 use crate::shell::ShellKind;
@@ -36,6 +36,81 @@ pub struct Cli {
     /// Command (and its arguments) to run with the credentials
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+/// Every word that starts a subcommand, aliases and clap's `help` included: a profile may have
+/// any of these names, and then needs `--` before it on the command line.
+pub fn subcommand_words() -> Vec<String> {
+    let mut cmd = Cli::command();
+    cmd.build();
+    cmd.get_subcommands()
+        .flat_map(|s| std::iter::once(s.get_name()).chain(s.get_all_aliases()))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `profile` as a command line names it in PROFILE's place: past `--` when a subcommand has its
+/// name.
+pub fn profile_argument(profile: &str) -> String {
+    if subcommand_words().iter().any(|w| w == profile) {
+        format!("-- {profile}")
+    } else {
+        profile.to_owned()
+    }
+}
+
+/// An empty variable is an unset one, as the AWS tools have it (`export SAML_USERNAME=` clears
+/// it). clap would take the empty value: an error for a duration or a URL, and an empty username
+/// hiding the flag's next variable.
+fn without_empty_variable(arg: clap::Arg) -> clap::Arg {
+    let empty = arg
+        .get_env()
+        .is_some_and(|name| std::env::var_os(name).is_some_and(|v| v.is_empty()));
+    if empty {
+        arg.env(None::<&'static str>)
+    } else {
+        arg
+    }
+}
+
+/// The command line as this process reads it (help, completions and man pages are made from
+/// `Cli::command()` itself).
+fn command() -> clap::Command {
+    Cli::command().mut_args(without_empty_variable)
+}
+
+/// Parses the public command line.
+pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let mut cmd = command();
+    let matches = cmd.try_get_matches_from_mut(args)?;
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+}
+
+/// The command line with no subcommands: whatever word stands in PROFILE's place is the
+/// profile. `runas use` takes only a profile, and a word that is both is told apart with it.
+pub fn profile_only_command() -> clap::Command {
+    let full = command();
+    let mut cmd = clap::Command::new(full.get_name().to_owned())
+        .args(full.get_arguments().cloned())
+        .groups(full.get_groups().cloned());
+    if let Some(version) = full.get_version() {
+        cmd = cmd.version(version.to_owned());
+    }
+    cmd
+}
+
+/// `args` read by [`profile_only_command`].
+pub fn parse_profile_only<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = profile_only_command().try_get_matches_from(args)?;
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
 }
 
 #[derive(Subcommand, Debug)]
@@ -364,12 +439,14 @@ pub struct Options {
     )]
     pub web_redirect: Option<String>,
 
-    /// Username for SAML or web identity sign-in (also SAML_USERNAME, WEB_USERNAME)
+    /// Username for SAML or web identity sign-in [env: RUNAS_USERNAME, SAML_USERNAME,
+    /// WEB_USERNAME]
     #[arg(
         short = 'U',
         long = "username",
         env = "RUNAS_USERNAME",
-        value_name = "USER"
+        value_name = "USER",
+        hide_env = true
     )]
     pub username: Option<String>,
 
@@ -384,17 +461,20 @@ pub struct Options {
     )]
     pub password: Option<String>,
 
-    /// SAML provider client: auto, form (keycloak, simplesamlphp, lemonldap), okta, onelogin,
-    /// forgerock, azuread, browser (also SAML_PROVIDER, WEB_PROVIDER)
+    /// Identity provider client: auto, form (keycloak, simplesamlphp, lemonldap), okta,
+    /// onelogin, forgerock, azuread, browser (SAML only) [env: RUNAS_PROVIDER, SAML_PROVIDER,
+    /// WEB_PROVIDER]
     #[arg(
         short = 'R',
         long = "provider",
         env = "RUNAS_PROVIDER",
-        value_name = "PROVIDER"
+        value_name = "PROVIDER",
+        hide_env = true
     )]
     pub provider: Option<String>,
 
-    /// ARN of the 'jump role' to assume with SAML before the profile's role
+    /// ARN of the 'jump role' to assume with SAML or the web identity token before the
+    /// profile's role
     #[arg(
         short = 'J',
         long = "jump-role",

@@ -33,14 +33,13 @@ mod tty;
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
-use clap::Parser;
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let result = match commands::internal(&args) {
         Some(result) => result,
         None => {
-            let cli = match cli::Cli::try_parse_from(&args) {
+            let cli = match cli::parse(&args) {
                 Ok(cli) => cli,
                 Err(e)
                     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) =>
@@ -48,7 +47,9 @@ fn main() -> ExitCode {
                     e.exit()
                 }
                 Err(e) => {
-                    eprintln!("aws-runas: {}", commands::first_line(&e));
+                    let line = commands::shadowed_profile(&args)
+                        .unwrap_or_else(|| commands::first_line(&e));
+                    eprintln!("aws-runas: {}", shown::one_line(&line));
                     return ExitCode::from(2);
                 }
             };

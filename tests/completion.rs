@@ -1,6 +1,7 @@
 //! End-to-end: profile-name completion in real bash, through the committed completion script
 //! and the `runas` snippet, with profile names that are shell code. Completion must offer them
-//! as text and run nothing.
+//! as text and run nothing; a profile named like a subcommand is offered where it means the
+//! profile.
 
 mod common;
 
@@ -80,4 +81,32 @@ fn runas_use_offers_code_in_profile_names_as_text() {
         ["dev"]
     );
     assert_nothing_ran(&s);
+}
+
+#[test]
+fn a_profile_named_like_a_subcommand_is_offered_where_it_means_the_profile() {
+    let config = format!("{CONFIG}\n[profile sso]\nregion = eu-west-1\n");
+    let s = Sandbox::with_files(&config, CREDENTIALS);
+    let root = env!("CARGO_MANIFEST_DIR");
+    let setup = format!("source '{root}/completions/aws-runas.bash'");
+    let mut first = complete(&s, &setup, "_aws_runas_with_profiles", &["aws-runas", "ss"]);
+    first.sort();
+    first.dedup();
+    assert_eq!(first, ["ssm", "sso"], "the first word may be either");
+    // Past `--` the word is a profile: no subcommand is offered there.
+    assert_eq!(
+        complete(
+            &s,
+            &setup,
+            "_aws_runas_with_profiles",
+            &["aws-runas", "-O", "json", "--", "ss"]
+        ),
+        ["sso"]
+    );
+    // `runas use` takes only profiles.
+    let use_setup = "eval \"$(aws-runas init bash)\"";
+    assert_eq!(
+        complete(&s, use_setup, "__runas_complete", &["runas", "use", "ss"]),
+        ["sso"]
+    );
 }

@@ -195,6 +195,173 @@ fn every_variable_of_the_flag_table_takes_effect() {
     }
 }
 
+/// v3's sign-in variables, one row each: `diagnose PROFILE` reports the resolved sign-in
+/// settings without signing in (the identity providers are closed ports: nothing answers, nothing
+/// is asked), and each row's text is absent without its variable.
+#[test]
+fn every_sign_in_variable_takes_effect() {
+    let idp = ClosedPort::new();
+    let env_idp = ClosedPort::new();
+    let op = ClosedPort::new();
+    let env_op = ClosedPort::new();
+    let target = format!("arn:aws:iam::{ACCOUNT}:role/target");
+    let web = |name: &str, lines: &str| format!("\n[profile {name}]\n{lines}role_arn = {target}\n");
+    let url = format!("web_identity_auth_url = {}/op\n", op.url());
+    let client = "web_identity_client_id = file-client\n";
+    let redirect = "web_identity_redirect_uri = app:/callback\n";
+    let config = [
+        CONFIG.to_owned(),
+        format!(
+            "\n[profile saml]\nsaml_auth_url = {}/saml\nrole_arn = {target}\n",
+            idp.url()
+        ),
+        web("web", &format!("{url}{client}{redirect}")),
+        web("web-no-url", &format!("{client}{redirect}")),
+        web("web-no-client", &format!("{url}{redirect}")),
+        web("web-no-redirect", &format!("{url}{client}")),
+    ]
+    .concat();
+    let s = Sandbox::with_files(&config, CREDENTIALS);
+    let env_idp_url = format!("{}/from-env", env_idp.url());
+    let env_op_url = format!("{}/from-env", env_op.url());
+    let jump = format!("arn:aws:iam::{ACCOUNT}:role/jump");
+    let rows: Vec<(&str, &str, &str, Vec<String>)> = vec![
+        (
+            "SAML_AUTH_URL",
+            &env_idp_url,
+            "dev",
+            vec![format!("source: SAML sign-in at {env_idp_url} as ")],
+        ),
+        (
+            "SAML_USERNAME",
+            "saml-user",
+            "saml",
+            vec!["as saml-user (".into()],
+        ),
+        (
+            "SAML_PROVIDER",
+            "okta",
+            "saml",
+            vec!["(Okta provider)".into()],
+        ),
+        (
+            "RUNAS_USERNAME",
+            "runas-user",
+            "saml",
+            vec!["as runas-user (".into()],
+        ),
+        (
+            "RUNAS_PROVIDER",
+            "onelogin",
+            "saml",
+            vec!["(OneLogin provider)".into()],
+        ),
+        (
+            "JUMP_ROLE_ARN",
+            &jump,
+            "saml",
+            vec![
+                format!("assume with SAML: {jump} ("),
+                format!("assume: {target} (profile 'saml'"),
+            ],
+        ),
+        (
+            "WEB_AUTH_URL",
+            &env_op_url,
+            "web-no-url",
+            vec![format!("source: web identity sign-in at {env_op_url} (")],
+        ),
+        (
+            "WEB_CLIENT_ID",
+            "env-client",
+            "web-no-client",
+            vec!["(client env-client, ".into()],
+        ),
+        (
+            "WEB_REDIRECT_URI",
+            "http://127.0.0.1:8400/env-callback",
+            "web-no-redirect",
+            vec!["redirect URI http://127.0.0.1:8400/env-callback, ".into()],
+        ),
+        (
+            "WEB_USERNAME",
+            "web-user",
+            "web",
+            vec!["Password flow) as web-user\n".into()],
+        ),
+        (
+            "WEB_PROVIDER",
+            "forgerock",
+            "web",
+            vec!["ForgeRock provider".into()],
+        ),
+    ];
+    for (var, value, profile, expected) in rows {
+        let diagnose = |vars: &[(&str, &str)]| {
+            let out = run_with(&s, &["diagnose", profile], vars);
+            assert!(!out.stderr.contains("panicked"), "{var}: {}", out.stderr);
+            out.stdout
+        };
+        let with = diagnose(&[(var, value)]);
+        let without = diagnose(&[]);
+        for text in &expected {
+            assert!(
+                with.contains(text.as_str()),
+                "{var}={value}: no {text:?} in\n{with}"
+            );
+            assert!(
+                !without.contains(text.as_str()),
+                "{var}: {text:?} without it:\n{without}"
+            );
+        }
+    }
+    // Of a flag's variables the first set one wins, as in v3; an empty one is unset.
+    let profiles_own = format!(
+        "source: SAML sign-in at {}/saml as (asked) (Auto provider)\nassume with SAML: {target} (",
+        idp.url()
+    );
+    let users = [("SAML_USERNAME", "saml-user"), ("WEB_USERNAME", "web-user")];
+    for (vars, expected) in [
+        (
+            &[("RUNAS_USERNAME", "runas-user"), users[0], users[1]][..],
+            "as runas-user (",
+        ),
+        (
+            &[("RUNAS_USERNAME", ""), users[0], users[1]],
+            "as saml-user (",
+        ),
+        (&[("SAML_USERNAME", ""), users[1]], "as web-user ("),
+        (
+            &[
+                ("RUNAS_PROVIDER", ""),
+                ("SAML_PROVIDER", "okta"),
+                ("WEB_PROVIDER", "onelogin"),
+            ],
+            "(Okta provider)",
+        ),
+        (
+            &[("SAML_AUTH_URL", ""), ("JUMP_ROLE_ARN", "")],
+            &profiles_own,
+        ),
+        (
+            &[("SESSION_TOKEN_DURATION", ""), ("RUNAS_OUTPUT_FORMAT", "")],
+            &profiles_own,
+        ),
+    ] {
+        let out = run_with(&s, &["diagnose", "saml"], vars);
+        assert!(
+            out.stdout.contains(expected),
+            "{vars:?}: no {expected:?} in\n{}{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+    assert!(
+        s.moto.recorded().is_empty(),
+        "diagnose signed in or called AWS"
+    );
+}
+
 #[test]
 fn aws_profile_beats_aws_default_profile_and_a_named_profile_beats_both() {
     let s = Sandbox::new();

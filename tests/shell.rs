@@ -441,6 +441,56 @@ fn fish_background_refresher_waits_for_its_time_and_its_shell() {
     assert!(!state.exists(), "wrote into a retired state file");
 }
 
+/// `runas use sso` means the profile `sso`, never the subcommand: when it is used, and when the
+/// prompt hook refreshes it with the arguments it keeps.
+#[test]
+fn runas_use_a_profile_named_like_a_subcommand_in_bash() {
+    let config = format!(
+        "{CONFIG}\n[profile sso]\nrole_arn = arn:aws:iam::123456789012:role/sso\nsource_profile = alice\n"
+    );
+    let s = Sandbox::with_files(&config, CREDENTIALS);
+    let script = r#"
+eval "$(aws-runas init bash)"
+runas use sso
+echo "profile=${AWSRUNAS_PROFILE}"
+echo "arn=$(aws sts get-caller-identity --query Arn --output text)"
+echo "prompt=$(runas prompt)"
+# What the hook runs when the refresh time comes, with what `runas use` kept.
+command "${__runas_bin}" __export bash --refresh "${__RUNAS_STATE}" -- "${__RUNAS_ARGS[@]}"
+echo "refreshed=$(grep -c "^export AWSRUNAS_PROFILE='sso'$" "${__RUNAS_STATE}")"
+"#;
+    let out = run(
+        &mut shell(
+            &s,
+            "bash",
+            &[
+                "--norc",
+                "--noprofile",
+                "-e",
+                "-u",
+                "-o",
+                "pipefail",
+                "-c",
+                script,
+            ],
+        ),
+        LIMIT,
+    )
+    .ok();
+    assert_eq!(field(&out.stdout, "profile"), "sso");
+    assert!(
+        field(&out.stdout, "arn").starts_with("arn:aws:sts::123456789012:assumed-role/sso/"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        field(&out.stdout, "prompt").starts_with("sso "),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(field(&out.stdout, "refreshed"), "1", "{}", out.stdout);
+}
+
 /// `runas` with anything but use/off/prompt is aws-runas itself, in every shell.
 #[test]
 fn runas_passes_other_arguments_to_aws_runas() {

@@ -896,3 +896,132 @@ fn sso_login_by_session_name_needs_no_profile() {
     .one_line_error();
     assert!(err.contains("[sso-session nope]"), "{err}");
 }
+
+/// A stand-in browser at `path`: records its arguments, NUL-separated, into the file `$RECORD`
+/// names (aws-runas passes its environment on), and exits.
+fn recording_browser(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        path,
+        "#!/bin/sh\nprintf '%s\\0' \"$@\" >\"$RECORD.part\" && mv \"$RECORD.part\" \"$RECORD\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The arguments the stand-in browser got, once it has run (bounded wait).
+fn recorded_argv(record: &std::path::Path) -> Vec<String> {
+    let deadline = Instant::now() + LIMIT;
+    while !record.exists() {
+        assert!(Instant::now() < deadline, "the browser was not started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let text = std::fs::read_to_string(record).unwrap();
+    text.split_terminator('\0').map(str::to_owned).collect()
+}
+
+/// `sso login admin` with `vars`: the printed URL, and what the stand-in browser got (`None`:
+/// not started). The sign-in is then completed as a browser would, at the printed URL.
+fn pkce_login(
+    s: &Sandbox,
+    standin: &Standin,
+    vars: &[(&str, &str)],
+    record: &std::path::Path,
+    started: bool,
+) -> (String, Option<Vec<String>>) {
+    let mut cmd = runas(s, standin);
+    cmd.env("RECORD", record).args(["sso", "login", "admin"]);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let (mut child, lines) = spawn_reading_stderr(&mut cmd);
+    let url = printed_url(&lines);
+    assert!(
+        url.starts_with(&format!("{}/authorize?", standin.url())),
+        "not the PKCE flow: {url}"
+    );
+    let argv = started.then(|| recorded_argv(record));
+    let page = ureq::get(&url)
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(page.contains("Signed in"), "{page}");
+    assert!(wait_bounded(&mut child).success());
+    (url, argv)
+}
+
+/// The arguments a browser should get for a URL.
+type Expected = fn(&str) -> Vec<String>;
+
+#[test]
+fn browser_variable_gets_the_sign_in_url_as_one_argument_or_in_place_of_percent_s() {
+    let (s, standin) = setup();
+    // A directory with a space: the command is split into words as a shell would.
+    let browser = s.dir.path().join("my browser/open-url");
+    recording_browser(&browser);
+    let quoted = format!("'{}'", browser.display());
+    let rows: [(String, Expected); 2] = [
+        // The first command cannot start: the next one is used. No display is needed, and with
+        // a browser at hand the sign-in is PKCE.
+        (format!("/nonexistent/browser:{quoted}"), |url| {
+            vec![url.to_owned()]
+        }),
+        (format!("{quoted} --new-window --url=%s --private"), |url| {
+            vec![
+                "--new-window".to_owned(),
+                format!("--url={url}"),
+                "--private".to_owned(),
+            ]
+        }),
+    ];
+    for (i, (value, expected)) in rows.iter().enumerate() {
+        let record = s.dir.path().join(format!("record-{i}"));
+        let (url, argv) = pkce_login(&s, &standin, &[("BROWSER", value)], &record, true);
+        assert!(url.contains("&state="), "{url}");
+        assert_eq!(argv.unwrap(), expected(&url), "BROWSER={value}");
+    }
+}
+
+#[test]
+fn without_browser_or_display_the_url_is_printed_and_nothing_is_launched() {
+    let (s, standin) = setup();
+    let bin = s.dir.path().join("bin");
+    recording_browser(&bin.join("xdg-open"));
+    let path = format!("{}:{}", bin.display(), path_with_venv());
+
+    // Nothing to open a browser with: the URL on stderr, and the opener never started.
+    let record = s.dir.path().join("record-no-display");
+    let vars = [("PATH", path.as_str()), ("RUNAS_SSO_FLOW", "pkce")];
+    pkce_login(&s, &standin, &vars, &record, false);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!record.exists(), "xdg-open was started without a display");
+
+    // RUNAS_NO_BROWSER beats $BROWSER and the display: the device flow, nothing started.
+    let record = s.dir.path().join("record-no-browser");
+    let browser = bin.join("xdg-open").display().to_string();
+    let (out, user_code) = signing_in(
+        runas(&s, &standin)
+            .env("PATH", &path)
+            .env("DISPLAY", ":0")
+            .env("BROWSER", &browser)
+            .env("RUNAS_NO_BROWSER", "1")
+            .env("RECORD", &record)
+            .args(["sso", "login", "admin"]),
+        &standin,
+    );
+    assert!(out.ok().stderr.contains(&user_code));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !record.exists(),
+        "a browser was started with RUNAS_NO_BROWSER"
+    );
+
+    // The same fake xdg-open is what a display brings in: the checks above are not vacuous.
+    let record = s.dir.path().join("record-display");
+    let vars = [("PATH", path.as_str()), ("DISPLAY", ":0")];
+    let (url, argv) = pkce_login(&s, &standin, &vars, &record, true);
+    assert_eq!(argv.unwrap(), [url]);
+}

@@ -62,9 +62,10 @@ fn options_with_values(cmd: &clap::Command) -> Vec<String> {
 fn bash(generated: &str, cmd: &clap::Command) -> String {
     let glue = format!(
         r#"
-# Profile names for the first word that is neither an option nor an option's value.
+# Profile names for the first word that is neither an option nor an option's value; after
+# `--` that word is a profile, never a subcommand.
 _aws_runas_with_profiles() {{
-    local i word skip=0 position=0 cur=${{COMP_WORDS[COMP_CWORD]}}
+    local i word skip=0 position=0 ended=0 cur=${{COMP_WORDS[COMP_CWORD]}}
     for ((i = 1; i < COMP_CWORD; i++)); do
         word=${{COMP_WORDS[i]}}
         if ((skip)); then
@@ -72,6 +73,7 @@ _aws_runas_with_profiles() {{
             continue
         fi
         case ${{word}} in
+        --) ended=1 ;;
         {options}) skip=1 ;;
         -*) ;;
         *) position=$((position + 1)) ;;
@@ -85,7 +87,7 @@ _aws_runas_with_profiles() {{
             if [[ ${{name}} == "${{cur}}"* ]]; then
                 COMPREPLY+=("$(printf '%q' "${{name}}")")
             fi
-        done < <(aws-runas __profiles 2>/dev/null || true; printf '%s\n' {subcommands})
+        done < <(aws-runas __profiles 2>/dev/null || true; ((ended)) || printf '%s\n' {subcommands})
         return 0
     fi
     _aws__runas "$@"

@@ -69,6 +69,7 @@ pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode>
     match Profiles::load(&env) {
         Err(e) => report.add(Level::Error, e.to_string()),
         Ok(profiles) => {
+            check_shadowed(&profiles, &mut report);
             let request = super::request(options, Some(&name));
             match crate::session::resolve(&profiles, &name, &request, &env) {
                 Err(e) => report.add(Level::Error, format!("{e}")),
@@ -131,9 +132,11 @@ fn describe(r: &Resolved) -> String {
         ),
         (None, Some(Federated::WebSignIn(w)), _) => writeln!(
             out,
-            "source: web identity sign-in at {} (client {}, {:?} flow) as {}\nassume with the ID token: {} ({})",
+            "source: web identity sign-in at {} (client {}, redirect URI {}, {:?} provider, {:?} flow) as {}\nassume with the ID token: {} ({})",
             crate::idp::http::origin(&w.auth_url),
             w.client_id,
+            w.redirect_uri,
+            w.provider,
             w.flow,
             w.username.as_deref().unwrap_or("(asked)"),
             w.web_role,
@@ -209,6 +212,17 @@ fn check_environment(env: &Environment, report: &mut Report) {
         report.add(
             Level::Error,
             "AWS_ACCESS_KEY_ID is set without AWS_SECRET_ACCESS_KEY: set both or neither",
+        );
+    }
+}
+
+/// A profile named like a subcommand is reached only past `--`.
+fn check_shadowed(profiles: &Profiles, report: &mut Report) {
+    let words = crate::cli::subcommand_words();
+    for name in profiles.names().filter(|n| words.iter().any(|w| w == n)) {
+        report.add(
+            Level::Warn,
+            format!("profile '{name}' has the name of a subcommand: `aws-runas {name} ...` runs the subcommand; for the profile, run aws-runas {} (`runas use {name}` means the profile)", crate::cli::profile_argument(name)),
         );
     }
 }
@@ -357,7 +371,7 @@ fn check_federated(r: &Resolved, report: &mut Report) {
                 r.name,
                 crate::idp::http::origin(&w.auth_url),
                 w.flow,
-                r.name
+                crate::cli::profile_argument(&r.name)
             ),
         ),
         None => {}
@@ -525,7 +539,7 @@ fn check_saml_roles(env: &Environment, s: &SamlSettings, report: &mut Report) {
                     Level::Info,
                     format!(
                         "roles not checked: {why}; `aws-runas {}` signs in and shows them",
-                        s.profile
+                        crate::cli::profile_argument(&s.profile)
                     ),
                 ),
                 None => report.add(Level::Error, format!("signing in failed: {e:#}")),

@@ -21,6 +21,7 @@ pub mod whoami;
 use std::ffi::OsString;
 use std::io::Write;
 
+use clap::parser::ValueSource;
 use clap::Parser;
 use std::process::ExitCode;
 
@@ -50,6 +51,122 @@ pub fn first_line(e: &clap::Error) -> String {
         "{} (see aws-runas --help)",
         first.trim_start_matches("error: ")
     )
+}
+
+/// A word as a POSIX shell reads it back, quoted only when it must be (`--output=json` stays as
+/// typed).
+fn quoted(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_=+@%:,./".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        shell_words::quote(word).into_owned()
+    }
+}
+
+/// A secret option's value as given on the command line.
+struct Secret {
+    short: Option<char>,
+    long: Option<String>,
+    value: String,
+    /// What stands for it in a message: `<PASSWORD>`.
+    name: String,
+}
+
+impl Secret {
+    /// When `token` (after `previous`) carries the value, what of it is not the value: nothing
+    /// (`-P VALUE`), or the option it is glued to (`-PVALUE`, `-sP=VALUE`, `--password=VALUE`).
+    fn kept<'a>(&self, token: &'a str, previous: &str) -> Option<&'a str> {
+        let cluster = |t: &str| t.starts_with('-') && !t.starts_with("--");
+        let ends_short = |t: &str, suffix: &str| {
+            cluster(t)
+                && self
+                    .short
+                    .is_some_and(|s| t.ends_with(&format!("{s}{suffix}")))
+        };
+        let is_long = |t: &str, suffix: &str| {
+            self.long
+                .as_deref()
+                .is_some_and(|l| t == format!("--{l}{suffix}"))
+        };
+        if token == self.value && (ends_short(previous, "") || is_long(previous, "")) {
+            return Some("");
+        }
+        let head = token.strip_suffix(self.value.as_str())?;
+        (ends_short(head, "") || ends_short(head, "=") || is_long(head, "=")).then_some(head)
+    }
+}
+
+/// The line for a command line that failed to parse because its first word in PROFILE's place
+/// names a subcommand and also a profile of the user's: the person most likely meant the
+/// profile, which `--` reaches. `None` when that is not what happened.
+pub fn shadowed_profile(args: &[OsString]) -> Option<String> {
+    let flat = crate::cli::profile_only_command();
+    let matches = flat.clone().try_get_matches_from(args).ok()?;
+    let as_profile = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).ok()?;
+    let word = as_profile.profile.as_deref()?;
+    if !crate::cli::subcommand_words().iter().any(|w| w == word) {
+        return None;
+    }
+    let profiles =
+        crate::config::Profiles::load(&crate::environment::Environment::from_process()).ok()?;
+    if !profiles.names().any(|n| n == word) {
+        return None;
+    }
+    // `--` before the word's first occurrence that then parses as that profile (an earlier one
+    // may be an option's value, `-U sso sso`).
+    let at = (1..args.len()).filter(|&i| args[i] == *word).find(|&i| {
+        let mut tried = args.to_vec();
+        tried.insert(i, "--".into());
+        crate::cli::parse(&tried).is_ok_and(|cli| {
+            cli.subcommand.is_none()
+                && cli.profile.as_deref() == Some(word)
+                && cli.command == as_profile.command
+        })
+    })?;
+    // The user typed them, but an error line may end up in a log: secret values (the options
+    // whose variables' values help hides) are shown by their names.
+    let secrets: Vec<Secret> = flat
+        .get_arguments()
+        .filter(|a| a.is_hide_env_values_set())
+        .filter(|a| matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine))
+        .filter_map(|a| {
+            let value = matches
+                .get_raw(a.get_id().as_str())?
+                .next_back()?
+                .to_str()?;
+            Some(Secret {
+                short: a.get_short(),
+                long: a.get_long().map(str::to_owned),
+                value: value.to_owned(),
+                name: format!("<{}>", a.get_value_names()?.first()?),
+            })
+        })
+        .filter(|secret| !secret.value.is_empty())
+        .collect();
+    let shown = |i: usize, token: &OsString| {
+        let token = token.to_string_lossy();
+        let previous = args[i - 1].to_string_lossy();
+        let redacted = secrets.iter().filter(|_| i < at).find_map(|secret| {
+            let kept = match secret.kept(&token, &previous)? {
+                "" => String::new(),
+                option => quoted(option),
+            };
+            Some(format!("{kept}{}", secret.name))
+        });
+        redacted.unwrap_or_else(|| quoted(&token))
+    };
+    let mut line = vec!["aws-runas".to_owned()];
+    for (i, token) in args.iter().enumerate().skip(1) {
+        if i == at {
+            line.push("--".into());
+        }
+        line.push(shown(i, token));
+    }
+    Some(format!(
+        "'{word}' is a subcommand and also a profile: for the profile, run {}; for the subcommand, see aws-runas {word} --help",
+        line.join(" ")
+    ))
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -12,11 +12,10 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
-use clap::Parser;
 use jiff::Timestamp;
 
 use super::{first_line, print, CredentialRequest, Session};
-use crate::cli::{Cli, ExportArgs, Options};
+use crate::cli::{ExportArgs, Options};
 use crate::credentials::Credentials;
 use crate::environment::{Environment, OURS};
 use crate::output::environment;
@@ -49,7 +48,8 @@ pub fn run(export: ExportArgs) -> anyhow::Result<ExitCode> {
     let shell = kind.shell();
     let env = Environment::from_process();
     let argv = std::iter::once(OsString::from("aws-runas")).chain(args.iter().map(OsString::from));
-    let cli = Cli::try_parse_from(argv).map_err(|e| anyhow::anyhow!(first_line(&e)))?;
+    // Read with no subcommands: `runas use sso` means the profile `sso`, never the subcommand.
+    let cli = crate::cli::parse_profile_only(argv).map_err(|e| anyhow::anyhow!(first_line(&e)))?;
     if cli.subcommand.is_some() || !cli.command.is_empty() {
         anyhow::bail!("runas use takes a profile and aws-runas flags, not a command");
     }

@@ -23,7 +23,7 @@ use crate::config::SsoSession;
 use crate::oauth::loopback::Listener;
 use crate::oauth::pkce::Pkce;
 use crate::oauth::wait::{self, Poll, MAX_DEVICE_WAIT};
-use crate::tty::{browser_command, open_browser, Spinner};
+use crate::tty::{browser_available, open_browser, Spinner};
 use client::{Grant, RedirectClient, SsoApi};
 use token::CachedToken;
 
@@ -97,11 +97,11 @@ pub struct SignIn {
 }
 
 impl SignIn {
-    /// As the AWS CLI v2: PKCE where a browser can be opened here, the device grant elsewhere
-    /// (SSH sessions, containers). `RUNAS_SSO_FLOW=device|pkce` chooses, `RUNAS_NO_BROWSER`
-    /// keeps the browser closed.
+    /// As the AWS CLI v2: PKCE where a browser can be opened here (`$BROWSER`, or a display), the
+    /// device grant elsewhere (SSH sessions, containers). `RUNAS_SSO_FLOW=device|pkce` chooses,
+    /// `RUNAS_NO_BROWSER` keeps the browser closed.
     pub fn from_env(use_device_code: bool, no_browser: bool) -> Self {
-        let browser = !no_browser && browser_command().is_some();
+        let browser = !no_browser && browser_available();
         let flow = match std::env::var("RUNAS_SSO_FLOW").ok().as_deref() {
             _ if use_device_code => Flow::Device,
             Some("device") => Flow::Device,
