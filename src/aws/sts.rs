@@ -84,6 +84,7 @@ pub struct SdkSts {
     region: String,
     endpoint: Option<String>,
     at: Endpoint,
+    ca_bundle: Option<crate::tls::Bundle>,
     /// The unit tests' stand-in for the network, answering without retries.
     #[cfg(test)]
     http: Option<aws_sdk_sts::config::SharedHttpClient>,
@@ -91,12 +92,17 @@ pub struct SdkSts {
 
 impl SdkSts {
     /// Cheap: nothing is built until the first call.
-    pub fn new(region: Option<&str>, endpoint: Option<&str>) -> Self {
+    pub fn new(
+        region: Option<&str>,
+        endpoint: Option<&str>,
+        ca_bundle: Option<&crate::tls::Bundle>,
+    ) -> Self {
         let region = region.unwrap_or(FALLBACK_REGION).to_owned();
         Self {
             at: STS.at(&region, endpoint),
             region,
             endpoint: endpoint.map(str::to_owned),
+            ca_bundle: ca_bundle.cloned(),
             #[cfg(test)]
             http: None,
         }
@@ -106,7 +112,7 @@ impl SdkSts {
     fn answering(http: aws_sdk_sts::config::SharedHttpClient) -> Self {
         Self {
             http: Some(http),
-            ..Self::new(None, None)
+            ..Self::new(None, None, None)
         }
     }
 
@@ -131,7 +137,8 @@ impl SdkSts {
         let config = super::configured!(
             aws_sdk_sts,
             Some(self.region.as_str()),
-            self.endpoint.as_deref()
+            self.endpoint.as_deref(),
+            self.ca_bundle.as_ref()
         );
         Client::from_conf(self.for_tests(config).build())
     }
@@ -140,7 +147,8 @@ impl SdkSts {
         let config = super::configured!(
             aws_sdk_sts,
             Some(self.region.as_str()),
-            self.endpoint.as_deref()
+            self.endpoint.as_deref(),
+            self.ca_bundle.as_ref()
         )
         .credentials_provider(super::sdk_credentials!(aws_sdk_sts, with));
         Client::from_conf(self.for_tests(config).build())
