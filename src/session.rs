@@ -66,7 +66,7 @@ pub fn resolve(
         None => env,
     };
     let mut resolved = profiles.resolve(name, &request.overrides, &env)?;
-    crate::tls::set_profile_bundle(crate::config::signin::ca_bundle(profiles, name, &env));
+    resolved.ca_bundle = crate::config::signin::ca_bundle(profiles, name, &env);
     crate::config::signin::apply(
         profiles,
         &request.saml,
@@ -87,10 +87,10 @@ pub struct Session {
 impl Session {
     pub fn open(request: &CredentialRequest) -> anyhow::Result<Self> {
         let env = Environment::from_process();
-        let name = request
-            .profile
-            .clone()
-            .unwrap_or_else(|| default_profile_name(&env));
+        let name = match &request.profile {
+            Some(name) => name.clone(),
+            None => default_profile_name(&env)?,
+        };
         let profiles = Profiles::load(&env)?;
         let resolved = resolve(&profiles, &name, request, &env)?;
         let cache = Cache::from_env(&env)?;
@@ -105,6 +105,7 @@ impl Session {
         SdkSts::new(
             self.resolved.region.as_deref(),
             self.resolved.sts_endpoint.as_deref(),
+            self.resolved.ca_bundle.as_ref(),
         )
     }
 
@@ -156,8 +157,12 @@ impl Session {
     /// `-c`: the credentials also go to a `[PROFILE-awsrunas]` section of the credentials file.
     pub fn write_credentials_file(&self, creds: &Credentials) -> anyhow::Result<()> {
         let env = Environment::from_process();
-        let path = crate::config::credentials_file_path(&env)
-            .context("no credentials file: set HOME or AWS_SHARED_CREDENTIALS_FILE")?;
+        let path = crate::config::credentials_file_path(&env).with_context(|| {
+            format!(
+                "no credentials file to write to: {} is empty",
+                crate::config::CREDENTIALS_VARIABLE
+            )
+        })?;
         let tightened =
             crate::credentials_file::write(&path, &self.resolved.name, creds, &self.cache)?;
         if let Some(t) = tightened {

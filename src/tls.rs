@@ -2,10 +2,13 @@
 //! the SDK clients for STS, IAM and Identity Center): the system's trust store (where a company
 //! puts its private CA), else the public roots built in, plus the PEM bundle that
 //! `AWS_CA_BUNDLE` or a profile's `ca_bundle` names, as botocore reads them.
+//!
+//! The bundle is a value handed to each client as it is built (it travels with the resolved
+//! profile), never a setting of the process: `serve` answers for one profile, then another.
 
 use std::io::Read as _;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::environment::Environment;
@@ -87,29 +90,56 @@ impl Bundle {
     }
 }
 
-/// The bundle of the profile this process resolved, for clients built far from the profile
-/// (the SDK's): set once, by the first resolution, as a process serves one profile.
-static PROFILE_BUNDLE: OnceLock<Option<Bundle>> = OnceLock::new();
-
-pub fn set_profile_bundle(bundle: Option<Bundle>) {
-    let _ = PROFILE_BUNDLE.set(bundle);
+/// The system's roots, as DER.
+fn native_roots() -> Vec<Vec<u8>> {
+    rustls_native_certs::load_native_certs()
+        .certs
+        .iter()
+        .map(|der| der.as_ref().to_vec())
+        .collect()
 }
 
-/// The resolved profile's bundle, else `AWS_CA_BUNDLE` (commands that resolve no profile).
-pub fn process_bundle() -> Option<Bundle> {
-    match PROFILE_BUNDLE.get() {
-        Some(bundle) => bundle.clone(),
-        None => Bundle::find(&Environment::from_process(), None),
+/// A rustls client configuration with the same roots as [`ureq_config`] and the SDK's
+/// provider (aws-lc-rs): for connections no SDK client makes, the SSM data channel's.
+pub fn rustls_client_config(
+    bundle: Option<&Bundle>,
+) -> Result<Arc<rustls::ClientConfig>, BundleError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for der in native_roots() {
+        // One certificate the store cannot use must not cost the rest.
+        let _ = roots.add(rustls::pki_types::CertificateDer::from(der));
     }
+    if let Some(bundle) = bundle {
+        let pem = bundle.pem()?;
+        for cert in bundle.certificates_in(&pem) {
+            roots
+                .add(rustls::pki_types::CertificateDer::from(cert.der().to_vec()))
+                .map_err(|e| BundleError::Unreadable {
+                    path: bundle.path.clone(),
+                    from: bundle.from.clone(),
+                    reason: e.to_string(),
+                })?;
+        }
+    }
+    if roots.is_empty() {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("aws-lc-rs supports the default protocol versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// The roots for ureq: the system's store and the bundle; the built-in public roots when the
 /// system has none (a minimal container) and no bundle is named.
 pub fn ureq_config(bundle: Option<&Bundle>) -> Result<ureq::tls::TlsConfig, BundleError> {
-    let mut certs: Vec<ureq::tls::Certificate<'static>> = rustls_native_certs::load_native_certs()
-        .certs
+    let mut certs: Vec<ureq::tls::Certificate<'static>> = native_roots()
         .iter()
-        .map(|der| ureq::tls::Certificate::from_der(der.as_ref()).to_owned())
+        .map(|der| ureq::tls::Certificate::from_der(der).to_owned())
         .collect();
     if let Some(bundle) = bundle {
         let pem = bundle.pem()?;
@@ -255,6 +285,8 @@ mod tests {
             )
         );
         assert!(ureq_config(Some(&b)).is_err());
+        assert!(rustls_client_config(Some(&b)).is_err());
+        assert!(rustls_client_config(None).is_ok());
 
         // A FIFO would block the open forever: refused before opening.
         #[cfg(unix)]

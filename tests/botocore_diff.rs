@@ -2,9 +2,12 @@
 //! (against moto, its requests recorded) and by botocore itself (tests/botocore_resolve.py, one
 //! Python process for every case). Compared: success or failure, the keys that sign the first
 //! call, each AssumeRole's role ARN, external id, configured session name and duration, and the
-//! region. Fixed cases pin the rules botocore is known for; seeded random ones (comments,
+//! region; keys handed out as they are (temporary ones) are compared whole. Fixed cases pin the
+//! rules botocore is known for, the file variables (`$VAR`, `~`, empty, a directory), keys split
+//! across the files and an empty `AWS_PROFILE` among them; seeded random ones (comments,
 //! continuation lines, indentation, tabs, CRLF and CR, key case, duplicates, `[default]` against
-//! `[profile default]`, credentials against config, environment, chains) look for the rest.
+//! `[profile default]`, credentials against config, split keys, environment, file variables,
+//! chains) look for the rest.
 //! `DIFF_SEED` and `DIFF_CASES` choose other random cases, `DIFF_RUNAS_BIN` another binary.
 //!
 //! aws-runas's deliberate differences (README) are allowed where they apply, and counted.
@@ -20,13 +23,46 @@ use common::{run, Moto, LIMIT};
 use serde_json::{json, Value};
 
 const ENV_KEY: &str = "AKIAENVIRONMENT00001";
+/// A case's value for a variable that is not to be set at all.
+const UNSET: &str = "{unset}";
 
 #[derive(Clone, Debug)]
 struct Case {
     config: String,
     credentials: String,
-    target: String,
+    /// `None`: no profile named, so `AWS_PROFILE` and its kin choose.
+    target: Option<String>,
+    /// `{dir}` in a value stands for the case's directory, which is also its HOME; [`UNSET`]
+    /// removes the variable.
     env: Vec<(String, String)>,
+    /// More files under the case's directory, as (relative path, text).
+    files: Vec<(String, String)>,
+}
+
+impl Case {
+    fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    fn untargeted(mut self) -> Self {
+        self.target = None;
+        self
+    }
+
+    fn file(mut self, path: &str, text: &str) -> Self {
+        self.files.push((path.into(), text.into()));
+        self
+    }
+
+    /// The environment both sides get, past the defaults, `{dir}` filled in.
+    fn env_in(&self, dir: &Path) -> Vec<(String, String)> {
+        let dir = dir.to_str().unwrap();
+        self.env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.replace("{dir}", dir)))
+            .collect()
+    }
 }
 
 /// What one side resolved, in comparable form.
@@ -35,9 +71,12 @@ enum Outcome {
     Failed(String),
     Resolved {
         region: Option<String>,
-        /// The key that signs the first STS call (the root of the chain).
+        /// The key that signs the first STS call (the root of the chain), or the key handed out
+        /// when no call is made.
         root: String,
         hops: Vec<Hop>,
+        /// Temporary keys handed out as they are, with no STS call: their secret and token.
+        handed: Option<(String, Option<String>)>,
     },
 }
 
@@ -109,6 +148,21 @@ fn plan_profile(rng: &mut SplitMix, name: &str) -> Plan {
     if rng.chance(if in_credentials { 10 } else { 20 }) {
         config.push(("aws_access_key_id".into(), key_id("AKIACONF", name)));
         config.push(("aws_secret_access_key".into(), format!("conf/{name}")));
+    }
+    // Now and then half a pair in either file: botocore never pairs keys across the files.
+    if rng.chance(6) {
+        let half = if rng.chance(50) {
+            ("aws_access_key_id".to_owned(), key_id("AKIAHALF", name))
+        } else {
+            ("aws_secret_access_key".to_owned(), format!("half/{name}"))
+        };
+        if rng.chance(50) {
+            credentials.retain(|(k, _)| *k != half.0);
+            credentials.push(half);
+        } else {
+            config.retain(|(k, _)| *k != half.0);
+            config.push(half);
+        }
     }
     if rng.chance(40) {
         let region = rng
@@ -280,6 +334,15 @@ fn random_case(rng: &mut SplitMix) -> Case {
         env.push(("AWS_ACCESS_KEY_ID".to_owned(), ENV_KEY.to_owned()));
         env.push(("AWS_SECRET_ACCESS_KEY".to_owned(), "env/secret".to_owned()));
     }
+    // The same files, named the ways botocore expands.
+    if rng.chance(10) {
+        let named = rng.pick(&["~/config", "$HOME/config", "${HOME}/config", "~/./config"]);
+        env.push(("AWS_CONFIG_FILE".to_owned(), named.to_string()));
+    }
+    if rng.chance(10) {
+        let named = rng.pick(&["~/credentials", "$HOME/credentials", "{dir}/credentials"]);
+        env.push(("AWS_SHARED_CREDENTIALS_FILE".to_owned(), named.to_string()));
+    }
     let target = if rng.chance(3) {
         "zzz".to_owned()
     } else {
@@ -288,8 +351,9 @@ fn random_case(rng: &mut SplitMix) -> Case {
     Case {
         config,
         credentials,
-        target,
+        target: Some(target),
         env,
+        files: vec![],
     }
 }
 
@@ -297,8 +361,9 @@ fn fixed(config: &str, credentials: &str, target: &str) -> Case {
     Case {
         config: config.into(),
         credentials: credentials.into(),
-        target: target.into(),
+        target: Some(target.into()),
         env: vec![],
+        files: vec![],
     }
 }
 
@@ -343,6 +408,118 @@ fn fixed_cases() -> Vec<Case> {
     ]
 }
 
+const CONF_KEYS_A: &str =
+    "[profile a]\naws_access_key_id = AKIACONF0000000000A\naws_secret_access_key = ca\n";
+
+/// Issue 21's last differences, each one case: how the file variables are read, keys split
+/// across the two files, and the profile variables set to nothing.
+fn variable_and_split_key_cases() -> Vec<Case> {
+    let via_a = format!("[profile x]\n{ROLE}source_profile = a\nregion = eu-west-1\n");
+    // What the default files say, to tell them from the ones the variables name.
+    let home_keys = "[a]\naws_access_key_id = AKIAHOME0000000000A\naws_secret_access_key = h\n";
+    let home_config = "[profile a]\nregion = ap-south-1\n";
+    vec![
+        // `$VAR`, `${VAR}` and `~` in the file variables, as Python expands them.
+        fixed("", KEYS_A, "a")
+            .env("D", "{dir}")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "$D/credentials"),
+        fixed(&via_a, KEYS_A, "x")
+            .env("D", "{dir}")
+            .env("AWS_CONFIG_FILE", "${D}/config")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "~/credentials"),
+        // Variables first, then `~`: a value may bring the `~`.
+        fixed(&via_a, KEYS_A, "x")
+            .env("T", "~")
+            .env("AWS_CONFIG_FILE", "$T/config"),
+        // A variable set to nothing is set; one that is not set stays as written (no such file).
+        fixed(&via_a, KEYS_A, "x")
+            .env("EMPTY", "")
+            .env("AWS_CONFIG_FILE", "{dir}$EMPTY/config"),
+        fixed(&via_a, KEYS_A, "x").env("AWS_CONFIG_FILE", "{dir}/$NO_SUCH_VARIABLE/config"),
+        fixed(&via_a, KEYS_A, "x").env("AWS_SHARED_CREDENTIALS_FILE", "${NO_SUCH_VARIABLE}"),
+        // `~USER` of nobody stays as written.
+        fixed(&via_a, KEYS_A, "x").env("AWS_CONFIG_FILE", "~no-such-user-here/config"),
+        // Set to nothing: no file at all, never the default one.
+        fixed(CONF_KEYS_A, KEYS_A, "a")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "")
+            .file(".aws/credentials", home_keys),
+        fixed("", KEYS_A, "a")
+            .env("AWS_CONFIG_FILE", "")
+            .file(".aws/config", home_config),
+        fixed("", KEYS_A, "a")
+            .env("AWS_CONFIG_FILE", "")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "")
+            .file(".aws/credentials", home_keys),
+        // Unset: the default files under HOME.
+        fixed("", "", "a")
+            .env("AWS_CONFIG_FILE", UNSET)
+            .env("AWS_SHARED_CREDENTIALS_FILE", UNSET)
+            .file(".aws/config", home_config)
+            .file(".aws/credentials", home_keys),
+        // A directory where a file should be (aws-runas refuses it: README).
+        fixed(CONF_KEYS_A, KEYS_A, "a").env("AWS_SHARED_CREDENTIALS_FILE", "{dir}"),
+        fixed("", KEYS_A, "a").env("AWS_CONFIG_FILE", "$HOME"),
+        // A path through a file is no file.
+        fixed("", KEYS_A, "a").env("AWS_CONFIG_FILE", "{dir}/credentials/config"),
+        // A key id in one file, its secret in the other: never a pair.
+        fixed(
+            "[profile a]\naws_access_key_id = AKIACONF0000000000A\n",
+            "[a]\naws_secret_access_key = sa\n",
+            "a",
+        ),
+        fixed(
+            "[profile a]\naws_secret_access_key = ca\n",
+            "[a]\naws_access_key_id = AKIACRED0000000000A\n",
+            "a",
+        ),
+        fixed(
+            &format!("{via_a}[profile a]\naws_access_key_id = AKIACONF0000000000A\n"),
+            "[a]\naws_secret_access_key = sa\n",
+            "x",
+        ),
+        // The credentials file's key id without its secret: the config file's pair is not used.
+        fixed(CONF_KEYS_A, "[a]\naws_access_key_id = AKIACRED0000000000A\n", "a"),
+        fixed(
+            &format!("{via_a}{CONF_KEYS_A}"),
+            "[a]\naws_access_key_id = AKIACRED0000000000A\n",
+            "x",
+        ),
+        // Without a key id there, the config file's keys, token and all: a lone secret in the
+        // credentials file does not replace theirs.
+        fixed(
+            "[profile a]\naws_access_key_id = ASIACONF0000000000A\naws_secret_access_key = conf-secret\naws_session_token = conf-token\n",
+            "[a]\naws_secret_access_key = cred-secret\naws_session_token = cred-token\n",
+            "a",
+        ),
+        // The token comes from the keys' file, aws_security_token first.
+        fixed(
+            "",
+            "[a]\naws_access_key_id = ASIACRED0000000000A\naws_secret_access_key = sa\naws_session_token = session-token\naws_security_token = security-token\n",
+            "a",
+        ),
+        fixed(
+            "[profile a]\naws_session_token = conf-token\n",
+            "[a]\naws_access_key_id = ASIACRED0000000000A\naws_secret_access_key = sa\n",
+            "a",
+        ),
+        // The profile variables: set to nothing is refused, never read as `default`.
+        fixed("", &format!("{KEYS_A}[default]\naws_access_key_id = AKIACRED000DEFAULT\naws_secret_access_key = s\n"), "a")
+            .untargeted()
+            .env("AWS_PROFILE", ""),
+        fixed("", KEYS_A, "a")
+            .untargeted()
+            .env("AWS_PROFILE", "a")
+            .env("AWS_DEFAULT_PROFILE", ""),
+        fixed("", KEYS_A, "a")
+            .untargeted()
+            .env("AWS_PROFILE", "")
+            .env("AWS_DEFAULT_PROFILE", "a"),
+        fixed("", KEYS_A, "a").untargeted().env("AWS_PROFILE", "a"),
+        fixed("", KEYS_A, "a").untargeted().env("AWS_DEFAULT_PROFILE", "a"),
+        fixed("", "[default]\naws_access_key_id = AKIACRED000DEFAULT\naws_secret_access_key = s\n", "a").untargeted(),
+    ]
+}
+
 /// botocore's answers for every case, from one Python process.
 fn botocore(cases: &[Case], dirs: &[tempfile::TempDir]) -> Vec<Value> {
     let input: Vec<Value> = cases
@@ -352,8 +529,9 @@ fn botocore(cases: &[Case], dirs: &[tempfile::TempDir]) -> Vec<Value> {
             json!({
                 "config": d.path().join("config"),
                 "credentials": d.path().join("credentials"),
+                "home": d.path(),
                 "target": c.target,
-                "env": c.env.iter().cloned().collect::<BTreeMap<_, _>>(),
+                "env": c.env_in(d.path()).into_iter().collect::<BTreeMap<_, _>>(),
             })
         })
         .collect();
@@ -400,6 +578,12 @@ fn botocore_outcome(v: &Value) -> Outcome {
             |h| h.signer.clone(),
         ),
         hops: normalize(hops),
+        handed: v["handed"].as_array().map(|h| {
+            (
+                h[0].as_str().unwrap().to_owned(),
+                h[1].as_str().map(str::to_owned),
+            )
+        }),
     }
 }
 
@@ -472,9 +656,15 @@ fn runas_outcome(case: &Case, dir: &Path, moto: &Moto) -> (Outcome, String) {
         .env("AWS_ENDPOINT_URL", moto.url())
         .env("AWS_CONFIG_FILE", dir.join("config"))
         .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("credentials"))
-        .envs(case.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
-        .arg(&case.target);
+        .args(&case.target);
+    for (k, v) in case.env_in(dir) {
+        if v == UNSET {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
+    }
     let out = run(&mut cmd, LIMIT);
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
     if out.code != Some(0) {
@@ -484,8 +674,25 @@ fn runas_outcome(case: &Case, dir: &Path, moto: &Moto) -> (Outcome, String) {
         let v = l.strip_prefix("export AWS_REGION=")?;
         Some(v.trim_matches('\'').to_owned())
     });
+    let exported = |name: &str| {
+        let prefix = format!("export {name}=");
+        out.stdout.lines().find_map(|l| {
+            let v = l.strip_prefix(&prefix)?;
+            Some(v.trim_matches('\'').to_owned())
+        })
+    };
     let calls = recorded(moto);
-    let root = calls.first().map(|(_, k)| k.clone()).unwrap_or_default();
+    // Keys handed out with no call made: those keys, whole.
+    let handed = calls.is_empty().then(|| {
+        (
+            exported("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
+            exported("AWS_SESSION_TOKEN"),
+        )
+    });
+    let root = match calls.first() {
+        Some((_, k)) => k.clone(),
+        None => exported("AWS_ACCESS_KEY_ID").unwrap_or_default(),
+    };
     let hops = calls
         .iter()
         .filter(|(f, _)| f["Action"] == "AssumeRole")
@@ -508,6 +715,7 @@ fn runas_outcome(case: &Case, dir: &Path, moto: &Moto) -> (Outcome, String) {
             region,
             root,
             hops: normalize(hops),
+            handed,
         },
         out.stderr,
     )
@@ -527,6 +735,25 @@ fn expected(
             .map(|(_, v)| v.clone())
     };
     let mut outcome = botocore_outcome(boto);
+    // A file variable naming a directory is refused; botocore reads no file there.
+    if boto["named_directory"] == true {
+        *deliberate
+            .entry("a directory named as a file refused")
+            .or_default() += 1;
+        return Outcome::Failed("a directory".into());
+    }
+    // An empty AWS_PROFILE (or AWS_DEFAULT_PROFILE) is refused wherever it is; botocore
+    // refuses it only when it reads it first.
+    let empty_profile_variable = case.target.is_none()
+        && ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"]
+            .iter()
+            .any(|v| env(v).is_some_and(|v| v.is_empty()));
+    if empty_profile_variable && !matches!(outcome, Outcome::Failed(_)) {
+        *deliberate
+            .entry("an empty profile variable refused")
+            .or_default() += 1;
+        return Outcome::Failed("an empty profile variable".into());
+    }
     // Keys AWS could never accept (a control byte, a space, a continuation line) are refused
     // where they are read; botocore sends them and STS refuses them.
     if boto["keys_well_formed"] == false {
@@ -605,6 +832,7 @@ fn aws_runas_resolves_what_botocore_resolves() {
         .unwrap_or(250);
     let mut rng = SplitMix(seed);
     let mut cases = fixed_cases();
+    cases.extend(variable_and_split_key_cases());
     cases.extend((0..count).map(|_| random_case(&mut rng)));
     let dirs: Vec<tempfile::TempDir> = cases
         .iter()
@@ -612,6 +840,11 @@ fn aws_runas_resolves_what_botocore_resolves() {
             let d = tempfile::tempdir().unwrap();
             std::fs::write(d.path().join("config"), &c.config).unwrap();
             std::fs::write(d.path().join("credentials"), &c.credentials).unwrap();
+            for (path, text) in &c.files {
+                let path = d.path().join(path);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, text).unwrap();
+            }
             d
         })
         .collect();

@@ -1,8 +1,9 @@
 """What botocore resolves for each case of tests/botocore_diff.rs, all cases in one process.
 
-Reads a JSON list of cases ({"config", "credentials", "target", "env"}) on stdin and prints a
-JSON list of results. Credentials come from botocore's own providers (a session with the profile
-named explicitly, as `aws-runas PROFILE` names it); only the STS client is a stand-in, which
+Reads a JSON list of cases ({"config", "credentials", "home", "target", "env"}) on stdin and
+prints a JSON list of results. Credentials come from botocore's own providers (a session with the
+profile named explicitly, as `aws-runas PROFILE` names it, or with none when the target is null,
+so that AWS_PROFILE and its kin choose); only the STS client is a stand-in, which
 records each AssumeRole's parameters and the key that signs it, checks the parameters as STS
 would, and answers with made-up temporary keys.
 """
@@ -114,18 +115,33 @@ def lineage_region(profiles, target):
     return None
 
 
+def named_directory():
+    """Whether a file variable names a directory, as botocore expands it (botocore reads no
+    file there; aws-runas refuses it)."""
+    for variable in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        value = os.environ.get(variable)
+        if value and os.path.isdir(os.path.expanduser(os.path.expandvars(value))):
+            return True
+    return False
+
+
 def resolve(case):
     for k in list(os.environ):
         if k.startswith("AWS_"):
             del os.environ[k]
+    os.environ["HOME"] = case["home"]
     os.environ["AWS_CONFIG_FILE"] = case["config"]
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = case["credentials"]
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
-    os.environ.update(case["env"])
+    for k, v in case["env"].items():
+        if v == "{unset}":
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     CALLS.clear()
     KEYS_WELL_FORMED.clear()
     UNREADABLE_DURATIONS.clear()
-    out = {}
+    out = {"named_directory": named_directory()}
     try:
         session = botocore.session.Session(profile=case["target"])
         creds = session.get_credentials()
@@ -135,11 +151,14 @@ def resolve(case):
         region = session.get_config_variable("region")
         botocore.utils.validate_region_name(region)
         out["region"] = region or None
-        inherited = lineage_region(session.full_config["profiles"], case["target"])
+        target = case["target"] or session.profile or "default"
+        inherited = lineage_region(session.full_config["profiles"], target)
         out["lineage_region"] = inherited
         out["lineage_region_ok"] = inherited is None or region_ok(inherited)
         out["unreadable_durations"] = list(UNREADABLE_DURATIONS)
         out["key"] = frozen.access_key
+        # Temporary keys with no call to make are handed out as they are: compared whole.
+        out["handed"] = [frozen.secret_key, frozen.token] if frozen.token and not CALLS else None
         out["keys_well_formed"] = all(KEYS_WELL_FORMED) if CALLS else well_formed(frozen)
         out["hops"] = [
             {
@@ -155,7 +174,7 @@ def resolve(case):
             for c in CALLS
         ]
     except Exception as e:  # every failure is an outcome to compare, not a harness error
-        out = {"error": "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")}
+        out["error"] = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
     return out
 
 

@@ -76,6 +76,11 @@ fn cases() -> Vec<Case> {
             ..case("a control byte in endpoint_url", "[profile a]\nendpoint_url = http://127.0.0.1:9\u{1b}[2J\n", &keys("a"), "a", &["profile 'a'", "endpoint_url"])
         },
         case("a profile name with control bytes", "", &keys("a"), "a\u{1b}]0;x\u{7}", &["not found"]),
+        case("a key id in the config file, its secret in the credentials file", &format!("[profile a]\naws_access_key_id = {KEY_ID}\n"), &format!("[a]\naws_secret_access_key = {SECRET}\n"), "a", &["profile 'a'", "/config: aws_access_key_id is set", "is in /", "/credentials", "one file"]),
+        Case {
+            env: vec![("AWS_SHARED_CREDENTIALS_FILE", "/".into())],
+            ..case("a directory named as the credentials file", "", &keys("a"), "a", &["cannot read / (named by AWS_SHARED_CREDENTIALS_FILE): it is a directory"])
+        },
     ];
     let env_case = |what, env: Vec<(&'static str, String)>, names| {
         let mut c = case(what, "", &keys("default"), ROLE, names);

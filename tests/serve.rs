@@ -509,3 +509,79 @@ fn profile_page_in_a_real_browser_switches_the_served_profile() {
     );
     assert_assumed_role(&aws_arn_through(&s, &uri, &auth), "chain");
 }
+
+#[test]
+fn serve_switches_between_profiles_whose_sts_is_behind_different_private_cas() {
+    let s = Sandbox::new();
+    let moto_port: u16 = s.moto.url().rsplit(':').next().unwrap().parse().unwrap();
+    // Each profile's STS behind its own private CA, each CA named only by its profile.
+    let fronts: Vec<(std::path::PathBuf, TlsProxy)> = ["one", "two"]
+        .iter()
+        .map(|name| {
+            let dir = s.dir.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            let [ca, cert, key] = private_ca(&dir);
+            (ca, TlsProxy::start(&cert, &key, moto_port))
+        })
+        .collect();
+    let profile = |name: &str, front: &TlsProxy, ca: &std::path::Path| {
+        format!(
+            "[profile {name}]\nrole_arn = arn:aws:iam::123456789012:role/{name}\nsource_profile = alice\nendpoint_url = https://127.0.0.1:{}\nca_bundle = {}\n\n",
+            front.port,
+            ca.display()
+        )
+    };
+    let (ca_one, one) = &fronts[0];
+    let (ca_two, two) = &fronts[1];
+    s.write_config(&format!(
+        "{CONFIG}\n{}{}{}",
+        profile("one", one, ca_one),
+        profile("two", two, ca_two),
+        // Two's endpoint with one's CA: each profile trusts its own bundle, not every bundle seen.
+        profile("mixed", two, ca_one),
+    ));
+    s.moto.start_recording();
+    // The endpoints come from the profiles, not from the sandbox's variable.
+    let served = Served::start_with(
+        s.runas()
+            .env_remove("AWS_ENDPOINT_URL")
+            .args(["serve", "ecs", "one"]),
+    );
+    let uri = served.var("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    let auth = served.var("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    assert_assumed_role(&aws_arn_through(&s, &uri, &auth), "one");
+
+    let (base, page_token) = served.page_token();
+    let switch = |profile: &str| {
+        let (status, body) = send(
+            "POST",
+            &format!("{base}/profile"),
+            &[
+                ("X-Runas-Token", page_token.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            Some(&format!(r#"{{"profile":"{profile}"}}"#)),
+        );
+        assert_eq!(status, 200, "{body}");
+        json(&body)
+    };
+    let status = switch("two");
+    assert!(status["error"].is_null(), "{status}");
+    assert_assumed_role(&aws_arn_through(&s, &uri, &auth), "two");
+
+    let status = switch("mixed");
+    let error = status["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(&format!(
+            "the certificate of 127.0.0.1:{} is not signed by a CA this machine trusts",
+            two.port
+        )),
+        "{status}"
+    );
+    // And back: the first profile's bundle still serves it.
+    let status = switch("one");
+    assert!(status["error"].is_null(), "{status}");
+    assert_eq!(s.moto.count("AssumeRole"), 2);
+    let (code, _) = served.stop();
+    assert_eq!(code, Some(0));
+}

@@ -23,10 +23,16 @@ pub struct Ec2 {
     url: String,
     at: Endpoint,
     credentials: Credentials,
+    ca_bundle: Option<crate::tls::Bundle>,
 }
 
 impl Ec2 {
-    pub fn new(region: Option<&str>, endpoint: Option<&str>, credentials: &Credentials) -> Self {
+    pub fn new(
+        region: Option<&str>,
+        endpoint: Option<&str>,
+        credentials: &Credentials,
+        ca_bundle: Option<&crate::tls::Bundle>,
+    ) -> Self {
         let region = region.unwrap_or(FALLBACK_REGION).to_owned();
         let url = match endpoint {
             Some(url) => url.to_owned(),
@@ -38,6 +44,7 @@ impl Ec2 {
             region,
             url,
             credentials: credentials.clone(),
+            ca_bundle: ca_bundle.cloned(),
         }
     }
 
@@ -47,7 +54,7 @@ impl Ec2 {
         filter: &str,
         values: &[String],
     ) -> Result<Vec<String>, Ec2Error> {
-        let agent = crate::tls::ureq_agent(crate::tls::process_bundle().as_ref(), TIMEOUT, false)
+        let agent = crate::tls::ureq_agent(self.ca_bundle.as_ref(), TIMEOUT, false)
             .map_err(|e| Ec2Error(e.to_string()))?;
         let mut ids = Vec::new();
         let mut next: Option<String> = None;

@@ -42,10 +42,15 @@ pub struct SdkIam {
 }
 
 impl SdkIam {
-    pub fn new(region: Option<&str>, endpoint: Option<&str>, with: &Credentials) -> Self {
+    pub fn new(
+        region: Option<&str>,
+        endpoint: Option<&str>,
+        with: &Credentials,
+        ca_bundle: Option<&crate::tls::Bundle>,
+    ) -> Self {
         Self {
             iam: Iam {
-                client: super::client!(aws_sdk_iam, region, endpoint, with),
+                client: super::client!(aws_sdk_iam, region, endpoint, with, ca_bundle),
                 at: IAM.at(region.unwrap_or(super::FALLBACK_REGION), endpoint),
             },
         }

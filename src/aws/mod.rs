@@ -7,9 +7,11 @@ mod failure;
 pub mod iam;
 pub mod sts;
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_sts::config::interceptors::BeforeDeserializationInterceptorContextMut;
 use aws_sdk_sts::config::retry::RetryConfig;
@@ -47,14 +49,31 @@ pub fn retries() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(ATTEMPTS)
 }
 
-/// The SDK trusts the system's store on its own, not `AWS_CA_BUNDLE`: with one set, an HTTPS
-/// client that trusts it too. An unusable bundle is said once and the SDK's default used.
-pub fn ca_http_client() -> Option<aws_sdk_sts::config::SharedHttpClient> {
-    static CLIENT: OnceLock<Option<aws_sdk_sts::config::SharedHttpClient>> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            let bundle = crate::tls::process_bundle()?;
-            crate::tls::sdk_http_client(Some(&bundle))
+/// The SDK trusts the system's store on its own, not a CA bundle: with one, an HTTPS client
+/// that trusts it too. An unusable bundle is said once and the SDK's default used.
+///
+/// One client per bundle file (and version of it) for the life of the process: each holds its
+/// pool of connections, and reading and parsing a bundle for every call would cost a handshake
+/// each time too. Only called as a client is built, so the cache-hit path never gets here.
+pub fn ca_http_client(
+    bundle: Option<&crate::tls::Bundle>,
+) -> Option<aws_sdk_sts::config::SharedHttpClient> {
+    type Clients =
+        HashMap<(PathBuf, Option<SystemTime>), Option<aws_sdk_sts::config::SharedHttpClient>>;
+    static CLIENTS: OnceLock<Mutex<Clients>> = OnceLock::new();
+    let bundle = bundle?;
+    // A bundle replaced while `serve` runs is read again.
+    let modified = std::fs::metadata(&bundle.path)
+        .and_then(|m| m.modified())
+        .ok();
+    let mut clients = CLIENTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    clients
+        .entry((bundle.path.clone(), modified))
+        .or_insert_with(|| {
+            crate::tls::sdk_http_client(Some(bundle))
                 .inspect_err(|e| tracing::warn!("{e}"))
                 .ok()
                 .flatten()
@@ -94,11 +113,11 @@ impl Intercept for BoundedAnswers {
 }
 
 /// The config builder of one SDK crate (`aws_sdk_sts`, `aws_sdk_iam`, ...) with what every
-/// client of ours has: region (or the fallback), endpoint, timeouts, retries, the CA bundle's
-/// HTTPS client and bounded answers. A macro because each SDK crate generates its own,
-/// identically shaped, config types.
+/// client of ours has: region (or the fallback), endpoint, timeouts, retries, the HTTPS client
+/// of the CA bundle given (an `Option<&Bundle>`) and bounded answers. A macro because each SDK
+/// crate generates its own, identically shaped, config types.
 macro_rules! configured {
-    ($sdk:ident, $region:expr, $endpoint:expr) => {{
+    ($sdk:ident, $region:expr, $endpoint:expr, $bundle:expr) => {{
         let region: Option<&str> = $region;
         let mut config = $sdk::Config::builder()
             .behavior_version($sdk::config::BehaviorVersion::latest())
@@ -110,7 +129,8 @@ macro_rules! configured {
             .interceptor($crate::aws::BoundedAnswers);
         let endpoint: Option<&str> = $endpoint;
         config.set_endpoint_url(endpoint.map(str::to_owned));
-        if let Some(http) = $crate::aws::ca_http_client() {
+        let bundle: Option<&$crate::tls::Bundle> = $bundle;
+        if let Some(http) = $crate::aws::ca_http_client(bundle) {
             config = config.http_client(http);
         }
         #[cfg(test)]
@@ -139,10 +159,10 @@ macro_rules! sdk_credentials {
 }
 pub(crate) use sdk_credentials;
 
-/// A client of one SDK crate signing with explicit credentials.
+/// A client of one SDK crate signing with explicit credentials, trusting the CA bundle given.
 macro_rules! client {
-    ($sdk:ident, $region:expr, $endpoint:expr, $with:expr) => {{
-        let config = $crate::aws::configured!($sdk, $region, $endpoint)
+    ($sdk:ident, $region:expr, $endpoint:expr, $with:expr, $bundle:expr) => {{
+        let config = $crate::aws::configured!($sdk, $region, $endpoint, $bundle)
             .credentials_provider($crate::aws::sdk_credentials!($sdk, $with));
         $sdk::Client::from_conf(config.build())
     }};

@@ -84,16 +84,22 @@ pub struct SdkSts {
     region: String,
     endpoint: Option<String>,
     at: Endpoint,
+    ca_bundle: Option<crate::tls::Bundle>,
 }
 
 impl SdkSts {
     /// Cheap: nothing is built until the first call.
-    pub fn new(region: Option<&str>, endpoint: Option<&str>) -> Self {
+    pub fn new(
+        region: Option<&str>,
+        endpoint: Option<&str>,
+        ca_bundle: Option<&crate::tls::Bundle>,
+    ) -> Self {
         let region = region.unwrap_or(FALLBACK_REGION).to_owned();
         Self {
             at: STS.at(&region, endpoint),
             region,
             endpoint: endpoint.map(str::to_owned),
+            ca_bundle: ca_bundle.cloned(),
         }
     }
 
@@ -103,7 +109,8 @@ impl SdkSts {
         let config = super::configured!(
             aws_sdk_sts,
             Some(self.region.as_str()),
-            self.endpoint.as_deref()
+            self.endpoint.as_deref(),
+            self.ca_bundle.as_ref()
         );
         Client::from_conf(config.build())
     }
@@ -112,7 +119,8 @@ impl SdkSts {
         let config = super::configured!(
             aws_sdk_sts,
             Some(self.region.as_str()),
-            self.endpoint.as_deref()
+            self.endpoint.as_deref(),
+            self.ca_bundle.as_ref()
         )
         .credentials_provider(super::sdk_credentials!(aws_sdk_sts, with));
         Client::from_conf(config.build())
@@ -328,7 +336,7 @@ mod tests {
     fn assume(status: u16, body: Vec<u8>) -> Result<Credentials, StsError> {
         let with = Credentials::long_term("AKIAPROPTEST00000001".into(), "s".into());
         canned::answering(status, body, || {
-            SdkSts::new(None, None).assume_role(
+            SdkSts::new(None, None, None).assume_role(
                 &with,
                 &AssumeRoleRequest {
                     role_arn: "arn:aws:iam::123456789012:role/r",

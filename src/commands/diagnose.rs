@@ -59,16 +59,17 @@ const MAX_SKEW: Duration = Duration::from_secs(300);
 
 pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
     let env = Environment::from_process();
-    let name = profile
-        .map(str::to_owned)
-        .unwrap_or_else(|| default_profile_name(&env));
+    let name = match profile {
+        Some(name) => Ok(name.to_owned()),
+        None => default_profile_name(&env),
+    };
     let mut report = Report { lines: Vec::new() };
     let mut summary = String::new();
 
     check_environment(&env, &mut report);
-    match Profiles::load(&env) {
+    match name.and_then(|name| Ok((name, Profiles::load(&env)?))) {
         Err(e) => report.add(Level::Error, e.to_string()),
-        Ok(profiles) => {
+        Ok((name, profiles)) => {
             check_shadowed(&profiles, &mut report);
             let request = super::request(options, Some(&name));
             match crate::session::resolve(&profiles, &name, &request, &env) {
@@ -380,7 +381,11 @@ fn check_federated(r: &Resolved, report: &mut Report) {
 
 /// One STS call with the source keys: do they work, and is our clock right?
 fn check_aws(r: &Resolved, report: &mut Report) {
-    let sts = SdkSts::new(r.region.as_deref(), r.sts_endpoint.as_deref());
+    let sts = SdkSts::new(
+        r.region.as_deref(),
+        r.sts_endpoint.as_deref(),
+        r.ca_bundle.as_ref(),
+    );
     let sent = Timestamp::now();
     match sts.identity_and_server_time(&r.source.credentials) {
         Err(e) => report.add(Level::Error, format!("the source keys do not work: {e}")),
@@ -518,7 +523,7 @@ fn check_saml_roles(env: &Environment, s: &SamlSettings, report: &mut Report) {
         Ok(c) => c,
         Err(_) => return, // check_cache says why
     };
-    let sts = SdkSts::new(None, None);
+    let sts = SdkSts::new(None, None, s.ca_bundle.as_ref());
     let mfa = crate::mfa::TerminalMfa {
         preset: None,
         interactive: false,

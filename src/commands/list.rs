@@ -57,6 +57,7 @@ fn iam_user(options: &Options, profile: Option<&str>) -> anyhow::Result<(Session
         resolved.region.as_deref(),
         resolved.iam_endpoint.as_deref(),
         &creds,
+        resolved.ca_bundle.as_ref(),
     );
     Ok((session, user, iam))
 }

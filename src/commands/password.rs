@@ -15,9 +15,10 @@ use crate::{secrets, tty};
 
 pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
     let env = Environment::from_process();
-    let name = profile
-        .map(str::to_owned)
-        .unwrap_or_else(|| default_profile_name(&env));
+    let name = match profile {
+        Some(name) => name.to_owned(),
+        None => default_profile_name(&env)?,
+    };
     let profiles = Profiles::load(&env)?;
     let flags = super::saml_flags(options);
     // The IdP (SAML, else OpenID) whose login form the password is for.

@@ -17,10 +17,10 @@ use crate::shell::{Bash, Shell};
 
 pub fn run(options: &Options, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let env = Environment::from_process();
-    let profile = args
-        .profile
-        .clone()
-        .unwrap_or_else(|| default_profile_name(&env));
+    let profile = match &args.profile {
+        Some(profile) => profile.clone(),
+        None => default_profile_name(&env)?,
+    };
     // Configuration errors now, before anything listens.
     let request = CredentialRequest {
         interactive: args.headless,

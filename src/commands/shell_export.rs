@@ -83,7 +83,8 @@ pub fn run(export: ExportArgs) -> anyhow::Result<ExitCode> {
         (Err(e), Some(file)) => {
             let profile = cli
                 .profile
-                .unwrap_or_else(|| crate::config::default_profile_name(&env));
+                .or_else(|| crate::config::default_profile_name(&env).ok())
+                .unwrap_or_default();
             write_private(file, failure(shell, &env, &profile, &e).as_bytes())?;
             Ok(ExitCode::FAILURE)
         }

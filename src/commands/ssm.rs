@@ -50,23 +50,30 @@ pub fn run(options: &Options, what: &SsmWhat) -> anyhow::Result<ExitCode> {
     let credentials = session.credentials(&request)?;
     let env = Environment::from_process();
     let region = session.resolved.region.as_deref();
+    let ca_bundle = session.resolved.ca_bundle.as_ref();
     let resolver = Resolver::new(
         region,
         endpoint(&env, "AWS_ENDPOINT_URL_EC2").as_deref(),
         &credentials,
+        ca_bundle,
     );
     let id = crate::aws::block_on(resolver.resolve(&target))?;
     if let Some((user, key)) = push_key {
-        crate::aws::block_on(instance_connect::send_key(
+        let at = endpoint(&env, "AWS_ENDPOINT_URL_EC2_INSTANCE_CONNECT");
+        let service = instance_connect::Service {
             region,
-            endpoint(&env, "AWS_ENDPOINT_URL_EC2_INSTANCE_CONNECT").as_deref(),
-            &credentials,
-            &id,
-            &user,
-            &key,
-        ))?;
+            endpoint: at.as_deref(),
+            credentials: &credentials,
+            ca_bundle,
+        };
+        crate::aws::block_on(instance_connect::send_key(&service, &id, &user, &key))?;
     }
-    let api = Api::new(region, endpoint(&env, "AWS_ENDPOINT_URL_SSM"), &credentials);
+    let api = Api::new(
+        region,
+        endpoint(&env, "AWS_ENDPOINT_URL_SSM"),
+        &credentials,
+        ca_bundle,
+    );
     if use_plugin {
         plugin::run(&api, &kind.request(&id), &credentials)
     } else {

@@ -12,6 +12,7 @@ use crate::config::{Federated, Profiles, SsoSettings};
 use crate::environment::Environment;
 use crate::sso::client::{SdkSso, SsoApi};
 use crate::sso::{self, token, Login, SignIn};
+use crate::tls::Bundle;
 
 pub fn run(options: &Options, what: SsoWhat) -> anyhow::Result<ExitCode> {
     match what {
@@ -56,7 +57,7 @@ fn settings(
 fn login(options: &Options, profile: Option<&str>, how: SignIn) -> anyhow::Result<ExitCode> {
     let (session, s) = settings(options, profile)?;
     sso::access_token(
-        &SdkSso::new(&s.session),
+        &SdkSso::new(&s.session, session.resolved.ca_bundle.as_ref()),
         &s.session,
         &s.profile,
         &session.cache,
@@ -71,7 +72,7 @@ fn login_session(name: &str, how: SignIn) -> anyhow::Result<ExitCode> {
     let session = Profiles::load(&env)?.sso_session(name, &env)?;
     let cache = Cache::from_env(&env)?;
     sso::access_token(
-        &SdkSso::new(&session),
+        &SdkSso::new(&session, Bundle::find(&env, None).as_ref()),
         &session,
         name,
         &cache,
@@ -81,11 +82,12 @@ fn login_session(name: &str, how: SignIn) -> anyhow::Result<ExitCode> {
 }
 
 fn logout(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
-    let (_, s) = settings(options, profile)?;
+    let (session, s) = settings(options, profile)?;
     let path = token::path(&s.session)?;
     // Ends the portal session too, as the AWS CLI does; the local token goes whatever it says.
     if let Some(t) = token::read(&path) {
-        if let Err(e) = SdkSso::new(&s.session).logout(&t.access_token) {
+        let api = SdkSso::new(&s.session, session.resolved.ca_bundle.as_ref());
+        if let Err(e) = api.logout(&t.access_token) {
             // The service's words: one escaped line, as every error is shown.
             tracing::info!(
                 "the portal did not confirm the sign-out: {}",
@@ -112,7 +114,7 @@ pub fn list_roles(options: &Options, profile: Option<&str>) -> anyhow::Result<Op
     let Some(Federated::Sso(s)) = &session.resolved.federated else {
         return Ok(None);
     };
-    let api = SdkSso::new(&s.session);
+    let api = SdkSso::new(&s.session, session.resolved.ca_bundle.as_ref());
     let login = Login::when_someone_can_answer(request.interactive);
     let token = sso::access_token(&api, &s.session, &s.profile, &session.cache, login)?;
     let context = || format!("profile '{}'", s.profile);

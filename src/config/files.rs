@@ -7,7 +7,9 @@
 //! config file's sections into profiles with `build_profile_map`: a header starting with `profile`
 //! is split like a shell line and names a profile when it splits into exactly two words; `default`
 //! is a profile as well, and of `[default]` and `[profile default]` the later one in the file wins
-//! whole. Every section of the credentials file is a profile, and its keys win key by key.
+//! whole. Every section of the credentials file is a profile, and its keys win key by key; the
+//! config file's settings they replace are kept aside, since botocore still reads a profile's
+//! access keys from one file alone (`Profiles::static_keys`).
 //!
 //! A section or key that appears twice in one file is an error here as it is to botocore (strict
 //! configparser): the AWS CLI refuses such a file, so accepting it would only move the surprise.
@@ -320,17 +322,29 @@ pub(super) fn shell_split(s: &str) -> Option<Vec<String>> {
     Some(words)
 }
 
-/// A missing file is an empty one, as in botocore; any other read failure is an error.
-pub(super) fn read(path: &Path) -> Result<Option<IniFile>, ConfigError> {
+/// A file that is not there (or a path through a file, or no path at all) is an empty one, as in
+/// botocore; any other read failure is an error. So is a directory, which botocore skips as if it
+/// were not there: a variable that names one was never meant to name no file, and skipping the
+/// credentials file would quietly leave the config file's keys to sign.
+pub(super) fn read(location: &super::FileLocation) -> Result<Option<IniFile>, ConfigError> {
+    use std::io::ErrorKind;
+    let Some(path) = &location.path else {
+        return Ok(None);
+    };
+    let error = |reason: String| ConfigError::Read {
+        path: path.clone(),
+        variable: location.variable,
+        reason,
+    };
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(ConfigError::Read {
-                path: path.to_owned(),
-                source,
-            })
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+            return Ok(None)
         }
+        Err(e) if e.kind() == ErrorKind::IsADirectory => {
+            return Err(error("it is a directory, not a file".into()))
+        }
+        Err(e) => return Err(error(e.to_string())),
     };
     parse(&text)
         .map(Some)
@@ -347,6 +361,8 @@ pub(super) struct Merged {
     pub unprefixed_config_sections: Vec<String>,
     /// `[sso-session NAME]` sections of the config file, split as botocore splits them.
     pub sso_sessions: BTreeMap<String, Profile>,
+    /// Per profile, the config file's settings that the credentials file's replaced.
+    pub shadowed: BTreeMap<String, BTreeMap<String, Setting>>,
 }
 
 pub(super) fn merge(
@@ -399,21 +415,27 @@ pub(super) fn merge(
             profiles.insert(name, to_profile(entries, config_file, false));
         }
     }
+    let mut shadowed: BTreeMap<String, BTreeMap<String, Setting>> = BTreeMap::new();
     for (name, entries) in credentials
         .map(|c| c.sections.as_slice())
         .unwrap_or_default()
     {
         let from_credentials = to_profile(entries, credentials_file, true);
-        profiles
-            .entry(name.clone())
-            .or_default()
-            .settings
-            .extend(from_credentials.settings);
+        let merged = &mut profiles.entry(name.clone()).or_default().settings;
+        for (key, setting) in from_credentials.settings {
+            if let Some(replaced) = merged.insert(key.clone(), setting) {
+                shadowed
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(key, replaced);
+            }
+        }
     }
     Merged {
         profiles,
         unprefixed_config_sections: unprefixed,
         sso_sessions,
+        shadowed,
     }
 }
 

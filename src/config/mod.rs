@@ -31,10 +31,13 @@ pub const DEFAULT_REFRESH_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {}: {source}", shown_path(path))]
+    /// Not `#[source]`: the reason is said here, and a chain would say it again.
+    #[error("cannot read {}{}: {reason}", shown_path(path), named_by(*variable))]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        /// The variable that named the file, if one did.
+        variable: Option<&'static str>,
+        reason: String,
     },
     #[error("malformed {}, line {line}: {message}", shown_path(path))]
     Parse {
@@ -60,22 +63,27 @@ pub enum ConfigError {
     },
     #[error("source_profile cycle: {}", cycle_shown(chain))]
     Cycle { chain: Vec<String> },
-    #[error("profile {} has no credentials: add aws_access_key_id and aws_secret_access_key to [{}] in {}, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", shown_quoted(profile), shown(profile), shown_path(credentials_file))]
+    #[error("profile {} has no credentials: add aws_access_key_id and aws_secret_access_key to [{}] in {}, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", shown_quoted(profile), shown(profile), file_shown(credentials_file, CREDENTIALS_VARIABLE, "credentials"))]
     NoCredentials {
         profile: String,
         credentials_file: PathBuf,
     },
     #[error(
-        "profile {} in {}: {present} is set but {missing} is missing",
+        "profile {} in {}: {present} is set but {missing} is missing{}",
         shown_quoted(profile),
-        shown_path(file)
+        shown_path(file),
+        in_the_other_file(missing, other_file.as_deref())
     )]
     IncompleteKeys {
         profile: String,
         file: PathBuf,
         present: &'static str,
         missing: &'static str,
+        /// The other file, when the missing key is there: botocore takes both keys from one.
+        other_file: Option<PathBuf>,
     },
+    #[error("{variable} is set but empty: name a profile, or unset it for 'default'")]
+    EmptyProfileVariable { variable: &'static str },
     #[error(
         "profile {}: {key} = {value} is invalid: {reason}",
         shown_quoted(profile)
@@ -95,6 +103,32 @@ pub enum ConfigError {
         what: &'static str,
         reason: &'static str,
     },
+}
+
+fn named_by(variable: Option<&str>) -> String {
+    variable
+        .map(|v| format!(" (named by {v})"))
+        .unwrap_or_default()
+}
+
+fn in_the_other_file(missing: &str, other: Option<&Path>) -> String {
+    other
+        .map(|o| {
+            format!(
+                " ({missing} is in {}, but botocore and aws-runas take both keys from one file)",
+                shown_path(o)
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// A file for a message; the empty path stands for none, which a variable set to nothing asks for.
+fn file_shown(path: &Path, variable: &str, what: &str) -> String {
+    if path.as_os_str().is_empty() {
+        format!("a {what} file ({variable} is empty: none is read)")
+    } else {
+        shown_path(path)
+    }
 }
 
 /// A long cycle is shortened to its first few profiles and its last.
@@ -136,6 +170,10 @@ pub struct Profiles {
     /// `[NAME]` sections of the config file: not profiles to botocore, but a likely typo.
     unprefixed_config_sections: Vec<String>,
     sso_sessions: BTreeMap<String, Profile>,
+    /// Per profile, the config file's settings that the credentials file's replaced: botocore
+    /// still reads a profile's keys from the config file alone when the credentials file's
+    /// section has no access key id.
+    shadowed: BTreeMap<String, BTreeMap<String, files::Setting>>,
 }
 
 /// Where exec mode keeps the real path of a file it hides from its command's SDKs, so that an
@@ -143,32 +181,82 @@ pub struct Profiles {
 pub const REAL_CONFIG_FILE: &str = "AWSRUNAS_CONFIG_FILE";
 pub const REAL_CREDENTIALS_FILE: &str = "AWSRUNAS_SHARED_CREDENTIALS_FILE";
 
-pub fn config_file_path(env: &Environment) -> Option<PathBuf> {
-    env.get(REAL_CONFIG_FILE)
-        .or_else(|| env.get("AWS_CONFIG_FILE"))
-        .map(|p| env.expand_tilde(&p))
-        .or_else(|| Some(dirs::home_dir()?.join(".aws").join("config")))
+pub const CONFIG_VARIABLE: &str = "AWS_CONFIG_FILE";
+pub const CREDENTIALS_VARIABLE: &str = "AWS_SHARED_CREDENTIALS_FILE";
+
+/// Where one of the two files is, and what named it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileLocation {
+    /// `None`: no file at all. Botocore reads a variable set to nothing as a file that does not
+    /// exist, and so does aws-runas: falling back to the default file would read the very
+    /// profiles the variable was emptied to hide.
+    pub path: Option<PathBuf>,
+    /// The variable that named it; `None` for the default under the home directory.
+    pub variable: Option<&'static str>,
 }
 
+/// As botocore finds a file: the variable's value with `$VAR` and `~` expanded as Python
+/// expands them (`expandvars`, then `expanduser`), else `~/.aws/NAME`. Exec mode's own variable
+/// comes first and holds a path expanded already.
+fn locate(env: &Environment, ours: &str, variable: &'static str, name: &str) -> FileLocation {
+    if let Some(path) = env.get(ours) {
+        return FileLocation {
+            path: Some(path.into()),
+            variable: None,
+        };
+    }
+    // One that `runas use` set would be aws-runas's own output, never configuration.
+    match env.exact(variable).filter(|_| !env.set_by_runas(variable)) {
+        Some(value) if value.is_empty() => FileLocation {
+            path: None,
+            variable: Some(variable),
+        },
+        Some(value) => FileLocation {
+            path: Some(env.expand_path(&value)),
+            variable: Some(variable),
+        },
+        None => FileLocation {
+            path: Some(env.expand_path("~").join(".aws").join(name)),
+            variable: None,
+        },
+    }
+}
+
+pub fn config_file(env: &Environment) -> FileLocation {
+    locate(env, REAL_CONFIG_FILE, CONFIG_VARIABLE, "config")
+}
+
+pub fn credentials_file(env: &Environment) -> FileLocation {
+    locate(
+        env,
+        REAL_CREDENTIALS_FILE,
+        CREDENTIALS_VARIABLE,
+        "credentials",
+    )
+}
+
+/// The config file's path; `None` when its variable is set to nothing.
+pub fn config_file_path(env: &Environment) -> Option<PathBuf> {
+    config_file(env).path
+}
+
+/// The credentials file's path; `None` when its variable is set to nothing.
 pub fn credentials_file_path(env: &Environment) -> Option<PathBuf> {
-    env.get(REAL_CREDENTIALS_FILE)
-        .or_else(|| env.get("AWS_SHARED_CREDENTIALS_FILE"))
-        .map(|p| env.expand_tilde(&p))
-        .or_else(|| Some(dirs::home_dir()?.join(".aws").join("credentials")))
+    credentials_file(env).path
 }
 
 impl Profiles {
     pub fn load(env: &Environment) -> Result<Self, ConfigError> {
-        let config_file = config_file_path(env).unwrap_or_else(|| PathBuf::from(".aws/config"));
-        let credentials_file =
-            credentials_file_path(env).unwrap_or_else(|| PathBuf::from(".aws/credentials"));
+        let config_file = config_file(env);
+        let credentials_file = credentials_file(env);
         let config = files::read(&config_file)?;
         let credentials = files::read(&credentials_file)?;
+        // The empty path stands for no file in messages (`file_shown`).
         Ok(Self::from_files(
             config.as_ref(),
-            &config_file,
+            &config_file.path.unwrap_or_default(),
             credentials.as_ref(),
-            &credentials_file,
+            &credentials_file.path.unwrap_or_default(),
         ))
     }
 
@@ -181,6 +269,7 @@ impl Profiles {
         let merged = files::merge(config, config_file, credentials, credentials_file);
         Self {
             profiles: merged.profiles,
+            shadowed: merged.shadowed,
             config_file: config_file.to_owned(),
             credentials_file: credentials_file.to_owned(),
             unprefixed_config_sections: merged.unprefixed_config_sections,
@@ -230,12 +319,27 @@ impl Profiles {
             .collect()
     }
 
+    /// The files a profile was looked for in, for "not found in ...".
     fn searched(&self) -> String {
-        format!(
-            "{} or {}",
-            shown_path(&self.config_file),
-            shown_path(&self.credentials_file)
-        )
+        let none = |p: &Path| p.as_os_str().is_empty();
+        match (none(&self.config_file), none(&self.credentials_file)) {
+            (false, false) => format!(
+                "{} or {}",
+                shown_path(&self.config_file),
+                shown_path(&self.credentials_file)
+            ),
+            (true, false) => format!(
+                "{} ({CONFIG_VARIABLE} is empty: no config file is read)",
+                shown_path(&self.credentials_file)
+            ),
+            (false, true) => format!(
+                "{} ({CREDENTIALS_VARIABLE} is empty: no credentials file is read)",
+                shown_path(&self.config_file)
+            ),
+            (true, true) => {
+                format!("any file ({CONFIG_VARIABLE} and {CREDENTIALS_VARIABLE} are empty)")
+            }
+        }
     }
 
     fn profile(&self, name: &str) -> Result<(&str, &Profile), ConfigError> {
@@ -261,52 +365,92 @@ impl Profiles {
     }
 
     /// Long-term keys written in a profile, if any, checked before anything signs with them.
+    ///
+    /// As botocore: both keys (and the token) come from one file, the credentials file's
+    /// section when it has an access key id, else the config file's profile. A key id in one
+    /// file and its secret in the other is an error, never a pair, and a credentials file's
+    /// lone secret never completes the config file's key id.
     fn static_keys(
         &self,
         name: &str,
         profile: &Profile,
     ) -> Result<Option<Credentials>, ConfigError> {
-        let id = profile.settings.get("aws_access_key_id");
-        let secret = profile.settings.get("aws_secret_access_key");
-        match (id, secret) {
-            (None, None) => Ok(None),
-            (Some(id), Some(secret)) => {
-                let token = profile
-                    .setting("aws_session_token")
-                    .or_else(|| profile.setting("aws_security_token"));
-                check_keys(
-                    &id.value,
-                    &secret.value,
-                    token.map(|t| t.value.as_str()),
-                    |key| {
-                        let at = profile.settings.get(key).unwrap_or(id);
-                        format!(
-                            "profile {} in {}, line {}: {key}",
-                            shown_quoted(name),
-                            shown_path(&at.file),
-                            at.line
-                        )
-                    },
-                )?;
-                let mut creds = Credentials::long_term(id.value.clone(), secret.value.clone());
-                creds.session_token = token.map(|t| t.value.clone());
-                Ok(Some(creds))
+        const ID: &str = "aws_access_key_id";
+        const SECRET: &str = "aws_secret_access_key";
+        let shadowed = self.shadowed.get(name);
+        let from_credentials = |key: &str| profile.settings.get(key).filter(|s| s.secret_file);
+        let from_config = |key: &str| match profile.settings.get(key) {
+            Some(s) if !s.secret_file => Some(s),
+            _ => shadowed.and_then(|m| m.get(key)),
+        };
+        let in_credentials = from_credentials(ID).is_some();
+        let one_file = |key: &str| {
+            if in_credentials {
+                from_credentials(key)
+            } else {
+                from_config(key)
             }
-            (Some(s), None) | (None, Some(s)) => Err(ConfigError::IncompleteKeys {
-                profile: name.to_owned(),
-                file: s.file.clone(),
-                present: if id.is_some() {
-                    "aws_access_key_id"
+        };
+        let other_file = |key: &str| {
+            let setting = if in_credentials {
+                from_config(key)
+            } else {
+                from_credentials(key)
+            };
+            setting.map(|s| s.file.clone())
+        };
+        let (id, secret) = match (one_file(ID), one_file(SECRET)) {
+            (Some(id), Some(secret)) => (id, secret),
+            (None, None) => {
+                // No key id anywhere: a secret in either file is half a pair all the same.
+                return match from_credentials(SECRET).or_else(|| from_config(SECRET)) {
+                    None => Ok(None),
+                    Some(s) => Err(ConfigError::IncompleteKeys {
+                        profile: name.to_owned(),
+                        file: s.file.clone(),
+                        present: SECRET,
+                        missing: ID,
+                        other_file: None,
+                    }),
+                };
+            }
+            (Some(s), None) | (None, Some(s)) => {
+                let (present, missing) = if one_file(ID).is_some() {
+                    (ID, SECRET)
                 } else {
-                    "aws_secret_access_key"
-                },
-                missing: if id.is_some() {
-                    "aws_secret_access_key"
-                } else {
-                    "aws_access_key_id"
-                },
-            }),
-        }
+                    (SECRET, ID)
+                };
+                return Err(ConfigError::IncompleteKeys {
+                    profile: name.to_owned(),
+                    file: s.file.clone(),
+                    present,
+                    missing,
+                    other_file: other_file(missing),
+                });
+            }
+        };
+        // Botocore's order, and the first one present wins even when it is empty.
+        let token = ["aws_security_token", "aws_session_token"]
+            .into_iter()
+            .find_map(&one_file)
+            .filter(|t| !t.value.is_empty());
+        check_keys(
+            &id.value,
+            &secret.value,
+            token.map(|t| t.value.as_str()),
+            |key| {
+                let at = one_file(key).unwrap_or(id);
+                format!(
+                    "profile {} in {}, line {}: {key}",
+                    shown_quoted(name),
+                    shown_path(&at.file),
+                    at.line
+                )
+            },
+        )?;
+        let mut creds = Credentials::long_term(id.value.clone(), secret.value.clone());
+        creds.session_token = token.map(|t| t.value.clone());
+        Ok(Some(creds))
     }
 }
 
@@ -385,16 +529,29 @@ pub struct Resolved {
     /// Set (by the session) when the profile signs in at a SAML identity provider: then `source`
     /// holds no keys and `hops` at most the role assumed from a jump role.
     pub saml: Option<crate::config::signin::SamlSettings>,
+    /// Set by the session: the CA bundle this profile's AWS clients trust besides the usual
+    /// roots. Carried here, not held by the process, since `serve` switches profiles.
+    pub ca_bundle: Option<crate::tls::Bundle>,
 }
 
 pub fn is_role_arn(s: &str) -> bool {
     s.starts_with("arn:")
 }
 
-pub fn default_profile_name(env: &Environment) -> String {
-    env.get("AWS_PROFILE")
-        .or_else(|| env.get("AWS_DEFAULT_PROFILE"))
-        .unwrap_or_else(|| "default".into())
+/// The profile when none is named: `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, else `default`.
+/// Either set to nothing is refused, as botocore refuses it: falling back to `default` could
+/// point the command at another account than the one meant.
+pub fn default_profile_name(env: &Environment) -> Result<String, ConfigError> {
+    const VARIABLES: [&str; 2] = ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"];
+    for variable in VARIABLES {
+        if !env.set_by_runas(variable) && env.exact(variable).is_some_and(|v| v.is_empty()) {
+            return Err(ConfigError::EmptyProfileVariable { variable });
+        }
+    }
+    Ok(VARIABLES
+        .iter()
+        .find_map(|v| env.get(v))
+        .unwrap_or_else(|| "default".into()))
 }
 
 /// Static keys in the environment, unless they are ones we exported ourselves: those are role

@@ -185,6 +185,7 @@ impl Profiles {
             iam_endpoint,
             federated,
             saml: None,
+            ca_bundle: None,
         })
     }
 

@@ -212,6 +212,164 @@ fn half_written_keys_are_an_error() {
 }
 
 #[test]
+fn keys_come_from_one_file_as_botocore_reads_them() {
+    let resolve = |config: &str, credentials: &str| {
+        profiles(config, credentials)
+            .resolve("k", &Overrides::default(), &no_env())
+            .map(|r| r.source.credentials)
+            .map_err(|e| e.to_string())
+    };
+    // A key id in one file and its secret in the other: one line naming both files.
+    let err = resolve(
+        "[profile k]\naws_access_key_id = AKIAX00000000001\n",
+        "[k]\naws_secret_access_key = s\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        "profile 'k' in /home/u/.aws/config: aws_access_key_id is set but aws_secret_access_key is missing (aws_secret_access_key is in /home/u/.aws/credentials, but botocore and aws-runas take both keys from one file)"
+    );
+    // The credentials file's key id without its secret: the config file's pair is not used.
+    let err = resolve(
+        "[profile k]\naws_access_key_id = AKIAC00000000001\naws_secret_access_key = c\n",
+        "[k]\naws_access_key_id = AKIAX00000000001\n",
+    )
+    .unwrap_err();
+    assert!(
+        err.starts_with("profile 'k' in /home/u/.aws/credentials: aws_access_key_id is set"),
+        "{err}"
+    );
+    // No key id in the credentials file: the config file's keys and token, whole.
+    let creds = resolve(
+        "[profile k]\naws_access_key_id = ASIAC00000000001\naws_secret_access_key = c\naws_session_token = ct\n",
+        "[k]\naws_secret_access_key = x\naws_session_token = xt\n",
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            creds.secret_access_key.as_str(),
+            creds.session_token.as_deref()
+        ),
+        ("c", Some("ct"))
+    );
+    // The token of the keys' file only, aws_security_token first.
+    let creds = resolve(
+        "[profile k]\naws_session_token = ct\n",
+        "[k]\naws_access_key_id = ASIAX00000000001\naws_secret_access_key = x\n",
+    )
+    .unwrap();
+    assert_eq!(creds.session_token, None);
+    let creds = resolve(
+        "",
+        "[k]\naws_access_key_id = ASIAX00000000001\naws_secret_access_key = x\naws_session_token = a\naws_security_token = b\n",
+    )
+    .unwrap();
+    assert_eq!(creds.session_token.as_deref(), Some("b"));
+}
+
+#[test]
+fn profile_variables_set_to_nothing_are_refused() {
+    let name = |pairs: &[(&str, &str)]| {
+        let mut env = Environment::from([("X", "x")]);
+        for (k, v) in pairs {
+            env = env.with_var(k, v);
+        }
+        default_profile_name(&env).map_err(|e| e.to_string())
+    };
+    assert_eq!(name(&[]).as_deref(), Ok("default"));
+    assert_eq!(name(&[("AWS_DEFAULT_PROFILE", "b")]).as_deref(), Ok("b"));
+    assert_eq!(
+        name(&[("AWS_PROFILE", "a"), ("AWS_DEFAULT_PROFILE", "b")]).as_deref(),
+        Ok("a")
+    );
+    for pairs in [
+        &[("AWS_PROFILE", "")][..],
+        &[("AWS_PROFILE", ""), ("AWS_DEFAULT_PROFILE", "b")],
+        &[("AWS_PROFILE", "a"), ("AWS_DEFAULT_PROFILE", "")],
+    ] {
+        let err = name(pairs).unwrap_err();
+        assert!(err.contains("is set but empty"), "{err}");
+    }
+    // One that `runas use` set is aws-runas's own, not configuration.
+    assert_eq!(
+        name(&[
+            ("AWS_PROFILE", ""),
+            (crate::environment::OURS, "AWS_PROFILE")
+        ])
+        .as_deref(),
+        Ok("default")
+    );
+}
+
+#[test]
+fn file_variables_expand_and_an_empty_one_is_no_file() {
+    let env = |pairs: &[(&str, &str)]| {
+        let mut env = Environment::from([("HOME", "/home/u")]);
+        for (k, v) in pairs {
+            env = env.with_var(k, v);
+        }
+        env
+    };
+    let at = |e: &Environment| config_file(e).path;
+    assert_eq!(at(&env(&[])), Some("/home/u/.aws/config".into()));
+    assert_eq!(
+        at(&env(&[("D", "/d"), ("AWS_CONFIG_FILE", "$D/${D}/~/$NOPE")])),
+        Some("/d//d/~/$NOPE".into())
+    );
+    assert_eq!(
+        at(&env(&[("AWS_CONFIG_FILE", "~/c")])),
+        Some("/home/u/c".into())
+    );
+    assert_eq!(at(&env(&[("AWS_CONFIG_FILE", "")])), None);
+    assert_eq!(
+        credentials_file(&env(&[("AWS_SHARED_CREDENTIALS_FILE", "")])),
+        FileLocation {
+            path: None,
+            variable: Some("AWS_SHARED_CREDENTIALS_FILE")
+        }
+    );
+    // Exec mode's own variable holds a path expanded already.
+    assert_eq!(
+        at(&env(&[
+            (REAL_CONFIG_FILE, "/r/$D"),
+            ("D", "/d"),
+            ("AWS_CONFIG_FILE", "/c")
+        ])),
+        Some("/r/$D".into())
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let named = dir.path().display().to_string();
+    let err = Profiles::load(&env(&[("AWS_CONFIG_FILE", &named)]))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!("cannot read {named} (named by AWS_CONFIG_FILE): it is a directory, not a file")
+    );
+    // Nothing there, or a path through a file: an empty file, as to botocore.
+    let file = dir.path().join("f");
+    std::fs::write(&file, "").unwrap();
+    for missing in [dir.path().join("none"), file.join("config")] {
+        let named = missing.display().to_string();
+        assert!(Profiles::load(&env(&[("AWS_CONFIG_FILE", &named)])).is_ok());
+    }
+    let none = Profiles::load(&env(&[
+        ("AWS_CONFIG_FILE", ""),
+        ("AWS_SHARED_CREDENTIALS_FILE", ""),
+    ]))
+    .unwrap();
+    let err = none
+        .resolve("a", &Overrides::default(), &no_env())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "profile 'a' not found in any file (AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE are empty)"
+    );
+}
+
+#[test]
 fn endpoint_url_follows_the_aws_cli_precedence() {
     let p = profiles(
         "[profile e]\nendpoint_url = http://file\n",

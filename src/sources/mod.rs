@@ -162,7 +162,7 @@ fn federated_root(resolved: &Resolved) -> anyhow::Result<Option<Box<dyn Source +
     }
     Ok(match &resolved.federated {
         None => None,
-        Some(Federated::Sso(s)) => Some(Box::new(sso::Sso::new(s)?)),
+        Some(Federated::Sso(s)) => Some(Box::new(sso::Sso::new(s, resolved.ca_bundle.as_ref())?)),
         Some(Federated::WebIdentity(w)) => Some(Box::new(web_identity::WebIdentity::new(w)?)),
         Some(Federated::WebSignIn(w)) => Some(Box::new(web_identity::WebIdentity::signing_in(w))),
     })
@@ -309,6 +309,7 @@ mod tests {
             iam_endpoint: None,
             federated: None,
             saml: None,
+            ca_bundle: None,
         }
     }
 

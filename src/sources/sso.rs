@@ -9,13 +9,15 @@ use crate::config::SsoSettings;
 use crate::credentials::Credentials;
 use crate::sso::client::SdkSso;
 use crate::sso::{self, Login};
+use crate::tls::Bundle;
 
 pub struct Sso<'a> {
     settings: &'a SsoSettings,
+    ca_bundle: Option<&'a Bundle>,
 }
 
 impl<'a> Sso<'a> {
-    pub fn new(settings: &'a SsoSettings) -> anyhow::Result<Self> {
+    pub fn new(settings: &'a SsoSettings, ca_bundle: Option<&'a Bundle>) -> anyhow::Result<Self> {
         let missing = |key| {
             anyhow::anyhow!(
                 "profile '{}' signs in with IAM Identity Center but sets no {key}: add it, or use the profile only with `aws-runas sso login` and `list roles`",
@@ -28,7 +30,10 @@ impl<'a> Sso<'a> {
         if settings.role_name.is_none() {
             return Err(missing("sso_role_name"));
         }
-        Ok(Self { settings })
+        Ok(Self {
+            settings,
+            ca_bundle,
+        })
     }
 
     fn account_and_role(&self) -> (&str, &str) {
@@ -60,7 +65,7 @@ impl Source for Sso<'_> {
     fn fetch(&self, context: &Context<'_>) -> anyhow::Result<Credentials> {
         let (account, role) = self.account_and_role();
         let session = &self.settings.session;
-        let api = SdkSso::new(session);
+        let api = SdkSso::new(session, self.ca_bundle);
         let login = Login::when_someone_can_answer(context.sign_in);
         let token = sso::access_token(&api, session, &self.settings.profile, context.cache, login)?;
         tracing::info!(

@@ -195,6 +195,8 @@ struct Resuming {
 pub struct Channel {
     socket: Socket,
     url: String,
+    /// Built once from the profile's CA bundle, and used again for every resume.
+    tls: Arc<rustls::ClientConfig>,
     client_id: String,
     resume: Resumer,
     next_seq: i64,
@@ -216,10 +218,15 @@ pub struct Channel {
 }
 
 impl Channel {
-    pub async fn open(url: &str, token: &str, resume: Resumer) -> anyhow::Result<Self> {
+    pub async fn open(
+        url: &str,
+        token: &str,
+        resume: Resumer,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> anyhow::Result<Self> {
         let client_id = uuid::Uuid::new_v4().to_string();
         let signals = Signals::new().context("cannot listen for signals")?;
-        let socket = dial(url, token, &client_id).await?;
+        let socket = dial(url, token, &client_id, &tls).await?;
         let resume_limit = std::env::var(RESUME_LIMIT_VARIABLE)
             .ok()
             .and_then(|v| v.trim().parse().ok())
@@ -229,6 +236,7 @@ impl Channel {
         Ok(Self {
             socket,
             url: url.to_owned(),
+            tls,
             client_id,
             resume,
             next_seq: 0,
@@ -521,11 +529,12 @@ impl Channel {
                 "the session's data channel dropped ({why}); reconnecting in {:.1} s (attempt {attempts})",
                 pause.as_secs_f64()
             ));
-            let (resume, url, client_id) = (&mut self.resume, &self.url, &self.client_id);
+            let (resume, url, client_id, tls) =
+                (&mut self.resume, &self.url, &self.client_id, &self.tls);
             let attempt = async move {
                 tokio::time::sleep(pause).await;
                 // Bounded too: a service that does not answer must not outlast the limit.
-                tokio::time::timeout(left, resume_and_dial(resume, url, client_id))
+                tokio::time::timeout(left, resume_and_dial(resume, url, client_id, tls))
                     .await
                     .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within the resume limit")))
             };
@@ -559,10 +568,11 @@ async fn resume_and_dial(
     resume: &mut Resumer,
     url: &str,
     client_id: &str,
+    tls: &Arc<rustls::ClientConfig>,
 ) -> anyhow::Result<Option<Socket>> {
     tracing::debug!("data channel dropped; resuming the session");
     match resume().await? {
-        Some(token) => dial(url, &token, client_id).await.map(Some),
+        Some(token) => dial(url, &token, client_id, tls).await.map(Some),
         None => Ok(None),
     }
 }
@@ -593,7 +603,12 @@ fn say(line: &str) {
     eprint!("aws-runas: {line}{end}");
 }
 
-async fn dial(url: &str, token: &str, client_id: &str) -> anyhow::Result<Socket> {
+async fn dial(
+    url: &str,
+    token: &str,
+    client_id: &str,
+    tls: &Arc<rustls::ClientConfig>,
+) -> anyhow::Result<Socket> {
     let config = WebSocketConfig::default().max_message_size(Some(1 << 20));
     let (mut socket, _) = tokio::time::timeout(
         Duration::from_secs(20),
@@ -602,7 +617,7 @@ async fn dial(url: &str, token: &str, client_id: &str) -> anyhow::Result<Socket>
             Some(config),
             // Keystrokes and acknowledgements are small: Nagle would hold each for an ack.
             true,
-            Some(Connector::Rustls(tls_config())),
+            Some(Connector::Rustls(tls.clone())),
         ),
     )
     .await
@@ -634,21 +649,6 @@ async fn dial(url: &str, token: &str, client_id: &str) -> anyhow::Result<Socket>
 /// The stream URL's query may carry signing parameters: keep it out of messages.
 fn redact_url(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
-}
-
-/// rustls with the provider the SDK already builds (aws-lc-rs) and the bundled web roots.
-fn tls_config() -> Arc<rustls::ClientConfig> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("aws-lc-rs supports the default protocol versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Arc::new(config)
 }
 
 #[cfg(test)]

@@ -27,16 +27,34 @@ const DEFAULT_IDENTITIES: &[&str] = &[
 /// The key types EC2 Instance Connect takes.
 const ACCEPTED_TYPES: &[&str] = &["ssh-rsa", "ssh-ed25519"];
 
+/// Where and as whom Instance Connect is called.
+pub struct Service<'a> {
+    pub region: Option<&'a str>,
+    pub endpoint: Option<&'a str>,
+    pub credentials: &'a Credentials,
+    pub ca_bundle: Option<&'a crate::tls::Bundle>,
+}
+
 /// Pushes the user's public key for `user` on `instance`.
 pub async fn send_key(
-    region: Option<&str>,
-    endpoint: Option<&str>,
-    credentials: &Credentials,
+    service: &Service<'_>,
     instance: &str,
     user: &str,
     public_key: &str,
 ) -> anyhow::Result<()> {
-    let client = crate::aws::client!(aws_sdk_ec2instanceconnect, region, endpoint, credentials);
+    let Service {
+        region,
+        endpoint,
+        credentials,
+        ca_bundle,
+    } = *service;
+    let client = crate::aws::client!(
+        aws_sdk_ec2instanceconnect,
+        region,
+        endpoint,
+        credentials,
+        ca_bundle
+    );
     let out = client
         .send_ssh_public_key()
         .instance_id(instance)

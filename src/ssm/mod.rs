@@ -60,15 +60,28 @@ pub struct Api {
     client: aws_sdk_ssm::Client,
     pub region: String,
     pub endpoint: Option<String>,
+    ca_bundle: Option<crate::tls::Bundle>,
 }
 
 impl Api {
-    pub fn new(region: Option<&str>, endpoint: Option<String>, credentials: &Credentials) -> Self {
-        let client = crate::aws::client!(aws_sdk_ssm, region, endpoint.as_deref(), credentials);
+    pub fn new(
+        region: Option<&str>,
+        endpoint: Option<String>,
+        credentials: &Credentials,
+        ca_bundle: Option<&crate::tls::Bundle>,
+    ) -> Self {
+        let client = crate::aws::client!(
+            aws_sdk_ssm,
+            region,
+            endpoint.as_deref(),
+            credentials,
+            ca_bundle
+        );
         Self {
             client,
             region: region.unwrap_or(crate::aws::FALLBACK_REGION).to_owned(),
             endpoint,
+            ca_bundle: ca_bundle.cloned(),
         }
     }
 
@@ -132,6 +145,12 @@ impl Api {
 }
 
 impl Api {
+    /// TLS for the data channel: the same roots as the API calls (the system's and the
+    /// profile's CA bundle).
+    pub fn tls(&self) -> anyhow::Result<std::sync::Arc<rustls::ClientConfig>> {
+        Ok(crate::tls::rustls_client_config(self.ca_bundle.as_ref())?)
+    }
+
     fn describe<E>(&self, err: &SdkError<E, HttpResponse>) -> String
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,

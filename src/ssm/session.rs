@@ -81,8 +81,13 @@ pub async fn run(api: &Api, target: &str, kind: Kind) -> anyhow::Result<ExitCode
     let started = api.start(&kind.request(target)).await?;
     tracing::debug!("session {} started", started.session_id);
     let result = async {
-        let channel =
-            Channel::open(&started.stream_url, &started.token, resumer(api, &started)).await?;
+        let channel = Channel::open(
+            &started.stream_url,
+            &started.token,
+            resumer(api, &started),
+            api.tls()?,
+        )
+        .await?;
         match (kind, listener) {
             (Kind::Forward { remote, .. }, Some(listener)) => {
                 forward(channel, &started, listener, remote).await

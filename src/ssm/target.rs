@@ -85,9 +85,14 @@ pub struct Resolver {
 }
 
 impl Resolver {
-    pub fn new(region: Option<&str>, endpoint: Option<&str>, credentials: &Credentials) -> Self {
+    pub fn new(
+        region: Option<&str>,
+        endpoint: Option<&str>,
+        credentials: &Credentials,
+        ca_bundle: Option<&crate::tls::Bundle>,
+    ) -> Self {
         Self {
-            ec2: std::sync::Arc::new(Ec2::new(region, endpoint, credentials)),
+            ec2: std::sync::Arc::new(Ec2::new(region, endpoint, credentials, ca_bundle)),
         }
     }
 

@@ -92,14 +92,16 @@ pub struct SdkSso {
     region: String,
     oidc_endpoint: Option<String>,
     portal_endpoint: Option<String>,
+    ca_bundle: Option<crate::tls::Bundle>,
 }
 
 impl SdkSso {
-    pub fn new(session: &SsoSession) -> Self {
+    pub fn new(session: &SsoSession, ca_bundle: Option<&crate::tls::Bundle>) -> Self {
         Self {
             region: session.region.clone(),
             oidc_endpoint: session.oidc_endpoint.clone(),
             portal_endpoint: session.portal_endpoint.clone(),
+            ca_bundle: ca_bundle.cloned(),
         }
     }
 
@@ -107,7 +109,8 @@ impl SdkSso {
         let config = crate::aws::configured!(
             aws_sdk_ssooidc,
             Some(self.region.as_str()),
-            self.oidc_endpoint.as_deref()
+            self.oidc_endpoint.as_deref(),
+            self.ca_bundle.as_ref()
         );
         aws_sdk_ssooidc::Client::from_conf(config.build())
     }
@@ -116,7 +119,8 @@ impl SdkSso {
         let config = crate::aws::configured!(
             aws_sdk_sso,
             Some(self.region.as_str()),
-            self.portal_endpoint.as_deref()
+            self.portal_endpoint.as_deref(),
+            self.ca_bundle.as_ref()
         );
         aws_sdk_sso::Client::from_conf(config.build())
     }
@@ -381,14 +385,15 @@ mod tests {
     const TOKEN: &str = "PROPsessionTOKENdoNotShow0123456789abcdef";
 
     fn sso() -> SdkSso {
-        SdkSso::new(&SsoSession {
+        let session = SsoSession {
             name: Some("corp".into()),
             start_url: "https://corp.awsapps.com/start".into(),
             region: "eu-west-1".into(),
             scopes: vec![],
             oidc_endpoint: None,
             portal_endpoint: None,
-        })
+        };
+        SdkSso::new(&session, None)
     }
 
     fn role_credentials(expiration: &str) -> String {
