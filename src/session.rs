@@ -7,7 +7,7 @@ use anyhow::Context as _;
 
 use crate::aws::sts::SdkSts;
 use crate::cache::Cache;
-use crate::config::{default_profile_name, Overrides, Profiles, Resolved};
+use crate::config::{default_profile_name, Overrides, Profiles, Resolved, Root};
 use crate::credentials::Credentials;
 use crate::environment::Environment;
 use crate::mfa::TerminalMfa;
@@ -145,7 +145,7 @@ impl Session {
     /// For a profile that signs in at an IdP: the roles its assertion grants (a fresh sign-in,
     /// or the IdP session's), `None` for other profiles.
     pub fn saml_roles(&self, request: &CredentialRequest) -> anyhow::Result<Option<Vec<String>>> {
-        let Some(settings) = &self.resolved.saml else {
+        let Root::Saml(settings) = &self.resolved.root else {
             return Ok(None);
         };
         self.in_context(request, |context| {

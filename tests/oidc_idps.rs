@@ -1,702 +1,36 @@
 //! Web identity password sign-in at Okta, OneLogin, ForgeRock AM, Keycloak and Azure AD, end to
 //! end: the built binary signs in through each provider's API (or Keycloak's login form, or
-//! Azure AD's sign-in pages, the SAML tests' stand-in with its OpenID side), gets the ID
-//! token, and moto's AssumeRoleWithWebIdentity turns it into role credentials the AWS CLI
-//! accepts. Okta, OneLogin and AM are loopback stand-ins written from their API documentation
-//! (`shared/notes/idp-apis.md`); Keycloak is the real oidc-provider in Keycloak's URL layout, plus
-//! a stand-in for its one-time-code step. Every stand-in's token endpoint checks the PKCE
-//! verifier against the challenge and hands each code out once, and its authorization endpoint
-//! echoes `state`: a client that got either wrong would get no ID token.
+//! Azure AD's sign-in pages), gets the ID token, and moto's AssumeRoleWithWebIdentity turns it
+//! into role credentials the AWS CLI accepts. Okta, OneLogin, AM and Azure AD are the loopback
+//! stand-ins the SAML tests use too (`tests/standins/`: each one's header describes the
+//! protocol it was written from, its OpenID side included); Keycloak is the real oidc-provider
+//! in Keycloak's URL layout, plus a stand-in for its one-time-code step here. Every stand-in's
+//! token endpoint checks the PKCE verifier against the challenge and hands each code out once,
+//! and its authorization endpoint echoes `state`: a client that got either wrong would get no
+//! ID token.
 
 #[path = "standins/azuread.rs"]
 mod azuread;
 mod common;
+#[path = "standins/forgerock.rs"]
+mod forgerock;
+#[path = "standins/idp_server.rs"]
+mod idp_server;
 #[allow(dead_code)] // this binary uses part of the harness
 #[path = "idp/oidc_provider.rs"]
 mod oidc_provider;
+#[path = "standins/okta.rs"]
+mod okta;
+#[path = "standins/onelogin.rs"]
+mod onelogin;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use common::{assert_assumed_role, eval_in_sh, json, run, Output, Sandbox, LIMIT};
-use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use idp_server::{authorize, field, html, reply, token, Idp, Req, State, CLIENT};
 
-const CLIENT: &str = "aws-runas-client";
 const DEV: &str = "arn:aws:iam::123456789012:role/Dev";
 const OPS: &str = "arn:aws:iam::123456789012:role/Ops";
-
-/// A request as a stand-in reads it.
-struct Req {
-    method: String,
-    path: String,
-    query: Vec<(String, String)>,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Req {
-    fn query(&self, key: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The value of cookie `name`.
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.header("cookie")?
-            .split(';')
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_owned())
-    }
-
-    fn form(&self) -> Vec<(String, String)> {
-        url::form_urlencoded::parse(self.body.as_bytes())
-            .into_owned()
-            .collect()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_default()
-    }
-}
-
-fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-}
-
-/// An authorization the stand-in granted, waiting for its code to be exchanged.
-struct Grant {
-    user: String,
-    redirect_uri: String,
-    challenge: String,
-}
-
-#[derive(Default)]
-struct State {
-    /// Every request that reached the stand-in.
-    requests: usize,
-    /// Username and password submissions.
-    password_posts: usize,
-    /// Push polls.
-    polls: usize,
-    /// Requests to the token endpoint.
-    token_posts: usize,
-    codes: HashMap<String, Grant>,
-    /// Session tokens and cookies to the user they sign in.
-    sessions: HashMap<String, String>,
-    /// Logins in progress (Keycloak's session codes) to the authorization request they answer.
-    logins: HashMap<String, Vec<(String, String)>>,
-    /// Everything handed out that must never show in a log.
-    secrets: Vec<String>,
-    serial: usize,
-}
-
-impl State {
-    fn secret(&mut self, prefix: &str) -> String {
-        self.serial += 1;
-        let mut random = [0u8; 12];
-        getrandom::fill(&mut random).unwrap();
-        let s = format!("{prefix}{}{}", self.serial, URL_SAFE_NO_PAD.encode(random));
-        self.secrets.push(s.clone());
-        s
-    }
-}
-
-type Handler = fn(&str, &mut State, &Req) -> tiny_http::ResponseBox;
-
-/// A stand-in IdP on loopback: one thread answering with `handler`, stopped on drop.
-struct Idp {
-    server: Arc<tiny_http::Server>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    state: Arc<Mutex<State>>,
-}
-
-impl Idp {
-    fn start(handler: Handler) -> Self {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-        let state = Arc::new(Mutex::new(State::default()));
-        let (s, st) = (server.clone(), state.clone());
-        let thread = std::thread::spawn(move || {
-            let base = format!("http://{}", s.server_addr());
-            for mut request in s.incoming_requests() {
-                let mut body = String::new();
-                let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
-                let (path, query) = request.url().split_once('?').unwrap_or((request.url(), ""));
-                let req = Req {
-                    method: request.method().to_string(),
-                    path: path.to_owned(),
-                    query: url::form_urlencoded::parse(query.as_bytes())
-                        .into_owned()
-                        .collect(),
-                    headers: request
-                        .headers()
-                        .iter()
-                        .map(|h| (h.field.to_string(), h.value.to_string()))
-                        .collect(),
-                    body,
-                };
-                let response = {
-                    let mut state = st.lock().unwrap();
-                    state.requests += 1;
-                    handler(&base, &mut state, &req)
-                };
-                let _ = request.respond(response);
-            }
-        });
-        Idp {
-            server,
-            thread: Some(thread),
-            state,
-        }
-    }
-
-    fn base(&self) -> String {
-        format!("http://{}", self.server.server_addr())
-    }
-
-    fn requests(&self) -> usize {
-        self.state.lock().unwrap().requests
-    }
-
-    fn password_posts(&self) -> usize {
-        self.state.lock().unwrap().password_posts
-    }
-
-    fn polls(&self) -> usize {
-        self.state.lock().unwrap().polls
-    }
-
-    fn token_posts(&self) -> usize {
-        self.state.lock().unwrap().token_posts
-    }
-
-    fn secrets(&self) -> Vec<String> {
-        self.state.lock().unwrap().secrets.clone()
-    }
-}
-
-impl Drop for Idp {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn reply(status: u16, body: String, headers: &[(&str, &str)]) -> tiny_http::ResponseBox {
-    let mut r = tiny_http::Response::from_string(body)
-        .with_status_code(status)
-        .boxed();
-    for (k, v) in headers {
-        r.add_header(tiny_http::Header::from_bytes(*k, *v).unwrap());
-    }
-    r
-}
-
-fn json_reply(status: u16, value: Value) -> tiny_http::ResponseBox {
-    reply(
-        status,
-        value.to_string(),
-        &[("content-type", "application/json")],
-    )
-}
-
-fn html(body: &str) -> tiny_http::ResponseBox {
-    reply(200, body.to_owned(), &[("content-type", "text/html")])
-}
-
-fn redirect(to: &str) -> tiny_http::ResponseBox {
-    reply(302, String::new(), &[("location", to)])
-}
-
-fn discovery(issuer: &str, authorization: &str, token: &str) -> tiny_http::ResponseBox {
-    json_reply(
-        200,
-        json!({"issuer": issuer, "authorization_endpoint": format!("{issuer}{authorization}"),
-               "token_endpoint": format!("{issuer}{token}"),
-               "code_challenge_methods_supported": ["S256"]}),
-    )
-}
-
-/// The authorization endpoint, for a request already signed in as `user`: a code for this
-/// client, PKCE (S256) required, `state` echoed.
-fn authorize(
-    st: &mut State,
-    params: &[(String, String)],
-    user: &str,
-    extra: &[(&str, &str)],
-) -> tiny_http::ResponseBox {
-    let get = |k: &str| field(params, k).map(str::to_owned);
-    let (Some(client), Some(redirect_uri), Some(kind), Some(state), Some(challenge), Some(method)) = (
-        get("client_id"),
-        get("redirect_uri"),
-        get("response_type"),
-        get("state"),
-        get("code_challenge"),
-        get("code_challenge_method"),
-    ) else {
-        return json_reply(400, json!({"error": "invalid_request"}));
-    };
-    let scope = get("scope").unwrap_or_default();
-    if client != CLIENT
-        || kind != "code"
-        || method != "S256"
-        || !scope.split(' ').any(|s| s == "openid")
-    {
-        return json_reply(400, json!({"error": "invalid_request"}));
-    }
-    let code = st.secret("code-");
-    st.secrets.push(state.clone());
-    st.codes.insert(
-        code.clone(),
-        Grant {
-            user: user.to_owned(),
-            redirect_uri: redirect_uri.clone(),
-            challenge,
-        },
-    );
-    let location = format!(
-        "{redirect_uri}?{}",
-        url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("code", &code)
-            .append_pair("state", &state)
-            .finish()
-    );
-    let mut headers = vec![("location", location.as_str())];
-    headers.extend_from_slice(extra);
-    reply(302, String::new(), &headers)
-}
-
-/// The token endpoint: each code once, for the redirect URI it was issued to, and only with
-/// the verifier whose S256 challenge came with the authorization request.
-fn token(issuer: &str, st: &mut State, req: &Req) -> tiny_http::ResponseBox {
-    st.token_posts += 1;
-    let form = req.form();
-    let invalid = || json_reply(400, json!({"error": "invalid_grant"}));
-    if field(&form, "grant_type") != Some("authorization_code")
-        || field(&form, "client_id") != Some(CLIENT)
-    {
-        return json_reply(400, json!({"error": "unsupported_grant_type"}));
-    }
-    let Some(grant) = field(&form, "code").and_then(|c| st.codes.remove(c)) else {
-        return invalid();
-    };
-    let verifier = field(&form, "code_verifier").unwrap_or_default();
-    if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != grant.challenge
-        || field(&form, "redirect_uri") != Some(grant.redirect_uri.as_str())
-    {
-        return invalid();
-    }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let part = |v: Value| URL_SAFE_NO_PAD.encode(v.to_string());
-    let id_token = format!(
-        "{}.{}.{}",
-        part(json!({"alg": "RS256", "typ": "JWT", "kid": "k1"})),
-        part(
-            json!({"iss": issuer, "sub": grant.user, "aud": CLIENT, "iat": now, "exp": now + 3600,
-                    "jti": st.secret("jti-")})
-        ),
-        URL_SAFE_NO_PAD.encode(st.secret("signature-"))
-    );
-    st.secrets.push(id_token.clone());
-    let access = st.secret("access-");
-    json_reply(
-        200,
-        json!({"access_token": access, "token_type": "Bearer", "expires_in": 3600,
-               "scope": "openid", "id_token": id_token}),
-    )
-}
-
-// ---------------------------------------------------------------------------------------------
-// Okta: the Authn API, then `/oauth2/default/v1/authorize?sessionToken=`.
-
-/// dave has no MFA; erin a TOTP factor (123456) and a push; paul a push approved at the third
-/// poll; rex a push he rejects; lou is locked out; nina's session token is one Okta ignores;
-/// mallory's authorization comes back with another state (a mixed-up or forged response).
-/// Two authorization servers: `default` (with a discovery document) and the org's (`/oauth2`,
-/// without one below it).
-fn okta(base: &str, st: &mut State, req: &Req) -> tiny_http::ResponseBox {
-    if req.method == "HEAD" {
-        // Okta's fingerprint, for provider detection.
-        return reply(200, String::new(), &[("x-okta-request-id", "req-1")]);
-    }
-    for server in ["/oauth2/default", "/oauth2"] {
-        let Some(rest) = req.path.strip_prefix(server) else {
-            continue;
-        };
-        let issuer = format!("{base}{server}");
-        return match rest {
-            "/.well-known/openid-configuration" if server == "/oauth2/default" => {
-                discovery(&issuer, "/v1/authorize", "/v1/token")
-            }
-            // A session token is good once; without one, Okta's sign-in page.
-            "/v1/authorize" => match req
-                .query("sessionToken")
-                .and_then(|t| st.sessions.remove(t))
-            {
-                Some(user) if user == "mallory" => {
-                    redirect("app:/callback?code=forged-code&state=not-yours")
-                }
-                Some(user) => authorize(st, &req.query, &user, &[]),
-                None => redirect("/login/login.htm?fromURI=%2Foauth2%2Fv1%2Fauthorize"),
-            },
-            "/v1/token" => token(&issuer, st, req),
-            _ => json_reply(404, json!({"errorCode": "E0000022"})),
-        };
-    }
-    let factor = |id: &str, kind: &str| {
-        json!({"id": id, "factorType": kind, "provider": "OKTA",
-               "_links": {"verify": {"href": format!("{base}/api/v1/authn/factors/{id}/verify")}}})
-    };
-    let success = |st: &mut State, user: &str| {
-        let token = st.secret("okta-session-");
-        st.sessions.insert(token.clone(), user.to_owned());
-        json_reply(200, json!({"status": "SUCCESS", "sessionToken": token}))
-    };
-    let body = req.json();
-    match req.path.as_str() {
-        "/api/v1/authn" => {
-            st.password_posts += 1;
-            let mfa = |st: &mut State, factors: Vec<Value>| {
-                let state = st.secret("okta-state-");
-                json_reply(
-                    200,
-                    json!({"status": "MFA_REQUIRED", "stateToken": state,
-                           "_embedded": {"factors": factors}}),
-                )
-            };
-            match (body["username"].as_str(), body["password"].as_str()) {
-                (Some(u @ ("dave" | "mallory")), Some(p)) if p == format!("{u}-password") => {
-                    success(st, u)
-                }
-                (Some("erin"), Some("erin-password")) => mfa(
-                    st,
-                    vec![
-                        factor("totp1", "token:software:totp"),
-                        factor("push1", "push"),
-                    ],
-                ),
-                (Some("paul"), Some("paul-password")) => mfa(st, vec![factor("push2", "push")]),
-                (Some("rex"), Some("rex-password")) => mfa(st, vec![factor("push3", "push")]),
-                (Some("nina"), Some("nina-password")) => {
-                    let token = st.secret("okta-session-");
-                    json_reply(200, json!({"status": "SUCCESS", "sessionToken": token}))
-                }
-                (Some("eve"), Some("eve-password")) => json_reply(
-                    429,
-                    json!({"errorCode": "E0000047",
-                           "errorSummary": "API call exceeded rate limit\u{1b}[2J\naws-runas: all good"}),
-                ),
-                (Some("lou"), Some("lou-password")) => {
-                    json_reply(200, json!({"status": "LOCKED_OUT"}))
-                }
-                _ => json_reply(
-                    401,
-                    json!({"errorCode": "E0000004", "errorSummary": "Authentication failed",
-                           "errorCauses": []}),
-                ),
-            }
-        }
-        "/api/v1/authn/factors/totp1/verify" => match body["passCode"].as_str() {
-            Some("123456") => success(st, "erin"),
-            _ => json_reply(
-                403,
-                json!({"errorCode": "E0000068", "errorSummary": "Invalid Passcode/Answer"}),
-            ),
-        },
-        p @ ("/api/v1/authn/factors/push2/verify" | "/api/v1/authn/factors/push3/verify") => {
-            st.polls += 1;
-            let waiting = json!({"status": "MFA_CHALLENGE", "factorResult": "WAITING",
-                "stateToken": body["stateToken"],
-                "_links": {"next": {"name": "poll", "href": format!("{base}{p}")}}});
-            match (p.ends_with("push2/verify"), st.polls) {
-                (true, n) if n >= 3 => success(st, "paul"),
-                (false, n) if n >= 2 => json_reply(
-                    200,
-                    json!({"status": "MFA_CHALLENGE", "factorResult": "REJECTED"}),
-                ),
-                _ => json_reply(200, waiting),
-            }
-        }
-        "/login/login.htm" => html("<html><script>/* the Okta sign-in widget */</script></html>"),
-        _ => json_reply(404, json!({"errorCode": "E0000022"})),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// OneLogin: API token, `/api/1/login/auth`, `/session_via_api_token`, then `/oidc/2/auth`.
-
-/// The API client `id:secret`; frank has no MFA; gina Google Authenticator (123456) and
-/// OneLogin Protect; pia only Protect, approved at the third call; hal only Protect, denied.
-fn onelogin(base: &str, st: &mut State, req: &Req) -> tiny_http::ResponseBox {
-    let issuer = format!("{base}/oidc/2");
-    let v1 = |status: u16, message: &str, data: Value| {
-        json_reply(
-            status,
-            json!({"status": {"error": status != 200, "code": status, "type": if status == 200 { "Success" } else { "Unauthorized" },
-                              "message": message}, "data": data}),
-        )
-    };
-    let session = |st: &mut State, user: &str| {
-        let token = st.secret("ol-session-");
-        st.sessions.insert(token.clone(), user.to_owned());
-        v1(
-            200,
-            "Success",
-            json!([{"status": "Authenticated", "session_token": token, "user": {"username": user}}]),
-        )
-    };
-    let authorization = req.header("authorization").unwrap_or_default().to_owned();
-    // The API token, as `bearer <token>` (aws-runas v3) or `bearer:<token>` (the docs).
-    let api_client = authorization
-        .strip_prefix("bearer ")
-        .or_else(|| authorization.strip_prefix("bearer:"))
-        .is_some_and(|t| st.sessions.get(t).map(String::as_str) == Some("api"));
-    let body = req.json();
-    match req.path.as_str() {
-        "/auth/oauth2/v2/token" => {
-            if authorization != format!("Basic {}", STANDARD.encode("id:secret")) {
-                return v1(401, "Authentication Failure", Value::Null);
-            }
-            let token = st.secret("ol-api-");
-            st.sessions.insert(token.clone(), "api".into());
-            json_reply(
-                200,
-                json!({"access_token": token, "token_type": "bearer", "expires_in": 36000}),
-            )
-        }
-        "/api/1/login/auth" | "/api/1/login/verify_factor" if !api_client => {
-            v1(401, "Unauthorized", Value::Null)
-        }
-        "/api/1/login/auth" => {
-            st.password_posts += 1;
-            let mfa = |st: &mut State, user: &str, devices: Value| {
-                let state = st.secret("ol-state-");
-                st.sessions.insert(state.clone(), format!("mfa:{user}"));
-                v1(
-                    200,
-                    "MFA is required for this user",
-                    json!([{"state_token": state, "devices": devices,
-                            "callback_url": format!("{base}/api/1/login/verify_factor"),
-                            "user": {"username": user}}]),
-                )
-            };
-            match (
-                body["username_or_email"].as_str(),
-                body["password"].as_str(),
-            ) {
-                (Some("frank"), Some("frank-password")) => session(st, "frank"),
-                (Some("gina"), Some("gina-password")) => mfa(
-                    st,
-                    "gina",
-                    json!([{"device_id": 11, "device_type": "Google Authenticator"},
-                           {"device_id": 12, "device_type": "OneLogin Protect"}]),
-                ),
-                (Some("pia"), Some("pia-password")) => mfa(
-                    st,
-                    "pia",
-                    json!([{"device_id": 12, "device_type": "OneLogin Protect"}]),
-                ),
-                (Some("hal"), Some("hal-password")) => mfa(
-                    st,
-                    "hal",
-                    json!([{"device_id": 13, "device_type": "OneLogin Protect"}]),
-                ),
-                _ => v1(401, "Authentication Failed", Value::Null),
-            }
-        }
-        "/api/1/login/verify_factor" => {
-            let user = body["state_token"]
-                .as_str()
-                .and_then(|s| st.sessions.get(s))
-                .and_then(|u| u.strip_prefix("mfa:"))
-                .map(str::to_owned);
-            let Some(user) = user else {
-                return v1(400, "Invalid state_token", Value::Null);
-            };
-            match (body["device_id"].as_str(), body["otp_token"].as_str()) {
-                (Some("11"), Some("123456")) => session(st, &user),
-                (Some("11"), _) => v1(401, "Failed authentication with this factor", Value::Null),
-                (Some("12"), None) => {
-                    st.polls += 1;
-                    if st.polls >= 3 {
-                        session(st, &user)
-                    } else {
-                        v1(200, "Authentication pending on OL Protect", json!([]))
-                    }
-                }
-                (Some("13"), None) => {
-                    v1(401, "Failed authentication with this factor", Value::Null)
-                }
-                _ => v1(400, "bad request", Value::Null),
-            }
-        }
-        "/session_via_api_token" if req.method == "POST" => {
-            let user = field(&req.form(), "session_token").and_then(|t| st.sessions.remove(t));
-            match user {
-                Some(user) => {
-                    let cookie = st.secret("ol-web-");
-                    st.sessions.insert(cookie.clone(), format!("web:{user}"));
-                    reply(
-                        200,
-                        "<html>signed in</html>".into(),
-                        &[(
-                            "set-cookie",
-                            &format!("sub_session_onelogin.com={cookie}; Path=/; HttpOnly"),
-                        )],
-                    )
-                }
-                None => reply(400, "bad session token".into(), &[]),
-            }
-        }
-        "/oidc/2/auth" => {
-            let user = req
-                .cookie("sub_session_onelogin.com")
-                .and_then(|c| st.sessions.get(&c))
-                .and_then(|u| u.strip_prefix("web:"))
-                .map(str::to_owned);
-            match user {
-                Some(user) => authorize(st, &req.query, &user, &[]),
-                None => redirect("/login"),
-            }
-        }
-        "/oidc/2/token" => token(&issuer, st, req),
-        "/login" => html("<html><form><input name=username></form></html>"),
-        // No discovery document: the client falls back to v3's `/auth` and `/token`.
-        _ => v1(404, "Not Found", Value::Null),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// ForgeRock AM: the authenticate API in realm alpha, its SSO cookie, then the realm's OAuth2.
-
-/// hank has no MFA (a non-ASCII password); ivy's code service wants 123456; ida's push service
-/// waits twice then approves; ivan's push is denied.
-fn am(base: &str, st: &mut State, req: &Req) -> tiny_http::ResponseBox {
-    if req.method == "HEAD" {
-        // AM's fingerprint (its CORS headers), for provider detection.
-        return reply(
-            200,
-            String::new(),
-            &[(
-                "access-control-allow-headers",
-                "X-OpenAM-Username, X-OpenAM-Password, Accept-API-Version",
-            )],
-        );
-    }
-    let issuer = format!("{base}/am/oauth2/realms/root/realms/alpha");
-    let decoded = |name: &str| {
-        let raw = req.header(name)?;
-        let b64 = raw.strip_prefix("=?UTF-8?B?")?.strip_suffix("?=")?;
-        String::from_utf8(STANDARD.decode(b64).ok()?).ok()
-    };
-    let unauthorized = || {
-        json_reply(
-            401,
-            json!({"code": 401, "reason": "Unauthorized", "message": "Authentication Failed"}),
-        )
-    };
-    let signed_in = |st: &mut State, user: &str| {
-        let token = st.secret("AQIC");
-        st.sessions.insert(token.clone(), user.to_owned());
-        json_reply(
-            200,
-            json!({"tokenId": token, "successUrl": "/am/console", "realm": "/alpha"}),
-        )
-    };
-    let step = |st: &mut State, user: &str, callbacks: Value| {
-        let auth_id = st.secret("authid-");
-        st.sessions.insert(auth_id.clone(), format!("step:{user}"));
-        json_reply(200, json!({"authId": auth_id, "callbacks": callbacks}))
-    };
-    let polling =
-        json!([{"type": "PollingWaitCallback", "output": [{"name": "waitTime", "value": "1000"}]}]);
-    let body = req.json();
-    match req.path.as_str() {
-        "/am/oauth2/realms/root/realms/alpha/.well-known/openid-configuration" => {
-            discovery(&issuer, "/authorize", "/access_token")
-        }
-        "/am/json/realms/root/realms/alpha/authenticate" => {
-            if req.header("accept-api-version").is_none() {
-                return json_reply(400, json!({"message": "no API version"}));
-            }
-            let service = req.query("authIndexValue").unwrap_or_default().to_owned();
-            let Some(auth_id) = body["authId"].as_str() else {
-                st.password_posts += 1;
-                return match (
-                    decoded("X-OpenAM-Username").as_deref(),
-                    decoded("X-OpenAM-Password").as_deref(),
-                    service.as_str(),
-                ) {
-                    (Some("hank"), Some("hänk-pässword"), _) => signed_in(st, "hank"),
-                    (Some("ivy"), Some("ivy-password"), "mfa_oath_authentication") => step(
-                        st,
-                        "ivy",
-                        json!([{"type": "TextOutputCallback", "output": [{"name": "message", "value": "Code"}]},
-                               {"type": "PasswordCallback", "input": [{"name": "IDToken2", "value": ""}]}]),
-                    ),
-                    (Some(u @ ("ida" | "ivan")), Some(p), "mfa_push_authentication")
-                        if p == format!("{u}-password") =>
-                    {
-                        step(st, u, polling)
-                    }
-                    _ => unauthorized(),
-                };
-            };
-            let user = st
-                .sessions
-                .get(auth_id)
-                .and_then(|u| u.strip_prefix("step:"))
-                .map(str::to_owned);
-            match user.as_deref() {
-                Some("ivy") if body["callbacks"][1]["input"][0]["value"] == "123456" => {
-                    signed_in(st, "ivy")
-                }
-                Some(u @ ("ida" | "ivan")) => {
-                    st.polls += 1;
-                    match (u, st.polls) {
-                        ("ida", n) if n >= 3 => signed_in(st, "ida"),
-                        ("ivan", n) if n >= 2 => unauthorized(),
-                        _ => json_reply(200, json!({"authId": auth_id, "callbacks": polling})),
-                    }
-                }
-                _ => unauthorized(),
-            }
-        }
-        "/am/oauth2/realms/root/realms/alpha/authorize" => {
-            let user = req
-                .cookie("iPlanetDirectoryPro")
-                .and_then(|c| st.sessions.get(&c).cloned())
-                .filter(|u| !u.contains(':'));
-            match user {
-                Some(user) => authorize(st, &req.query, &user, &[]),
-                None => redirect("/am/XUI/?realm=/alpha"),
-            }
-        }
-        "/am/oauth2/realms/root/realms/alpha/access_token" => token(&issuer, st, req),
-        "/am/XUI/" => html("<html><script>/* the AM login UI */</script></html>"),
-        _ => json_reply(404, json!({"code": 404, "message": "Not Found"})),
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Keycloak's one-time-code step (the real Keycloak answers the login with a 302 to the
@@ -897,7 +231,7 @@ fn password_wrong_right_and_cached(idp: &Idp, sandbox: &Sandbox, user: &str, pas
 
 #[test]
 fn okta_password_code_push_and_the_cached_id_token() {
-    let idp = Idp::start(okta);
+    let idp = okta::start();
     let sandbox = setup(&format!("{}/oauth2/default", idp.base()), "okta");
     password_wrong_right_and_cached(&idp, &sandbox, "dave", "dave-password");
 
@@ -942,7 +276,7 @@ fn okta_password_code_push_and_the_cached_id_token() {
 fn okta_org_server_without_discovery_and_an_ignored_session_token() {
     // The org authorization server (`/oauth2`) has no discovery document below it: v3's
     // `/v1/authorize` and `/v1/token` are appended.
-    let idp = Idp::start(okta);
+    let idp = okta::start();
     let sandbox = setup(&format!("{}/oauth2", idp.base()), "okta");
     let out = sign_in(&sandbox, &["-U", "dave", "dev"], "dave-password").ok();
     assert_signed_in_as(&sandbox, &out, "Dev", "dave");
@@ -978,7 +312,7 @@ fn okta_org_server_without_discovery_and_an_ignored_session_token() {
 
 #[test]
 fn okta_and_am_are_told_by_their_answers_without_web_identity_provider() {
-    let okta = Idp::start(okta);
+    let okta = okta::start();
     let sandbox = setup(&format!("{}/oauth2/default", okta.base()), "auto");
     let out = sign_in(&sandbox, &["-v", "-U", "dave", "dev"], "dave-password").ok();
     assert!(
@@ -988,11 +322,8 @@ fn okta_and_am_are_told_by_their_answers_without_web_identity_provider() {
     );
     assert_signed_in_as(&sandbox, &out, "Dev", "dave");
 
-    let am = Idp::start(am);
-    let sandbox = setup(
-        &format!("{}/am/oauth2/realms/root/realms/alpha", am.base()),
-        "auto",
-    );
+    let am = forgerock::start();
+    let sandbox = setup(&format!("{}{}", am.base(), forgerock::OAUTH2), "auto");
     let out = sign_in(&sandbox, &["-v", "-U", "hank", "dev"], "hänk-pässword").ok();
     assert!(
         out.stderr.contains("identity provider detected: ForgeRock"),
@@ -1004,7 +335,7 @@ fn okta_and_am_are_told_by_their_answers_without_web_identity_provider() {
 
 #[test]
 fn onelogin_password_code_push_and_the_cached_id_token() {
-    let idp = Idp::start(onelogin);
+    let idp = onelogin::start();
     let token = STANDARD.encode("id:secret");
     let sandbox = setup(&format!("{}/oidc/2?token={token}", idp.base()), "onelogin");
     // The API client's secret in the URL is as secret as the rest.
@@ -1040,11 +371,58 @@ fn onelogin_password_code_push_and_the_cached_id_token() {
         "approve the OneLogin Protect push",
     );
     assert!(err.contains("push was not approved"), "{err}");
+
+    // A locked account: the one line SAML's OneLogin sign-in gives.
+    let err = sign_in(&sandbox, &["-U", "lou", "dev"], "lou-password").one_line_error();
+    assert!(
+        err.contains("profile 'dev'")
+            && err.contains(
+                "has locked the account 'lou' (too many failed sign-ins): wait, or ask its administrators"
+            ),
+        "{err}"
+    );
+}
+
+#[test]
+fn onelogin_push_turns_a_spinner_on_the_terminal_until_approved() {
+    use common::tmux::Tmux;
+    use std::time::Duration;
+    let idp = onelogin::start();
+    let token = STANDARD.encode("id:secret");
+    let sandbox = setup(&format!("{}/oidc/2?token={token}", idp.base()), "onelogin");
+    let dir = sandbox.dir.path().display().to_string();
+    let mut script = String::from("#!/bin/sh\n");
+    for (k, v) in sandbox.env() {
+        script.push_str(&format!("export {k}='{}'\n", v.replace('\'', r"'\''")));
+    }
+    script.push_str(&format!(
+        "export WEB_PASSWORD=kim-password\n'{bin}' -U kim -O json push >'{dir}/out'; echo EXIT=$?\nsleep 60\n",
+        bin = common::runas_bin().display()
+    ));
+    let path = sandbox.dir.path().join("script.sh");
+    std::fs::write(&path, script).unwrap();
+    let tmux = Tmux::start(sandbox.dir.path(), &format!("sh '{}'", path.display()));
+    let screen = tmux.wait_for("the spinner", Duration::from_secs(30), |s| {
+        s.contains("waiting for the push to be approved")
+    });
+    assert!(
+        screen.contains("approve the OneLogin Protect push"),
+        "{screen}"
+    );
+    idp.approve_pushes();
+    let screen = tmux.wait_for("the end", Duration::from_secs(30), |s| s.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        !screen.contains("waiting for the push"),
+        "the spinner was left on the screen: {screen}"
+    );
+    let out = std::fs::read_to_string(sandbox.dir.path().join("out")).unwrap();
+    assert!(json(&out)["SessionToken"].is_string(), "{out}");
 }
 
 #[test]
 fn onelogin_with_a_wrong_api_client_is_one_line_without_its_secret() {
-    let idp = Idp::start(onelogin);
+    let idp = onelogin::start();
     let token = STANDARD.encode("id:wrong");
     let sandbox = setup(&format!("{}/oidc/2?token={token}", idp.base()), "onelogin");
     let err = sign_in(&sandbox, &["-U", "frank", "dev"], "frank-password").one_line_error();
@@ -1058,11 +436,8 @@ fn onelogin_with_a_wrong_api_client_is_one_line_without_its_secret() {
 
 #[test]
 fn forgerock_password_code_push_and_the_cached_id_token() {
-    let idp = Idp::start(am);
-    let sandbox = setup(
-        &format!("{}/am/oauth2/realms/root/realms/alpha", idp.base()),
-        "forgerock",
-    );
+    let idp = forgerock::start();
+    let sandbox = setup(&format!("{}{}", idp.base(), forgerock::OAUTH2), "forgerock");
     // A non-ASCII password travels RFC 2047-encoded in its header.
     password_wrong_right_and_cached(&idp, &sandbox, "hank", "hänk-pässword");
 
@@ -1177,7 +552,8 @@ fn keycloak_one_time_code_step_and_the_302_after_it() {
 // Azure AD / Entra ID: the authorization request starts the sign-in pages the SAML client walks
 // (tests/standins/azuread.rs, shared with tests/saml.rs).
 
-/// The Azure AD stand-in's SAML answer, which no web identity sign-in reaches.
+/// The stand-ins' SAML answer (their SAML side is the SAML tests'), which no web identity
+/// sign-in reaches.
 fn saml_page(_: &str) -> tiny_http::ResponseBox {
     reply(500, "no SAML here".into(), &[])
 }

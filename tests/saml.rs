@@ -1,11 +1,21 @@
-//! SAML sign-in end to end: the built binary against a real SimpleSAMLphp IdP and moto's
-//! AssumeRoleWithSAML, read back by the real AWS CLI.
+//! SAML sign-in end to end: the built binary against a real SimpleSAMLphp IdP (and
+//! LemonLDAP::NG, and the loopback stand-ins of Okta, OneLogin, ForgeRock AM and Azure AD in
+//! `tests/standins/`, which the web identity tests share) and moto's AssumeRoleWithSAML, read
+//! back by the real AWS CLI.
 
 #[path = "standins/azuread.rs"]
 mod azuread;
 mod common;
+#[path = "standins/forgerock.rs"]
+mod forgerock;
+#[path = "standins/idp_server.rs"]
+mod idp_server;
 #[path = "idp/llng.rs"]
 mod llng;
+#[path = "standins/okta.rs"]
+mod okta;
+#[path = "standins/onelogin.rs"]
+mod onelogin;
 #[path = "idp/ssp.rs"]
 mod ssp;
 
@@ -779,139 +789,10 @@ fn one_time_code_step_of_a_form_identity_provider() {
     );
 }
 
-static OKTA_POLLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-static OKTA_AUTHN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-fn json_reply(status: u16, value: serde_json::Value) -> tiny_http::ResponseBox {
-    tiny_http::Response::from_string(value.to_string())
-        .with_status_code(status)
-        .with_header(
-            "Content-Type: application/json"
-                .parse::<tiny_http::Header>()
-                .unwrap(),
-        )
-        .boxed()
-}
-
-/// Okta's Authn API as its documentation shows it: dave has no MFA; erin has a TOTP factor
-/// (123456) and a push (approved at the third poll); rita denies her push and tom's times out
-/// (`REJECTED`, `TIMEOUT`); lou is `LOCKED_OUT`; the app link trades a sessionToken for a
-/// `sid` cookie, and with that cookie answers the SAML page directly.
-fn okta_idp(base: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
-    use serde_json::json;
-    use std::sync::atomic::Ordering::SeqCst;
-    if *request.method() == tiny_http::Method::Head {
-        // Okta's fingerprint, for provider detection.
-        let mut r = html("");
-        r.add_header(
-            "x-okta-request-id: req-1"
-                .parse::<tiny_http::Header>()
-                .unwrap(),
-        );
-        return r;
-    }
-    let url = request.url();
-    let body: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    let has_session = request
-        .headers()
-        .iter()
-        .any(|h| h.field.equiv("Cookie") && h.value.as_str().contains("sid=okta-session"));
-    let factor = |id: &str, kind: &str| {
-        json!({"id": id, "factorType": kind, "provider": "OKTA",
-               "_links": {"verify": {"href": format!("{base}/api/v1/authn/factors/{id}/verify")}}})
-    };
-    match url {
-        "/api/v1/authn" => {
-            OKTA_AUTHN.fetch_add(1, SeqCst);
-            match (body["username"].as_str(), body["password"].as_str()) {
-                (Some("dave"), Some("dave-password")) => json_reply(
-                    200,
-                    json!({"status": "SUCCESS", "sessionToken": "tok-dave"}),
-                ),
-                (Some("erin"), Some("erin-password")) => json_reply(
-                    200,
-                    json!({"status": "MFA_REQUIRED", "stateToken": "st-erin",
-                           "_embedded": {"factors": [factor("totp1", "token:software:totp"), factor("push1", "push")]}}),
-                ),
-                (Some(user @ ("rita" | "tom")), Some(p)) if p == format!("{user}-password") => {
-                    json_reply(
-                        200,
-                        json!({"status": "MFA_REQUIRED", "stateToken": format!("st-{user}"),
-                               "_embedded": {"factors": [factor("push1", "push")]}}),
-                    )
-                }
-                (Some("lou"), _) => json_reply(
-                    200,
-                    json!({"status": "LOCKED_OUT", "_links": {"unlock": {"href": format!("{base}/api/v1/authn/recovery/unlock")}}}),
-                ),
-                _ => json_reply(
-                    401,
-                    json!({"errorCode": "E0000004", "errorSummary": "Authentication failed"}),
-                ),
-            }
-        }
-        "/api/v1/authn/factors/totp1/verify" => match body["passCode"].as_str() {
-            Some("123456") => json_reply(
-                200,
-                json!({"status": "SUCCESS", "sessionToken": "tok-erin"}),
-            ),
-            _ => json_reply(
-                403,
-                json!({"errorCode": "E0000068", "errorSummary": "Invalid Passcode/Answer"}),
-            ),
-        },
-        "/api/v1/authn/factors/push1/verify"
-            if matches!(body["stateToken"].as_str(), Some("st-rita" | "st-tom")) =>
-        {
-            let result = if body["stateToken"] == "st-rita" {
-                "REJECTED"
-            } else {
-                "TIMEOUT"
-            };
-            json_reply(
-                200,
-                json!({"status": "MFA_CHALLENGE", "factorResult": result, "stateToken": body["stateToken"],
-                       "_links": {"resend": [], "prev": {"href": format!("{base}/api/v1/authn/previous")}}}),
-            )
-        }
-        "/api/v1/authn/factors/push1/verify" => {
-            if OKTA_POLLS.fetch_add(1, SeqCst) >= 2 {
-                json_reply(
-                    200,
-                    json!({"status": "SUCCESS", "sessionToken": "tok-erin"}),
-                )
-            } else {
-                json_reply(
-                    200,
-                    json!({"status": "MFA_CHALLENGE", "factorResult": "WAITING", "stateToken": "st-erin",
-                    "_links": {"next": {"name": "poll", "href": format!("{base}/api/v1/authn/factors/push1/verify")}},
-                    "_embedded": {"factor": {"_embedded": {"challenge": {"correctAnswer": 42}}}}}),
-                )
-            }
-        }
-        u if u.starts_with("/home/amazon_aws/app/1?sessionToken=tok-") => {
-            let user = if u.ends_with("dave") { "dave" } else { "erin" };
-            let mut r = saml_page(user);
-            r.add_header(
-                "Set-Cookie: sid=okta-session; Path=/; HttpOnly"
-                    .parse::<tiny_http::Header>()
-                    .unwrap(),
-            );
-            r
-        }
-        "/home/amazon_aws/app/1" if has_session => saml_page("dave"),
-        u if u.starts_with("/login/") => {
-            html("<html><script>/* the Okta sign-in widget */</script></html>")
-        }
-        _ => redirect("/login/login.htm?fromURI=%2Fhome%2Famazon_aws%2Fapp%2F1"),
-    }
-}
-
 #[test]
 fn okta_sign_in_with_code_push_and_session_reuse() {
-    use std::sync::atomic::Ordering::SeqCst;
-    let stub = Stub::start(okta_idp);
-    let url = stub.url().replace("/sso", "/home/amazon_aws/app/1");
+    let idp = okta::start();
+    let url = format!("{}{}", idp.base(), okta::APP);
     let sandbox = Sandbox::with_files(
         &format!(
             "[profile okta]\nsaml_auth_url = {url}\nsaml_provider = okta\nrole_arn = {ADMIN}\nregion = us-east-1\n\
@@ -949,13 +830,9 @@ fn okta_sign_in_with_code_push_and_session_reuse() {
         "arn:aws:sts::123456789012:assumed-role/Admin/dave"
     );
     // The sid cookie signs in again without the Authn API (and without a password).
-    let before = OKTA_AUTHN.load(SeqCst);
+    let before = idp.password_posts();
     sign_in(&["-r", "-U", "dave", "okta"], "").ok();
-    assert_eq!(
-        OKTA_AUTHN.load(SeqCst),
-        before,
-        "the Okta session was reused"
-    );
+    assert_eq!(idp.password_posts(), before, "the Okta session was reused");
 
     let err = sign_in(&["-U", "erin", "-o", "000000", "code"], "erin-password").one_line_error();
     assert!(err.contains("rejected the one-time code"), "{err}");
@@ -976,7 +853,7 @@ fn okta_sign_in_with_code_push_and_session_reuse() {
         "{}",
         out.stderr
     );
-    assert_eq!(OKTA_POLLS.load(SeqCst), 3, "polled until approved");
+    assert_eq!(idp.polls(), 3, "polled until approved");
     // diagnose checks roles with a password at hand, but never sends a push to do it.
     for jar in sandbox.cache_files() {
         if jar.to_string_lossy().contains("idp_cookies_") {
@@ -997,7 +874,7 @@ fn okta_sign_in_with_code_push_and_session_reuse() {
         "{}",
         out.stdout
     );
-    assert_eq!(OKTA_POLLS.load(SeqCst), 3, "no push was sent");
+    assert_eq!(idp.polls(), 3, "no push was sent");
     let out = sign_in(&["-U", "dave", "diagnose", "detected"], "dave-password");
     assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
     assert!(
@@ -1059,112 +936,10 @@ fn lemonldap_ng_sign_in_wrong_password_and_session_reuse() {
     assert_eq!(sandbox.moto.count("AssumeRoleWithSAML"), 2);
 }
 
-static ONELOGIN_POLLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// OneLogin's API v2 as its documentation shows it: the client credentials `id:secret` in the
-/// URL's token; frank has no MFA; gina has Google Authenticator (123456) and OneLogin Protect
-/// (approved at the third call); rita denies her Protect push (verify's documented 401); lou is
-/// locked (the API's 401 naming the lock: its exact words are not documented).
-fn onelogin_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
-    use base64::Engine as _;
-    use serde_json::json;
-    use std::sync::atomic::Ordering::SeqCst;
-    let body: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    let authorization = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Authorization"))
-        .map(|h| h.value.as_str().to_owned())
-        .unwrap_or_default();
-    let data = |user: &str| {
-        // The assertion of saml_page, as the API returns it: bare base64.
-        let page = saml_page(user);
-        let mut html = String::new();
-        std::io::Read::read_to_string(&mut page.into_reader(), &mut html).unwrap();
-        let b64 = html
-            .split("value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap();
-        b64.replace("&#x3D;", "=").replace("&#x2b;", "+")
-    };
-    let basic = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode("id:secret")
-    );
-    match request.url() {
-        "/auth/oauth2/v2/token" if authorization == basic => {
-            json_reply(200, json!({"access_token": "at-1", "token_type": "bearer"}))
-        }
-        "/auth/oauth2/v2/token" => json_reply(
-            401,
-            json!({"status": {"error": true, "code": 401, "type": "Unauthorized", "message": "Authentication Failure"}}),
-        ),
-        _ if authorization != "bearer at-1" => json_reply(401, json!({"message": "bad token"})),
-        "/api/2/saml_assertion" => match (
-            body["username_or_email"].as_str(),
-            body["password"].as_str(),
-            body["app_id"].as_str(),
-        ) {
-            (Some("frank"), Some("frank-password"), Some("777")) => {
-                json_reply(200, json!({"data": data("frank"), "message": "Success"}))
-            }
-            (Some("gina"), Some("gina-password"), Some("777")) => json_reply(
-                200,
-                json!({"message": "MFA is required for this user", "state_token": "st-gina",
-                       "devices": [{"device_id": 11, "device_type": "Google Authenticator"},
-                                   {"device_id": 12, "device_type": "OneLogin Protect"}],
-                       "callback_url": "/api/2/saml_assertion/verify_factor", "user": {"id": 5}}),
-            ),
-            (Some("rita"), Some("rita-password"), Some("777")) => json_reply(
-                200,
-                json!({"message": "MFA is required for this user", "state_token": "st-rita",
-                       "devices": [{"device_id": 12, "device_type": "OneLogin Protect"}],
-                       "callback_url": "/api/2/saml_assertion/verify_factor", "user": {"id": 6}}),
-            ),
-            (Some("lou"), _, _) => json_reply(
-                401,
-                json!({"statusCode": 401, "name": "Unauthorized", "message": "Authentication Failed: User is locked"}),
-            ),
-            _ => json_reply(
-                401,
-                json!({"statusCode": 401, "name": "Unauthorized", "message": "Authentication Failed: Invalid user credentials"}),
-            ),
-        },
-        "/api/2/saml_assertion/verify_factor" => {
-            match (body["device_id"].as_str(), body["otp_token"].as_str()) {
-                (Some("11"), Some("123456")) => {
-                    json_reply(200, json!({"data": data("gina"), "message": "Success"}))
-                }
-                (Some("11"), _) => json_reply(
-                    401,
-                    json!({"message": "Failed authentication with this factor"}),
-                ),
-                (Some("12"), None) if body["state_token"] == "st-rita" => json_reply(
-                    401,
-                    json!({"message": "Failed authentication with this factor"}),
-                ),
-                (Some("12"), None) if ONELOGIN_POLLS.fetch_add(1, SeqCst) >= 2 => {
-                    json_reply(200, json!({"data": data("gina"), "message": "Success"}))
-                }
-                (Some("12"), None) => json_reply(
-                    200,
-                    json!({"message": "Authentication pending on OL Protect"}),
-                ),
-                _ => json_reply(400, json!({"message": "bad request"})),
-            }
-        }
-        _ => json_reply(404, json!({"message": "not found"})),
-    }
-}
-
 #[test]
 fn onelogin_sign_in_with_code_and_push() {
-    use std::sync::atomic::Ordering::SeqCst;
-    let stub = Stub::start(onelogin_idp);
-    let base = stub.url().replace("/sso", "");
+    let idp = onelogin::start();
+    let base = idp.base();
     let token = "aWQ6c2VjcmV0"; // base64("id:secret")
     let sandbox = Sandbox::with_files(
         &format!(
@@ -1206,7 +981,7 @@ fn onelogin_sign_in_with_code_and_push() {
         "{}",
         out.stderr
     );
-    assert_eq!(ONELOGIN_POLLS.load(SeqCst), 3, "polled until approved");
+    assert_eq!(idp.polls(), 3, "polled until approved");
     let err = push_error(sign_in(&["-U", "rita", "ol"], "rita-password"));
     assert!(
         err.contains(
@@ -1218,123 +993,10 @@ fn onelogin_sign_in_with_code_and_push() {
     assert!(err.contains("has locked the account 'lou'"), "{err}");
 }
 
-static AM_POLLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// ForgeRock AM's authenticate API as its documentation shows it, in realm alpha: hank signs in
-/// with no MFA (the SSO token only in the body); ivy's code service wants 123456 in a
-/// PasswordCallback; her push service answers PollingWaitCallback until the third poll; rita's
-/// push fails (AM's 401, the same for denied and expired); lou is locked out (401 naming the lock).
-fn am_idp(_: &str, request: &tiny_http::Request, body: &str) -> tiny_http::ResponseBox {
-    use base64::Engine as _;
-    use serde_json::json;
-    use std::sync::atomic::Ordering::SeqCst;
-    let header = |name: &str| {
-        request
-            .headers()
-            .iter()
-            .find(|h| h.field.to_string().eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str().to_owned())
-    };
-    let decoded = |name: &str| {
-        let raw = header(name)?;
-        let b64 = raw.strip_prefix("=?UTF-8?B?")?.strip_suffix("?=")?;
-        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).ok()?).ok()
-    };
-    let body: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    let url = request.url().to_owned();
-    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-    let unauthorized = || {
-        json_reply(
-            401,
-            json!({"code": 401, "reason": "Unauthorized", "message": "Authentication Failed"}),
-        )
-    };
-    match path {
-        "/am/idpssoinit" => {
-            assert!(query.contains("metaAlias=%2Falpha%2Fsaml-idp"), "{query}");
-            let cookie = header("Cookie").unwrap_or_default();
-            match cookie.split("iPlanetDirectoryPro=tok-").nth(1) {
-                Some(user) => saml_page(user.split(';').next().unwrap()),
-                None => redirect("/am/XUI/?realm=/alpha"),
-            }
-        }
-        "/am/XUI/" => html("<html><script>/* the AM login UI */</script></html>"),
-        "/am/json/realms/root/realms/alpha/authenticate" => {
-            if header("Accept-API-Version").is_none() {
-                return json_reply(400, json!({"message": "no API version"}));
-            }
-            match body["authId"].as_str() {
-                Some("code-ivy") => {
-                    let code = &body["callbacks"][1]["input"][0]["value"];
-                    if code == "123456" {
-                        json_reply(200, json!({"tokenId": "tok-ivy", "realm": "/alpha"}))
-                    } else {
-                        unauthorized()
-                    }
-                }
-                Some("push-ivy") if AM_POLLS.fetch_add(1, SeqCst) >= 2 => {
-                    json_reply(200, json!({"tokenId": "tok-ivy", "realm": "/alpha"}))
-                }
-                Some("push-ivy") => json_reply(
-                    200,
-                    json!({"authId": "push-ivy", "callbacks": [{"type": "PollingWaitCallback",
-                           "output": [{"name": "waitTime", "value": "1000"}]}]}),
-                ),
-                Some(_) => unauthorized(),
-                None => match (
-                    decoded("X-OpenAM-Username").as_deref(),
-                    decoded("X-OpenAM-Password").as_deref(),
-                ) {
-                    (Some("hank"), Some("hänk-pässword")) => {
-                        json_reply(200, json!({"tokenId": "tok-hank", "realm": "/alpha"}))
-                    }
-                    (Some("ivy"), Some("ivy-password"))
-                        if query.contains("authIndexValue=mfa_oath_authentication") =>
-                    {
-                        json_reply(
-                            200,
-                            json!({"authId": "code-ivy", "callbacks": [
-                                {"type": "TextOutputCallback", "output": [{"name": "message", "value": "Code"}]},
-                                {"type": "PasswordCallback", "input": [{"name": "IDToken2", "value": ""}]}]}),
-                        )
-                    }
-                    (Some("lou"), _) => json_reply(
-                        401,
-                        json!({"code": 401, "reason": "Unauthorized", "message": "Your account has been locked."}),
-                    ),
-                    (Some("rita"), Some("rita-password"))
-                        if query.contains("authIndexValue=mfa_push_authentication") =>
-                    {
-                        json_reply(
-                            200,
-                            json!({"authId": "push-rita", "callbacks": [{"type": "PollingWaitCallback",
-                                   "output": [{"name": "waitTime", "value": "1000"}]}]}),
-                        )
-                    }
-                    (Some("ivy"), Some("ivy-password"))
-                        if query.contains("authIndexValue=mfa_push_authentication") =>
-                    {
-                        json_reply(
-                            200,
-                            json!({"authId": "push-ivy", "callbacks": [{"type": "PollingWaitCallback",
-                                   "output": [{"name": "waitTime", "value": "1000"}]}]}),
-                        )
-                    }
-                    _ => unauthorized(),
-                },
-            }
-        }
-        _ => json_reply(404, json!({"message": "not found"})),
-    }
-}
-
 #[test]
 fn forgerock_sign_in_with_code_push_and_session_reuse() {
-    use std::sync::atomic::Ordering::SeqCst;
-    let stub = Stub::start(am_idp);
-    let url = stub
-        .url()
-        .replace("/sso", "/am/json/realms/root/realms/alpha/authenticate");
+    let idp = forgerock::start();
+    let url = format!("{}{}", idp.base(), forgerock::AUTHENTICATE);
     let sandbox = Sandbox::with_files(
         &format!(
             "[profile am]\nsaml_auth_url = {url}\nsaml_provider = forgerock\nrole_arn = {ADMIN}\nregion = us-east-1\n\
@@ -1381,7 +1043,7 @@ fn forgerock_sign_in_with_code_push_and_session_reuse() {
         "{}",
         out.stderr
     );
-    assert_eq!(AM_POLLS.load(SeqCst), 3, "polled until approved");
+    assert_eq!(idp.polls(), 3, "polled until approved");
     let err = push_error(sign_in(&["-U", "rita", "push"], "rita-password"));
     assert!(
         err.contains("the AM push was denied or expired on the device"),

@@ -12,8 +12,11 @@ use super::print;
 use crate::aws::sts::SdkSts;
 use crate::cache::Cache;
 use crate::cli::Options;
-use crate::config::signin::{Provider, SamlSettings};
-use crate::config::{default_profile_name, Federated, Profiles, Resolved, SourceOrigin};
+use crate::config::signin::{Provider, SamlSettings, WebSettings};
+use crate::config::{
+    default_profile_name, Keys, Profiles, Resolved, Root, SourceOrigin, SsoSettings,
+    WebIdentitySettings,
+};
 use crate::credentials::redact_key_id;
 use crate::duration::human;
 use crate::environment::Environment;
@@ -74,17 +77,9 @@ pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode>
             let request = super::request(options, Some(&name));
             match crate::session::resolve(&profiles, &name, &request, &env) {
                 Err(e) => report.add(Level::Error, format!("{e}")),
-                Ok(resolved) if resolved.federated.is_some() => {
-                    summary = describe(&resolved);
-                    check_federated(&resolved, &mut report);
-                }
                 Ok(resolved) => {
                     summary = describe(&resolved);
-                    check_profile(&env, &profiles, &resolved, &mut report);
-                    match &resolved.saml {
-                        Some(saml) => check_saml(&env, saml, &mut report),
-                        None => check_aws(&resolved, &mut report),
-                    }
+                    check_resolved(&env, &profiles, &resolved, &mut report);
                 }
             }
         }
@@ -109,9 +104,8 @@ pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode>
 /// The resolved profile, as a person checks it against their config: no secret in it.
 fn describe(r: &Resolved) -> String {
     let mut out = format!("profile: {}\n", r.name);
-    let key = redact_key_id(&r.source.credentials.access_key_id);
-    let _ = match (&r.saml, &r.federated, &r.source.origin) {
-        (Some(saml), _, _) => writeln!(
+    let _ = match &r.root {
+        Root::Saml(saml) => writeln!(
             out,
             "source: SAML sign-in at {} as {} ({:?} provider)\nassume with SAML: {} ({})",
             crate::idp::http::origin(&saml.auth_url),
@@ -122,7 +116,7 @@ fn describe(r: &Resolved) -> String {
                 .unwrap_or("the role the identity provider offers"),
             human(saml.duration)
         ),
-        (None, Some(Federated::Sso(s)), _) => writeln!(
+        Root::Sso(s) => writeln!(
             out,
             "source: IAM Identity Center {} ({}), account {}, role {} (profile '{}')",
             s.session.start_url,
@@ -131,7 +125,7 @@ fn describe(r: &Resolved) -> String {
             s.role_name.as_deref().unwrap_or("(not set)"),
             s.profile
         ),
-        (None, Some(Federated::WebSignIn(w)), _) => writeln!(
+        Root::WebSignIn(w) => writeln!(
             out,
             "source: web identity sign-in at {} (client {}, redirect URI {}, {:?} provider, {:?} flow) as {}\nassume with the ID token: {} ({})",
             crate::idp::http::origin(&w.auth_url),
@@ -143,18 +137,21 @@ fn describe(r: &Resolved) -> String {
             w.web_role,
             human(w.duration)
         ),
-        (None, Some(Federated::WebIdentity(w)), _) => writeln!(
+        Root::WebIdentity(w) => writeln!(
             out,
             "source: web identity token {} for {} (profile '{}')",
             w.token_file.display(),
             w.role_arn,
             w.profile
         ),
-        (None, None, SourceOrigin::Profile(p)) => {
-            writeln!(out, "source: keys {key} of profile '{p}'")
-        }
-        (None, None, SourceOrigin::Environment) => {
-            writeln!(out, "source: keys {key} from the environment")
+        Root::Keys(keys) => {
+            let key = redact_key_id(&keys.credentials.access_key_id);
+            match &keys.origin {
+                SourceOrigin::Profile(p) => writeln!(out, "source: keys {key} of profile '{p}'"),
+                SourceOrigin::Environment => {
+                    writeln!(out, "source: keys {key} from the environment")
+                }
+            }
         }
     };
     for hop in &r.hops {
@@ -228,29 +225,62 @@ fn check_shadowed(profiles: &Profiles, report: &mut Report) {
     }
 }
 
-fn check_profile(env: &Environment, profiles: &Profiles, r: &Resolved, report: &mut Report) {
-    // Static keys in the environment shadow the file's in every AWS SDK.
-    if let SourceOrigin::Profile(source) = &r.source.origin {
-        if env.get("AWS_ACCESS_KEY_ID").is_some() {
-            if let Some((_, file)) = profiles.setting(source, "aws_access_key_id") {
+/// The checks of a resolved profile, by where its chain starts: one arm a kind of root.
+fn check_resolved(env: &Environment, profiles: &Profiles, r: &Resolved, report: &mut Report) {
+    match &r.root {
+        Root::Keys(keys) => {
+            check_keys(env, profiles, keys, report);
+            check_profile(profiles, r, report);
+            if r.hops.is_empty() && r.mfa_serial.is_none() {
                 report.add(
-                    Level::Warn,
-                    format!("AWS_ACCESS_KEY_ID is set in the environment and profile '{source}' has keys in {}: the AWS CLI and SDKs use the environment's; unset AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY unless that is what you want", file.display()),
+                    Level::Info,
+                    format!(
+                        "profile '{}' assumes no role: aws-runas gives session-token credentials for it",
+                        r.name
+                    ),
                 );
             }
+            check_aws(r, keys, report);
         }
-        let creds = &r.source.credentials;
-        let file = profiles
-            .setting(source, "aws_access_key_id")
-            .map(|(_, f)| f.display().to_string())
-            .unwrap_or_default();
-        if creds.access_key_id.starts_with("AKIA") && creds.is_temporary() {
-            report.add(Level::Error, format!("profile '{source}' in {file} pairs a long-term key with aws_session_token: remove aws_session_token"));
+        Root::Saml(s) => {
+            check_profile(profiles, r, report);
+            check_saml(env, s, report);
         }
-        if creds.access_key_id.starts_with("ASIA") && !creds.is_temporary() {
-            report.add(Level::Error, format!("profile '{source}' in {file} has a temporary key (ASIA…) without aws_session_token"));
+        Root::Sso(s) => check_sso(s, report),
+        Root::WebIdentity(w) => check_token_file(w, report),
+        Root::WebSignIn(w) => check_web_sign_in(r, w, report),
+    }
+}
+
+/// Keys from a profile: shadowed by the environment's, or a mismatched pair.
+fn check_keys(env: &Environment, profiles: &Profiles, keys: &Keys, report: &mut Report) {
+    let SourceOrigin::Profile(source) = &keys.origin else {
+        return;
+    };
+    // Static keys in the environment shadow the file's in every AWS SDK.
+    if env.get("AWS_ACCESS_KEY_ID").is_some() {
+        if let Some((_, file)) = profiles.setting(source, "aws_access_key_id") {
+            report.add(
+                Level::Warn,
+                format!("AWS_ACCESS_KEY_ID is set in the environment and profile '{source}' has keys in {}: the AWS CLI and SDKs use the environment's; unset AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY unless that is what you want", file.display()),
+            );
         }
     }
+    let creds = &keys.credentials;
+    let file = profiles
+        .setting(source, "aws_access_key_id")
+        .map(|(_, f)| f.display().to_string())
+        .unwrap_or_default();
+    if creds.access_key_id.starts_with("AKIA") && creds.is_temporary() {
+        report.add(Level::Error, format!("profile '{source}' in {file} pairs a long-term key with aws_session_token: remove aws_session_token"));
+    }
+    if creds.access_key_id.starts_with("ASIA") && !creds.is_temporary() {
+        report.add(Level::Error, format!("profile '{source}' in {file} has a temporary key (ASIA…) without aws_session_token"));
+    }
+}
+
+/// Region, the roles' profiles and the MFA device: what keys and a SAML sign-in share.
+fn check_profile(profiles: &Profiles, r: &Resolved, report: &mut Report) {
     match &r.region {
         Some(region) => report.add(Level::Ok, format!("region {region}")),
         None => report.add(
@@ -286,108 +316,102 @@ fn check_profile(env: &Environment, profiles: &Profiles, r: &Resolved, report: &
             report.add(Level::Warn, format!("mfa_serial '{serial}' is neither an MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME) nor a hardware serial"));
         }
     }
-    if r.hops.is_empty() && r.mfa_serial.is_none() && r.saml.is_none() {
-        report.add(
-            Level::Info,
+}
+
+/// An Identity Center root: is there a sign-in (no call is made, nothing signs in)?
+fn check_sso(s: &SsoSettings, report: &mut Report) {
+    let token = crate::sso::token::path(&s.session)
+        .ok()
+        .and_then(|p| Some((crate::sso::token::read(&p)?, p)));
+    match token {
+        Some((t, path)) => {
+            let expires = t.expires().expect("read() checks it");
+            if expires > Timestamp::now() {
+                report.add(
+                    Level::Ok,
+                    format!(
+                        "signed in to {} until {} ({})",
+                        s.session.start_url,
+                        crate::credentials::rfc3339(expires),
+                        path.display()
+                    ),
+                );
+            } else if t.refresh_token.is_some() {
+                report.add(Level::Info, format!("the sign-in to {} expired at {}; its refresh token renews it at the next use", s.session.start_url, crate::credentials::rfc3339(expires)));
+            } else {
+                report.add(
+                    Level::Warn,
+                    format!(
+                        "the sign-in to {} expired: run `aws-runas sso login {}`",
+                        s.session.start_url, s.profile
+                    ),
+                );
+            }
+        }
+        None => report.add(
+            Level::Warn,
             format!(
-                "profile '{}' assumes no role: aws-runas gives session-token credentials for it",
-                r.name
+                "not signed in to {}: run `aws-runas sso login {}`",
+                s.session.start_url, s.profile
+            ),
+        ),
+    }
+    if s.account_id.is_none() || s.role_name.is_none() {
+        report.add(
+            Level::Error,
+            format!(
+                "profile '{}' needs sso_account_id and sso_role_name for credentials",
+                s.profile
             ),
         );
     }
 }
 
-/// A chain that starts with a sign-in: is the sign-in there (no call is made, nothing signs in)?
-fn check_federated(r: &Resolved, report: &mut Report) {
-    match &r.federated {
-        Some(Federated::Sso(s)) => {
-            let token = crate::sso::token::path(&s.session)
-                .ok()
-                .and_then(|p| Some((crate::sso::token::read(&p)?, p)));
-            match token {
-                Some((t, path)) => {
-                    let expires = t.expires().expect("read() checks it");
-                    if expires > Timestamp::now() {
-                        report.add(
-                            Level::Ok,
-                            format!(
-                                "signed in to {} until {} ({})",
-                                s.session.start_url,
-                                crate::credentials::rfc3339(expires),
-                                path.display()
-                            ),
-                        );
-                    } else if t.refresh_token.is_some() {
-                        report.add(Level::Info, format!("the sign-in to {} expired at {}; its refresh token renews it at the next use", s.session.start_url, crate::credentials::rfc3339(expires)));
-                    } else {
-                        report.add(
-                            Level::Warn,
-                            format!(
-                                "the sign-in to {} expired: run `aws-runas sso login {}`",
-                                s.session.start_url, s.profile
-                            ),
-                        );
-                    }
-                }
-                None => report.add(
-                    Level::Warn,
-                    format!(
-                        "not signed in to {}: run `aws-runas sso login {}`",
-                        s.session.start_url, s.profile
-                    ),
-                ),
-            }
-            if s.account_id.is_none() || s.role_name.is_none() {
-                report.add(
-                    Level::Error,
-                    format!(
-                        "profile '{}' needs sso_account_id and sso_role_name for credentials",
-                        s.profile
-                    ),
-                );
-            }
-        }
-        Some(Federated::WebIdentity(w)) => match std::fs::metadata(&w.token_file) {
-            Ok(m) if m.is_file() && m.len() > 0 => report.add(
-                Level::Ok,
-                format!("web identity token file {}", w.token_file.display()),
-            ),
-            Ok(_) => report.add(
-                Level::Error,
-                format!(
-                    "web identity token file {} is empty or not a file",
-                    w.token_file.display()
-                ),
-            ),
-            Err(e) => report.add(
-                Level::Error,
-                format!("web identity token file {}: {e}", w.token_file.display()),
-            ),
-        },
-        // Nothing to check without signing in, which diagnose never does.
-        Some(Federated::WebSignIn(w)) => report.add(
-            Level::Info,
+/// A web identity token file root: is the file there?
+fn check_token_file(w: &WebIdentitySettings, report: &mut Report) {
+    match std::fs::metadata(&w.token_file) {
+        Ok(m) if m.is_file() && m.len() > 0 => report.add(
+            Level::Ok,
+            format!("web identity token file {}", w.token_file.display()),
+        ),
+        Ok(_) => report.add(
+            Level::Error,
             format!(
-                "profile '{}' signs in at {} ({:?} flow): run `aws-runas {}` to try it",
-                r.name,
-                crate::idp::http::origin(&w.auth_url),
-                w.flow,
-                crate::cli::profile_argument(&r.name)
+                "web identity token file {} is empty or not a file",
+                w.token_file.display()
             ),
         ),
-        None => {}
+        Err(e) => report.add(
+            Level::Error,
+            format!("web identity token file {}: {e}", w.token_file.display()),
+        ),
     }
 }
 
+/// A web identity sign-in root: nothing to check without signing in, which diagnose never
+/// does.
+fn check_web_sign_in(r: &Resolved, w: &WebSettings, report: &mut Report) {
+    report.add(
+        Level::Info,
+        format!(
+            "profile '{}' signs in at {} ({:?} flow): run `aws-runas {}` to try it",
+            r.name,
+            crate::idp::http::origin(&w.auth_url),
+            w.flow,
+            crate::cli::profile_argument(&r.name)
+        ),
+    );
+}
+
 /// One STS call with the source keys: do they work, and is our clock right?
-fn check_aws(r: &Resolved, report: &mut Report) {
+fn check_aws(r: &Resolved, keys: &Keys, report: &mut Report) {
     let sts = SdkSts::new(
         r.region.as_deref(),
         r.sts_endpoint.as_deref(),
         r.ca_bundle.as_ref(),
     );
     let sent = Timestamp::now();
-    match sts.identity_and_server_time(&r.source.credentials) {
+    match sts.identity_and_server_time(&keys.credentials) {
         Err(e) => report.add(Level::Error, format!("the source keys do not work: {e}")),
         Ok((identity, server)) => {
             report.add(Level::Ok, format!("source keys belong to {}", identity.arn));

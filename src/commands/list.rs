@@ -9,28 +9,35 @@ use super::{open, print, CredentialRequest, Session};
 use crate::aws::iam::SdkIam;
 use crate::aws::sts::Sts;
 use crate::cli::Options;
-use crate::config::SourceOrigin;
+use crate::config::{Root, SourceOrigin};
 use crate::policy::assumable_roles;
 
-/// The IAM user behind the profile's keys, and an IAM client acting as it (through the MFA
-/// session when the profile has an MFA device, since policies often require MFA).
-fn iam_user(options: &Options, profile: Option<&str>) -> anyhow::Result<(Session, String, SdkIam)> {
+/// The IAM user behind the profile's keys, an IAM client acting as it (through the MFA session
+/// when the profile has an MFA device, since policies often require MFA), and the profile a new
+/// role profile would name as `source_profile` for those keys.
+fn iam_user(
+    options: &Options,
+    profile: Option<&str>,
+) -> anyhow::Result<(Session, String, SdkIam, String)> {
     let (session, request) = open(options, profile)?;
     let resolved = &session.resolved;
-    if let Some(saml) = &resolved.saml {
-        anyhow::bail!(
+    let keys = match &resolved.root {
+        Root::Keys(keys) => keys,
+        Root::Saml(saml) => anyhow::bail!(
             "profile '{}' signs in at {} (SAML): it has no IAM user keys; its MFA is the identity provider's",
             resolved.name,
             crate::idp::http::origin(&saml.auth_url)
-        );
-    }
-    if resolved.federated.is_some() {
-        anyhow::bail!(
+        ),
+        Root::WebSignIn(_) | Root::WebIdentity(_) | Root::Sso(_) => anyhow::bail!(
             "profile '{}' signs in (IAM Identity Center or a web identity) instead of using an IAM user's keys: it has no IAM user to list",
             resolved.name
-        );
-    }
-    let source = &resolved.source.credentials;
+        ),
+    };
+    let source_profile = match &keys.origin {
+        SourceOrigin::Profile(p) => p.clone(),
+        SourceOrigin::Environment => "default".into(),
+    };
+    let source = &keys.credentials;
     let identity = session
         .sts()
         .caller_identity(source)
@@ -59,7 +66,7 @@ fn iam_user(options: &Options, profile: Option<&str>) -> anyhow::Result<(Session
         &creds,
         resolved.ca_bundle.as_ref(),
     );
-    Ok((session, user, iam))
+    Ok((session, user, iam, source_profile))
 }
 
 pub fn roles(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
@@ -73,7 +80,7 @@ pub fn roles(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCod
         return Ok(ExitCode::SUCCESS);
     }
     drop(session);
-    let (session, user, iam) = iam_user(options, profile)?;
+    let (session, user, iam, source) = iam_user(options, profile)?;
     let documents = iam
         .policy_documents(&user)
         .with_context(|| format!("IAM user {user}"))?;
@@ -96,10 +103,6 @@ pub fn roles(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCod
         eprintln!("aws-runas: IAM user {user} may assume no role by name");
     }
     if options.verbose > 0 && !unconfigured.is_empty() {
-        let source = match &session.resolved.source.origin {
-            SourceOrigin::Profile(p) => p.clone(),
-            SourceOrigin::Environment => "default".into(),
-        };
         text.push_str(
             "\n# Profiles for the roles above that have none, to paste into your config file:\n",
         );
@@ -115,7 +118,7 @@ pub fn roles(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCod
 }
 
 pub fn mfa(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> {
-    let (_, user, iam) = iam_user(options, profile)?;
+    let (_, user, iam, _) = iam_user(options, profile)?;
     let devices = iam
         .mfa_devices(&user)
         .with_context(|| format!("IAM user {user}"))?;

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use super::{open, print};
 use crate::cache::Cache;
 use crate::cli::{Options, SsoWhat};
-use crate::config::{Federated, Profiles, SsoSettings};
+use crate::config::{Profiles, Root, SsoSettings};
 use crate::environment::Environment;
 use crate::sso::client::{SdkSso, SsoApi};
 use crate::sso::{self, token, Login, SignIn};
@@ -42,8 +42,8 @@ fn settings(
     profile: Option<&str>,
 ) -> anyhow::Result<(super::Session, SsoSettings)> {
     let (session, _) = open(options, profile)?;
-    match &session.resolved.federated {
-        Some(Federated::Sso(s)) => {
+    match &session.resolved.root {
+        Root::Sso(s) => {
             let s = s.clone();
             Ok((session, s))
         }
@@ -111,7 +111,7 @@ fn logout(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode> 
 /// `ACCOUNT_ID ROLE_NAME ACCOUNT_NAME` line each. `None` when the profile is not one.
 pub fn list_roles(options: &Options, profile: Option<&str>) -> anyhow::Result<Option<ExitCode>> {
     let (session, request) = open(options, profile)?;
-    let Some(Federated::Sso(s)) = &session.resolved.federated else {
+    let Root::Sso(s) = &session.resolved.root else {
         return Ok(None);
     };
     let api = SdkSso::new(&s.session, session.resolved.ca_bundle.as_ref());

@@ -8,17 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::files::{Profile, Setting};
-use super::{shown_quoted, shown_setting, ConfigError, Profiles};
+use super::{shown_quoted, shown_setting, ConfigError, Profiles, Root};
 use crate::environment::Environment;
-
-/// Where a chain without keys starts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Federated {
-    Sso(SsoSettings),
-    WebIdentity(WebIdentitySettings),
-    /// A sign-in at an OpenID provider (`web_identity_auth_url`), set by the session as SAML's.
-    WebSignIn(crate::config::signin::WebSettings),
-}
 
 /// One Identity Center sign-in: what `sso login` needs, shared by every profile naming it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,7 +126,7 @@ pub(super) fn read(
     profile: &Profile,
     env: &Environment,
     leaf: bool,
-) -> Result<Option<Federated>, ConfigError> {
+) -> Result<Option<Root>, ConfigError> {
     let keyed = ["aws_access_key_id", "source_profile", "credential_source"];
     if keyed.iter().any(|k| profile.setting(k).is_some()) {
         return Ok(None);
@@ -156,7 +147,7 @@ pub(super) fn read(
                 .map_err(|e| bad(name, "duration_seconds", s, e.reason()))?,
             None => super::DEFAULT_ROLE_DURATION,
         };
-        return Ok(Some(Federated::WebIdentity(WebIdentitySettings {
+        return Ok(Some(Root::WebIdentity(WebIdentitySettings {
             profile: name.to_owned(),
             token_file: env.expand_tilde(&file),
             role_arn,
@@ -186,7 +177,7 @@ pub(super) fn read(
         }
     }
     let role_name = plain(name, "sso_role_name", profile.setting("sso_role_name"))?;
-    Ok(Some(Federated::Sso(SsoSettings {
+    Ok(Some(Root::Sso(SsoSettings {
         profile: name.to_owned(),
         session,
         account_id: account_id.map(str::to_owned),
@@ -359,7 +350,7 @@ mod tests {
         ]);
         let p = profiles(config);
         let r = p.resolve("ci", &Overrides::default(), &env).unwrap();
-        let Some(Federated::WebIdentity(w)) = r.federated else {
+        let Root::WebIdentity(w) = r.root else {
             panic!("not web identity")
         };
         assert_eq!(
@@ -376,7 +367,7 @@ mod tests {
         );
         // A source profile keeps its own settings.
         let r = p.resolve("top", &Overrides::default(), &env).unwrap();
-        let Some(Federated::WebIdentity(w)) = r.federated else {
+        let Root::WebIdentity(w) = r.root else {
             panic!("not web identity")
         };
         assert_eq!(w.role_arn, "arn:aws:iam::123456789012:role/w");
@@ -391,8 +382,8 @@ mod tests {
             "a",
         )
         .unwrap();
-        let Some(Federated::Sso(s)) = r.federated else {
-            panic!("not SSO: {:?}", r.federated)
+        let Root::Sso(s) = r.root else {
+            panic!("not SSO: {:?}", r.root)
         };
         assert_eq!(s.session.name.as_deref(), Some("my corp"));
         assert_eq!(s.session.start_url, "https://d-1.awsapps.com/start");
@@ -417,7 +408,7 @@ mod tests {
         let config = "[profile l]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = R\n\n\
                       [profile top]\nrole_arn = arn:aws:iam::123456789012:role/top\nsource_profile = l\n";
         let r = resolve(config, "top").unwrap();
-        let Some(Federated::Sso(s)) = &r.federated else {
+        let Root::Sso(s) = &r.root else {
             panic!("not SSO")
         };
         assert_eq!(s.profile, "l");
@@ -434,14 +425,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            r.federated,
-            Some(Federated::WebIdentity(WebIdentitySettings {
+            r.root,
+            Root::WebIdentity(WebIdentitySettings {
                 profile: "w".into(),
                 token_file: "/var/run/token".into(),
                 role_arn: "arn:aws:iam::123456789012:role/w".into(),
                 session_name: Some("ci".into()),
                 duration: Duration::from_secs(7200),
-            }))
+            })
         );
         assert!(r.hops.is_empty(), "the token's role is the root, not a hop");
     }
@@ -484,7 +475,9 @@ mod tests {
             Path::new("/k"),
         );
         let r = merged.resolve("k", &Overrides::default(), &env()).unwrap();
-        assert_eq!(r.federated, None);
-        assert_eq!(r.source.credentials.access_key_id, "AKIAUSER00000001");
+        let Root::Keys(keys) = &r.root else {
+            panic!("not keys: {:?}", r.root)
+        };
+        assert_eq!(keys.credentials.access_key_id, "AKIAUSER00000001");
     }
 }

@@ -11,7 +11,7 @@ mod files;
 mod resolve;
 pub mod signin;
 
-pub use federated::{Federated, SsoSession, SsoSettings, WebIdentitySettings};
+pub use federated::{SsoSession, SsoSettings, WebIdentitySettings};
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -493,11 +493,42 @@ pub enum SourceOrigin {
     Environment,
 }
 
-/// The long-term (or externally provided) keys at the root of a chain.
-#[derive(Clone, Debug)]
-pub struct Source {
+/// Keys at hand at the root of a chain: long-term, or temporary ones provided from outside.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Keys {
     pub origin: SourceOrigin,
     pub credentials: Credentials,
+}
+
+impl Keys {
+    /// Where the keys are, as messages and cache keys name it.
+    pub fn label(&self) -> &str {
+        match &self.origin {
+            SourceOrigin::Profile(p) => p,
+            SourceOrigin::Environment => "environment",
+        }
+    }
+}
+
+/// Where a chain starts: keys, or a sign-in whose credentials the roles (if any) are assumed
+/// with. Every concern that depends on the kind (the credential sources' start, the role
+/// session name, `diagnose`'s description and checks, `list`'s IAM user) matches on it once,
+/// one arm a kind, with no catch-all arm: a new kind of root is one arm in each of those
+/// matches, and the compiler lists them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Root {
+    /// Keys from a profile or the environment.
+    Keys(Keys),
+    /// A sign-in at a SAML identity provider (`saml_auth_url`, `-S`), set by
+    /// `signin::apply`.
+    Saml(signin::SamlSettings),
+    /// A sign-in at an OpenID provider whose ID token is traded for a role
+    /// (`web_identity_auth_url`, `-W`), set by `signin::apply`.
+    WebSignIn(signin::WebSettings),
+    /// A web identity token file (`web_identity_token_file`, as on EKS and CI runners).
+    WebIdentity(WebIdentitySettings),
+    /// IAM Identity Center (`sso_session`, or the legacy `sso_start_url`).
+    Sso(SsoSettings),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -514,8 +545,10 @@ pub struct RoleHop {
 pub struct Resolved {
     /// What the user asked for: a profile name or a role ARN.
     pub name: String,
-    pub source: Source,
-    /// Roles to assume in order, from the one the source keys assume to the one asked for.
+    /// Where the chain starts.
+    pub root: Root,
+    /// Roles to assume in order, from the one the root's credentials assume to the one asked
+    /// for (for a SAML or OpenID sign-in: none, or the role assumed from a jump role).
     pub hops: Vec<RoleHop>,
     pub mfa_serial: Option<String>,
     pub region: Option<String>,
@@ -523,12 +556,6 @@ pub struct Resolved {
     pub refresh_window: Duration,
     pub sts_endpoint: Option<String>,
     pub iam_endpoint: Option<String>,
-    /// A chain rooted in a sign-in instead of keys (IAM Identity Center, a web identity token):
-    /// then `source` holds no keys, and the sources start from this.
-    pub federated: Option<Federated>,
-    /// Set (by the session) when the profile signs in at a SAML identity provider: then `source`
-    /// holds no keys and `hops` at most the role assumed from a jump role.
-    pub saml: Option<crate::config::signin::SamlSettings>,
     /// Set by the session: the CA bundle this profile's AWS clients trust besides the usual
     /// roots. Carried here, not held by the process, since `serve` switches profiles.
     pub ca_bundle: Option<crate::tls::Bundle>,

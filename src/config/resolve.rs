@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::files::{Profile, Setting};
 use super::{
-    environment_keys, is_role_arn, shown_quoted, shown_setting, ConfigError, Overrides, Profiles,
-    Resolved, RoleHop, Source, SourceOrigin, DEFAULT_REFRESH_WINDOW, DEFAULT_ROLE_DURATION,
+    environment_keys, is_role_arn, shown_quoted, shown_setting, ConfigError, Keys, Overrides,
+    Profiles, Resolved, RoleHop, Root, SourceOrigin, DEFAULT_REFRESH_WINDOW, DEFAULT_ROLE_DURATION,
     DEFAULT_SESSION_DURATION,
 };
 use crate::credentials::Credentials;
@@ -106,18 +106,17 @@ impl<'a> Lineage<'a> {
     }
 }
 
-/// What walking a profile's chain finds: the keys at its root, the roles to assume from there,
-/// and every profile passed on the way.
+/// What walking a profile's chain finds: where it starts, the roles to assume from there, and
+/// every profile passed on the way.
 struct Walk<'a> {
-    source: Source,
+    root: Root,
     hops: Vec<RoleHop>,
     lineage: Lineage<'a>,
-    federated: Option<super::Federated>,
 }
 
 /// Where a role profile's source keys come from: found here, or in the profile it names.
 enum SourceStep<'a> {
-    Keys(Source),
+    Keys(Keys),
     Profile(&'a str, &'a Setting),
 }
 
@@ -135,10 +134,9 @@ impl Profiles {
         env: &Environment,
     ) -> Result<Resolved, ConfigError> {
         let Walk {
-            source,
+            root,
             mut hops,
             lineage,
-            federated,
         } = if is_role_arn(target) {
             self.walk_arn(target, overrides, env)?
         } else {
@@ -175,7 +173,7 @@ impl Profiles {
 
         Ok(Resolved {
             name: target.to_owned(),
-            source,
+            root,
             hops,
             mfa_serial,
             region,
@@ -183,8 +181,6 @@ impl Profiles {
             refresh_window,
             sts_endpoint,
             iam_endpoint,
-            federated,
-            saml: None,
             ca_bundle: None,
         })
     }
@@ -281,29 +277,26 @@ impl Profiles {
         }
         let default = self.profiles.get_key_value("default");
         // As v3's `aws-runas -S URL ROLE_ARN`: the sign-in stands where the default keys would,
-        // and the assertion's role of that ARN is the one assumed (the session fills in `saml`).
+        // and the assertion's role of that ARN is the one assumed (`signin::apply` puts it there).
         let signs_in = crate::config::signin::signs_in(self, "default", env);
-        let source = match environment_keys(env)? {
-            _ if signs_in => Source {
-                origin: SourceOrigin::Profile("default".into()),
-                credentials: Credentials::long_term(String::new(), String::new()),
-            },
-            Some(credentials) => Source {
+        let root = match environment_keys(env)? {
+            _ if signs_in => signing_in("default"),
+            Some(credentials) => Root::Keys(Keys {
                 origin: SourceOrigin::Environment,
                 credentials,
-            },
+            }),
             None => {
                 let keys = match default {
                     Some((_, p)) => self.static_keys("default", p)?,
                     None => None,
                 };
-                Source {
+                Root::Keys(Keys {
                     origin: SourceOrigin::Profile("default".into()),
                     credentials: keys.ok_or_else(|| ConfigError::NoCredentials {
                         profile: "default".into(),
                         credentials_file: self.credentials_file.clone(),
                     })?,
-                }
+                })
             }
         };
         let hop = RoleHop {
@@ -317,10 +310,9 @@ impl Profiles {
             profiles: default.map(|(k, p)| (k.as_str(), p)).into_iter().collect(),
         };
         Ok(Walk {
-            source,
+            root,
             hops: vec![hop],
             lineage,
-            federated: None,
         })
     }
 
@@ -335,7 +327,6 @@ impl Profiles {
         let mut roles = Vec::new();
         let mut seen = HashSet::new();
         let mut chain = vec![name.to_owned()];
-        let mut federated = None;
         let (mut current, mut profile) = match self.profile(name) {
             // As botocore: on a pod or runner with no AWS files, the platform's web identity
             // variables are the default profile.
@@ -348,7 +339,7 @@ impl Profiles {
             }
             found => found?,
         };
-        let source = loop {
+        let root = loop {
             seen.insert(current);
             lineage.profiles.push((current, profile));
             let leaf = lineage.profiles.len() == 1;
@@ -356,43 +347,36 @@ impl Profiles {
             // its keys sign the next hop and its own role is not assumed (botocore and the SDKs).
             if !leaf {
                 if let Some(credentials) = self.static_keys(current, profile)? {
-                    break Source {
+                    break Root::Keys(Keys {
                         origin: SourceOrigin::Profile(current.to_owned()),
                         credentials,
-                    };
+                    });
                 }
             }
             // Only the profile asked for is checked: its lineage holds every later one's.
             if leaf && crate::config::signin::signs_in(self, current, env) {
-                // A SAML sign-in stands where keys would: the session fills in `saml`. The
-                // profiles this one builds on still lend it region, endpoint and the like.
+                // A SAML or OpenID sign-in stands where keys would. The profiles this one builds
+                // on still lend it region, endpoint and the like.
                 for name in self.lineage(current).into_iter().skip(1) {
                     if let Some((key, p)) = self.profiles.get_key_value(name) {
                         lineage.profiles.push((key.as_str(), p));
                     }
                 }
-                break Source {
-                    origin: SourceOrigin::Profile(current.to_owned()),
-                    credentials: Credentials::long_term(String::new(), String::new()),
-                };
+                break signing_in(current);
             }
             // A keyless profile that signs in (Identity Center, a web identity token) starts the chain.
-            if let Some(found) = super::federated::read(self, current, profile, env, leaf)? {
-                federated = Some(found);
-                break Source {
-                    origin: SourceOrigin::Profile(current.to_owned()),
-                    credentials: Credentials::long_term(String::new(), String::new()),
-                };
+            if let Some(root) = super::federated::read(self, current, profile, env, leaf)? {
+                break root;
             }
             let Some(role_arn) = profile.setting("role_arn") else {
-                break self.plain_source(current, profile, env)?;
+                break Root::Keys(self.plain_source(current, profile, env)?);
             };
             if !role_arn_is_valid(&role_arn.value) {
                 return Err(bad_value(current, "role_arn", role_arn, ROLE_ARN_FORMAT));
             }
             roles.push((current, profile));
             match self.source_step(current, profile, role_arn, env)? {
-                SourceStep::Keys(source) => break source,
+                SourceStep::Keys(keys) => break Root::Keys(keys),
                 SourceStep::Profile(next, setting) => {
                     chain.push(next.to_owned());
                     if seen.contains(next) {
@@ -418,10 +402,9 @@ impl Profiles {
             .map(|(i, (name, profile))| self.hop(name, profile, i == 0, overrides))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Walk {
-            source,
+            root,
             hops,
             lineage,
-            federated,
         })
     }
 
@@ -431,15 +414,15 @@ impl Profiles {
         name: &str,
         profile: &Profile,
         env: &Environment,
-    ) -> Result<Source, ConfigError> {
+    ) -> Result<Keys, ConfigError> {
         if let Some(credentials) = self.static_keys(name, profile)? {
-            return Ok(Source {
+            return Ok(Keys {
                 origin: SourceOrigin::Profile(name.to_owned()),
                 credentials,
             });
         }
         match environment_keys(env)? {
-            Some(credentials) => Ok(Source {
+            Some(credentials) => Ok(Keys {
                 origin: SourceOrigin::Environment,
                 credentials,
             }),
@@ -475,7 +458,7 @@ impl Profiles {
                         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set",
                     )
                 })?;
-                Ok(SourceStep::Keys(Source {
+                Ok(SourceStep::Keys(Keys {
                     origin: SourceOrigin::Environment,
                     credentials,
                 }))
@@ -500,7 +483,7 @@ impl Profiles {
                             profile: name.to_owned(),
                             credentials_file: self.credentials_file.clone(),
                         })?;
-                Ok(SourceStep::Keys(Source {
+                Ok(SourceStep::Keys(Keys {
                     origin: SourceOrigin::Profile(name.to_owned()),
                     credentials,
                 }))
@@ -550,6 +533,15 @@ fn endpoint_is_valid(url: &str) -> bool {
     rest.is_some_and(|r| !r.is_empty())
         && url.len() <= 2048
         && !url.contains(|c: char| c.is_whitespace() || c.is_control())
+}
+
+/// Where a profile that signs in at an IdP (SAML or OpenID) starts until `signin::apply`,
+/// which the session runs next, puts the sign-in there: the profile, without keys.
+fn signing_in(profile: &str) -> Root {
+    Root::Keys(Keys {
+        origin: SourceOrigin::Profile(profile.to_owned()),
+        credentials: Credentials::long_term(String::new(), String::new()),
+    })
 }
 
 /// A role's lifetime: the flag (for the role asked for), then the profile's

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::config::{ConfigError, Overrides, Profiles, Resolved, RoleHop, DEFAULT_ROLE_DURATION};
+use crate::config::{
+    ConfigError, Overrides, Profiles, Resolved, RoleHop, Root, DEFAULT_ROLE_DURATION,
+};
 use crate::environment::Environment;
 
 /// The variable that makes every profile sign in at an IdP, as v3's `-S`.
@@ -711,9 +713,9 @@ pub fn resolve_web(
     }))
 }
 
-/// Fills in `resolved.saml` (SAML) or `resolved.federated` (web identity) when the profile signs
-/// in at an IdP, and replaces its role hops by what a sign-in needs: none, or with a jump role
-/// the one role assumed from it.
+/// Puts the sign-in at the root of `resolved` (SAML or web identity) when the profile signs in
+/// at an IdP, and replaces its role hops by what a sign-in needs: none, or with a jump role the
+/// one role assumed from it.
 pub fn apply(
     profiles: &Profiles,
     flags: &SamlFlags,
@@ -779,7 +781,7 @@ pub fn apply(
         if jumped {
             s.duration = DEFAULT_ROLE_DURATION;
         }
-        resolved.saml = Some(s);
+        resolved.root = Root::Saml(s);
     }
     if let Some(mut w) = web {
         if jumped {
@@ -787,7 +789,7 @@ pub fn apply(
         } else if w.session_name.is_none() {
             w.session_name = own("role_session_name");
         }
-        resolved.federated = Some(crate::config::Federated::WebSignIn(w));
+        resolved.root = Root::WebSignIn(w);
     }
     Ok(())
 }
@@ -889,7 +891,7 @@ mod tests {
             ["arn:aws:iam::210987654321:role/Target"],
             "only the jump's target"
         );
-        assert!(r.saml.is_some());
+        assert!(matches!(r.root, Root::Saml(_)));
         let env = Environment::from([("SAML_AUTH_URL", "http://127.0.0.1:1/x")]);
         assert!(signs_in(&p, "plain", &env));
     }
@@ -963,8 +965,8 @@ mod tests {
         assert_eq!(r.hops.len(), 1);
         assert_eq!(r.hops[0].role_arn, "arn:aws:iam::210987654321:role/Target");
         assert_eq!(r.hops[0].duration, Duration::from_secs(7200));
-        let Some(crate::config::Federated::WebSignIn(w)) = &r.federated else {
-            panic!("not a web sign-in: {:?}", r.federated)
+        let Root::WebSignIn(w) = &r.root else {
+            panic!("not a web sign-in: {:?}", r.root)
         };
         assert_eq!(w.duration, DEFAULT_ROLE_DURATION);
         assert!(signs_in(&p, "dev_device", &none));

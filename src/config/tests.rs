@@ -18,6 +18,14 @@ fn profiles(config: &str, credentials: &str) -> Profiles {
 
 const CREDS: &str = "[default]\naws_access_key_id = AKIADEFAULT00001\naws_secret_access_key = s1\n\n[user]\naws_access_key_id = AKIAUSER00000001\naws_secret_access_key = s2\n";
 
+/// The keys `r` starts from (a test failure if it signs in instead).
+fn keys(r: &Resolved) -> &Keys {
+    match &r.root {
+        Root::Keys(keys) => keys,
+        other => panic!("not keys: {other:?}"),
+    }
+}
+
 fn no_env() -> Environment {
     Environment::default()
 }
@@ -32,8 +40,8 @@ fn role_chain_resolves_from_source_to_leaf_with_inherited_settings() {
         CREDS,
     );
     let r = p.resolve("leaf", &Overrides::default(), &no_env()).unwrap();
-    assert_eq!(r.source.origin, SourceOrigin::Profile("user".into()));
-    assert_eq!(r.source.credentials.access_key_id, "AKIAUSER00000001");
+    assert_eq!(keys(&r).origin, SourceOrigin::Profile("user".into()));
+    assert_eq!(keys(&r).credentials.access_key_id, "AKIAUSER00000001");
     let arns: Vec<_> = r.hops.iter().map(|h| h.role_arn.as_str()).collect();
     assert_eq!(
         arns,
@@ -88,7 +96,7 @@ fn botocore_section_rules() {
     // [dev] in the config file is not a profile: its region is not used.
     let r = p.resolve("dev", &Overrides::default(), &no_env()).unwrap();
     assert_eq!(r.region, None);
-    assert_eq!(r.source.credentials.access_key_id, "AKIADEV000000001");
+    assert_eq!(keys(&r).credentials.access_key_id, "AKIADEV000000001");
 }
 
 #[test]
@@ -127,7 +135,7 @@ fn self_sourced_profile_uses_its_own_keys() {
         "[me]\naws_access_key_id = AKIAME0000000001\naws_secret_access_key = x\n",
     );
     let r = p.resolve("me", &Overrides::default(), &no_env()).unwrap();
-    assert_eq!(r.source.credentials.access_key_id, "AKIAME0000000001");
+    assert_eq!(keys(&r).credentials.access_key_id, "AKIAME0000000001");
     assert_eq!(r.hops.len(), 1);
 }
 
@@ -136,7 +144,7 @@ fn role_arn_as_profile_takes_env_keys_then_default() {
     let p = profiles("[default]\nregion = eu-north-1\n", CREDS);
     let arn = "arn:aws:iam::123456789012:role/direct";
     let r = p.resolve(arn, &Overrides::default(), &no_env()).unwrap();
-    assert_eq!(r.source.credentials.access_key_id, "AKIADEFAULT00001");
+    assert_eq!(keys(&r).credentials.access_key_id, "AKIADEFAULT00001");
     assert_eq!(r.hops[0].role_arn, arn);
     assert_eq!(r.region.as_deref(), Some("eu-north-1"));
     let env = Environment::from([
@@ -144,7 +152,7 @@ fn role_arn_as_profile_takes_env_keys_then_default() {
         ("AWS_SECRET_ACCESS_KEY", "e"),
     ]);
     let r = p.resolve(arn, &Overrides::default(), &env).unwrap();
-    assert_eq!(r.source.origin, SourceOrigin::Environment);
+    assert_eq!(keys(&r).origin, SourceOrigin::Environment);
     // Keys that aws-runas itself exported are role credentials, never a source.
     let env = Environment::from([
         ("AWS_ACCESS_KEY_ID", "ASIAOURS00000001"),
@@ -152,7 +160,7 @@ fn role_arn_as_profile_takes_env_keys_then_default() {
         ("AWSRUNAS_PROFILE", "other"),
     ]);
     let r = p.resolve(arn, &Overrides::default(), &env).unwrap();
-    assert_eq!(r.source.credentials.access_key_id, "AKIADEFAULT00001");
+    assert_eq!(keys(&r).credentials.access_key_id, "AKIADEFAULT00001");
 }
 
 #[test]
@@ -216,7 +224,7 @@ fn keys_come_from_one_file_as_botocore_reads_them() {
     let resolve = |config: &str, credentials: &str| {
         profiles(config, credentials)
             .resolve("k", &Overrides::default(), &no_env())
-            .map(|r| r.source.credentials)
+            .map(|r| keys(&r).credentials.clone())
             .map_err(|e| e.to_string())
     };
     // A key id in one file and its secret in the other: one line naming both files.
@@ -409,8 +417,8 @@ fn values_are_taken_verbatim() {
         "[w]\naws_access_key_id = AKIAWWWWWWWWWWWW\naws_secret_access_key = \"Q\"C:\\keys\\x\n",
     );
     let r = p.resolve("w", &Overrides::default(), &no_env()).unwrap();
-    assert_eq!(r.source.credentials.access_key_id, "AKIAWWWWWWWWWWWW");
-    assert_eq!(r.source.credentials.secret_access_key, "\"Q\"C:\\keys\\x");
+    assert_eq!(keys(&r).credentials.access_key_id, "AKIAWWWWWWWWWWWW");
+    assert_eq!(keys(&r).credentials.secret_access_key, "\"Q\"C:\\keys\\x");
 }
 
 #[test]
@@ -423,14 +431,14 @@ fn a_source_profile_with_keys_starts_the_chain() {
         &format!("{CREDS}[mid]\naws_access_key_id = AKIAMID000000001\naws_secret_access_key = m\n"),
     );
     let r = p.resolve("leaf", &Overrides::default(), &no_env()).unwrap();
-    assert_eq!(r.source.origin, SourceOrigin::Profile("mid".into()));
-    assert_eq!(r.source.credentials.access_key_id, "AKIAMID000000001");
+    assert_eq!(keys(&r).origin, SourceOrigin::Profile("mid".into()));
+    assert_eq!(keys(&r).credentials.access_key_id, "AKIAMID000000001");
     let arns: Vec<_> = r.hops.iter().map(|h| h.role_arn.as_str()).collect();
     assert_eq!(arns, ["arn:aws:iam::333333333333:role/leaf"]);
     // Asked for itself, `mid` still assumes its role.
     let r = p.resolve("mid", &Overrides::default(), &no_env()).unwrap();
     assert_eq!(r.hops.len(), 1);
-    assert_eq!(r.source.credentials.access_key_id, "AKIAUSER00000001");
+    assert_eq!(keys(&r).credentials.access_key_id, "AKIAUSER00000001");
 }
 
 #[test]

@@ -41,9 +41,9 @@ use scraper::{Html, Selector};
 use serde_json::{json, Value};
 use url::Url;
 
-use super::form::{saml_response, Goal, Reached};
+use super::form::saml_response;
 use super::http::{origin, same_endpoint, Browser, Page};
-use super::{Asks, SignInError, MAX_STEPS};
+use super::{Asks, Goal, Reached, SignIn, SignInError, MAX_STEPS};
 use crate::config::signin::MfaType;
 
 const PUSH_LIMIT: Duration = Duration::from_secs(60);
@@ -500,33 +500,14 @@ fn push_failed(value: &Value) -> anyhow::Error {
     }
 }
 
-/// Signs in at the Azure AD app `url` and returns the base64 SAML response.
-pub fn sign_in(
-    browser: &mut Browser,
-    url: &Url,
-    asks: &Asks<'_>,
-    mfa: MfaType,
-) -> anyhow::Result<String> {
-    match sign_in_to(browser, url, asks, mfa, Goal::SamlResponse)? {
-        Reached::SamlResponse(response) => Ok(response),
-        Reached::Redirect(_) => unreachable!("only a redirect goal reaches a redirect"),
+/// Signs in through Azure AD's pages from the app (SAML) or the OpenID authorization request
+/// (web identity) until `goal`.
+pub fn sign_in(s: &mut SignIn<'_>, goal: Goal<'_>) -> anyhow::Result<Reached> {
+    if let Goal::Redirect { to, .. } = goal {
+        s.browser.stop_at_redirect(Some(to.clone()));
     }
-}
-
-/// Signs in through Azure AD's pages from `url` (the app, or an OpenID authorization request)
-/// until `goal`.
-pub fn sign_in_to(
-    browser: &mut Browser,
-    url: &Url,
-    asks: &Asks<'_>,
-    mfa: MfaType,
-    goal: Goal<'_>,
-) -> anyhow::Result<Reached> {
-    if let Goal::Redirect(target) = goal {
-        browser.stop_at_redirect(Some(target.clone()));
-    }
-    let result = walk(browser, url, asks, mfa, goal);
-    browser.stop_at_redirect(None);
+    let result = walk(s.browser, goal.start(s.idp), s.asks, s.mfa, goal);
+    s.browser.stop_at_redirect(None);
     result
 }
 
@@ -570,8 +551,8 @@ fn walk(
                     return Ok(Reached::SamlResponse(response));
                 }
             }
-            Goal::Redirect(target) => {
-                if (300..400).contains(&page.status) && same_endpoint(&page.url, target) {
+            Goal::Redirect { to, .. } => {
+                if (300..400).contains(&page.status) && same_endpoint(&page.url, to) {
                     return Ok(Reached::Redirect(page.url));
                 }
             }
@@ -640,8 +621,8 @@ fn walk(
             continue;
         }
         if let Some((action, fields)) = hidden_form(&page) {
-            if let Goal::Redirect(target) = goal {
-                if same_endpoint(&action, target) {
+            if let Goal::Redirect { to, .. } = goal {
+                if same_endpoint(&action, to) {
                     return Ok(Reached::Redirect(form_post_redirect(&action, &fields)));
                 }
             }

@@ -14,7 +14,7 @@
 //!    `tokenId`, for at most a minute;
 //! 4. GET the `idpssoinit` URL again, now signed in.
 //!
-//! Web identity (`oidc::api_sign_in`) configures the realm's OAuth2 URL
+//! Web identity (`Goal::Redirect`) configures the realm's OAuth2 URL
 //! (`BASE/oauth2/realms/...`): steps 2 and 3 at the same realm's authenticate URL, then its
 //! `authorize` with the SSO cookie.
 
@@ -26,8 +26,8 @@ use serde_json::{json, Value};
 use url::Url;
 
 use super::form::saml_response;
-use super::http::{origin, Browser, Page};
-use super::{Asks, SignInError, MAX_STEPS};
+use super::http::{origin, Page};
+use super::{Goal, Reached, SignIn, SignInError, MAX_STEPS};
 use crate::config::signin::MfaType;
 
 const PUSH_LIMIT: Duration = Duration::from_secs(60);
@@ -104,13 +104,22 @@ fn fill_code(step: &mut Value, code: &str) -> bool {
     false
 }
 
-/// Signs in at the AM authenticate `url` and returns the base64 SAML response.
-pub fn sign_in(
-    browser: &mut Browser,
-    url: &Url,
-    asks: &Asks<'_>,
-    mfa: MfaType,
-) -> anyhow::Result<String> {
+/// Signs in at AM until `goal`: the SAML response of the realm's IdP (the configured URL its
+/// authenticate URL), or the authorization request's redirect (the configured URL its OAuth2
+/// realm URL).
+pub fn sign_in(s: &mut SignIn<'_>, goal: Goal<'_>) -> anyhow::Result<Reached> {
+    match goal {
+        Goal::SamlResponse => saml(s).map(Reached::SamlResponse),
+        Goal::Redirect { authorize, to } => {
+            let username = session(s, &authenticate_url(s.idp)?)?;
+            super::authorization_redirect(s, authorize.clone(), to, &username)
+        }
+    }
+}
+
+/// The base64 SAML response of the AM realm whose authenticate URL is configured.
+fn saml(s: &mut SignIn<'_>) -> anyhow::Result<String> {
+    let url = s.idp;
     let (base, realm) = base_and_realm(url)?;
     let mut sso = base.join("idpssoinit")?;
     let alias = if realm.is_empty() {
@@ -121,12 +130,12 @@ pub fn sign_in(
     sso.query_pairs_mut()
         .append_pair("metaAlias", &alias)
         .append_pair("spEntityID", "urn:amazon:webservices");
-    if let Some(response) = saml_response(&browser.get(sso.clone())?) {
+    if let Some(response) = saml_response(&s.browser.get(sso.clone())?) {
         return Ok(response);
     }
 
-    session(browser, url, asks, mfa)?;
-    let page = browser.get(sso)?;
+    session(s, url)?;
+    let page = s.browser.get(sso)?;
     saml_response(&page).ok_or_else(|| {
         SignInError::NoForm {
             page: origin(&page.url),
@@ -191,21 +200,11 @@ fn authenticate_url(oauth2: &Url) -> anyhow::Result<Url> {
     Ok(url)
 }
 
-/// An AM session for a web identity sign-in at the OAuth2 realm URL `oauth2`: the session
-/// of its authenticate API, whose SSO cookie the realm's authorization endpoint reads.
-pub fn oidc_session(
-    browser: &mut Browser,
-    oauth2: &Url,
-    asks: &Asks<'_>,
-    mfa: MfaType,
-) -> anyhow::Result<()> {
-    session(browser, &authenticate_url(oauth2)?, asks, mfa)
-}
-
 /// Signs in at the AM authenticate `url`: credentials in headers, then the tree's code or push
-/// callbacks (`mfa` naming v3's services); the `tokenId` is set as the SSO cookie for the AM
-/// base, where SAML's `idpssoinit` and OpenID's `authorize` read it.
-fn session(browser: &mut Browser, url: &Url, asks: &Asks<'_>, mfa: MfaType) -> anyhow::Result<()> {
+/// callbacks (`s.mfa` naming v3's services); the `tokenId` is set as the SSO cookie for the AM
+/// base, where SAML's `idpssoinit` and OpenID's `authorize` read it. Returns who signed in.
+fn session(s: &mut SignIn<'_>, url: &Url) -> anyhow::Result<String> {
+    let (browser, asks, mfa) = (&mut *s.browser, s.asks, s.mfa);
     let idp = origin(url);
     let (base, _) = base_and_realm(url)?;
     let username = (asks.username)()?;
@@ -268,7 +267,7 @@ fn session(browser: &mut Browser, url: &Url, asks: &Asks<'_>, mfa: MfaType) -> a
         }
         if let Some(token) = step["tokenId"].as_str() {
             browser.set_cookie(&base, SSO_COOKIE, token);
-            return Ok(());
+            return Ok(username);
         }
         if has_callback(&step, "PollingWaitCallback") {
             if started.elapsed() > PUSH_LIMIT {

@@ -21,7 +21,7 @@ use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 use super::http::{origin, Browser, Page};
-use super::{Asks, SignInError, MAX_STEPS};
+use super::{Asks, Goal, Reached, SignIn, SignInError, MAX_STEPS};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Kind {
@@ -45,23 +45,6 @@ struct Form {
     action: Url,
     post: bool,
     fields: Vec<Field>,
-}
-
-/// Where a sign-in ends.
-#[derive(Clone, Copy, Debug)]
-pub enum Goal<'a> {
-    /// A page posting a `SAMLResponse` on to AWS.
-    SamlResponse,
-    /// A redirect to this URI (an OAuth client's redirect URI), whatever its query.
-    Redirect(&'a Url),
-}
-
-/// What a sign-in reached.
-#[derive(Debug)]
-pub enum Reached {
-    SamlResponse(String),
-    /// The redirect, with the query the IdP gave it.
-    Redirect(Url),
 }
 
 #[derive(Debug)]
@@ -148,8 +131,8 @@ fn saml_in(html: &Html) -> Option<String> {
 }
 
 fn classify(page: &Page, goal: Goal<'_>) -> Step {
-    if let Goal::Redirect(target) = goal {
-        if (300..400).contains(&page.status) && super::http::same_endpoint(&page.url, target) {
+    if let Goal::Redirect { to, .. } = goal {
+        if (300..400).contains(&page.status) && super::http::same_endpoint(&page.url, to) {
             return Step::Done(Reached::Redirect(page.url.clone()));
         }
     }
@@ -196,26 +179,15 @@ fn submit(browser: &mut Browser, form: &Form) -> anyhow::Result<Page> {
     }
 }
 
-/// Signs in at `url` and returns the base64 SAML response the IdP hands to AWS.
-pub fn sign_in(browser: &mut Browser, url: &Url, asks: &Asks<'_>) -> anyhow::Result<String> {
-    match sign_in_to(browser, url, asks, Goal::SamlResponse)? {
-        Reached::SamlResponse(response) => Ok(response),
-        Reached::Redirect(_) => unreachable!("only a redirect goal reaches a redirect"),
+/// Signs in from the app (SAML) or the authorization request (web identity), following
+/// redirects and filling the forms on the way, until `goal`. No second factor but the code
+/// form's: `s.mfa` is not read.
+pub fn sign_in(s: &mut SignIn<'_>, goal: Goal<'_>) -> anyhow::Result<Reached> {
+    if let Goal::Redirect { to, .. } = goal {
+        s.browser.stop_at_redirect(Some(to.clone()));
     }
-}
-
-/// Signs in at `url` (following redirects, filling the forms on the way) until `goal`.
-pub fn sign_in_to(
-    browser: &mut Browser,
-    url: &Url,
-    asks: &Asks<'_>,
-    goal: Goal<'_>,
-) -> anyhow::Result<Reached> {
-    if let Goal::Redirect(target) = goal {
-        browser.stop_at_redirect(Some(target.clone()));
-    }
-    let result = drive(browser, url, asks, goal);
-    browser.stop_at_redirect(None);
+    let result = drive(s.browser, goal.start(s.idp), s.asks, goal);
+    s.browser.stop_at_redirect(None);
     result
 }
 

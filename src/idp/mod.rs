@@ -1,20 +1,106 @@
-//! Sign-in at a company identity provider (IdP), ending in a SAML assertion for AWS: the
-//! settings that describe it, the HTTP side (redirects, the persistent cookie jar), the sign-in
-//! clients (HTML forms, Okta, OneLogin, ForgeRock AM, Azure AD, the user's own browser), what they share, and the parsing of the assertion.
+//! Sign-in at a company identity provider (IdP): the HTTP side (redirects, the persistent cookie
+//! jar), the sign-in clients (HTML forms, Okta, OneLogin, ForgeRock AM, Azure AD, the user's own
+//! browser), what they share, and the parsing of the SAML assertion.
+//!
+//! Every scripted client is one function, `PROVIDER::sign_in(&mut SignIn, Goal) -> Reached`,
+//! serving both kinds of sign-in: SAML (`Goal::SamlResponse`: the assertion for AWS) and web
+//! identity (`Goal::Redirect`: the OpenID authorization request answered with a redirect to
+//! the client's redirect URI). [`SignIn`] holds what every one of them needs, here below them;
+//! `client`, above them, settles which one speaks to an IdP (the one detection of the crate)
+//! and runs it. The `browser` client (the user's own browser posting the assertion to us) is
+//! no scripted client: it stands apart, for SAML only.
 
 pub mod assertion;
 pub mod azuread;
 pub mod browser;
+pub mod client;
 pub mod forgerock;
 pub mod form;
 pub mod http;
 pub mod okta;
 pub mod onelogin;
 
-use crate::config::signin::Provider;
+use url::Url;
+
+use crate::config::signin::{MfaType, Provider};
+use http::{origin, same_endpoint, Browser};
 
 /// More steps than any IdP takes: a loop between pages ends here.
 const MAX_STEPS: usize = 8;
+
+/// What every sign-in client needs, whichever the provider and whatever the goal.
+pub struct SignIn<'a> {
+    /// The HTTP client, holding the IdP's cookie jar (a live IdP session skips the password).
+    pub browser: &'a mut Browser,
+    /// The IdP URL the profile configures: the SAML app's, or the OpenID provider's issuer
+    /// (where the API clients find their API).
+    pub idp: &'a Url,
+    /// What may be asked of the person, only when a page or an API wants it.
+    pub asks: &'a Asks<'a>,
+    /// Which second factor to answer with when the IdP asks for one.
+    pub mfa: MfaType,
+}
+
+/// Where a sign-in ends.
+#[derive(Clone, Copy, Debug)]
+pub enum Goal<'a> {
+    /// SAML: from the configured URL, a page posting a `SAMLResponse` on to AWS.
+    SamlResponse,
+    /// Web identity: the OpenID authorization request `authorize` (client, PKCE, `state`)
+    /// answered with a redirect to `to`, the client's redirect URI (never fetched), whatever
+    /// its query.
+    Redirect { authorize: &'a Url, to: &'a Url },
+}
+
+impl<'a> Goal<'a> {
+    /// Where a client that walks the IdP's pages starts: the app, or the authorization request.
+    fn start(self, configured: &'a Url) -> &'a Url {
+        match self {
+            Goal::SamlResponse => configured,
+            Goal::Redirect { authorize, .. } => authorize,
+        }
+    }
+}
+
+/// What a sign-in reached.
+#[derive(Debug)]
+pub enum Reached {
+    /// The base64 SAML response.
+    SamlResponse(String),
+    /// The redirect, with the query the IdP gave it.
+    Redirect(Url),
+}
+
+/// For the API clients (Okta, OneLogin, AM), once their API has signed `who` in: the
+/// authorization request `url`, answered with the redirect to `to` (the code and `state` in
+/// its query), never followed.
+fn authorization_redirect(
+    s: &mut SignIn<'_>,
+    url: Url,
+    to: &Url,
+    who: &str,
+) -> anyhow::Result<Reached> {
+    let sent = |key: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| crate::shown::shown(&v))
+            .unwrap_or_default()
+    };
+    let (redirect_uri, client_id) = (sent("redirect_uri"), sent("client_id"));
+    s.browser.stop_at_redirect(Some(to.clone()));
+    let page = s.browser.get(url);
+    s.browser.stop_at_redirect(None);
+    let page = page?;
+    if (300..400).contains(&page.status) && same_endpoint(&page.url, to) {
+        return Ok(Reached::Redirect(page.url));
+    }
+    anyhow::bail!(
+        "{} signed {who} in but its authorization endpoint did not send them back to the redirect URI (HTTP {} at {}): is {redirect_uri} registered for client {client_id}?",
+        origin(s.idp),
+        page.status,
+        origin(&page.url),
+    )
+}
 
 /// Sign-in failures callers tell apart (a wrong password from the keyring gets a hint).
 #[derive(Debug, thiserror::Error)]

@@ -13,8 +13,9 @@
 //! 4. GET the embed link with `?sessionToken=`: Okta trades it for a session and returns the
 //!    page holding the `SAMLResponse`.
 //!
-//! Web identity (`oidc::api_sign_in`) shares steps 2 and 3, then sends the `sessionToken` with
-//! the authorization request instead.
+//! Web identity (`Goal::Redirect`, the URL an authorization server,
+//! `https://ORG.okta.com/oauth2[/SERVER]`) takes steps 2 and 3, then sends the `sessionToken`
+//! with the authorization request instead.
 
 use std::time::{Duration, Instant};
 
@@ -24,7 +25,7 @@ use url::Url;
 
 use super::form::saml_response;
 use super::http::{origin, Browser, Page};
-use super::{Asks, SignInError, MAX_STEPS};
+use super::{Asks, Goal, Reached, SignIn, SignInError, MAX_STEPS};
 use crate::config::signin::MfaType;
 
 const PUSH_LIMIT: Duration = Duration::from_secs(60);
@@ -149,44 +150,44 @@ fn verify(
     }
 }
 
-/// Signs in at the Okta app `url` and returns the base64 SAML response.
-pub fn sign_in(
-    browser: &mut Browser,
-    url: &Url,
-    asks: &Asks<'_>,
-    mfa: MfaType,
-) -> anyhow::Result<String> {
-    if let Some(response) = saml_response(&browser.get(url.clone())?) {
-        return Ok(response);
-    }
-    let token = session_token(browser, url, asks, mfa)?;
-    let mut app = url.clone();
-    app.query_pairs_mut().append_pair("sessionToken", &token);
-    let page = browser.get(app)?;
-    saml_response(&page).ok_or_else(|| {
-        SignInError::NoForm {
-            page: origin(&page.url),
-            status: page.status,
+/// Signs in at Okta until `goal`: the app's SAML page, or the authorization request's redirect.
+pub fn sign_in(s: &mut SignIn<'_>, goal: Goal<'_>) -> anyhow::Result<Reached> {
+    let (mut next, authorize) = match goal {
+        Goal::SamlResponse => {
+            if let Some(response) = saml_response(&s.browser.get(s.idp.clone())?) {
+                return Ok(Reached::SamlResponse(response));
+            }
+            (s.idp.clone(), None)
         }
-        .into()
-    })
+        Goal::Redirect { authorize, to } => (authorize.clone(), Some(to)),
+    };
+    let (token, username) = session_token(s)?;
+    next.query_pairs_mut().append_pair("sessionToken", &token);
+    if let Some(to) = authorize {
+        return super::authorization_redirect(s, next, to, &username);
+    }
+    let page = s.browser.get(next)?;
+    saml_response(&page)
+        .map(Reached::SamlResponse)
+        .ok_or_else(|| {
+            SignInError::NoForm {
+                page: origin(&page.url),
+                status: page.status,
+            }
+            .into()
+        })
 }
 
-/// Okta's Authn API at the org of `base` (the SAML app's embed link, or the web identity
-/// authorization server `https://ORG.okta.com/oauth2[/SERVER]`): username and password, then
-/// the factor `mfa` picks, ending in the one-time `sessionToken` that the app link (SAML) or
-/// `/v1/authorize?sessionToken=` (web identity) trades for a session.
-pub fn session_token(
-    browser: &mut Browser,
-    base: &Url,
-    asks: &Asks<'_>,
-    mfa: MfaType,
-) -> anyhow::Result<String> {
-    let idp = origin(base);
+/// Okta's Authn API at the org of the configured URL: username and password, then the factor
+/// `s.mfa` picks, ending in the one-time `sessionToken` that the app link (SAML) or
+/// `/v1/authorize?sessionToken=` (web identity) trades for a session; and who signed in.
+fn session_token(s: &mut SignIn<'_>) -> anyhow::Result<(String, String)> {
+    let (browser, asks, mfa) = (&mut *s.browser, s.asks, s.mfa);
+    let idp = origin(s.idp);
     let username = (asks.username)()?;
     let password = (asks.password)(&username)?;
     tracing::info!("signing in at {idp} (Okta) as '{username}'");
-    let authn = base.join("/api/v1/authn").context("the Okta URL")?;
+    let authn = s.idp.join("/api/v1/authn").context("the Okta URL")?;
     let mut page = browser.post_json(
         authn,
         &json!({ "username": username, "password": password }),
@@ -207,10 +208,10 @@ pub fn session_token(
         }
         match value["status"].as_str().unwrap_or_default() {
             "SUCCESS" => {
-                return value["sessionToken"]
+                let token = value["sessionToken"]
                     .as_str()
-                    .map(str::to_owned)
-                    .context("Okta's SUCCESS holds no sessionToken")
+                    .context("Okta's SUCCESS holds no sessionToken")?;
+                return Ok((token.to_owned(), username));
             }
             "MFA_REQUIRED" if !tried_factor => {
                 let state = value["stateToken"]

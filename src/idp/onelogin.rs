@@ -1,24 +1,26 @@
-//! OneLogin (API v2), for the aws-runas v3 URL form
+//! OneLogin (API v2 and v1), for the aws-runas v3 URL forms: SAML
 //! `https://SUB.onelogin.com/trust/saml2/launch/PORTAL?app_id=APP&token=BASE64(ID:SECRET)[&region=us|eu]`,
-//! which carries the API client credentials the SAML assertion call needs.
+//! web identity `https://SUB.onelogin.com/oidc/2?token=BASE64(ID:SECRET)`; the token carries the
+//! API client credentials the sign-in calls need.
 //!
-//! The flow:
+//! The flow, the same for both but for the API each signs in through:
 //! 1. POST `/auth/oauth2/v2/token` (`Authorization: Basic <token>`, client credentials) for an
 //!    API access token;
-//! 2. POST `/api/2/saml_assertion` `{username_or_email, password, app_id, subdomain}`: `data` is
-//!    the SAML response; a `state_token` with `devices` means MFA; 401 a wrong password (a
-//!    message naming a lock: a locked account);
-//! 3. MFA: POST `/api/2/saml_assertion/verify_factor` with the device and an `otp_token` (401: a
-//!    wrong code), or, for OneLogin Protect's push, without one, polling while the answer's
-//!    `message` says pending, for at most a minute (401: denied on the device).
-//!
-//! Web identity (`oidc::api_sign_in`, URL `https://SUB.onelogin.com/oidc/2?token=...`) signs in
-//! with the v1 login API instead (`/api/1/login/auth`, `/api/1/login/verify_factor`, the same
-//! device choice) for a session token, which `/session_via_api_token` turns into the session
-//! cookies the OpenID authorization endpoint reads.
+//! 2. POST the username and password: for SAML `/api/2/saml_assertion` (with `app_id`), whose
+//!    `data` is the SAML response; for web identity v1's `/api/1/login/auth`, whose
+//!    `data[0].session_token` is a session token. A `state_token` with `devices` instead means
+//!    MFA; 401 a wrong password; a message naming a lock (401 or 400 alike) a locked account;
+//! 3. MFA: POST the API's `verify_factor` with the device `mfa_type` picks and an `otp_token`
+//!    (401: a wrong code), or, for OneLogin Protect's push, without one, polling while the
+//!    answer's message says pending, for at most a minute, the spinner turning meanwhile (401:
+//!    denied on the device);
+//! 4. web identity only: `/session_via_api_token` at the URL's host turns the session token
+//!    into the session cookies the OpenID authorization endpoint reads, and the authorization
+//!    request is answered with the redirect.
 //!
 //! The API lives at `https://api.REGION.onelogin.com` for OneLogin's own hosts; any other host (a
-//! stand-in) serves it itself. No cookies: every sign-in needs the password.
+//! stand-in) serves it itself. v2 answers carry their message at the top, v1 answers in their
+//! `status`. No cookies for SAML: every SAML sign-in needs the password.
 
 use std::time::{Duration, Instant};
 
@@ -27,7 +29,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use super::http::{origin, Browser, Page};
-use super::{Asks, SignInError};
+use super::{Goal, Reached, SignIn, SignInError};
 use crate::config::signin::MfaType;
 
 const PUSH_LIMIT: Duration = Duration::from_secs(60);
@@ -35,15 +37,15 @@ const POLL_EVERY: Duration = Duration::from_secs(1);
 const PUSH_DEVICE: &str = "OneLogin Protect";
 
 fn api_error(page: &Page, value: &Value) -> anyhow::Error {
-    let message = value["message"]
-        .as_str()
-        .or_else(|| value["status"]["message"].as_str())
-        .unwrap_or("no reason given");
+    let reason = match message(value) {
+        "" => "no reason given",
+        said => said,
+    };
     anyhow::anyhow!(
         "OneLogin at {} answered HTTP {}: {}",
         origin(&page.url),
         page.status,
-        crate::config::shown(message)
+        crate::config::shown(reason)
     )
 }
 
@@ -70,14 +72,6 @@ fn query(url: &Url, key: &str) -> anyhow::Result<String> {
         .with_context(|| format!("the OneLogin URL {} has no {key}= parameter", origin(url)))
 }
 
-/// The data of a successful assertion call, if this reply is one.
-fn assertion(value: &Value) -> Option<String> {
-    value["data"]
-        .as_str()
-        .filter(|d| !d.is_empty())
-        .map(str::to_owned)
-}
-
 /// The device to use: OneLogin Protect's push or a code device, as `mfa_type` says.
 fn choose_device(devices: &[Value], mfa: MfaType) -> anyhow::Result<(&Value, bool)> {
     let kind = |d: &Value| d["device_type"].as_str().unwrap_or_default().to_owned();
@@ -99,13 +93,13 @@ fn choose_device(devices: &[Value], mfa: MfaType) -> anyhow::Result<(&Value, boo
 
 /// OneLogin's API as the URL's client credentials open it: where it is, the account's
 /// subdomain, and the bearer token of the API client.
-struct Api {
+struct Access {
     base: Url,
     subdomain: String,
-    access: String,
+    bearer: String,
 }
 
-fn api_access(browser: &mut Browser, url: &Url) -> anyhow::Result<Api> {
+fn api_access(browser: &mut Browser, url: &Url) -> anyhow::Result<Access> {
     let client = query(url, "token")?;
     let subdomain = url
         .host_str()
@@ -120,229 +114,251 @@ fn api_access(browser: &mut Browser, url: &Url) -> anyhow::Result<Api> {
     )?;
     let value = page.json("OneLogin")?;
     match (page.status, value["access_token"].as_str()) {
-        (200, Some(t)) => Ok(Api {
+        (200, Some(t)) => Ok(Access {
             base,
             subdomain,
-            access: format!("bearer {t}"),
+            bearer: format!("bearer {t}"),
         }),
         _ => Err(api_error(&page, &value).context("the API credentials in the URL's token")),
     }
 }
 
-/// Signs in at the OneLogin app `url` and returns the base64 SAML response.
-pub fn sign_in(
-    browser: &mut Browser,
-    url: &Url,
-    asks: &Asks<'_>,
-    mfa: MfaType,
-) -> anyhow::Result<String> {
-    let idp = origin(url);
-    let app_id = query(url, "app_id")?;
-    let Api {
-        base: api,
-        subdomain,
-        access,
-    } = api_access(browser, url)?;
+/// The API a sign-in goes through: v2's SAML assertion for SAML, v1's login for web identity.
+/// The steps are the same; paths, fields and where the answers keep things differ.
+#[derive(Clone, Copy)]
+enum Api<'a> {
+    /// `/api/2/saml_assertion`, for the app `app_id`: its token is the SAML response.
+    Assertion { app_id: &'a str },
+    /// `/api/1/login/auth`: its token is a session token.
+    Login,
+}
 
-    let username = (asks.username)()?;
-    let password = (asks.password)(&username)?;
+impl Api<'_> {
+    fn auth_path(self) -> &'static str {
+        match self {
+            Api::Assertion { .. } => "api/2/saml_assertion",
+            Api::Login => "api/1/login/auth",
+        }
+    }
+
+    fn verify_path(self) -> &'static str {
+        match self {
+            Api::Assertion { .. } => "api/2/saml_assertion/verify_factor",
+            Api::Login => "api/1/login/verify_factor",
+        }
+    }
+
+    /// What a successful answer holds, for messages.
+    fn token_name(self) -> &'static str {
+        match self {
+            Api::Assertion { .. } => "an assertion",
+            Api::Login => "a session",
+        }
+    }
+
+    /// A request `body`, with the app for v2.
+    fn body(self, mut body: Value) -> Value {
+        if let Api::Assertion { app_id } = self {
+            body["app_id"] = Value::String(app_id.to_owned());
+        }
+        body
+    }
+
+    /// Where an answer keeps its token and MFA state: v2 at its top, v1 in `data[0]`.
+    fn data(self, value: &Value) -> &Value {
+        match self {
+            Api::Assertion { .. } => value,
+            Api::Login => &value["data"][0],
+        }
+    }
+
+    /// The token of a successful answer, if this one is: the SAML response, or the session
+    /// token.
+    fn token(self, value: &Value) -> Option<String> {
+        let data = self.data(value);
+        match self {
+            Api::Assertion { .. } => data["data"].as_str(),
+            Api::Login => data["session_token"].as_str(),
+        }
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+    }
+}
+
+/// An answer's message: at its top (v2) or in its `status` (v1).
+fn message(value: &Value) -> &str {
+    value["message"]
+        .as_str()
+        .or_else(|| value["status"]["message"].as_str())
+        .unwrap_or_default()
+}
+
+/// Signs in at OneLogin until `goal`: the SAML response of the app the URL names, or the
+/// authorization request's redirect.
+pub fn sign_in(s: &mut SignIn<'_>, goal: Goal<'_>) -> anyhow::Result<Reached> {
+    match goal {
+        Goal::SamlResponse => {
+            let app_id = query(s.idp, "app_id")?;
+            let (response, _) = authenticate(s, Api::Assertion { app_id: &app_id })?;
+            Ok(Reached::SamlResponse(response))
+        }
+        Goal::Redirect { authorize, to } => {
+            let (token, username) = authenticate(s, Api::Login)?;
+            let idp = origin(s.idp);
+            let page = s.browser.post_form(
+                s.idp.join("/session_via_api_token")?,
+                &[("session_token".to_owned(), token)],
+            )?;
+            if page.status != 200 {
+                anyhow::bail!(
+                    "OneLogin at {idp} answered HTTP {} when turning the API session into a web session",
+                    page.status
+                );
+            }
+            super::authorization_redirect(s, authorize.clone(), to, &username)
+        }
+    }
+}
+
+/// Username and password through `api`, then the device `s.mfa` picks: the answer's token (see
+/// [`Api::token`]), and who signed in.
+fn authenticate(s: &mut SignIn<'_>, api: Api<'_>) -> anyhow::Result<(String, String)> {
+    let idp = origin(s.idp);
+    let Access {
+        base,
+        subdomain,
+        bearer,
+    } = api_access(s.browser, s.idp)?;
+
+    let username = (s.asks.username)()?;
+    let password = (s.asks.password)(&username)?;
     tracing::info!("signing in at {idp} (OneLogin) as '{username}'");
-    let page = browser.post_json_authorized(
-        api.join("api/2/saml_assertion")?,
-        &json!({ "username_or_email": username, "password": password,
-                 "app_id": app_id, "subdomain": subdomain }),
-        Some(&access),
+    let page = s.browser.post_json_authorized(
+        base.join(api.auth_path())?,
+        &api.body(json!({ "username_or_email": username, "password": password,
+                          "subdomain": subdomain })),
+        Some(&bearer),
     )?;
     let value = page.json("OneLogin")?;
-    let message = value["message"].as_str().unwrap_or_default();
     match page.status {
         200 => {}
         // OneLogin names a locked user in its message (401 or 400 alike).
-        _ if message.to_ascii_lowercase().contains("locked") => {
+        _ if message(&value).to_ascii_lowercase().contains("locked") => {
             return Err(SignInError::LockedOut { idp, username }.into())
         }
         401 => return Err(SignInError::WrongPassword { idp, username }.into()),
         _ => return Err(api_error(&page, &value)),
     }
-    if let Some(data) = assertion(&value) {
-        return Ok(data);
+    if let Some(token) = api.token(&value) {
+        return Ok((token, username));
     }
-    let state = value["state_token"]
-        .as_str()
-        .with_context(|| format!("OneLogin at {idp} sent neither an assertion nor an MFA state"))?;
-    let devices = value["devices"]
+    let data = api.data(&value);
+    let state = data["state_token"].as_str().with_context(|| {
+        format!(
+            "OneLogin at {idp} sent neither {} nor an MFA state",
+            api.token_name()
+        )
+    })?;
+    let devices = data["devices"]
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default();
-    let (device, push) = choose_device(devices, mfa)?;
+    let (device, push) = choose_device(devices, s.mfa)?;
     let device_id = match &device["device_id"] {
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.clone(),
         _ => anyhow::bail!("OneLogin's MFA device has no id"),
     };
-    let verify = api.join("api/2/saml_assertion/verify_factor")?;
-    let mut body = json!({ "app_id": app_id, "device_id": device_id, "state_token": state,
-                           "do_not_notify": false });
-    if !push {
-        body["otp_token"] = Value::String((asks.otp)()?);
-        let page = browser.post_json_authorized(verify, &body, Some(&access))?;
+    let verify = Verify {
+        url: base.join(api.verify_path())?,
+        body: api.body(json!({ "device_id": device_id, "state_token": state,
+                               "do_not_notify": false })),
+        bearer: &bearer,
+        api,
+        idp: &idp,
+    };
+    let token = if push {
+        verify.push(s)?
+    } else {
+        verify.code(s)?
+    };
+    Ok((token, username))
+}
+
+/// The MFA step of a sign-in: the API's `verify_factor` for the chosen device.
+struct Verify<'a> {
+    url: Url,
+    body: Value,
+    bearer: &'a str,
+    api: Api<'a>,
+    idp: &'a str,
+}
+
+impl Verify<'_> {
+    /// A code device: the code asked for, sent once.
+    fn code(mut self, s: &mut SignIn<'_>) -> anyhow::Result<String> {
+        self.body["otp_token"] = Value::String((s.asks.otp)()?);
+        let page = s
+            .browser
+            .post_json_authorized(self.url, &self.body, Some(self.bearer))?;
         let value = page.json("OneLogin")?;
-        return match (page.status, assertion(&value)) {
-            (200, Some(data)) => Ok(data),
-            (401, _) => Err(SignInError::WrongCode { idp }.into()),
+        match (page.status, self.api.token(&value)) {
+            (200, Some(token)) => Ok(token),
+            (401, _) => Err(SignInError::WrongCode {
+                idp: self.idp.to_owned(),
+            }
+            .into()),
             _ => Err(api_error(&page, &value)),
-        };
+        }
     }
-    (asks.push)()?;
-    eprintln!("aws-runas: approve the OneLogin Protect push on your device");
-    let started = Instant::now();
-    let mut spinner = crate::tty::Spinner::new("waiting for the push to be approved");
-    loop {
-        let page = browser.post_json_authorized(verify.clone(), &body, Some(&access))?;
-        let value = page.json("OneLogin")?;
-        if page.status == 401 {
-            // Verify's documented failure: the push was denied (or expired) on the device.
-            let message =
-                crate::config::shown(value["message"].as_str().unwrap_or("no reason given"));
-            anyhow::bail!("the OneLogin Protect push was not approved: {message}");
-        }
-        if page.status != 200 {
-            return Err(api_error(&page, &value));
-        }
-        if let Some(data) = assertion(&value) {
-            return Ok(data);
-        }
-        let message = value["message"].as_str().unwrap_or_default();
-        if !message.to_ascii_lowercase().contains("pending") {
-            anyhow::bail!(
-                "the OneLogin push was not approved: {}",
-                crate::config::shown(message)
-            );
-        }
-        if started.elapsed() > PUSH_LIMIT {
-            anyhow::bail!(
-                "the OneLogin push was not answered within {}s",
-                PUSH_LIMIT.as_secs()
-            );
-        }
-        // Only the first call notifies the device; the rest poll.
-        body["do_not_notify"] = Value::Bool(true);
-        spinner.wait(POLL_EVERY);
-    }
-}
 
-/// The v1 API's `data[0]`, where its login answers keep their tokens.
-fn v1_data(value: &Value) -> &Value {
-    &value["data"][0]
-}
-
-/// A OneLogin session for a web identity sign-in at `url` (`https://SUB.onelogin.com/oidc/2`
-/// with the API client in `token=`, as aws-runas v3 configures it): an API token, then
-/// `/api/1/login/auth` (username and password; MFA verified at `/api/1/login/verify_factor` with
-/// the device `mfa` picks, as for SAML) for a session token, which `/session_via_api_token` at
-/// the URL's host turns into the session cookies its authorization endpoint reads.
-pub fn oidc_session(
-    browser: &mut Browser,
-    url: &Url,
-    asks: &Asks<'_>,
-    mfa: MfaType,
-) -> anyhow::Result<()> {
-    let idp = origin(url);
-    let Api {
-        base: api,
-        subdomain,
-        access,
-    } = api_access(browser, url)?;
-
-    let username = (asks.username)()?;
-    let password = (asks.password)(&username)?;
-    tracing::info!("signing in at {idp} (OneLogin) as '{username}'");
-    let page = browser.post_json_authorized(
-        api.join("api/1/login/auth")?,
-        &json!({ "username_or_email": username, "password": password, "subdomain": subdomain }),
-        Some(&access),
-    )?;
-    let value = page.json("OneLogin")?;
-    match page.status {
-        200 => {}
-        401 => return Err(SignInError::WrongPassword { idp, username }.into()),
-        _ => return Err(api_error(&page, &value)),
-    }
-    let session = |value: &Value| {
-        v1_data(value)["session_token"]
-            .as_str()
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-    };
-    let token = match session(&value) {
-        Some(token) => token,
-        None => {
-            let data = v1_data(&value);
-            let state = data["state_token"].as_str().with_context(|| {
-                format!("OneLogin at {idp} sent neither a session nor an MFA state")
-            })?;
-            let devices = data["devices"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            let (device, push) = choose_device(devices, mfa)?;
-            let device_id = match &device["device_id"] {
-                Value::Number(n) => n.to_string(),
-                Value::String(s) => s.clone(),
-                _ => anyhow::bail!("OneLogin's MFA device has no id"),
-            };
-            let verify = api.join("api/1/login/verify_factor")?;
-            let mut body = json!({ "device_id": device_id, "state_token": state,
-                                   "do_not_notify": false });
-            if push {
-                eprintln!("aws-runas: approve the OneLogin Protect push on your device");
-            } else {
-                body["otp_token"] = Value::String((asks.otp)()?);
+    /// OneLogin Protect's push: sent by the first call, polled while pending, the spinner
+    /// turning meanwhile.
+    fn push(mut self, s: &mut SignIn<'_>) -> anyhow::Result<String> {
+        (s.asks.push)()?;
+        eprintln!("aws-runas: approve the OneLogin Protect push on your device");
+        let started = Instant::now();
+        let mut spinner = crate::tty::Spinner::new("waiting for the push to be approved");
+        loop {
+            let page =
+                s.browser
+                    .post_json_authorized(self.url.clone(), &self.body, Some(self.bearer))?;
+            let value = page.json("OneLogin")?;
+            if page.status == 401 {
+                // Verify's documented failure: the push was denied (or expired) on the device.
+                let reason = match message(&value) {
+                    "" => "no reason given",
+                    said => said,
+                };
+                anyhow::bail!(
+                    "the OneLogin Protect push was not approved: {}",
+                    crate::config::shown(reason)
+                );
             }
-            let started = Instant::now();
-            loop {
-                let page = browser.post_json_authorized(verify.clone(), &body, Some(&access))?;
-                let value = page.json("OneLogin")?;
-                match (page.status, session(&value)) {
-                    (200, Some(token)) => break token,
-                    (401, _) if push => anyhow::bail!("the OneLogin push was not approved"),
-                    (401, _) => return Err(SignInError::WrongCode { idp }.into()),
-                    (200, None) => {}
-                    _ => return Err(api_error(&page, &value)),
-                }
-                let message = value["status"]["message"]
-                    .as_str()
-                    .or_else(|| value["message"].as_str())
-                    .unwrap_or_default();
-                if !push || !message.to_ascii_lowercase().contains("pending") {
-                    anyhow::bail!(
-                        "OneLogin at {idp} did not accept the MFA: {}",
-                        crate::config::shown(message)
-                    );
-                }
-                if started.elapsed() > PUSH_LIMIT {
-                    anyhow::bail!(
-                        "the OneLogin push was not answered within {}s",
-                        PUSH_LIMIT.as_secs()
-                    );
-                }
-                // Only the first call notifies the device; the rest poll.
-                body["do_not_notify"] = Value::Bool(true);
-                std::thread::sleep(POLL_EVERY);
+            if page.status != 200 {
+                return Err(api_error(&page, &value));
             }
+            if let Some(token) = self.api.token(&value) {
+                return Ok(token);
+            }
+            let said = message(&value);
+            if !said.to_ascii_lowercase().contains("pending") {
+                anyhow::bail!(
+                    "the OneLogin push was not approved: {}",
+                    crate::config::shown(said)
+                );
+            }
+            if started.elapsed() > PUSH_LIMIT {
+                anyhow::bail!(
+                    "the OneLogin push was not answered within {}s",
+                    PUSH_LIMIT.as_secs()
+                );
+            }
+            // Only the first call notifies the device; the rest poll.
+            self.body["do_not_notify"] = Value::Bool(true);
+            spinner.wait(POLL_EVERY);
         }
-    };
-    let page = browser.post_form(
-        url.join("/session_via_api_token")?,
-        &[("session_token".to_owned(), token)],
-    )?;
-    if page.status != 200 {
-        anyhow::bail!(
-            "OneLogin at {idp} answered HTTP {} when turning the API session into a web session",
-            page.status
-        );
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -378,5 +394,28 @@ mod tests {
         assert_eq!(id(MfaType::Code).unwrap(), (2, false));
         assert!(id(MfaType::None).is_err());
         assert!(choose_device(&devices[..2], MfaType::Push).is_err());
+    }
+
+    #[test]
+    fn both_apis_answers_are_read_where_each_keeps_them() {
+        let saml = Api::Assertion { app_id: "7" };
+        let v2 = json!({"message": "Success", "data": "PHNhbWxwOlJlc3BvbnNlPg=="});
+        assert_eq!(saml.token(&v2).as_deref(), Some("PHNhbWxwOlJlc3BvbnNlPg=="));
+        assert_eq!(message(&v2), "Success");
+        let v2_mfa = json!({"message": "MFA is required for this user", "state_token": "s",
+                            "devices": [{"device_id": 12, "device_type": "OneLogin Protect"}]});
+        assert_eq!(saml.token(&v2_mfa), None);
+        assert_eq!(saml.data(&v2_mfa)["state_token"], "s");
+        assert_eq!(saml.body(json!({}))["app_id"], "7");
+
+        let v1 = json!({"status": {"error": false, "code": 200, "message": "Success"},
+                        "data": [{"session_token": "t"}]});
+        assert_eq!(Api::Login.token(&v1).as_deref(), Some("t"));
+        let v1_locked = json!({"status": {"error": true, "code": 401,
+                                          "message": "Authentication Failed: User is locked"},
+                               "data": null});
+        assert!(message(&v1_locked).contains("locked"));
+        assert_eq!(Api::Login.token(&v1_locked), None);
+        assert_eq!(Api::Login.body(json!({})).get("app_id"), None);
     }
 }

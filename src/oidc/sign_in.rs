@@ -1,11 +1,12 @@
 //! The ID token a web identity profile trades for a role: from the cache while it is good for
 //! longer than the refresh window (no request to the provider), else renewed with its refresh
 //! token, else from a new sign-in, in the flow the profile asks for:
-//! - `password`: the authorization code grant with PKCE, driven here as aws-runas v3 does: GET
-//!   the authorization URL, fill in the provider's login form (username and password as for
-//!   SAML: keyring, `-P`, terminal; Azure AD's pages walked as for SAML), follow the redirects by
-//!   hand until one goes to the redirect URI (never fetched), check its `state`, and trade the
-//!   code (with the PKCE verifier);
+//! - `password`: the authorization code grant with PKCE, driven here as aws-runas v3 does: the
+//!   provider's client in `idp` (the one SAML uses) signs in for the authorization request
+//!   (username and password as for SAML: keyring, `-P`, terminal) through the login form, the
+//!   sign-in pages or the provider's API, following the redirects by hand until one goes to the
+//!   redirect URI (never fetched); its `state` is checked and the code traded (with the PKCE
+//!   verifier);
 //! - `browser`: the same grant in the user's own browser, the code coming back to a loopback
 //!   listener at the redirect URI (RFC 8252);
 //! - `device`: the device authorization grant (RFC 8628).
@@ -13,33 +14,25 @@
 //! All of it runs under the lock of the token's cache entry, so N processes needing the token
 //! make one sign-in. Nothing here logs a token, code, verifier or password, not even at `-vv`.
 
-use std::time::Duration;
-
 use anyhow::Context as _;
 use jiff::Timestamp;
 
 use crate::cache::CacheKey;
 use crate::config::signin::{Provider, WebFlow, WebSettings};
 use crate::context::Context;
-use crate::idp::azuread;
-use crate::idp::detect_from_headers;
-use crate::idp::form::{self, Goal, Reached};
 use crate::idp::http::{jar_path, origin, Browser};
-use crate::idp::{Asks, Person};
+use crate::idp::{self, Asks, Goal, Person, Reached, SignIn};
 use crate::oauth::loopback::Listener;
 use crate::oauth::pkce::Pkce;
 use crate::oauth::wait::{self, Poll, MAX_DEVICE_WAIT};
-use crate::oidc::api_sign_in;
+use crate::oidc::endpoints;
 use crate::oidc::id_token::{self, CachedIdToken};
 use crate::oidc::provider::{self, Endpoints};
 use crate::tty::{open_browser, Spinner};
 
-/// How long provider detection waits for the IdP's headers.
-const DETECT_LIMIT: Duration = Duration::from_secs(3);
-
 #[derive(Debug, thiserror::Error)]
 pub enum WebSignInError {
-    #[error("profile '{profile}': signing in at {idp} needs a terminal or a browser and none can answer here: run `runas use {profile}` (or `aws-runas {profile}`) in a terminal")]
+    #[error("profile '{profile}': signing in at {idp} needs a terminal or a browser and none can answer here: run `runas use {profile}` (or `aws-runas {}`) in a terminal", crate::cli::profile_argument(.profile))]
     NeedsSignIn { profile: String, idp: String },
     #[error("profile '{profile}': the sign-in code expired before it was approved: run `runas use {profile}` again")]
     DeviceCodeExpired { profile: String },
@@ -93,8 +86,8 @@ pub fn id_token(s: &WebSettings, context: &Context<'_>) -> anyhow::Result<String
         )),
         s.ca_bundle.as_ref(),
     )?;
-    let endpoints = api_sign_in::endpoints(&mut browser, s)
-        .with_context(|| format!("profile '{}'", s.profile))?;
+    let endpoints =
+        endpoints::find(&mut browser, s).with_context(|| format!("profile '{}'", s.profile))?;
     if let Some(refresh_token) = cached.and_then(|t| t.refresh_token) {
         if let Some(t) = refresh(&mut browser, s, &endpoints, &refresh_token)? {
             context.cache.write(&key, &t)?;
@@ -199,8 +192,8 @@ fn exchange(
     Ok(id_token::from_response(id, r.refresh_token, r.expires_in))
 }
 
-/// The password flow: the provider's login form filled in here, redirects followed to the
-/// redirect URI.
+/// The password flow: the provider's client signs in for the authorization request, redirects
+/// followed to the redirect URI.
 fn password_flow(
     browser: &mut Browser,
     s: &WebSettings,
@@ -208,18 +201,7 @@ fn password_flow(
     context: &Context<'_>,
 ) -> anyhow::Result<CachedIdToken> {
     let in_profile = |e: anyhow::Error| e.context(format!("profile '{}'", s.profile));
-    let provider = match s.provider {
-        Provider::Auto => {
-            // Any answer tells something; no answer leaves the form client to say why.
-            let headers = browser
-                .head(&endpoints.authorization, DETECT_LIMIT)
-                .unwrap_or_default();
-            let found = detect_from_headers(&headers);
-            tracing::info!("identity provider detected: {found:?}");
-            found
-        }
-        p => p,
-    };
+    let provider = idp::client::provider(s.provider, browser, &endpoints.authorization);
     if provider == Provider::Browser {
         // The SAML browser client posts an assertion to a local ACS; it has no code to give.
         return Err(WebSignInError::ProviderUnsupported {
@@ -253,25 +235,22 @@ fn password_flow(
         push: &push,
     };
     let target = s.redirect_url();
-    let sign_in_once = |browser: &mut Browser| {
-        if api_sign_in::speaks(provider) {
-            return api_sign_in::redirect(browser, s, provider, &url, &asks);
-        }
-        let reached = if provider == Provider::AzureAd {
-            azuread::sign_in_to(browser, &url, &asks, s.mfa_type, Goal::Redirect(&target))
-        } else {
-            form::sign_in_to(browser, &url, &asks, Goal::Redirect(&target))
-        };
-        reached.map(|reached| {
-            let Reached::Redirect(redirect) = reached else {
-                unreachable!("a redirect goal ends at a redirect")
-            };
-            redirect
-        })
+    let goal = Goal::Redirect {
+        authorize: &url,
+        to: &target,
     };
-    let redirect = person
-        .sign_in(|| sign_in_once(browser))
-        .map_err(in_profile)?;
+    let reached = person.sign_in(|| {
+        let mut at = SignIn {
+            browser: &mut *browser,
+            idp: &s.auth_url,
+            asks: &asks,
+            mfa: s.mfa_type,
+        };
+        idp::client::sign_in(provider, &mut at, goal)
+    });
+    let Reached::Redirect(redirect) = reached.map_err(in_profile)? else {
+        unreachable!("a redirect goal ends at a redirect")
+    };
     let code = provider::code_from_redirect(&redirect, &pkce.state, &s.auth_url)
         .map_err(|e| in_profile(e.into()))?;
     exchange(browser, s, endpoints, &code, &s.redirect_uri, &pkce).map_err(in_profile)
@@ -398,7 +377,7 @@ mod tests {
             web_role: "arn:aws:iam::123456789012:role/r".into(),
             target_role: None,
             session_name: None,
-            duration: Duration::from_secs(3600),
+            duration: std::time::Duration::from_secs(3600),
             ca_bundle: None,
         };
         let a = key(&s("https://idp.example.org/", "c", Some("alice")));

@@ -6,12 +6,11 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::{
-    cached, check_duration, session_source, source_label, Context, Source, StaticKeys,
-    CHAINED_ROLE_MAX,
+    cached, check_duration, session_source, Context, Source, StaticKeys, CHAINED_ROLE_MAX,
 };
 use crate::aws::sts::{AssumeRoleRequest, Identity, MfaToken};
 use crate::cache::CacheKey;
-use crate::config::{Resolved, RoleHop};
+use crate::config::{Keys, Resolved, RoleHop, Root};
 use crate::credentials::Credentials;
 use crate::duration::human;
 
@@ -30,16 +29,16 @@ pub struct AssumeRole<'a> {
 }
 
 impl<'a> AssumeRole<'a> {
-    /// The role the root keys assume: through the MFA session when the profile has a device and
-    /// the role fits in a session's one-hour cap, else directly.
-    pub fn first(resolved: &'a Resolved) -> anyhow::Result<Self> {
+    /// The role the root `keys` assume: through the MFA session when the profile has a device
+    /// and the role fits in a session's one-hour cap, else directly.
+    pub fn first(resolved: &'a Resolved, keys: &'a Keys) -> anyhow::Result<Self> {
         let hop = &resolved.hops[0];
-        let root = &resolved.source.credentials;
+        let root = &keys.credentials;
         let mfa_serial = resolved.mfa_serial.as_deref();
         let via_session =
             mfa_serial.is_some() && !root.is_temporary() && hop.duration <= CHAINED_ROLE_MAX;
         let upstream: Box<dyn Source + 'a> = if via_session {
-            session_source(resolved)
+            session_source(resolved, keys)
         } else {
             Box::new(StaticKeys(root.clone()))
         };
@@ -124,48 +123,28 @@ impl<'a> AssumeRole<'a> {
         )
     }
 
-    /// The configured role session name, or the caller's own name (as aws-runas v3 does).
+    /// The configured role session name, else the one aws-runas v3 gives: over keys, the
+    /// caller's own name (the IAM user's); over a sign-in, the name of the session it signed in
+    /// to (a jump role's carries on), as its settings say or else as `with`'s identity says.
     fn session_name(&self, context: &Context<'_>, with: &Credentials) -> anyhow::Result<String> {
         if let Some(n) = &self.hop.session_name {
             return Ok(n.clone());
         }
-        if let Some(saml) = &self.resolved.saml {
-            // No keys at the root: the name is the one the IdP gave the jump role's session.
-            if let Some(n) = &saml.federated_username {
-                return Ok(n.clone());
-            }
-            let i = context
-                .sts
-                .caller_identity(with)
-                .with_context(|| format!("profile '{}'", saml.profile))?;
-            return Ok(session_name_from_arn(&i.arn));
-        }
-        if let Some(crate::config::Federated::WebSignIn(w)) = &self.resolved.federated {
-            // As for SAML: the jump role's session name carries on.
-            if let Some(n) = &w.session_name {
-                return Ok(n.clone());
-            }
-            let i = context
-                .sts
-                .caller_identity(with)
-                .with_context(|| format!("profile '{}'", w.profile))?;
-            return Ok(session_name_from_arn(&i.arn));
-        }
-        let root = &self.resolved.source.credentials;
-        let key = CacheKey::identity(&root.access_key_id);
-        let identity = match context.cache.read::<Identity>(&key) {
-            Some(i) => i,
-            None => {
-                let i = context
-                    .sts
-                    .caller_identity(root)
-                    .with_context(|| format!("profile '{}'", source_label(self.resolved)))?;
-                // An identity never changes for a key, so it is cached for good.
-                context.cache.write(&key, &i)?;
-                i
-            }
+        let (profile, signed_in_as) = match &self.resolved.root {
+            Root::Keys(keys) => return keys_session_name(context, keys),
+            Root::Saml(s) => (&s.profile, &s.federated_username),
+            Root::WebSignIn(w) => (&w.profile, &w.session_name),
+            Root::WebIdentity(w) => (&w.profile, &w.session_name),
+            Root::Sso(s) => (&s.profile, &None),
         };
-        Ok(session_name_from_arn(&identity.arn))
+        if let Some(n) = signed_in_as {
+            return Ok(n.clone());
+        }
+        let i = context
+            .sts
+            .caller_identity(with)
+            .with_context(|| format!("profile '{profile}'"))?;
+        Ok(session_name_from_arn(&i.arn))
     }
 }
 
@@ -206,6 +185,24 @@ impl Source for AssumeRole<'_> {
             .assume_role(&with, &request)
             .with_context(|| format!("profile '{}'", self.hop.profile))
     }
+}
+
+/// The name of the IAM user (or role session) `keys` belong to, looked up once: an identity
+/// never changes for a key, so it is cached for good.
+fn keys_session_name(context: &Context<'_>, keys: &Keys) -> anyhow::Result<String> {
+    let key = CacheKey::identity(&keys.credentials.access_key_id);
+    let identity = match context.cache.read::<Identity>(&key) {
+        Some(i) => i,
+        None => {
+            let i = context
+                .sts
+                .caller_identity(&keys.credentials)
+                .with_context(|| format!("profile '{}'", keys.label()))?;
+            context.cache.write(&key, &i)?;
+            i
+        }
+    };
+    Ok(session_name_from_arn(&identity.arn))
 }
 
 /// The last path element of the caller's ARN: the IAM user name, or the session name of an

@@ -1,7 +1,7 @@
 //! Where credentials come from, and the one way any of them is obtained.
 //!
-//! A resolved profile becomes a chain of sources: long-term keys at the root, then (as the profile
-//! asks) an MFA session token, then one role per hop. Every source with something to cache goes
+//! A resolved profile becomes a chain of sources: its root (long-term keys, or a sign-in), then
+//! (as the profile asks) an MFA session token over the keys, then one role per hop. Every source with something to cache goes
 //! through [`cached`]: cache → lock → re-check → fetch → atomic write. So however many processes
 //! ask at once, one of them fetches (and asks for an MFA code, or signs in) and the rest read its
 //! result. A new kind of source is a new file implementing [`Source`]; it never touches that
@@ -27,7 +27,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::cache::CacheKey;
-use crate::config::{Federated, Resolved, SourceOrigin};
+use crate::config::{Keys, Resolved, Root};
 use crate::credentials::Credentials;
 use crate::duration::human;
 
@@ -114,58 +114,50 @@ fn check_duration(what: &str, profile: &str, d: Duration, max: Duration) -> anyh
     Ok(())
 }
 
-fn source_label(resolved: &Resolved) -> &str {
-    match &resolved.source.origin {
-        SourceOrigin::Profile(p) => p,
-        SourceOrigin::Environment => "environment",
+/// The source of the session token over the root keys: nothing to fetch when those keys are
+/// temporary already (STS refuses GetSessionToken with them).
+fn session_source<'a>(resolved: &'a Resolved, keys: &'a Keys) -> Box<dyn Source + 'a> {
+    if keys.credentials.is_temporary() {
+        Box::new(StaticKeys(keys.credentials.clone()))
+    } else {
+        Box::new(SessionToken::new(resolved, keys))
     }
 }
 
-/// The source of the session token over the profile's root keys: nothing to fetch when those
-/// keys are temporary already (STS refuses GetSessionToken with them).
-fn session_source(resolved: &Resolved) -> Box<dyn Source + '_> {
-    let root = &resolved.source.credentials;
-    if root.is_temporary() {
-        Box::new(StaticKeys(root.clone()))
-    } else {
-        Box::new(SessionToken::new(resolved))
-    }
+/// How a chain starts, by its root.
+enum Start<'a> {
+    /// Keys: alone they give a session token; the first role is assumed with them directly or
+    /// through their MFA session (`AssumeRole::first`).
+    Keys(&'a Keys),
+    /// A sign-in: its source gives temporary credentials, the first role is assumed over them.
+    SignIn(Box<dyn Source + 'a>),
+}
+
+/// The start of `resolved`'s chain: one arm a kind of root.
+fn start(resolved: &Resolved) -> anyhow::Result<Start<'_>> {
+    Ok(match &resolved.root {
+        Root::Keys(keys) => Start::Keys(keys),
+        Root::Saml(s) => Start::SignIn(Box::new(Saml::new(s))),
+        Root::WebSignIn(w) => Start::SignIn(Box::new(web_identity::WebIdentity::signing_in(w))),
+        Root::WebIdentity(w) => Start::SignIn(Box::new(web_identity::WebIdentity::new(w)?)),
+        Root::Sso(s) => Start::SignIn(Box::new(sso::Sso::new(s, resolved.ca_bundle.as_ref())?)),
+    })
 }
 
 /// The chain of sources `resolved` describes, ending at the credentials the user asked for: the
-/// role's, or with `session_only` the session token's.
+/// role's, or with `session_only` the root's (for keys, their session token's).
 pub fn chain(resolved: &Resolved, session_only: bool) -> anyhow::Result<Box<dyn Source + '_>> {
-    if let Some(root) = federated_root(resolved)? {
-        if resolved.hops.is_empty() || session_only {
-            return Ok(root);
-        }
-        let mut top = AssumeRole::over(resolved, root)?;
-        for index in 1..resolved.hops.len() {
-            top = AssumeRole::next(resolved, index, top)?;
-        }
-        return Ok(Box::new(top));
-    }
-    if resolved.hops.is_empty() || session_only {
-        return Ok(session_source(resolved));
-    }
-    let mut top = AssumeRole::first(resolved)?;
+    let roles = !(resolved.hops.is_empty() || session_only);
+    let mut top = match start(resolved)? {
+        Start::Keys(keys) if !roles => return Ok(session_source(resolved, keys)),
+        Start::Keys(keys) => AssumeRole::first(resolved, keys)?,
+        Start::SignIn(root) if !roles => return Ok(root),
+        Start::SignIn(root) => AssumeRole::over(resolved, root)?,
+    };
     for index in 1..resolved.hops.len() {
         top = AssumeRole::next(resolved, index, top)?;
     }
     Ok(Box::new(top))
-}
-
-/// The source at the root of a chain that starts with a sign-in instead of keys.
-fn federated_root(resolved: &Resolved) -> anyhow::Result<Option<Box<dyn Source + '_>>> {
-    if let Some(settings) = &resolved.saml {
-        return Ok(Some(Box::new(Saml::new(settings))));
-    }
-    Ok(match &resolved.federated {
-        None => None,
-        Some(Federated::Sso(s)) => Some(Box::new(sso::Sso::new(s, resolved.ca_bundle.as_ref())?)),
-        Some(Federated::WebIdentity(w)) => Some(Box::new(web_identity::WebIdentity::new(w)?)),
-        Some(Federated::WebSignIn(w)) => Some(Box::new(web_identity::WebIdentity::signing_in(w))),
-    })
 }
 
 /// The credentials the user asked for, through the cache.
@@ -185,7 +177,7 @@ mod tests {
     use super::*;
     use crate::aws::sts::{AssumeRoleRequest, Identity, MfaToken, Sts, StsError};
     use crate::cache::Cache;
-    use crate::config::{RoleHop, Source as RootKeys};
+    use crate::config::{RoleHop, SourceOrigin};
     use crate::mfa::MfaPrompt;
 
     /// Records every call and hands out numbered credentials that expire in an hour.
@@ -296,10 +288,10 @@ mod tests {
                 .last()
                 .map(|h| h.profile.clone())
                 .unwrap_or("user".into()),
-            source: RootKeys {
+            root: Root::Keys(Keys {
                 origin: SourceOrigin::Profile("user".into()),
                 credentials: Credentials::long_term("AKIAUSER".into(), "s".into()),
-            },
+            }),
             hops,
             mfa_serial: mfa.then(|| "arn:aws:iam::123456789012:mfa/alice".into()),
             region: None,
@@ -307,8 +299,6 @@ mod tests {
             refresh_window: Duration::from_secs(900),
             sts_endpoint: None,
             iam_endpoint: None,
-            federated: None,
-            saml: None,
             ca_bundle: None,
         }
     }
@@ -450,9 +440,13 @@ mod tests {
         let cache = Cache::new(dir.path().to_owned());
         let (sts, mfa) = (FakeSts::default(), CountingMfa(RefCell::new(0)));
         let mut r = resolved(vec![], false);
-        r.source.credentials.session_token = Some("token".into());
+        let Root::Keys(keys) = &mut r.root else {
+            unreachable!("resolved() starts with keys")
+        };
+        keys.credentials.session_token = Some("token".into());
+        let temporary = keys.credentials.clone();
         let got = run(&r, &cache, &sts, &mfa, false);
-        assert_eq!(got, r.source.credentials);
+        assert_eq!(got, temporary);
         assert!(sts.calls().is_empty());
         assert_eq!(
             std::fs::read_dir(dir.path())
@@ -460,6 +454,42 @@ mod tests {
                 .unwrap_or(0),
             0,
             "keys at hand are never copied into the cache"
+        );
+    }
+
+    #[test]
+    fn a_role_over_a_sign_in_carries_on_its_session_name() {
+        use crate::config::WebIdentitySettings;
+        let files = tempfile::tempdir().unwrap();
+        let token_file = files.path().join("token");
+        std::fs::write(&token_file, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln\n").unwrap();
+        let over_token_file = |session_name: Option<&str>| {
+            let mut r = resolved(vec![hop("deploy", 1)], false);
+            r.root = Root::WebIdentity(WebIdentitySettings {
+                profile: "ci".into(),
+                token_file: token_file.clone(),
+                role_arn: "arn:aws:iam::123456789012:role/ci".into(),
+                session_name: session_name.map(str::to_owned),
+                duration: Duration::from_secs(3600),
+            });
+            let dir = tempfile::tempdir().unwrap();
+            let cache = Cache::new(dir.path().to_owned());
+            let (sts, mfa) = (FakeSts::default(), CountingMfa(RefCell::new(0)));
+            run(&r, &cache, &sts, &mfa, false);
+            sts.calls()
+        };
+        let calls = over_token_file(Some("pipeline-42"));
+        assert_eq!(calls.len(), 2, "{calls:?}");
+        assert!(
+            calls[1].contains("with ASIAFAKE00000001 as pipeline-42 "),
+            "{calls:?}"
+        );
+        // Unnamed: the name the sign-in's credentials carry, asked with those credentials.
+        let calls = over_token_file(None);
+        assert_eq!(calls[1], "GetCallerIdentity ASIAFAKE00000001", "{calls:?}");
+        assert!(
+            calls[2].contains("with ASIAFAKE00000001 as alice "),
+            "{calls:?}"
         );
     }
 

@@ -13,14 +13,11 @@ use crate::cache::CacheKey;
 use crate::config::signin::{MfaType, Provider, SamlSettings};
 use crate::credentials::Credentials;
 use crate::idp::assertion::{self, RoleChoice};
-use crate::idp::detect_from_headers;
 use crate::idp::http::{origin, Browser};
-use crate::idp::{azuread, browser, forgerock, form, okta, onelogin, Asks, Person};
+use crate::idp::{self, browser, Asks, Goal, Person, Reached, SignIn};
 use crate::tty;
 
 const MAX_ROLE_DURATION: Duration = Duration::from_secs(12 * 3600);
-/// How long provider detection waits for the IdP's headers.
-const DETECT_LIMIT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SamlError {
@@ -35,7 +32,7 @@ pub enum SamlError {
         profile: String,
         offered: Vec<String>,
     },
-    #[error("signing in at {idp} takes a browser and a terminal, and none can answer here: run `runas use {profile}` (or aws-runas {profile}) in a terminal first")]
+    #[error("signing in at {idp} takes a browser and a terminal, and none can answer here: run `runas use {profile}` (or aws-runas {}) in a terminal first", crate::cli::profile_argument(.profile))]
     BrowserNeedsTerminal { profile: String, idp: String },
     #[error(
         "the browser sign-in this aws-runas was queued behind failed: run it again for a new one"
@@ -205,29 +202,20 @@ impl<'a> Saml<'a> {
             )),
             s.ca_bundle.as_ref(),
         )?;
-        let provider = match s.provider {
-            Provider::Auto => {
-                // Any answer tells something; no answer leaves the form client to say why.
-                let headers = browser.head(&s.auth_url, DETECT_LIMIT).unwrap_or_default();
-                let found = detect_from_headers(&headers);
-                tracing::info!("identity provider detected: {found:?}");
-                found
-            }
-            p => p,
-        };
-        let sign_in_once = |browser: &mut Browser| match provider {
-            Provider::Auto | Provider::Browser => {
-                unreachable!("detection settles on a provider; the browser signs in above")
-            }
-            Provider::Form => form::sign_in(browser, &s.auth_url, &asks),
-            Provider::Okta => okta::sign_in(browser, &s.auth_url, &asks, s.mfa_type),
-            Provider::OneLogin => onelogin::sign_in(browser, &s.auth_url, &asks, s.mfa_type),
-            Provider::ForgeRock => forgerock::sign_in(browser, &s.auth_url, &asks, s.mfa_type),
-            Provider::AzureAd => azuread::sign_in(browser, &s.auth_url, &asks, s.mfa_type),
-        };
-        let response = person.sign_in(|| sign_in_once(&mut browser));
+        let provider = idp::client::provider(s.provider, &mut browser, &s.auth_url);
+        let reached = person.sign_in(|| {
+            let mut at = SignIn {
+                browser: &mut browser,
+                idp: &s.auth_url,
+                asks: &asks,
+                mfa: s.mfa_type,
+            };
+            idp::client::sign_in(provider, &mut at, Goal::SamlResponse)
+        });
         tracing::debug!("IdP sign-in took {} HTTP requests", browser.requests);
-        let response = response?;
+        let Reached::SamlResponse(response) = reached? else {
+            unreachable!("a SAML goal ends at a SAML response")
+        };
         // Listing roles and diagnose sign in before anything else made the cache.
         crate::private_file::ensure_private_dir(context.cache.dir())?;
         browser.save()?;

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use super::{check_duration, source_label, Context, Source};
+use super::{check_duration, Context, Source};
 use crate::aws::sts::MfaToken;
 use crate::cache::CacheKey;
-use crate::config::Resolved;
+use crate::config::{Keys, Resolved};
 use crate::credentials::Credentials;
 use crate::duration::human;
 
@@ -16,19 +16,21 @@ const MAX_SESSION_DURATION: Duration = Duration::from_secs(36 * 3600);
 
 pub struct SessionToken<'a> {
     resolved: &'a Resolved,
+    /// The root keys of `resolved`.
+    keys: &'a Keys,
 }
 
 impl<'a> SessionToken<'a> {
-    pub fn new(resolved: &'a Resolved) -> Self {
-        Self { resolved }
+    pub fn new(resolved: &'a Resolved, keys: &'a Keys) -> Self {
+        Self { resolved, keys }
     }
 }
 
 impl Source for SessionToken<'_> {
     fn cache_key(&self) -> Option<CacheKey> {
         Some(CacheKey::session(
-            source_label(self.resolved),
-            &self.resolved.source.credentials.access_key_id,
+            self.keys.label(),
+            &self.keys.credentials.access_key_id,
             self.resolved.mfa_serial.as_deref(),
         ))
     }
@@ -53,7 +55,7 @@ impl Source for SessionToken<'_> {
             }
             None => None,
         };
-        let label = source_label(resolved);
+        let label = self.keys.label();
         tracing::info!(
             "GetSessionToken for '{label}' ({}, MFA {})",
             human(duration),
@@ -61,7 +63,7 @@ impl Source for SessionToken<'_> {
         );
         context
             .sts
-            .get_session_token(&resolved.source.credentials, duration, mfa)
+            .get_session_token(&self.keys.credentials, duration, mfa)
             .with_context(|| format!("profile '{label}'"))
     }
 }

@@ -1,6 +1,7 @@
 //! A loopback stand-in of Azure AD / Entra ID's sign-in pages and of the My Apps portal in front
-//! of them, written from the flow in the shared IdP notes (section 5) and what public clients of
-//! it send: `$Config` pages (`ConvergedSignIn`, `ConvergedTFA`, `KmsiInterrupt`) with flow tokens
+//! of them, written from the flow as the client's module header describes it
+//! (`src/idp/azuread.rs`: the request sequence, steps 1 to 6) and what public clients of it
+//! send: `$Config` pages (`ConvergedSignIn`, `ConvergedTFA`, `KmsiInterrupt`) with flow tokens
 //! that change at every step and are checked, GetCredentialType with its `canary` header,
 //! BeginAuth / EndAuth, the auto-post form that ends the portal sign-in, and the app page whose
 //! script goes on to `/TENANT/saml2?SAMLRequest=…`. HEAD answers carry `x-ms-request-id`.

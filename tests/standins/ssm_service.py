@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """A loopback stand-in of AWS Session Manager for tests: the SSM API (StartSession,
 ResumeSession, TerminateSession over awsJson1.1) and the agent's side of the data channel over
-WebSocket, written from the protocol reference (shared/notes/ssm-protocol.md), not from our
-client. Shell sessions run a real shell in a pty; port sessions connect to 127.0.0.1:portNumber
-(the "instance" is this machine). Faults on demand: dropped, duplicated and reordered
-messages, a dropped socket, paused publication, refused sessions, KMS, a stream URL where no
-WebSocket answers, and an agent that misbehaves (--misbehave): stops reading once the session
-has started, floods output without ever reading, closes every channel as soon as it is
-opened, or sends a frame larger than any client accepts on every channel.
+WebSocket, written from the protocol's description, not from our client: the frame layout is
+spelled out below (`framing`: the 120-byte header, its SHA-256 payload digest), as is the smux
+v1 framing of multiplexed port sessions (`mux_send`). Shell sessions run a real shell in a pty;
+port sessions connect to 127.0.0.1:portNumber (the "instance" is this machine). Faults on
+demand: dropped, duplicated and reordered messages, a dropped socket, paused publication,
+refused sessions, KMS, a stream URL where no WebSocket answers, and an agent that misbehaves
+(--misbehave): stops reading once the session has started, floods output without ever reading,
+closes every channel as soon as it is opened, or sends a frame larger than any client accepts
+on every channel.
 
 Prints one JSON line {"api": PORT, "ws": PORT} once listening; logs what happened as JSON lines
 to --log."""

@@ -1,33 +1,18 @@
-//! Web identity sign-in through an identity provider's own API, as aws-runas v3 does it for
-//! Okta, OneLogin and ForgeRock AM: the provider's API signs the person in (password, then the
-//! MFA factor, spoken by the SAML clients in `idp`), which leaves either a one-time token for
-//! the authorization request (Okta's `sessionToken`) or session cookies in our jar (OneLogin,
-//! AM); the authorization request then answers with a redirect to the redirect URI carrying
-//! the code, never fetched.
-//!
-//! Also where each provider's endpoints are when its configured URL serves no discovery
-//! document: the paths v3 appends (Okta `/v1/authorize`, OneLogin `/auth`, AM `/authorize` and
+//! Where a web identity profile's OpenID provider has its endpoints: its discovery document
+//! says; where its configured URL serves none, the paths aws-runas v3 appends for the provider
+//! the profile names (Okta `/v1/authorize`, OneLogin `/auth`, AM `/authorize` and
 //! `/access_token`, Keycloak's `/protocol/openid-connect/...` below the realm, Azure AD's
-//! `/TENANT/oauth2/v2.0/...`). Azure AD itself signs in through its pages (`idp::azuread`).
+//! `/TENANT/oauth2/v2.0/...`).
 
 use url::Url;
 
 use crate::config::signin::{Provider, WebSettings};
-use crate::idp::http::{origin, same_endpoint, Browser};
-use crate::idp::{forgerock, okta, onelogin, Asks};
+use crate::idp::http::{origin, Browser};
 use crate::oidc::provider::{self, Endpoints, OidcError};
-
-/// Whether `provider` signs in through its API here (else through its HTML login form).
-pub fn speaks(provider: Provider) -> bool {
-    matches!(
-        provider,
-        Provider::Okta | Provider::OneLogin | Provider::ForgeRock
-    )
-}
 
 /// The provider's endpoints: from its discovery document, else (none served there) the ones
 /// v3 derives from the configured URL for the provider the profile names.
-pub fn endpoints(browser: &mut Browser, s: &WebSettings) -> anyhow::Result<Endpoints> {
+pub fn find(browser: &mut Browser, s: &WebSettings) -> anyhow::Result<Endpoints> {
     let error = match provider::discover(browser, &s.auth_url) {
         Ok(endpoints) => return Ok(endpoints),
         Err(e) => e,
@@ -124,46 +109,6 @@ fn fallback(provider: Provider, url: &Url) -> Option<Endpoints> {
         // v3 knows no device endpoint: the device flow needs a discovery document.
         device_authorization: None,
     })
-}
-
-/// Signs in through `provider`'s API, then makes the authorization request `authorize` and
-/// returns the redirect to the redirect URI it ends in (code and state in its query).
-pub fn redirect(
-    browser: &mut Browser,
-    s: &WebSettings,
-    provider: Provider,
-    authorize: &Url,
-    asks: &Asks<'_>,
-) -> anyhow::Result<Url> {
-    let mut url = authorize.clone();
-    match provider {
-        Provider::Okta => {
-            let token = okta::session_token(browser, &s.auth_url, asks, s.mfa_type)?;
-            url.query_pairs_mut().append_pair("sessionToken", &token);
-        }
-        Provider::OneLogin => onelogin::oidc_session(browser, &s.auth_url, asks, s.mfa_type)?,
-        Provider::ForgeRock => forgerock::oidc_session(browser, &s.auth_url, asks, s.mfa_type)?,
-        Provider::Form | Provider::Auto | Provider::AzureAd | Provider::Browser => {
-            unreachable!("only the providers `speaks` names sign in here")
-        }
-    }
-    let target = s.redirect_url();
-    browser.stop_at_redirect(Some(target.clone()));
-    let page = browser.get(url);
-    browser.stop_at_redirect(None);
-    let page = page?;
-    if (300..400).contains(&page.status) && same_endpoint(&page.url, &target) {
-        return Ok(page.url);
-    }
-    anyhow::bail!(
-        "{} signed {} in but its authorization endpoint did not send them back to the redirect URI (HTTP {} at {}): is {} registered for client {}?",
-        origin(&s.auth_url),
-        s.username.as_deref().unwrap_or("the user"),
-        page.status,
-        origin(&page.url),
-        crate::config::shown(&s.redirect_uri),
-        crate::config::shown(&s.client_id),
-    )
 }
 
 #[cfg(test)]
