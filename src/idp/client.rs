@@ -36,8 +36,10 @@ pub fn sign_in(provider: Provider, s: &mut SignIn<'_>, goal: Goal<'_>) -> anyhow
         Provider::OneLogin => onelogin::sign_in(s, goal),
         Provider::ForgeRock => forgerock::sign_in(s, goal),
         Provider::AzureAd => azuread::sign_in(s, goal),
+        // `provider` settles Auto, and the browser client is no scripted one: a caller that
+        // gets here is wrong, and says so in a line rather than a panic.
         Provider::Auto | Provider::Browser => {
-            unreachable!("`provider` settles Auto; the browser client is no scripted one")
+            anyhow::bail!("the {provider:?} provider signs in another way than a scripted client")
         }
     }
 }
