@@ -90,6 +90,7 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('passwd', 'passwd', [CompletionResultType]::ParameterValue, 'Set or update the stored password for an external identity provider (in the OS keyring)')
             [CompletionResult]::new('pw', 'pw', [CompletionResultType]::ParameterValue, 'Set or update the stored password for an external identity provider (in the OS keyring)')
             [CompletionResult]::new('sso', 'sso', [CompletionResultType]::ParameterValue, 'Sign in to IAM Identity Center (the token is shared with the AWS CLI v2 and the SDKs)')
+            [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Keep a profile''s access keys in the OS keyring instead of the credentials file')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -327,6 +328,81 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
         'aws-runas;sso;help;help' {
             break
         }
+        'aws-runas;keys' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Store a profile''s keys in the OS keyring: from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when both are set, else asked for on the terminal')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Move a profile''s keys from the credentials file into the OS keyring')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the profiles with keys in the OS keyring, and their key ids')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the profiles with keys in the OS keyring, and their key ids')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile''s keys from the OS keyring')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove a profile''s keys from the OS keyring')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Replace a profile''s access key (in the keyring or the credentials file) with a new one, then delete the old one')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'aws-runas;keys;add' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;keys;import' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;keys;list' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;keys;ls' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;keys;remove' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;keys;rm' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;keys;rotate' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'aws-runas;keys;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Store a profile''s keys in the OS keyring: from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when both are set, else asked for on the terminal')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Move a profile''s keys from the credentials file into the OS keyring')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the profiles with keys in the OS keyring, and their key ids')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile''s keys from the OS keyring')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Replace a profile''s access key (in the keyring or the credentials file) with a new one, then delete the old one')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'aws-runas;keys;help;add' {
+            break
+        }
+        'aws-runas;keys;help;import' {
+            break
+        }
+        'aws-runas;keys;help;list' {
+            break
+        }
+        'aws-runas;keys;help;remove' {
+            break
+        }
+        'aws-runas;keys;help;rotate' {
+            break
+        }
+        'aws-runas;keys;help;help' {
+            break
+        }
         'aws-runas;help' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the IAM roles you may assume, or your MFA devices')
             [CompletionResult]::new('diagnose', 'diagnose', [CompletionResultType]::ParameterValue, 'Check a profile''s configuration and environment, and say what to fix')
@@ -337,6 +413,7 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
             [CompletionResult]::new('password', 'password', [CompletionResultType]::ParameterValue, 'Set or update the stored password for an external identity provider (in the OS keyring)')
             [CompletionResult]::new('sso', 'sso', [CompletionResultType]::ParameterValue, 'Sign in to IAM Identity Center (the token is shared with the AWS CLI v2 and the SDKs)')
+            [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Keep a profile''s access keys in the OS keyring instead of the credentials file')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -393,6 +470,29 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             break
         }
         'aws-runas;help;sso;logout' {
+            break
+        }
+        'aws-runas;help;keys' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Store a profile''s keys in the OS keyring: from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when both are set, else asked for on the terminal')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Move a profile''s keys from the credentials file into the OS keyring')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the profiles with keys in the OS keyring, and their key ids')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile''s keys from the OS keyring')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Replace a profile''s access key (in the keyring or the credentials file) with a new one, then delete the old one')
+            break
+        }
+        'aws-runas;help;keys;add' {
+            break
+        }
+        'aws-runas;help;keys;import' {
+            break
+        }
+        'aws-runas;help;keys;list' {
+            break
+        }
+        'aws-runas;help;keys;remove' {
+            break
+        }
+        'aws-runas;help;keys;rotate' {
             break
         }
         'aws-runas;help;help' {

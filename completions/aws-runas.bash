@@ -31,6 +31,9 @@ _aws__runas() {
             aws__runas,init)
                 cmd="aws__runas__subcmd__init"
                 ;;
+            aws__runas,keys)
+                cmd="aws__runas__subcmd__keys"
+                ;;
             aws__runas,list)
                 cmd="aws__runas__subcmd__list"
                 ;;
@@ -73,6 +76,9 @@ _aws__runas() {
             aws__runas__subcmd__help,init)
                 cmd="aws__runas__subcmd__help__subcmd__init"
                 ;;
+            aws__runas__subcmd__help,keys)
+                cmd="aws__runas__subcmd__help__subcmd__keys"
+                ;;
             aws__runas__subcmd__help,list)
                 cmd="aws__runas__subcmd__help__subcmd__list"
                 ;;
@@ -90,6 +96,21 @@ _aws__runas() {
                 ;;
             aws__runas__subcmd__help,sso)
                 cmd="aws__runas__subcmd__help__subcmd__sso"
+                ;;
+            aws__runas__subcmd__help__subcmd__keys,add)
+                cmd="aws__runas__subcmd__help__subcmd__keys__subcmd__add"
+                ;;
+            aws__runas__subcmd__help__subcmd__keys,import)
+                cmd="aws__runas__subcmd__help__subcmd__keys__subcmd__import"
+                ;;
+            aws__runas__subcmd__help__subcmd__keys,list)
+                cmd="aws__runas__subcmd__help__subcmd__keys__subcmd__list"
+                ;;
+            aws__runas__subcmd__help__subcmd__keys,remove)
+                cmd="aws__runas__subcmd__help__subcmd__keys__subcmd__remove"
+                ;;
+            aws__runas__subcmd__help__subcmd__keys,rotate)
+                cmd="aws__runas__subcmd__help__subcmd__keys__subcmd__rotate"
                 ;;
             aws__runas__subcmd__help__subcmd__list,mfa)
                 cmd="aws__runas__subcmd__help__subcmd__list__subcmd__mfa"
@@ -111,6 +132,48 @@ _aws__runas() {
                 ;;
             aws__runas__subcmd__help__subcmd__sso,logout)
                 cmd="aws__runas__subcmd__help__subcmd__sso__subcmd__logout"
+                ;;
+            aws__runas__subcmd__keys,add)
+                cmd="aws__runas__subcmd__keys__subcmd__add"
+                ;;
+            aws__runas__subcmd__keys,help)
+                cmd="aws__runas__subcmd__keys__subcmd__help"
+                ;;
+            aws__runas__subcmd__keys,import)
+                cmd="aws__runas__subcmd__keys__subcmd__import"
+                ;;
+            aws__runas__subcmd__keys,list)
+                cmd="aws__runas__subcmd__keys__subcmd__list"
+                ;;
+            aws__runas__subcmd__keys,ls)
+                cmd="aws__runas__subcmd__keys__subcmd__list"
+                ;;
+            aws__runas__subcmd__keys,remove)
+                cmd="aws__runas__subcmd__keys__subcmd__remove"
+                ;;
+            aws__runas__subcmd__keys,rm)
+                cmd="aws__runas__subcmd__keys__subcmd__remove"
+                ;;
+            aws__runas__subcmd__keys,rotate)
+                cmd="aws__runas__subcmd__keys__subcmd__rotate"
+                ;;
+            aws__runas__subcmd__keys__subcmd__help,add)
+                cmd="aws__runas__subcmd__keys__subcmd__help__subcmd__add"
+                ;;
+            aws__runas__subcmd__keys__subcmd__help,help)
+                cmd="aws__runas__subcmd__keys__subcmd__help__subcmd__help"
+                ;;
+            aws__runas__subcmd__keys__subcmd__help,import)
+                cmd="aws__runas__subcmd__keys__subcmd__help__subcmd__import"
+                ;;
+            aws__runas__subcmd__keys__subcmd__help,list)
+                cmd="aws__runas__subcmd__keys__subcmd__help__subcmd__list"
+                ;;
+            aws__runas__subcmd__keys__subcmd__help,remove)
+                cmd="aws__runas__subcmd__keys__subcmd__help__subcmd__remove"
+                ;;
+            aws__runas__subcmd__keys__subcmd__help,rotate)
+                cmd="aws__runas__subcmd__keys__subcmd__help__subcmd__rotate"
                 ;;
             aws__runas__subcmd__list,help)
                 cmd="aws__runas__subcmd__list__subcmd__help"
@@ -185,7 +248,7 @@ _aws__runas() {
 
     case "${cmd}" in
         aws__runas)
-            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -S -W -C -T -U -P -R -J -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --saml-url --web-url --web-client --web-redirect --username --password --provider --jump-role --verbose --help --version list ls diagnose diag serve srv ssm init completions man password passwd pw sso help"
+            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -S -W -C -T -U -P -R -J -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --saml-url --web-url --web-client --web-redirect --username --password --provider --jump-role --verbose --help --version list ls diagnose diag serve srv ssm init completions man password passwd pw sso keys help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -339,7 +402,7 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help)
-            opts="list diagnose serve ssm init completions man password sso help"
+            opts="list diagnose serve ssm init completions man password sso keys help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -397,6 +460,90 @@ _aws__runas() {
         aws__subcmd__runas__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__keys)
+            opts="add import list remove rotate"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__keys__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__keys__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__keys__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__keys__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__keys__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -593,6 +740,188 @@ _aws__runas() {
         aws__subcmd__runas__subcmd__init)
             opts="-h --help bash zsh fish powershell"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__keys)
+            opts="-h --help add import list ls remove rm rotate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__keys__subcmd__add)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__keys__subcmd__help)
+            opts="add import list remove rotate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__keys__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__keys__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__keys__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__keys__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__keys__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__keys__subcmd__help__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__keys__subcmd__import)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__keys__subcmd__list)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__keys__subcmd__remove)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__keys__subcmd__rotate)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1022,7 +1351,7 @@ _aws_runas_with_profiles() {
             if [[ ${name} == "${cur}"* ]]; then
                 COMPREPLY+=("$(printf '%q' "${name}")")
             fi
-        done < <(aws-runas __profiles 2>/dev/null || true; ((ended)) || printf '%s\n' list diagnose serve ssm init completions man password sso help)
+        done < <(aws-runas __profiles 2>/dev/null || true; ((ended)) || printf '%s\n' list diagnose serve ssm init completions man password sso keys help)
         return 0
     fi
     _aws__runas "$@"

@@ -145,6 +145,20 @@ impl CacheKey {
         }
     }
 
+    /// Which keys the keyring holds for `profile`, as far as cache keys need to know: changed by
+    /// every `keys` command that changes them, so entries made with replaced keys are not reused.
+    /// Kept here rather than in the keyring, whose reading a cache hit must never need.
+    pub fn keyring_generation(profile: &str) -> Self {
+        Self {
+            stem: format!(
+                "keyring_{}_{}",
+                file_safe(profile),
+                digest(&["keyring", profile])
+            ),
+            what: format!("keyring keys of '{profile}'"),
+        }
+    }
+
     /// Identifies this key as the upstream of another (for role chains).
     pub fn id(&self) -> &str {
         &self.stem

@@ -143,6 +143,27 @@ pub enum Sub {
     /// Sign in to IAM Identity Center (the token is shared with the AWS CLI v2 and the SDKs)
     #[command(subcommand)]
     Sso(SsoWhat),
+    /// Keep a profile's access keys in the OS keyring instead of the credentials file
+    #[command(subcommand)]
+    Keys(KeysWhat),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysWhat {
+    /// Store a profile's keys in the OS keyring: from AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY when both are set, else asked for on the terminal
+    Add { profile: String },
+    /// Move a profile's keys from the credentials file into the OS keyring
+    Import { profile: String },
+    /// List the profiles with keys in the OS keyring, and their key ids
+    #[command(visible_alias = "ls")]
+    List,
+    /// Remove a profile's keys from the OS keyring
+    #[command(visible_alias = "rm")]
+    Remove { profile: String },
+    /// Replace a profile's access key (in the keyring or the credentials file) with a new one,
+    /// then delete the old one
+    Rotate { profile: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,6 +3,9 @@
 //! so concurrent writers never lose each other's sections. Its mode is kept too, unless others
 //! could read or write it: a file that now holds live credentials is tightened to the owner's
 //! bits (0600 for the usual 0644), and the caller says so.
+//!
+//! Also `keys import` and `keys rotate`: a profile's two key lines rewritten in place (values
+//! replaced, or the lines removed), with the same lock, atomic write and owner-only mode.
 
 use std::path::Path;
 
@@ -124,9 +127,93 @@ fn replace_section(text: &str, name: &str, body: &str) -> String {
     out
 }
 
+/// The key lines `edit_keys` touches.
+const KEY_LINES: [&str; 2] = ["aws_access_key_id", "aws_secret_access_key"];
+
+/// Rewrites `[profile]`'s `aws_access_key_id` and `aws_secret_access_key` lines in the
+/// credentials file at `path`: their values replaced by `new`'s, or (`None`) the lines removed.
+/// Every other byte stays as it was. Fails, writing nothing, when the section has neither line.
+pub fn edit_keys(
+    path: &Path,
+    profile: &str,
+    new: Option<&Credentials>,
+    cache: &Cache,
+) -> anyhow::Result<()> {
+    let _lock = cache.lock(&CacheKey::file(path))?;
+    let original =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let updated = edited_keys(&original, profile, new).with_context(|| {
+        format!(
+            "[{profile}] in {} has no aws_access_key_id and aws_secret_access_key lines",
+            path.display()
+        )
+    })?;
+    write_atomic(path, updated.as_bytes(), private_mode(file_mode(path)))?;
+    Ok(())
+}
+
+/// `text` with `profile`'s key lines replaced or removed; `None` when it has neither.
+fn edited_keys(text: &str, profile: &str, new: Option<&Credentials>) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut in_section = false;
+    let mut touched = 0;
+    for line in text.split_inclusive('\n') {
+        let content = line.trim_end_matches(['\n', '\r']);
+        let ending = &line[content.len()..];
+        let trimmed = content.trim();
+        if trimmed.starts_with('[') && trimmed.ends_with(']') {
+            in_section = trimmed[1..trimmed.len() - 1].trim() == profile;
+            out.push_str(line);
+            continue;
+        }
+        // configparser's delimiters are '=' and ':'; an indented line continues a value.
+        let delimiter = content.find(['=', ':']);
+        let key = delimiter.map(|d| content[..d].trim().to_ascii_lowercase());
+        let which = key.and_then(|k| KEY_LINES.iter().position(|l| *l == k));
+        match (
+            in_section && !content.starts_with([' ', '\t']),
+            which,
+            delimiter,
+        ) {
+            (true, Some(i), Some(d)) => {
+                touched += 1;
+                if let Some(new) = new {
+                    let after = &content[d + 1..];
+                    let spaces = after.len() - after.trim_start().len();
+                    let value = if i == 0 {
+                        &new.access_key_id
+                    } else {
+                        &new.secret_access_key
+                    };
+                    out.push_str(&content[..d + 1 + spaces]);
+                    out.push_str(value);
+                    out.push_str(ending);
+                }
+            }
+            _ => out.push_str(line),
+        }
+    }
+    (touched > 0).then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_lines_are_replaced_or_removed_and_nothing_else_changes() {
+        let text = "# top\r\n[other]\r\naws_access_key_id = AKIAOTHER\r\n\r\n[me]\r\n; mine\r\nregion = eu-west-1\r\nAWS_ACCESS_KEY_ID=AKIAOLD\r\naws_secret_access_key :  oldsecret\r\n[last]\nx = 1";
+        let new = Credentials::long_term("AKIANEW".into(), "newsecret".into());
+        assert_eq!(
+            edited_keys(text, "me", Some(&new)).unwrap(),
+            "# top\r\n[other]\r\naws_access_key_id = AKIAOTHER\r\n\r\n[me]\r\n; mine\r\nregion = eu-west-1\r\nAWS_ACCESS_KEY_ID=AKIANEW\r\naws_secret_access_key :  newsecret\r\n[last]\nx = 1"
+        );
+        assert_eq!(
+            edited_keys(text, "me", None).unwrap(),
+            "# top\r\n[other]\r\naws_access_key_id = AKIAOTHER\r\n\r\n[me]\r\n; mine\r\nregion = eu-west-1\r\n[last]\nx = 1"
+        );
+        assert_eq!(edited_keys(text, "last", None), None);
+    }
 
     const FILE: &str = "# my keys\n[default]\naws_access_key_id = A\n\n[dev-awsrunas]\naws_access_key_id = OLD\naws_session_token = OLD\n# written by aws-runas; expires x\n\n; next one\n[other]\nregion=x";
 

@@ -92,8 +92,13 @@ impl Session {
             None => default_profile_name(&env)?,
         };
         let profiles = Profiles::load(&env)?;
-        let resolved = resolve(&profiles, &name, request, &env)?;
+        let mut resolved = resolve(&profiles, &name, request, &env)?;
         let cache = Cache::from_env(&env)?;
+        if let Root::Keyring(k) = &mut resolved.root {
+            k.generation = cache
+                .read::<String>(&crate::cache::CacheKey::keyring_generation(&k.profile))
+                .unwrap_or_default();
+        }
         Ok(Self {
             profiles,
             resolved,

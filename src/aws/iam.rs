@@ -1,5 +1,6 @@
 //! The IAM client for account insight: the policy documents that apply to a user (inline and
-//! attached, the user's own and their groups'), fetched concurrently, and the user's MFA devices.
+//! attached, the user's own and their groups'), fetched concurrently, and the user's MFA devices;
+//! and for `keys rotate`, creating and deleting the caller's own access keys.
 
 use aws_sdk_iam::Client;
 use tokio::task::JoinSet;
@@ -78,6 +79,53 @@ impl SdkIam {
                 .into_iter()
                 .map(|d| d.serial_number().to_owned())
                 .collect())
+        })
+    }
+}
+
+/// What `CreateAccessKey` gave.
+pub enum NewKey {
+    Created(Credentials),
+    /// The user has IAM's two keys already.
+    AtLimit,
+}
+
+impl SdkIam {
+    /// A new access key for the caller's own user: IAM takes no user name to mean that one.
+    pub fn create_own_access_key(&self) -> Result<NewKey> {
+        block_on(async {
+            let out = self.iam.client.create_access_key().send().await;
+            let out = match out {
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_limit_exceeded_exception()) =>
+                {
+                    return Ok(NewKey::AtLimit)
+                }
+                other => other.map_err(fail(&self.iam, "CreateAccessKey"))?,
+            };
+            let key = out.access_key().ok_or_else(|| IamError {
+                operation: "CreateAccessKey",
+                message: "the answer held no access key".into(),
+            })?;
+            Ok(NewKey::Created(Credentials::long_term(
+                key.access_key_id().to_owned(),
+                key.secret_access_key().to_owned(),
+            )))
+        })
+    }
+
+    /// Deletes one of the caller's own access keys.
+    pub fn delete_own_access_key(&self, access_key_id: &str) -> Result<()> {
+        block_on(async {
+            self.iam
+                .client
+                .delete_access_key()
+                .access_key_id(access_key_id)
+                .send()
+                .await
+                .map_err(fail(&self.iam, "DeleteAccessKey"))?;
+            Ok(())
         })
     }
 }

@@ -144,6 +144,11 @@ fn describe(r: &Resolved) -> String {
             w.role_arn,
             w.profile
         ),
+        Root::Keyring(k) => writeln!(
+            out,
+            "source: keys of profile '{}' in the OS keyring (if it holds them)",
+            k.profile
+        ),
         Root::Keys(keys) => {
             let key = redact_key_id(&keys.credentials.access_key_id);
             match &keys.origin {
@@ -230,6 +235,7 @@ fn check_resolved(env: &Environment, profiles: &Profiles, r: &Resolved, report: 
     match &r.root {
         Root::Keys(keys) => {
             check_keys(env, profiles, keys, report);
+            check_not_in_keyring_too(profiles, keys, report);
             check_profile(profiles, r, report);
             if r.hops.is_empty() && r.mfa_serial.is_none() {
                 report.add(
@@ -242,6 +248,21 @@ fn check_resolved(env: &Environment, profiles: &Profiles, r: &Resolved, report: 
             }
             check_aws(r, keys, report);
         }
+        Root::Keyring(k) => match crate::sources::keyring_credentials(k) {
+            Ok(credentials) => {
+                report.add(
+                    Level::Ok,
+                    format!("profile '{}' has keys in the OS keyring", k.profile),
+                );
+                check_profile(profiles, r, report);
+                let keys = Keys {
+                    origin: SourceOrigin::Profile(k.profile.clone()),
+                    credentials,
+                };
+                check_aws(r, &keys, report);
+            }
+            Err(e) => report.add(Level::Error, format!("{e:#}")),
+        },
         Root::Saml(s) => {
             check_profile(profiles, r, report);
             check_saml(env, s, report);
@@ -249,6 +270,22 @@ fn check_resolved(env: &Environment, profiles: &Profiles, r: &Resolved, report: 
         Root::Sso(s) => check_sso(s, report),
         Root::WebIdentity(w) => check_token_file(w, report),
         Root::WebSignIn(w) => check_web_sign_in(r, w, report),
+    }
+}
+
+/// Keys in the files and in the keyring for one profile: the files' win, which nobody meant.
+fn check_not_in_keyring_too(profiles: &Profiles, keys: &Keys, report: &mut Report) {
+    let SourceOrigin::Profile(p) = &keys.origin else {
+        return;
+    };
+    let Some((_, file)) = profiles.setting(p, "aws_access_key_id") else {
+        return;
+    };
+    if let Ok(Some(_)) = crate::secrets::profile_keys(p) {
+        report.add(
+            Level::Error,
+            format!("profile '{p}' has keys in {} and in the OS keyring: the file's are used; remove one (`aws-runas keys remove {p}` for the keyring's)", file.display()),
+        );
     }
 }
 

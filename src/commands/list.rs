@@ -21,8 +21,16 @@ fn iam_user(
 ) -> anyhow::Result<(Session, String, SdkIam, String)> {
     let (session, request) = open(options, profile)?;
     let resolved = &session.resolved;
+    let from_keyring;
     let keys = match &resolved.root {
         Root::Keys(keys) => keys,
+        Root::Keyring(k) => {
+            from_keyring = crate::config::Keys {
+                origin: SourceOrigin::Profile(k.profile.clone()),
+                credentials: crate::sources::keyring_credentials(k)?,
+            };
+            &from_keyring
+        }
         Root::Saml(saml) => anyhow::bail!(
             "profile '{}' signs in at {} (SAML): it has no IAM user keys; its MFA is the identity provider's",
             resolved.name,

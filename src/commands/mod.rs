@@ -7,6 +7,7 @@ pub mod diagnose;
 pub mod exec;
 pub mod expiration;
 pub mod init;
+pub mod keys;
 pub mod list;
 pub mod man;
 pub mod password;
@@ -191,6 +192,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Sub::Man { dir }) => return man::run(&dir),
         Some(Sub::Sso(what)) => return sso::run(&options, what),
         Some(Sub::Password { profile }) => return password::run(&options, profile.as_deref()),
+        Some(Sub::Keys(what)) => return keys::run(&options, what),
         None => {}
     }
     let profile = profile.as_deref();

@@ -519,6 +519,9 @@ impl Keys {
 pub enum Root {
     /// Keys from a profile or the environment.
     Keys(Keys),
+    /// Keys in the OS keyring (`aws-runas keys add`) for a profile with none in the files or
+    /// the environment: read only when an STS call needs them, so a cache hit never touches it.
+    Keyring(KeyringKeys),
     /// A sign-in at a SAML identity provider (`saml_auth_url`, `-S`), set by
     /// `signin::apply`.
     Saml(signin::SamlSettings),
@@ -529,6 +532,28 @@ pub enum Root {
     WebIdentity(WebIdentitySettings),
     /// IAM Identity Center (`sso_session`, or the legacy `sso_start_url`).
     Sso(SsoSettings),
+}
+
+/// Where a profile's keys are when the files and the environment have none: the OS keyring,
+/// maybe. Not read here: resolving must not touch the keyring.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyringKeys {
+    pub profile: String,
+    /// For the message when the keyring has none either.
+    pub credentials_file: PathBuf,
+    /// Set by the session from the cache (`CacheKey::keyring_generation`): names the keys in
+    /// cache keys without reading them.
+    pub generation: String,
+}
+
+impl KeyringKeys {
+    /// What resolving said before keys could be in the keyring: the profile has none.
+    pub fn none_error(&self) -> ConfigError {
+        ConfigError::NoCredentials {
+            profile: self.profile.clone(),
+            credentials_file: self.credentials_file.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use super::files::{Profile, Setting};
 use super::{
-    environment_keys, is_role_arn, shown_quoted, shown_setting, ConfigError, Keys, Overrides,
-    Profiles, Resolved, RoleHop, Root, SourceOrigin, DEFAULT_REFRESH_WINDOW, DEFAULT_ROLE_DURATION,
-    DEFAULT_SESSION_DURATION,
+    environment_keys, is_role_arn, shown_quoted, shown_setting, ConfigError, KeyringKeys, Keys,
+    Overrides, Profiles, Resolved, RoleHop, Root, SourceOrigin, DEFAULT_REFRESH_WINDOW,
+    DEFAULT_ROLE_DURATION, DEFAULT_SESSION_DURATION,
 };
 use crate::credentials::Credentials;
 use crate::duration;
@@ -116,7 +116,7 @@ struct Walk<'a> {
 
 /// Where a role profile's source keys come from: found here, or in the profile it names.
 enum SourceStep<'a> {
-    Keys(Keys),
+    Root(Box<Root>),
     Profile(&'a str, &'a Setting),
 }
 
@@ -290,13 +290,13 @@ impl Profiles {
                     Some((_, p)) => self.static_keys("default", p)?,
                     None => None,
                 };
-                Root::Keys(Keys {
-                    origin: SourceOrigin::Profile("default".into()),
-                    credentials: keys.ok_or_else(|| ConfigError::NoCredentials {
-                        profile: "default".into(),
-                        credentials_file: self.credentials_file.clone(),
-                    })?,
-                })
+                match keys {
+                    Some(credentials) => Root::Keys(Keys {
+                        origin: SourceOrigin::Profile("default".into()),
+                        credentials,
+                    }),
+                    None => self.in_keyring("default"),
+                }
             }
         };
         let hop = RoleHop {
@@ -369,14 +369,14 @@ impl Profiles {
                 break root;
             }
             let Some(role_arn) = profile.setting("role_arn") else {
-                break Root::Keys(self.plain_source(current, profile, env)?);
+                break self.plain_source(current, profile, env)?;
             };
             if !role_arn_is_valid(&role_arn.value) {
                 return Err(bad_value(current, "role_arn", role_arn, ROLE_ARN_FORMAT));
             }
             roles.push((current, profile));
             match self.source_step(current, profile, role_arn, env)? {
-                SourceStep::Keys(keys) => break Root::Keys(keys),
+                SourceStep::Root(root) => break *root,
                 SourceStep::Profile(next, setting) => {
                     chain.push(next.to_owned());
                     if seen.contains(next) {
@@ -408,29 +408,37 @@ impl Profiles {
         })
     }
 
-    /// A profile without a role: its own keys, or keys from the environment.
+    /// A profile without a role: its own keys, keys from the environment, else (maybe) keys in
+    /// the OS keyring.
     fn plain_source(
         &self,
         name: &str,
         profile: &Profile,
         env: &Environment,
-    ) -> Result<Keys, ConfigError> {
+    ) -> Result<Root, ConfigError> {
         if let Some(credentials) = self.static_keys(name, profile)? {
-            return Ok(Keys {
+            return Ok(Root::Keys(Keys {
                 origin: SourceOrigin::Profile(name.to_owned()),
                 credentials,
-            });
+            }));
         }
-        match environment_keys(env)? {
-            Some(credentials) => Ok(Keys {
+        Ok(match environment_keys(env)? {
+            Some(credentials) => Root::Keys(Keys {
                 origin: SourceOrigin::Environment,
                 credentials,
             }),
-            None => Err(ConfigError::NoCredentials {
-                profile: name.to_owned(),
-                credentials_file: self.credentials_file.clone(),
-            }),
-        }
+            None => self.in_keyring(name),
+        })
+    }
+
+    /// The keys of a profile that has none in the files: the keyring's, if it holds any, which
+    /// only fetching finds out.
+    fn in_keyring(&self, name: &str) -> Root {
+        Root::Keyring(KeyringKeys {
+            profile: name.to_owned(),
+            credentials_file: self.credentials_file.clone(),
+            generation: String::new(),
+        })
     }
 
     fn source_step<'a>(
@@ -458,10 +466,10 @@ impl Profiles {
                         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set",
                     )
                 })?;
-                Ok(SourceStep::Keys(Keys {
+                Ok(SourceStep::Root(Box::new(Root::Keys(Keys {
                     origin: SourceOrigin::Environment,
                     credentials,
-                }))
+                }))))
             }
             (None, Some(cs)) => Err(bad_value(
                 name,
@@ -477,16 +485,15 @@ impl Profiles {
             )),
             (Some(src), None) if src.value == name => {
                 // Botocore: a profile may name itself as source to assume a role with its own keys.
-                let credentials =
-                    self.static_keys(name, profile)?
-                        .ok_or_else(|| ConfigError::NoCredentials {
-                            profile: name.to_owned(),
-                            credentials_file: self.credentials_file.clone(),
-                        })?;
-                Ok(SourceStep::Keys(Keys {
-                    origin: SourceOrigin::Profile(name.to_owned()),
-                    credentials,
-                }))
+                Ok(SourceStep::Root(Box::new(
+                    match self.static_keys(name, profile)? {
+                        Some(credentials) => Root::Keys(Keys {
+                            origin: SourceOrigin::Profile(name.to_owned()),
+                            credentials,
+                        }),
+                        None => self.in_keyring(name),
+                    },
+                )))
             }
             (Some(src), None) => Ok(SourceStep::Profile(&src.value, src)),
         }

@@ -180,7 +180,16 @@ fn bad_values_name_the_profile_and_value() {
     assert!(err("a").contains("profile 'a': role_arn = 'arn:aws:iam::12:role/x' is invalid"));
     assert!(err("b").contains("profile 'b': duration_seconds = 'soon'"));
     assert!(err("c").contains("source_profile 'nowhere'"));
-    assert!(err("d").starts_with("profile 'd' has no credentials"));
+    // Keys may be in the keyring, which resolving never reads: fetching says when they are not.
+    let d = p.resolve("d", &Overrides::default(), &no_env()).unwrap();
+    assert!(matches!(&d.root, Root::Keyring(k) if k.profile == "d"));
+    let Root::Keyring(k) = d.root else {
+        unreachable!()
+    };
+    assert!(k
+        .none_error()
+        .to_string()
+        .starts_with("profile 'd' has no credentials"));
     assert!(err("zzz")
         .starts_with("profile 'zzz' not found in /home/u/.aws/config or /home/u/.aws/credentials"));
     assert!(p

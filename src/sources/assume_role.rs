@@ -6,11 +6,11 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::{
-    cached, check_duration, session_source, Context, Source, StaticKeys, CHAINED_ROLE_MAX,
+    cached, check_duration, session_source, Context, KeysSource, RootKeys, Source, CHAINED_ROLE_MAX,
 };
 use crate::aws::sts::{AssumeRoleRequest, Identity, MfaToken};
 use crate::cache::CacheKey;
-use crate::config::{Keys, Resolved, RoleHop, Root};
+use crate::config::{Resolved, RoleHop, Root};
 use crate::credentials::Credentials;
 use crate::duration::human;
 
@@ -31,24 +31,23 @@ pub struct AssumeRole<'a> {
 impl<'a> AssumeRole<'a> {
     /// The role the root `keys` assume: through the MFA session when the profile has a device
     /// and the role fits in a session's one-hour cap, else directly.
-    pub fn first(resolved: &'a Resolved, keys: &'a Keys) -> anyhow::Result<Self> {
+    pub fn first(resolved: &'a Resolved, keys: RootKeys<'a>) -> anyhow::Result<Self> {
         let hop = &resolved.hops[0];
-        let root = &keys.credentials;
         let mfa_serial = resolved.mfa_serial.as_deref();
         let via_session =
-            mfa_serial.is_some() && !root.is_temporary() && hop.duration <= CHAINED_ROLE_MAX;
+            mfa_serial.is_some() && !keys.is_temporary() && hop.duration <= CHAINED_ROLE_MAX;
         let upstream: Box<dyn Source + 'a> = if via_session {
             session_source(resolved, keys)
         } else {
-            Box::new(StaticKeys(root.clone()))
+            Box::new(KeysSource(keys))
         };
         let upstream_id = format!(
             "{}|{}|{}",
-            root.access_key_id,
+            keys.id(),
             mfa_serial.unwrap_or(""),
             if via_session { "session" } else { "direct" }
         );
-        let chained = root.is_temporary() || via_session;
+        let chained = keys.is_temporary() || via_session;
         Self::build(
             resolved,
             hop,
@@ -131,7 +130,8 @@ impl<'a> AssumeRole<'a> {
             return Ok(n.clone());
         }
         let (profile, signed_in_as) = match &self.resolved.root {
-            Root::Keys(keys) => return keys_session_name(context, keys),
+            Root::Keys(keys) => return keys_session_name(context, RootKeys::AtHand(keys)),
+            Root::Keyring(k) => return keys_session_name(context, RootKeys::Keyring(k)),
             Root::Saml(s) => (&s.profile, &s.federated_username),
             Root::WebSignIn(w) => (&w.profile, &w.session_name),
             Root::WebIdentity(w) => (&w.profile, &w.session_name),
@@ -189,14 +189,14 @@ impl Source for AssumeRole<'_> {
 
 /// The name of the IAM user (or role session) `keys` belong to, looked up once: an identity
 /// never changes for a key, so it is cached for good.
-fn keys_session_name(context: &Context<'_>, keys: &Keys) -> anyhow::Result<String> {
-    let key = CacheKey::identity(&keys.credentials.access_key_id);
+fn keys_session_name(context: &Context<'_>, keys: RootKeys<'_>) -> anyhow::Result<String> {
+    let key = CacheKey::identity(&keys.id());
     let identity = match context.cache.read::<Identity>(&key) {
         Some(i) => i,
         None => {
             let i = context
                 .sts
-                .caller_identity(&keys.credentials)
+                .caller_identity(&keys.load()?)
                 .with_context(|| format!("profile '{}'", keys.label()))?;
             context.cache.write(&key, &i)?;
             i

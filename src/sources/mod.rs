@@ -1,11 +1,12 @@
 //! Where credentials come from, and the one way any of them is obtained.
 //!
-//! A resolved profile becomes a chain of sources: its root (long-term keys, or a sign-in), then
-//! (as the profile asks) an MFA session token over the keys, then one role per hop. Every source with something to cache goes
-//! through [`cached`]: cache → lock → re-check → fetch → atomic write. So however many processes
-//! ask at once, one of them fetches (and asks for an MFA code, or signs in) and the rest read its
-//! result. A new kind of source is a new file implementing [`Source`]; it never touches that
-//! protocol.
+//! A resolved profile becomes a chain of sources: its root (long-term keys, from the files, the
+//! environment or the OS keyring, or a sign-in), then (as the profile asks) an MFA session token
+//! over the keys, then one role per hop. Keys in the keyring are read only by a fetch, so a cache
+//! hit never opens the keyring. Every source with something to cache goes through [`cached`]:
+//! cache → lock → re-check → fetch → atomic write. So however many processes ask at once, one of
+//! them fetches (and asks for an MFA code, or signs in) and the rest read its result. A new kind
+//! of source is a new file implementing [`Source`]; it never touches that protocol.
 //!
 //! The STS flows, as aws-runas does them:
 //! - no role: `GetSessionToken` (with MFA when the profile has `mfa_serial`), cached 12h;
@@ -27,7 +28,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::cache::CacheKey;
-use crate::config::{Keys, Resolved, Root};
+use crate::config::{KeyringKeys, Keys, Resolved, Root};
 use crate::credentials::Credentials;
 use crate::duration::human;
 
@@ -89,16 +90,81 @@ pub fn cached(
     Ok(credentials)
 }
 
-/// Keys already at hand: from a profile or the environment, long-term or temporary.
-struct StaticKeys(Credentials);
+/// The keys at a chain's root: at hand, or in the OS keyring until a call needs them.
+#[derive(Clone, Copy)]
+pub enum RootKeys<'a> {
+    AtHand(&'a Keys),
+    Keyring(&'a KeyringKeys),
+}
 
-impl Source for StaticKeys {
+impl<'a> RootKeys<'a> {
+    /// Where the keys are, as messages and cache keys name it.
+    pub fn label(self) -> &'a str {
+        match self {
+            Self::AtHand(k) => k.label(),
+            Self::Keyring(k) => &k.profile,
+        }
+    }
+
+    /// Names the keys in cache keys without reading them: the keyring's by their entry and its
+    /// generation, so a cache hit never opens the keyring.
+    pub fn id(self) -> String {
+        match self {
+            Self::AtHand(k) => k.credentials.access_key_id.clone(),
+            Self::Keyring(k) => format!("keyring:{}:{}", k.profile, k.generation),
+        }
+    }
+
+    /// Keyring keys are long-term: `keys add` stores no session token.
+    pub fn is_temporary(self) -> bool {
+        match self {
+            Self::AtHand(k) => k.credentials.is_temporary(),
+            Self::Keyring(_) => false,
+        }
+    }
+
+    pub fn load(self) -> anyhow::Result<Credentials> {
+        match self {
+            Self::AtHand(k) => Ok(k.credentials.clone()),
+            Self::Keyring(k) => keyring_credentials(k),
+        }
+    }
+}
+
+/// The keyring's keys for a profile with none in the files; when it holds none (or there is no
+/// keyring), the error resolving gave before keys could be there, and how to add them.
+pub fn keyring_credentials(k: &KeyringKeys) -> anyhow::Result<Credentials> {
+    use crate::secrets::KeysError;
+    let add = format!(
+        "or store them in the OS keyring with `aws-runas keys add {}`",
+        k.profile
+    );
+    match crate::secrets::profile_keys(&k.profile) {
+        Ok(Some(c)) => {
+            tracing::debug!("keys of '{}' read from the OS keyring", k.profile);
+            Ok(c)
+        }
+        Ok(None) => anyhow::bail!("{}, {add}", k.none_error()),
+        Err(KeysError::Unavailable(why)) => anyhow::bail!(
+            "{} (no OS keyring is available to hold them: {why})",
+            k.none_error()
+        ),
+        Err(e @ KeysError::Malformed { .. }) => Err(e.into()),
+        Err(e) => anyhow::bail!("profile '{}': {e}", k.profile),
+    }
+}
+
+/// Root keys as a source: at hand (from a profile or the environment, long-term or temporary),
+/// or read from the keyring only when fetched.
+struct KeysSource<'a>(RootKeys<'a>);
+
+impl Source for KeysSource<'_> {
     fn cache_key(&self) -> Option<CacheKey> {
         None
     }
 
     fn fetch(&self, _: &Context<'_>) -> anyhow::Result<Credentials> {
-        Ok(self.0.clone())
+        self.0.load()
     }
 }
 
@@ -116,9 +182,9 @@ fn check_duration(what: &str, profile: &str, d: Duration, max: Duration) -> anyh
 
 /// The source of the session token over the root keys: nothing to fetch when those keys are
 /// temporary already (STS refuses GetSessionToken with them).
-fn session_source<'a>(resolved: &'a Resolved, keys: &'a Keys) -> Box<dyn Source + 'a> {
-    if keys.credentials.is_temporary() {
-        Box::new(StaticKeys(keys.credentials.clone()))
+fn session_source<'a>(resolved: &'a Resolved, keys: RootKeys<'a>) -> Box<dyn Source + 'a> {
+    if keys.is_temporary() {
+        Box::new(KeysSource(keys))
     } else {
         Box::new(SessionToken::new(resolved, keys))
     }
@@ -128,7 +194,7 @@ fn session_source<'a>(resolved: &'a Resolved, keys: &'a Keys) -> Box<dyn Source 
 enum Start<'a> {
     /// Keys: alone they give a session token; the first role is assumed with them directly or
     /// through their MFA session (`AssumeRole::first`).
-    Keys(&'a Keys),
+    Keys(RootKeys<'a>),
     /// A sign-in: its source gives temporary credentials, the first role is assumed over them.
     SignIn(Box<dyn Source + 'a>),
 }
@@ -136,7 +202,8 @@ enum Start<'a> {
 /// The start of `resolved`'s chain: one arm a kind of root.
 fn start(resolved: &Resolved) -> anyhow::Result<Start<'_>> {
     Ok(match &resolved.root {
-        Root::Keys(keys) => Start::Keys(keys),
+        Root::Keys(keys) => Start::Keys(RootKeys::AtHand(keys)),
+        Root::Keyring(k) => Start::Keys(RootKeys::Keyring(k)),
         Root::Saml(s) => Start::SignIn(Box::new(Saml::new(s))),
         Root::WebSignIn(w) => Start::SignIn(Box::new(web_identity::WebIdentity::signing_in(w))),
         Root::WebIdentity(w) => Start::SignIn(Box::new(web_identity::WebIdentity::new(w)?)),

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use super::{check_duration, Context, Source};
+use super::{check_duration, Context, RootKeys, Source};
 use crate::aws::sts::MfaToken;
 use crate::cache::CacheKey;
-use crate::config::{Keys, Resolved};
+use crate::config::Resolved;
 use crate::credentials::Credentials;
 use crate::duration::human;
 
@@ -17,11 +17,11 @@ const MAX_SESSION_DURATION: Duration = Duration::from_secs(36 * 3600);
 pub struct SessionToken<'a> {
     resolved: &'a Resolved,
     /// The root keys of `resolved`.
-    keys: &'a Keys,
+    keys: RootKeys<'a>,
 }
 
 impl<'a> SessionToken<'a> {
-    pub fn new(resolved: &'a Resolved, keys: &'a Keys) -> Self {
+    pub fn new(resolved: &'a Resolved, keys: RootKeys<'a>) -> Self {
         Self { resolved, keys }
     }
 }
@@ -30,7 +30,7 @@ impl Source for SessionToken<'_> {
     fn cache_key(&self) -> Option<CacheKey> {
         Some(CacheKey::session(
             self.keys.label(),
-            &self.keys.credentials.access_key_id,
+            &self.keys.id(),
             self.resolved.mfa_serial.as_deref(),
         ))
     }
@@ -44,6 +44,8 @@ impl Source for SessionToken<'_> {
             duration,
             MAX_SESSION_DURATION,
         )?;
+        // Before the MFA code: a code typed for keys the keyring then fails to give is wasted.
+        let keys = self.keys.load()?;
         let code;
         let mfa = match resolved.mfa_serial.as_deref() {
             Some(serial) => {
@@ -63,7 +65,7 @@ impl Source for SessionToken<'_> {
         );
         context
             .sts
-            .get_session_token(&self.keys.credentials, duration, mfa)
+            .get_session_token(&keys, duration, mfa)
             .with_context(|| format!("profile '{label}'"))
     }
 }
