@@ -83,6 +83,7 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve credentials from a local endpoint: ECS-container or EC2-metadata style')
             [CompletionResult]::new('srv', 'srv', [CompletionResultType]::ParameterValue, 'Serve credentials from a local endpoint: ECS-container or EC2-metadata style')
             [CompletionResult]::new('ssm', 'ssm', [CompletionResultType]::ParameterValue, 'Shortcuts for SSM sessions: shell, port forwarding, ssh')
+            [CompletionResult]::new('console', 'console', [CompletionResultType]::ParameterValue, 'Sign in to the AWS console in the browser with a profile''s credentials')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration to load from your shell''s rc file')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script (profile names included)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
@@ -262,6 +263,14 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
         'aws-runas;ssm;help;help' {
             break
         }
+        'aws-runas;console' {
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Open this service''s console page (s3, ec2, iam...) instead of the home page')
+            [CompletionResult]::new('--destination', '--destination', [CompletionResultType]::ParameterName, 'Open this console URL (https) after signing in')
+            [CompletionResult]::new('--print', '--print', [CompletionResultType]::ParameterName, 'Print the sign-in URL instead of opening a browser')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'aws-runas;init' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -408,6 +417,7 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('diagnose', 'diagnose', [CompletionResultType]::ParameterValue, 'Check a profile''s configuration and environment, and say what to fix')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve credentials from a local endpoint: ECS-container or EC2-metadata style')
             [CompletionResult]::new('ssm', 'ssm', [CompletionResultType]::ParameterValue, 'Shortcuts for SSM sessions: shell, port forwarding, ssh')
+            [CompletionResult]::new('console', 'console', [CompletionResultType]::ParameterValue, 'Sign in to the AWS console in the browser with a profile''s credentials')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration to load from your shell''s rc file')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a completion script (profile names included)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
@@ -447,6 +457,9 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             break
         }
         'aws-runas;help;ssm;ssh' {
+            break
+        }
+        'aws-runas;help;console' {
             break
         }
         'aws-runas;help;init' {

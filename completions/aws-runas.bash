@@ -19,6 +19,9 @@ _aws__runas() {
             aws__runas,completions)
                 cmd="aws__runas__subcmd__completions"
                 ;;
+            aws__runas,console)
+                cmd="aws__runas__subcmd__console"
+                ;;
             aws__runas,diag)
                 cmd="aws__runas__subcmd__diagnose"
                 ;;
@@ -66,6 +69,9 @@ _aws__runas() {
                 ;;
             aws__runas__subcmd__help,completions)
                 cmd="aws__runas__subcmd__help__subcmd__completions"
+                ;;
+            aws__runas__subcmd__help,console)
+                cmd="aws__runas__subcmd__help__subcmd__console"
                 ;;
             aws__runas__subcmd__help,diagnose)
                 cmd="aws__runas__subcmd__help__subcmd__diagnose"
@@ -248,7 +254,7 @@ _aws__runas() {
 
     case "${cmd}" in
         aws__runas)
-            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -S -W -C -T -U -P -R -J -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --saml-url --web-url --web-client --web-redirect --username --password --provider --jump-role --verbose --help --version list ls diagnose diag serve srv ssm init completions man password passwd pw sso keys help"
+            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -S -W -C -T -U -P -R -J -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --saml-url --web-url --web-client --web-redirect --username --password --provider --jump-role --verbose --help --version list ls diagnose diag serve srv ssm console init completions man password passwd pw sso keys help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -387,6 +393,28 @@ _aws__runas() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        aws__subcmd__runas__subcmd__console)
+            opts="-h --print --service --destination --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --service)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --destination)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         aws__subcmd__runas__subcmd__diagnose)
             opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -402,7 +430,7 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help)
-            opts="list diagnose serve ssm init completions man password sso keys help"
+            opts="list diagnose serve ssm console init completions man password sso keys help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -416,6 +444,20 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__console)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1351,7 +1393,7 @@ _aws_runas_with_profiles() {
             if [[ ${name} == "${cur}"* ]]; then
                 COMPREPLY+=("$(printf '%q' "${name}")")
             fi
-        done < <(aws-runas __profiles 2>/dev/null || true; ((ended)) || printf '%s\n' list diagnose serve ssm init completions man password sso keys help)
+        done < <(aws-runas __profiles 2>/dev/null || true; ((ended)) || printf '%s\n' list diagnose serve ssm console init completions man password sso keys help)
         return 0
     fi
     _aws__runas "$@"

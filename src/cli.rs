@@ -127,6 +127,8 @@ pub enum Sub {
     /// Shortcuts for SSM sessions: shell, port forwarding, ssh
     #[command(subcommand)]
     Ssm(SsmWhat),
+    /// Sign in to the AWS console in the browser with a profile's credentials
+    Console(ConsoleArgs),
     /// Print the shell integration to load from your shell's rc file
     #[command(after_help = "bash:  eval \"$(aws-runas init bash)\"\n\
                             zsh:   eval \"$(aws-runas init zsh)\"\n\
@@ -146,6 +148,21 @@ pub enum Sub {
     /// Keep a profile's access keys in the OS keyring instead of the credentials file
     #[command(subcommand)]
     Keys(KeysWhat),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ConsoleArgs {
+    /// Profile name or role ARN
+    pub profile: Option<String>,
+    /// Print the sign-in URL instead of opening a browser
+    #[arg(long)]
+    pub print: bool,
+    /// Open this service's console page (s3, ec2, iam...) instead of the home page
+    #[arg(long, value_name = "NAME", conflicts_with = "destination")]
+    pub service: Option<String>,
+    /// Open this console URL (https) after signing in
+    #[arg(long, value_name = "URL")]
+    pub destination: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

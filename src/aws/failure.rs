@@ -45,6 +45,12 @@ pub const SSM: Service = Service {
     prefix: "ssm",
     variable: "AWS_ENDPOINT_URL_SSM",
 };
+/// The console's federation endpoint (not an SDK service; `aws-runas console` calls it).
+pub const SIGNIN: Service = Service {
+    name: "AWS sign-in",
+    prefix: "signin",
+    variable: "AWS_ENDPOINT_URL_SIGNIN",
+};
 pub const EC2: Service = Service {
     name: "EC2",
     prefix: "ec2",
@@ -200,7 +206,7 @@ fn answer_line(at: &Endpoint, status: u16, id: &str, body: Option<&[u8]>) -> Str
 }
 
 /// No answer came, through our own client (EC2's): as for the SDK's.
-pub(super) fn describe_transport(at: &Endpoint, err: &(dyn Error + 'static)) -> String {
+pub(crate) fn describe_transport(at: &Endpoint, err: &(dyn Error + 'static)) -> String {
     log_chain(err);
     transport(at, err)
 }
@@ -247,6 +253,11 @@ fn transport(at: &Endpoint, err: &(dyn Error + 'static)) -> String {
             Some(proxy) => format!(
                 "the proxy {proxy} refused the connection to it: is it running, and is \
                  HTTPS_PROXY (HTTP_PROXY for http endpoints) right?"
+            ),
+            // The sign-in endpoint is no SDK service: AWS_ENDPOINT_URL does not move it.
+            None if at.service.prefix == SIGNIN.prefix => format!(
+                "nothing accepts connections at {host} (connection refused): check {variable}, \
+                 or the firewall"
             ),
             None => format!(
                 "nothing accepts connections at {host} (connection refused): check {variable}, \

@@ -20,8 +20,10 @@ use aws_sdk_sts::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sts::error::BoxError;
 use aws_smithy_types::body::SdkBody;
 
+pub(crate) use failure::describe_transport;
 pub use failure::{
-    describe_error, Endpoint, EC2, EC2_INSTANCE_CONNECT, IAM, SSM, SSO_OIDC, SSO_PORTAL, STS,
+    describe_error, Endpoint, EC2, EC2_INSTANCE_CONNECT, IAM, SIGNIN, SSM, SSO_OIDC, SSO_PORTAL,
+    STS,
 };
 
 /// STS is global; signing still needs a region when the profile names none.

@@ -78,6 +78,15 @@ pub trait Sts {
     /// Unsigned: the SAML assertion is the proof.
     fn assume_role_with_saml(&self, request: &SamlRoleRequest<'_>)
         -> Result<Credentials, StsError>;
+    /// Temporary credentials for an IAM user's long-term keys that the console's federation
+    /// endpoint takes (it refuses GetSessionToken's). `policy` narrows what they may do.
+    fn get_federation_token(
+        &self,
+        with: &Credentials,
+        name: &str,
+        policy: &str,
+        duration: Duration,
+    ) -> Result<Credentials, StsError>;
 }
 
 pub struct SdkSts {
@@ -301,6 +310,24 @@ impl Sts for SdkSts {
         let out = block_on(request.send()).map_err(|e| self.error(OP, e))?;
         self.convert(OP, out.credentials())
     }
+
+    fn get_federation_token(
+        &self,
+        with: &Credentials,
+        name: &str,
+        policy: &str,
+        duration: Duration,
+    ) -> Result<Credentials, StsError> {
+        const OP: &str = "GetFederationToken";
+        let request = self
+            .client(with)
+            .get_federation_token()
+            .name(name)
+            .policy(policy)
+            .duration_seconds(seconds(duration));
+        let out = block_on(request.send()).map_err(|e| self.error(OP, e))?;
+        self.convert(OP, out.credentials())
+    }
 }
 
 /// An HTTP `Date` header (RFC 9110's IMF-fixdate), as servers send their clock.
@@ -373,6 +400,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no expiration"), "{e}");
+    }
+
+    #[test]
+    fn a_federation_token_answer_gives_credentials_and_a_refusal_one_line() {
+        let with = Credentials::long_term("AKIAPROPTEST00000001".into(), "s".into());
+        let call = || {
+            SdkSts::new(None, None, None).get_federation_token(
+                &with,
+                "alice",
+                "{}",
+                Duration::from_secs(43_200),
+            )
+        };
+        let whole = answer("2099-01-01T00:00:00Z")
+            .replace("AssumeRoleResponse", "GetFederationTokenResponse")
+            .replace("AssumeRoleResult", "GetFederationTokenResult");
+        let c = canned::answering(200, whole.into_bytes(), call).expect("a whole answer");
+        assert_eq!(c.session_token.as_deref(), Some(TOKEN));
+        let refused = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>\
+                       <Message>not authorized to perform sts:GetFederationToken</Message></Error>\
+                       <RequestId>r</RequestId></ErrorResponse>";
+        let e = canned::answering(403, refused.as_bytes().to_vec(), call)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("STS GetFederationToken failed: AccessDenied"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "{e}");
     }
 
     proptest! {

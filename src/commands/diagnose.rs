@@ -80,6 +80,7 @@ pub fn run(options: &Options, profile: Option<&str>) -> anyhow::Result<ExitCode>
                 Ok(resolved) => {
                     summary = describe(&resolved);
                     check_resolved(&env, &profiles, &resolved, &mut report);
+                    report.add(Level::Info, super::console::describe(&resolved));
                 }
             }
         }

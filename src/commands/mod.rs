@@ -2,6 +2,7 @@
 //! parsed command line, resolving the profile the user named, and fetching its credentials.
 
 pub mod completions;
+pub mod console;
 pub mod credentials;
 pub mod diagnose;
 pub mod exec;
@@ -187,6 +188,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Sub::Diagnose { profile }) => return diagnose::run(&options, profile.as_deref()),
         Some(Sub::Serve(args)) => return serve::run(&options, &args),
         Some(Sub::Ssm(what)) => return ssm::run(&options, &what),
+        Some(Sub::Console(args)) => return console::run(&options, &args),
         Some(Sub::Init { shell }) => return init::run(shell),
         Some(Sub::Completions { shell }) => return completions::run(shell),
         Some(Sub::Man { dir }) => return man::run(&dir),

@@ -296,6 +296,19 @@ mod tests {
                 r.external_id.unwrap_or("-")
             )))
         }
+        fn get_federation_token(
+            &self,
+            with: &Credentials,
+            name: &str,
+            _policy: &str,
+            duration: Duration,
+        ) -> Result<Credentials, StsError> {
+            Ok(self.issue(format!(
+                "GetFederationToken {} as {name} {}s",
+                with.access_key_id,
+                duration.as_secs()
+            )))
+        }
         fn assume_role_with_saml(
             &self,
             r: &crate::aws::sts::SamlRoleRequest<'_>,
