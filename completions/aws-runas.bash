@@ -133,6 +133,9 @@ _aws__runas() {
             aws__runas__subcmd__help__subcmd__sso,logout)
                 cmd="aws__runas__subcmd__help__subcmd__sso__subcmd__logout"
                 ;;
+            aws__runas__subcmd__help__subcmd__sso,profiles)
+                cmd="aws__runas__subcmd__help__subcmd__sso__subcmd__profiles"
+                ;;
             aws__runas__subcmd__keys,add)
                 cmd="aws__runas__subcmd__keys__subcmd__add"
                 ;;
@@ -232,6 +235,9 @@ _aws__runas() {
             aws__runas__subcmd__sso,logout)
                 cmd="aws__runas__subcmd__sso__subcmd__logout"
                 ;;
+            aws__runas__subcmd__sso,profiles)
+                cmd="aws__runas__subcmd__sso__subcmd__profiles"
+                ;;
             aws__runas__subcmd__sso__subcmd__help,help)
                 cmd="aws__runas__subcmd__sso__subcmd__help__subcmd__help"
                 ;;
@@ -240,6 +246,9 @@ _aws__runas() {
                 ;;
             aws__runas__subcmd__sso__subcmd__help,logout)
                 cmd="aws__runas__subcmd__sso__subcmd__help__subcmd__logout"
+                ;;
+            aws__runas__subcmd__sso__subcmd__help,profiles)
+                cmd="aws__runas__subcmd__sso__subcmd__help__subcmd__profiles"
                 ;;
             *)
                 ;;
@@ -696,7 +705,7 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help__subcmd__sso)
-            opts="login logout"
+            opts="login logout profiles"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -724,6 +733,20 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help__subcmd__sso__subcmd__logout)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__sso__subcmd__profiles)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1216,7 +1239,7 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__sso)
-            opts="-h --help login logout help"
+            opts="-h --help login logout profiles help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1230,7 +1253,7 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__sso__subcmd__help)
-            opts="login logout help"
+            opts="login logout profiles help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1285,6 +1308,20 @@ _aws__runas() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        aws__subcmd__runas__subcmd__sso__subcmd__help__subcmd__profiles)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         aws__subcmd__runas__subcmd__sso__subcmd__login)
             opts="-h --sso-session --use-device-code --no-browser --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1310,6 +1347,28 @@ _aws__runas() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__sso__subcmd__profiles)
+            opts="-h --name --region --dry-run --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
