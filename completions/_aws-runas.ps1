@@ -306,6 +306,7 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Sign in for an SSO profile''s session, whatever the token cache holds: in the browser (PKCE) where one can be opened, else with a code to confirm on any device')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Remove the session''s cached token (signing out of aws-runas, the AWS CLI and the SDKs)')
+            [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'Write one profile per account and role the session is assigned into the config file, in a block of its own that each run replaces')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -322,9 +323,18 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'aws-runas;sso;profiles' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Profile name template: {account_name}, {account_id}, {role_name}, {session}')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region of the profiles (default: the session''s sso_region)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the change to the config file as a diff, writing nothing')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'aws-runas;sso;help' {
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Sign in for an SSO profile''s session, whatever the token cache holds: in the browser (PKCE) where one can be opened, else with a code to confirm on any device')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Remove the session''s cached token (signing out of aws-runas, the AWS CLI and the SDKs)')
+            [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'Write one profile per account and role the session is assigned into the config file, in a block of its own that each run replaces')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -332,6 +342,9 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             break
         }
         'aws-runas;sso;help;logout' {
+            break
+        }
+        'aws-runas;sso;help;profiles' {
             break
         }
         'aws-runas;sso;help;help' {
@@ -477,12 +490,16 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
         'aws-runas;help;sso' {
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Sign in for an SSO profile''s session, whatever the token cache holds: in the browser (PKCE) where one can be opened, else with a code to confirm on any device')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Remove the session''s cached token (signing out of aws-runas, the AWS CLI and the SDKs)')
+            [CompletionResult]::new('profiles', 'profiles', [CompletionResultType]::ParameterValue, 'Write one profile per account and role the session is assigned into the config file, in a block of its own that each run replaces')
             break
         }
         'aws-runas;help;sso;login' {
             break
         }
         'aws-runas;help;sso;logout' {
+            break
+        }
+        'aws-runas;help;sso;profiles' {
             break
         }
         'aws-runas;help;keys' {

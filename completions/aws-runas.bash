@@ -139,6 +139,9 @@ _aws__runas() {
             aws__runas__subcmd__help__subcmd__sso,logout)
                 cmd="aws__runas__subcmd__help__subcmd__sso__subcmd__logout"
                 ;;
+            aws__runas__subcmd__help__subcmd__sso,profiles)
+                cmd="aws__runas__subcmd__help__subcmd__sso__subcmd__profiles"
+                ;;
             aws__runas__subcmd__keys,add)
                 cmd="aws__runas__subcmd__keys__subcmd__add"
                 ;;
@@ -238,6 +241,9 @@ _aws__runas() {
             aws__runas__subcmd__sso,logout)
                 cmd="aws__runas__subcmd__sso__subcmd__logout"
                 ;;
+            aws__runas__subcmd__sso,profiles)
+                cmd="aws__runas__subcmd__sso__subcmd__profiles"
+                ;;
             aws__runas__subcmd__sso__subcmd__help,help)
                 cmd="aws__runas__subcmd__sso__subcmd__help__subcmd__help"
                 ;;
@@ -246,6 +252,9 @@ _aws__runas() {
                 ;;
             aws__runas__subcmd__sso__subcmd__help,logout)
                 cmd="aws__runas__subcmd__sso__subcmd__help__subcmd__logout"
+                ;;
+            aws__runas__subcmd__sso__subcmd__help,profiles)
+                cmd="aws__runas__subcmd__sso__subcmd__help__subcmd__profiles"
                 ;;
             *)
                 ;;
@@ -738,7 +747,7 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help__subcmd__sso)
-            opts="login logout"
+            opts="login logout profiles"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -766,6 +775,20 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help__subcmd__sso__subcmd__logout)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__sso__subcmd__profiles)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1258,7 +1281,7 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__sso)
-            opts="-h --help login logout help"
+            opts="-h --help login logout profiles help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1272,7 +1295,7 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__sso__subcmd__help)
-            opts="login logout help"
+            opts="login logout profiles help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1327,6 +1350,20 @@ _aws__runas() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        aws__subcmd__runas__subcmd__sso__subcmd__help__subcmd__profiles)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         aws__subcmd__runas__subcmd__sso__subcmd__login)
             opts="-h --sso-session --use-device-code --no-browser --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1352,6 +1389,28 @@ _aws__runas() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__sso__subcmd__profiles)
+            opts="-h --name --region --dry-run --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -201,6 +201,21 @@ pub enum SsoWhat {
     },
     /// Remove the session's cached token (signing out of aws-runas, the AWS CLI and the SDKs)
     Logout { profile: Option<String> },
+    /// Write one profile per account and role the session is assigned into the config file,
+    /// in a block of its own that each run replaces
+    Profiles {
+        /// The [sso-session NAME] section to sign in with
+        session: String,
+        /// Profile name template: {account_name}, {account_id}, {role_name}, {session}
+        #[arg(long, value_name = "TEMPLATE")]
+        name: Option<String>,
+        /// Region of the profiles (default: the session's sso_region)
+        #[arg(long)]
+        region: Option<String>,
+        /// Print the change to the config file as a diff, writing nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(clap::Args, Debug)]

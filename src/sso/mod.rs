@@ -14,6 +14,7 @@
 //! token at once cause one sign-in, and the others read its result.
 
 pub mod client;
+pub mod profiles;
 pub mod token;
 
 use jiff::{SignedDuration, Timestamp};

@@ -1,7 +1,7 @@
 """A loopback stand-in for AWS IAM Identity Center: the SSO OIDC service (RegisterClient,
 StartDeviceAuthorization, CreateToken with the device code, authorization code (PKCE) and refresh
 token grants, and the /authorize page a browser is sent to) and the SSO
-portal (GetRoleCredentials, ListAccounts, ListAccountRoles), written from the AWS API reference
+portal (GetRoleCredentials, ListAccounts, ListAccountRoles, paged by a forced page size), written from the AWS API reference
 as the SDKs call them (restJson1: JSON bodies, errors named by the x-amzn-ErrorType header).
 
 The test plays the user's browser through /admin/*: it approves device codes, tunes the
@@ -28,6 +28,7 @@ CONFIG = {
     "token_ttl": 3600,  # access token lifetime (s)
     "auto_approve": False,  # approve device codes at once
     "slow_down_first_poll": False,
+    "page_size": None,  # ListAccounts / ListAccountRoles items per page, at most
     "expire_devices": False,  # every poll answers expired_token
     "issue_refresh_token": True,
     # The demo plays the user: a device code counts as approved this many seconds after it was
@@ -157,6 +158,12 @@ class Handler(BaseHTTPRequestHandler):
                         d["approved"] = True
                         n += 1
                 return self.reply(200, {"approved": n})
+            if path == "/admin/assignments":
+                # {"accounts": [{"accountId", "accountName"}...], "roles": {accountId: [role...]}}
+                ACCOUNTS[:] = body["accounts"]
+                ROLES.clear()
+                ROLES.update(body["roles"])
+                return self.reply(200, {})
             if path == "/admin/revoke":
                 STATE["access_tokens"].clear()
                 return self.reply(200, {})
@@ -213,12 +220,23 @@ class Handler(BaseHTTPRequestHandler):
                         },
                     )
                 if op == "ListAccounts":
-                    return self.reply(200, {"accountList": ACCOUNTS})
+                    return self.page(q, "accountList", ACCOUNTS)
                 account = q.get("account_id")
-                return self.reply(
-                    200, {"roleList": [{"roleName": r, "accountId": account} for r in ROLES.get(account, [])]}
-                )
+                roles = [{"roleName": r, "accountId": account} for r in ROLES.get(account, [])]
+                return self.page(q, "roleList", roles)
         self.reply(404, {"message": "no such route"})
+
+    def page(self, q, key, items):
+        """One page of `items`: CONFIG["page_size"] (when set) caps what the client asks for, so
+        a test sees the client follow nextToken; the token is the offset of the next page."""
+        start = int(q.get("next_token") or 0)
+        size = int(q.get("max_result") or len(items) or 1)
+        if CONFIG["page_size"]:
+            size = min(size, CONFIG["page_size"])
+        out = {key: items[start : start + size]}
+        if start + size < len(items):
+            out["nextToken"] = str(start + size)
+        return self.reply(200, out)
 
     def register(self, body):
         count("RegisterClient")
