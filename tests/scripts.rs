@@ -368,6 +368,18 @@ fn bench_core_runs_and_checks_one_sts_call_per_cold_burst() {
 }
 
 #[test]
+fn bench_keys_runs_and_checks_a_keyring_rooted_hit_needs_no_keyring() {
+    let out = bench_smoke("keys.sh");
+    for row in [
+        "cache hit, keyring-rooted vs file-rooted role",
+        "cold fetch, keyring-rooted vs file-rooted role",
+        "a keyring-rooted cache hit with no keyring reachable: ok",
+    ] {
+        assert!(out.contains(row), "{row}: {out}");
+    }
+}
+
+#[test]
 fn bench_oidc_runs_and_checks_token_reuse_and_one_sign_in_per_burst() {
     let out = bench_smoke("oidc.sh");
     for row in [
