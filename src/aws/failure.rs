@@ -173,7 +173,7 @@ fn unreadable(at: &Endpoint, raw: &HttpResponse, err: &(dyn Error + 'static)) ->
 }
 
 /// An answer read by our own client (EC2's): a status that is not a success, and its body.
-pub(super) fn describe_answer(
+pub(crate) fn describe_answer(
     at: &Endpoint,
     status: u16,
     request_id: Option<&str>,

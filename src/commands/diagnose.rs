@@ -145,6 +145,13 @@ fn describe(r: &Resolved) -> String {
             w.role_arn,
             w.profile
         ),
+        Root::LoginSession(l) => writeln!(
+            out,
+            "source: `aws login` session '{}' in {} (profile '{}')",
+            l.session,
+            l.cache_file.display(),
+            l.profile
+        ),
         Root::Keyring(k) => writeln!(
             out,
             "source: keys of profile '{}' in the OS keyring (if it holds them)",
@@ -271,6 +278,42 @@ fn check_resolved(env: &Environment, profiles: &Profiles, r: &Resolved, report: 
         Root::Sso(s) => check_sso(s, report),
         Root::WebIdentity(w) => check_token_file(w, report),
         Root::WebSignIn(w) => check_web_sign_in(r, w, report),
+        Root::LoginSession(l) => check_login_session(r, l, report),
+    }
+}
+
+/// The `aws login` entry: when its keys expire, and whether aws-runas can renew them then.
+fn check_login_session(r: &Resolved, l: &crate::config::LoginSessionSettings, report: &mut Report) {
+    let session = crate::sources::login_session::LoginSession::new(
+        l,
+        r.region.as_deref(),
+        r.ca_bundle.as_ref(),
+    );
+    match session.status() {
+        Ok(status) => {
+            let expiry = if status.expires > jiff::Timestamp::now() {
+                format!("expire at {}", status.expires)
+            } else {
+                format!("expired at {}", status.expires)
+            };
+            let renew = if status.renewable {
+                "renewable with its refresh token and DPoP key"
+            } else {
+                "not renewable (no refresh token, client id or usable DPoP key): run `aws login` again when they expire"
+            };
+            report.add(
+                if status.renewable {
+                    Level::Ok
+                } else {
+                    Level::Warn
+                },
+                format!(
+                    "login session '{}' of profile '{}': its keys {expiry}, {renew}",
+                    l.session, l.profile
+                ),
+            );
+        }
+        Err(e) => report.add(Level::Error, format!("{e:#}")),
     }
 }
 

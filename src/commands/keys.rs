@@ -242,7 +242,11 @@ fn rotate(options: &Options, env: &Environment, profile: &str) -> anyhow::Result
     let own = match &resolved.root {
         Root::Keys(k) => k.origin == SourceOrigin::Profile(profile.to_owned()),
         Root::Keyring(k) => k.profile == profile,
-        Root::Saml(_) | Root::WebSignIn(_) | Root::WebIdentity(_) | Root::Sso(_) => false,
+        Root::Saml(_)
+        | Root::WebSignIn(_)
+        | Root::WebIdentity(_)
+        | Root::Sso(_)
+        | Root::LoginSession(_) => false,
     };
     if !own {
         anyhow::bail!("profile '{profile}' does not sign with its own keys: rotate the keys of the profile it takes them from");

@@ -36,8 +36,8 @@ fn iam_user(
             resolved.name,
             crate::idp::http::origin(&saml.auth_url)
         ),
-        Root::WebSignIn(_) | Root::WebIdentity(_) | Root::Sso(_) => anyhow::bail!(
-            "profile '{}' signs in (IAM Identity Center or a web identity) instead of using an IAM user's keys: it has no IAM user to list",
+        Root::WebSignIn(_) | Root::WebIdentity(_) | Root::Sso(_) | Root::LoginSession(_) => anyhow::bail!(
+            "profile '{}' signs in (IAM Identity Center, `aws login` or a web identity) instead of using an IAM user's keys: it has no IAM user to list",
             resolved.name
         ),
     };

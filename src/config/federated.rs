@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::files::{Profile, Setting};
-use super::{shown_quoted, shown_setting, ConfigError, Profiles, Root};
+use super::{shown_quoted, shown_setting, ConfigError, LoginSessionSettings, Profiles, Root};
 use crate::environment::Environment;
 
 /// One Identity Center sign-in: what `sso login` needs, shared by every profile naming it.
@@ -154,6 +154,11 @@ pub(super) fn read(
             session_name,
             duration,
         })));
+    }
+    if let Some(session) = plain(name, "login_session", profile.setting("login_session"))? {
+        return Ok(Some(Root::LoginSession(login_session(
+            name, profile, env, session,
+        )?)));
     }
     let sso_keys = [
         "sso_session",
@@ -313,6 +318,37 @@ fn sso_session(
     })
 }
 
+/// Where `aws login` keeps `session`'s entry, as botocore finds it
+/// (`get_login_token_cache_directory`, `generate_login_cache_key`).
+fn login_session(
+    name: &str,
+    profile: &Profile,
+    env: &Environment,
+    session: &str,
+) -> Result<LoginSessionSettings, ConfigError> {
+    use sha2::Digest as _;
+    if session.is_empty() {
+        let s = profile.setting("login_session").expect("read above");
+        return Err(bad(name, "login_session", s, "a login session has a name"));
+    }
+    let dir = match env.get("AWS_LOGIN_CACHE_DIRECTORY") {
+        Some(d) if !d.is_empty() => env.expand_tilde(&d),
+        _ => env.expand_tilde("~/.aws/login/cache"),
+    };
+    let digest = sha2::Sha256::digest(session.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(LoginSessionSettings {
+        profile: name.to_owned(),
+        session: session.to_owned(),
+        cache_file: dir.join(format!("{hex}.json")),
+        endpoint: (!env.is_truthy("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))
+            .then(|| env.get("AWS_ENDPOINT_URL_SIGNIN"))
+            .flatten()
+            .map(|v| v.trim().trim_end_matches('/').to_owned())
+            .filter(|v| !v.is_empty()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -336,6 +372,30 @@ mod tests {
 
     fn resolve(config: &str, name: &str) -> Result<super::super::Resolved, ConfigError> {
         profiles(config).resolve(name, &Overrides::default(), &env())
+    }
+
+    #[test]
+    fn login_session_names_botocores_cache_file() {
+        let config = "[profile c]\nlogin_session = s1\n\n[profile r]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = c\n";
+        let env = Environment::from([
+            ("AWS_LOGIN_CACHE_DIRECTORY", "/l/cache"),
+            ("AWS_ENDPOINT_URL_SIGNIN", "http://127.0.0.1:9/"),
+        ]);
+        let r = profiles(config)
+            .resolve("r", &Overrides::default(), &env)
+            .unwrap();
+        let Root::LoginSession(l) = &r.root else {
+            panic!("{:?}", r.root)
+        };
+        assert_eq!(l.profile, "c");
+        // sha256("s1"), as botocore's generate_login_cache_key.
+        assert_eq!(
+            l.cache_file,
+            Path::new(
+                "/l/cache/e8bc163c82eee18733288c7d4ac636db3a6deb013ef2d37b68322be20edc45cc.json"
+            )
+        );
+        assert_eq!(l.endpoint.as_deref(), Some("http://127.0.0.1:9"));
     }
 
     #[test]

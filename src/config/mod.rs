@@ -532,6 +532,19 @@ pub enum Root {
     WebIdentity(WebIdentitySettings),
     /// IAM Identity Center (`sso_session`, or the legacy `sso_start_url`).
     Sso(SsoSettings),
+    /// A console sign-in kept by `aws login` (`login_session`), in its own cache file.
+    LoginSession(LoginSessionSettings),
+}
+
+/// A profile's `login_session`: the entry `aws login` keeps under the login cache directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginSessionSettings {
+    pub profile: String,
+    pub session: String,
+    /// `<AWS_LOGIN_CACHE_DIRECTORY or ~/.aws/login/cache>/<sha256 hex of session>.json`.
+    pub cache_file: PathBuf,
+    /// `AWS_ENDPOINT_URL_SIGNIN`: where renewals go instead of the region's sign-in host.
+    pub endpoint: Option<String>,
 }
 
 /// Where a profile's keys are when the files and the environment have none: the OS keyring,

@@ -136,6 +136,7 @@ impl<'a> AssumeRole<'a> {
             Root::WebSignIn(w) => (&w.profile, &w.session_name),
             Root::WebIdentity(w) => (&w.profile, &w.session_name),
             Root::Sso(s) => (&s.profile, &None),
+            Root::LoginSession(l) => (&l.profile, &None),
         };
         if let Some(n) = signed_in_as {
             return Ok(n.clone());

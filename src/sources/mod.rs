@@ -18,6 +18,7 @@
 //! - role chains: each hop assumed with the previous hop's credentials, each hop cached.
 
 mod assume_role;
+pub mod login_session;
 pub mod saml;
 mod session_token;
 mod sso;
@@ -208,6 +209,11 @@ fn start(resolved: &Resolved) -> anyhow::Result<Start<'_>> {
         Root::WebSignIn(w) => Start::SignIn(Box::new(web_identity::WebIdentity::signing_in(w))),
         Root::WebIdentity(w) => Start::SignIn(Box::new(web_identity::WebIdentity::new(w)?)),
         Root::Sso(s) => Start::SignIn(Box::new(sso::Sso::new(s, resolved.ca_bundle.as_ref())?)),
+        Root::LoginSession(l) => Start::SignIn(Box::new(login_session::LoginSession::new(
+            l,
+            resolved.region.as_deref(),
+            resolved.ca_bundle.as_ref(),
+        ))),
     })
 }
 
