@@ -380,6 +380,18 @@ fn bench_keys_runs_and_checks_a_keyring_rooted_hit_needs_no_keyring() {
 }
 
 #[test]
+fn bench_console_runs_and_checks_one_token_request_and_no_sts_call_per_run() {
+    let out = bench_smoke("console.sh");
+    for row in [
+        "console --print, warm cache, vs a cache hit",
+        "aws login session renewal vs a cache hit",
+        "in 2 console runs: 2 sign-in token requests, 0 STS calls; in 2 renewals: 2 token grants",
+    ] {
+        assert!(out.contains(row), "{row}: {out}");
+    }
+}
+
+#[test]
 fn bench_oidc_runs_and_checks_token_reuse_and_one_sign_in_per_burst() {
     let out = bench_smoke("oidc.sh");
     for row in [

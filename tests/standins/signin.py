@@ -6,7 +6,10 @@ token that is single-use and bound to the key (jwk thumbprint) it was first pres
 
 Usage: python3 signin.py REFRESH_TOKEN -> prints "PORT <n>" once listening on 127.0.0.1; exits
 when stdin closes. GET /admin/state reads the counters; POST /admin/refuse {"error": CODE}
-makes every renewal answer AccessDeniedException with that code.
+makes every renewal answer AccessDeniedException with that code. GET
+/federation?Action=getSigninToken answers the console's sign-in token request (a session of
+temporary credentials in, a random token out), for the benchmark of `aws-runas console`; the
+tests of `console` have a stricter stand-in of their own.
 """
 
 import base64
@@ -17,6 +20,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -33,6 +37,7 @@ STATE = {
     "spent": set(),
     "refuse": None,
     "issued": [],  # secrets handed out, for leak checks
+    "signin_tokens": 0,  # getSigninToken answers
 }
 
 
@@ -109,8 +114,21 @@ class Handler(BaseHTTPRequestHandler):
                         "requests": STATE["requests"],
                         "refused": STATE["refused"],
                         "issued": STATE["issued"],
+                        "signin_tokens": STATE["signin_tokens"],
                     },
                 )
+        elif urlparse(self.path).path == "/federation":
+            query = parse_qs(urlparse(self.path).query)
+            try:
+                session = json.loads(query["Session"][0])
+                temporary = all(session.get(k) for k in ("sessionId", "sessionKey", "sessionToken"))
+            except (KeyError, ValueError):
+                temporary = False
+            if query.get("Action") != ["getSigninToken"] or not temporary:
+                return self.answer(400, {"error": "not a session of temporary credentials"})
+            with LOCK:
+                STATE["signin_tokens"] += 1
+            self.answer(200, {"SigninToken": secrets.token_urlsafe(32)})
         else:
             self.answer(404, {})
 
