@@ -93,6 +93,10 @@ pub struct SdkSso {
     oidc_endpoint: Option<String>,
     portal_endpoint: Option<String>,
     ca_bundle: Option<crate::tls::Bundle>,
+    // One client each, made on first use: every call through it shares its connections (a new
+    // client per call was a new connection, and TLS handshake, per page of `sso profiles`).
+    oidc: std::sync::OnceLock<aws_sdk_ssooidc::Client>,
+    portal: std::sync::OnceLock<aws_sdk_sso::Client>,
 }
 
 impl SdkSso {
@@ -102,27 +106,37 @@ impl SdkSso {
             oidc_endpoint: session.oidc_endpoint.clone(),
             portal_endpoint: session.portal_endpoint.clone(),
             ca_bundle: ca_bundle.cloned(),
+            oidc: std::sync::OnceLock::new(),
+            portal: std::sync::OnceLock::new(),
         }
     }
 
     fn oidc(&self) -> aws_sdk_ssooidc::Client {
-        let config = crate::aws::configured!(
-            aws_sdk_ssooidc,
-            Some(self.region.as_str()),
-            self.oidc_endpoint.as_deref(),
-            self.ca_bundle.as_ref()
-        );
-        aws_sdk_ssooidc::Client::from_conf(config.build())
+        self.oidc
+            .get_or_init(|| {
+                let config = crate::aws::configured!(
+                    aws_sdk_ssooidc,
+                    Some(self.region.as_str()),
+                    self.oidc_endpoint.as_deref(),
+                    self.ca_bundle.as_ref()
+                );
+                aws_sdk_ssooidc::Client::from_conf(config.build())
+            })
+            .clone()
     }
 
     fn portal(&self) -> aws_sdk_sso::Client {
-        let config = crate::aws::configured!(
-            aws_sdk_sso,
-            Some(self.region.as_str()),
-            self.portal_endpoint.as_deref(),
-            self.ca_bundle.as_ref()
-        );
-        aws_sdk_sso::Client::from_conf(config.build())
+        self.portal
+            .get_or_init(|| {
+                let config = crate::aws::configured!(
+                    aws_sdk_sso,
+                    Some(self.region.as_str()),
+                    self.portal_endpoint.as_deref(),
+                    self.ca_bundle.as_ref()
+                );
+                aws_sdk_sso::Client::from_conf(config.build())
+            })
+            .clone()
     }
 
     fn oidc_at(&self) -> Endpoint {
