@@ -392,6 +392,18 @@ fn bench_console_runs_and_checks_one_token_request_and_no_sts_call_per_run() {
 }
 
 #[test]
+fn bench_sso_profiles_runs_and_counts_the_pages_it_takes() {
+    let out = bench_smoke("sso_profiles.sh");
+    for row in [
+        "sso profiles, 50 accounts x 3 roles, written, vs a hit",
+        "sso profiles, nothing to change, vs a cache hit",
+        "per run: 3 ListAccounts pages, 50 ListAccountRoles pages; 150 profiles written",
+    ] {
+        assert!(out.contains(row), "{row}: {out}");
+    }
+}
+
+#[test]
 fn bench_oidc_runs_and_checks_token_reuse_and_one_sign_in_per_burst() {
     let out = bench_smoke("oidc.sh");
     for row in [
