@@ -92,6 +92,7 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('pw', 'pw', [CompletionResultType]::ParameterValue, 'Set or update the stored password for an external identity provider (in the OS keyring)')
             [CompletionResult]::new('sso', 'sso', [CompletionResultType]::ParameterValue, 'Sign in to IAM Identity Center (the token is shared with the AWS CLI v2 and the SDKs)')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Keep a profile''s access keys in the OS keyring instead of the credentials file')
+            [CompletionResult]::new('pick', 'pick', [CompletionResultType]::ParameterValue, 'Choose a profile from a fuzzy list on the terminal and print its name')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -425,6 +426,11 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
         'aws-runas;keys;help;help' {
             break
         }
+        'aws-runas;pick' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'aws-runas;help' {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the IAM roles you may assume, or your MFA devices')
             [CompletionResult]::new('diagnose', 'diagnose', [CompletionResultType]::ParameterValue, 'Check a profile''s configuration and environment, and say what to fix')
@@ -437,6 +443,7 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             [CompletionResult]::new('password', 'password', [CompletionResultType]::ParameterValue, 'Set or update the stored password for an external identity provider (in the OS keyring)')
             [CompletionResult]::new('sso', 'sso', [CompletionResultType]::ParameterValue, 'Sign in to IAM Identity Center (the token is shared with the AWS CLI v2 and the SDKs)')
             [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Keep a profile''s access keys in the OS keyring instead of the credentials file')
+            [CompletionResult]::new('pick', 'pick', [CompletionResultType]::ParameterValue, 'Choose a profile from a fuzzy list on the terminal and print its name')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -523,6 +530,9 @@ Register-ArgumentCompleter -Native -CommandName 'aws-runas' -ScriptBlock {
             break
         }
         'aws-runas;help;keys;rotate' {
+            break
+        }
+        'aws-runas;help;pick' {
             break
         }
         'aws-runas;help;help' {

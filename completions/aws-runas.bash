@@ -52,6 +52,9 @@ _aws__runas() {
             aws__runas,password)
                 cmd="aws__runas__subcmd__password"
                 ;;
+            aws__runas,pick)
+                cmd="aws__runas__subcmd__pick"
+                ;;
             aws__runas,pw)
                 cmd="aws__runas__subcmd__password"
                 ;;
@@ -93,6 +96,9 @@ _aws__runas() {
                 ;;
             aws__runas__subcmd__help,password)
                 cmd="aws__runas__subcmd__help__subcmd__password"
+                ;;
+            aws__runas__subcmd__help,pick)
+                cmd="aws__runas__subcmd__help__subcmd__pick"
                 ;;
             aws__runas__subcmd__help,serve)
                 cmd="aws__runas__subcmd__help__subcmd__serve"
@@ -263,7 +269,7 @@ _aws__runas() {
 
     case "${cmd}" in
         aws__runas)
-            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -S -W -C -T -U -P -R -J -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --saml-url --web-url --web-client --web-redirect --username --password --provider --jump-role --verbose --help --version list ls diagnose diag serve srv ssm console init completions man password passwd pw sso keys help"
+            opts="-d -a -o -M -X -E -O -s -r -e -w -l -m -D -c -u -S -W -C -T -U -P -R -J -v -h -V --duration --role-duration --otp --mfa-serial --external-id --env --output --session --refresh --expiration --whoami --list-roles --list-mfa --diagnose --write-credentials --update --saml-url --web-url --web-client --web-redirect --username --password --provider --jump-role --verbose --help --version list ls diagnose diag serve srv ssm console init completions man password passwd pw sso keys pick help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -439,7 +445,7 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help)
-            opts="list diagnose serve ssm console init completions man password sso keys help"
+            opts="list diagnose serve ssm console init completions man password sso keys pick help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -663,6 +669,20 @@ _aws__runas() {
             return 0
             ;;
         aws__subcmd__runas__subcmd__help__subcmd__password)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        aws__subcmd__runas__subcmd__help__subcmd__pick)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1124,6 +1144,20 @@ _aws__runas() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        aws__subcmd__runas__subcmd__pick)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         aws__subcmd__runas__subcmd__serve)
             opts="-p -H -h --port --headless --imdsv1 --metadata-ip --help ecs ec2"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1452,7 +1486,7 @@ _aws_runas_with_profiles() {
             if [[ ${name} == "${cur}"* ]]; then
                 COMPREPLY+=("$(printf '%q' "${name}")")
             fi
-        done < <(aws-runas __profiles 2>/dev/null || true; ((ended)) || printf '%s\n' list diagnose serve ssm console init completions man password sso keys help)
+        done < <(aws-runas __profiles 2>/dev/null || true; ((ended)) || printf '%s\n' list diagnose serve ssm console init completions man password sso keys pick help)
         return 0
     fi
     _aws__runas "$@"

@@ -4,6 +4,7 @@
 #
 # runas use PROFILE [flags]  export PROFILE's credentials into this shell
 # runas use                  what is in use, and until when
+# runas pick                 choose a profile from a fuzzy list, then `runas use` it
 # runas off                  remove everything `runas use` set
 # runas prompt               the prompt segment ("dev 42m"); also kept in $RUNAS_PROMPT
 # runas ARGS...              aws-runas ARGS...
@@ -193,6 +194,13 @@ runas() {
 		__runas_now
 		__runas_tick "${__runas_t}"
 		;;
+	pick)
+		shift
+		local choice
+		# Backed out (Esc): the shell stays as it was.
+		choice=$(command "${__runas_bin}" pick "$@") || return
+		runas use "${choice}"
+		;;
 	off)
 		__runas_off
 		;;
@@ -210,7 +218,7 @@ runas() {
 __runas_complete() {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	if ((COMP_CWORD == 1)); then
-		mapfile -t COMPREPLY < <(compgen -W 'use off prompt' -- "${cur}" || true)
+		mapfile -t COMPREPLY < <(compgen -W 'use pick off prompt' -- "${cur}" || true)
 	elif [[ "${COMP_WORDS[1]}" == use && "${cur}" != -* ]]; then
 		# Not compgen -W: it expands $(...) inside the words, and a profile name is only text.
 		local name

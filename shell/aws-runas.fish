@@ -3,6 +3,7 @@
 #
 # runas use PROFILE [flags]  export PROFILE's credentials into this shell
 # runas use                  what is in use, and until when
+# runas pick                 choose a profile from a fuzzy list, then `runas use` it
 # runas off                  remove everything `runas use` set
 # runas prompt               the prompt segment ("dev 42m")
 # runas ARGS...              aws-runas ARGS...
@@ -97,6 +98,11 @@ function runas --description 'aws-runas in this shell: runas use PROFILE, runas 
             or return
             eval $code
             __runas_schedule
+        case pick
+            # Backed out (Esc): the shell stays as it was.
+            set -l choice (command $__runas_bin pick $argv[2..-1])
+            or return
+            runas use $choice
         case off
             __runas_off
         case prompt
@@ -106,5 +112,5 @@ function runas --description 'aws-runas in this shell: runas use PROFILE, runas 
     end
 end
 
-complete -c runas -f -n __fish_is_first_arg -a 'use off prompt'
+complete -c runas -f -n __fish_is_first_arg -a 'use pick off prompt'
 complete -c runas -f -n '__fish_seen_subcommand_from use; and not string match -q -- "-*" (commandline -ct)' -a '(command $__runas_bin __profiles 2>/dev/null)'

@@ -3,6 +3,7 @@
 #
 # runas use PROFILE [flags]  export PROFILE's credentials into this shell
 # runas use                  what is in use, and until when
+# runas pick                 choose a profile from a fuzzy list, then `runas use` it
 # runas off                  remove everything `runas use` set
 # runas prompt               the prompt segment ("dev 42m"); also kept in $RUNAS_PROMPT
 # runas ARGS...              aws-runas ARGS...
@@ -173,6 +174,13 @@ runas() {
 		__runas_schedule
 		__runas_tick "${EPOCHSECONDS}"
 		;;
+	pick)
+		shift
+		local choice
+		# Backed out (Esc): the shell stays as it was.
+		choice=$(command "${__runas_bin}" pick "$@") || return
+		runas use "${choice}"
+		;;
 	off)
 		__runas_off
 		;;
@@ -188,7 +196,7 @@ runas() {
 
 __runas_complete() {
 	if ((CURRENT == 2)); then
-		compadd use off prompt
+		compadd use pick off prompt
 	elif [[ "${words[2]}" == use && "${PREFIX}" != -* ]]; then
 		compadd -- ${(f)"$(command "${__runas_bin}" __profiles 2>/dev/null)"}
 	fi

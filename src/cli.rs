@@ -148,6 +148,8 @@ pub enum Sub {
     /// Keep a profile's access keys in the OS keyring instead of the credentials file
     #[command(subcommand)]
     Keys(KeysWhat),
+    /// Choose a profile from a fuzzy list on the terminal and print its name
+    Pick,
 }
 
 #[derive(clap::Args, Debug)]

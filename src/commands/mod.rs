@@ -12,6 +12,7 @@ pub mod keys;
 pub mod list;
 pub mod man;
 pub mod password;
+pub mod pick;
 pub mod profiles;
 pub mod serve;
 pub mod shell_export;
@@ -195,6 +196,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Sub::Sso(what)) => return sso::run(&options, what),
         Some(Sub::Password { profile }) => return password::run(&options, profile.as_deref()),
         Some(Sub::Keys(what)) => return keys::run(&options, what),
+        Some(Sub::Pick) => return pick::run(&options),
         None => {}
     }
     let profile = profile.as_deref();

@@ -108,6 +108,11 @@ function global:runas {
             Remove-Item -Path Env:__RUNAS_STATE -ErrorAction SilentlyContinue
             if ($ok -and $code) { Invoke-Expression $code }
         }
+        'pick' {
+            # Backed out (Esc): the shell stays as it was.
+            $choice = & $global:__runas_bin pick
+            if ($? -and $choice) { runas use ([string] $choice) }
+        }
         'off' { __runas_off }
         'prompt' { __runas_segment (__runas_now) }
         default { & $global:__runas_bin @args }
@@ -118,7 +123,7 @@ Register-ArgumentCompleter -CommandName runas -Native -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
     $words = @($commandAst.CommandElements | ForEach-Object { $_.ToString() })
     if ($words.Count -le 2 -and -not ($words.Count -eq 2 -and $wordToComplete -eq '')) {
-        $candidates = 'use', 'off', 'prompt'
+        $candidates = 'use', 'pick', 'off', 'prompt'
     } elseif ($words[1] -eq 'use' -and -not $wordToComplete.StartsWith('-')) {
         $candidates = & $global:__runas_bin __profiles 2>$null
     } else {
