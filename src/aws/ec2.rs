@@ -5,7 +5,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{Endpoint, ANSWER_LIMIT, EC2, FALLBACK_REGION};
+use super::{Endpoint, EC2, FALLBACK_REGION};
 use crate::credentials::Credentials;
 
 const API_VERSION: &str = "2016-11-15";
@@ -90,26 +90,11 @@ impl Ec2 {
         let response = request
             .send(body)
             .map_err(|e| Ec2Error(super::failure::describe_transport(&self.at, &e)))?;
-        let status = response.status().as_u16();
-        let request_id = response
-            .headers()
-            .get("x-amzn-requestid")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        // One byte past the limit tells a whole answer from one cut off there.
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(response.into_body().into_reader(), ANSWER_LIMIT as u64 + 1),
-            &mut bytes,
-        )
-        .map_err(|e| Ec2Error(super::failure::describe_transport(&self.at, &e)))?;
-        if bytes.len() > ANSWER_LIMIT {
-            return Err(Ec2Error(format!(
-                "{} sent an answer larger than {} MiB (HTTP {status}); refused unread",
-                self.at.host,
-                ANSWER_LIMIT >> 20
-            )));
-        }
+        let super::Answer {
+            status,
+            request_id,
+            body: bytes,
+        } = super::read_answer(&self.at, response).map_err(Ec2Error)?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         if !(200..300).contains(&status) {
             return Err(Ec2Error(super::failure::describe_answer(

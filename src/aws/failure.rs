@@ -205,6 +205,47 @@ fn answer_line(at: &Endpoint, status: u16, id: &str, body: Option<&[u8]>) -> Str
     )
 }
 
+/// An answer our own HTTPS client read: its status, request id and body.
+pub struct Answer {
+    pub status: u16,
+    pub request_id: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// Reads `response` up to [`super::ANSWER_LIMIT`] (one byte past it tells a whole answer from
+/// one cut off there); a failure, or a larger answer, is one line.
+pub(crate) fn read_answer(
+    at: &Endpoint,
+    response: ureq::http::Response<ureq::Body>,
+) -> Result<Answer, String> {
+    use std::io::Read;
+    let status = response.status().as_u16();
+    let request_id = response
+        .headers()
+        .get("x-amzn-requestid")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut body = Vec::new();
+    response
+        .into_body()
+        .into_reader()
+        .take(super::ANSWER_LIMIT as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| describe_transport(at, &e))?;
+    if body.len() > super::ANSWER_LIMIT {
+        return Err(format!(
+            "{} sent an answer larger than {} MiB (HTTP {status}); refused unread",
+            at.host,
+            super::ANSWER_LIMIT >> 20
+        ));
+    }
+    Ok(Answer {
+        status,
+        request_id,
+        body,
+    })
+}
+
 /// No answer came, through our own client (EC2's): as for the SDK's.
 pub(crate) fn describe_transport(at: &Endpoint, err: &(dyn Error + 'static)) -> String {
     log_chain(err);

@@ -20,7 +20,7 @@ use aws_sdk_sts::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sts::error::BoxError;
 use aws_smithy_types::body::SdkBody;
 
-pub(crate) use failure::{describe_answer, describe_transport};
+pub(crate) use failure::{describe_answer, describe_transport, read_answer, Answer};
 pub use failure::{
     describe_error, Endpoint, EC2, EC2_INSTANCE_CONNECT, IAM, SIGNIN, SSM, SSO_OIDC, SSO_PORTAL,
     STS,

@@ -6,7 +6,6 @@
 //! there). The secret key and session token go only into the token request, never into the URL,
 //! argv or a log line; the sign-in token only into the URL.
 
-use std::io::Read;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -271,22 +270,11 @@ fn signin_token(
         .get(url.as_str())
         .call()
         .map_err(|e| anyhow!(crate::aws::describe_transport(at, &e)))?;
-    let status = response.status().as_u16();
-    // One byte past the limit tells a whole answer from one cut off there.
-    let limit = crate::aws::ANSWER_LIMIT;
-    let mut bytes = Vec::new();
-    response
-        .into_body()
-        .into_reader()
-        .take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| anyhow!(crate::aws::describe_transport(at, &e)))?;
-    if bytes.len() > limit {
-        bail!(
-            "{host} sent an answer larger than {} MiB (HTTP {status}); refused unread",
-            limit >> 20
-        );
-    }
+    let crate::aws::Answer {
+        status,
+        body: bytes,
+        ..
+    } = crate::aws::read_answer(at, response).map_err(|e| anyhow!(e))?;
     if !(200..300).contains(&status) {
         bail!("{host} refused the credentials (HTTP {status})");
     }

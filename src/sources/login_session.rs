@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use serde_json::{json, Map, Value};
 
 use super::{Context, Source};
-use crate::aws::{ANSWER_LIMIT, FALLBACK_REGION, SIGNIN};
+use crate::aws::{FALLBACK_REGION, SIGNIN};
 use crate::cache::CacheKey;
 use crate::config::LoginSessionSettings;
 use crate::credentials::Credentials;
@@ -193,26 +193,11 @@ impl<'a> LoginSession<'a> {
             .header("DPoP", &proof)
             .send(&body)
             .map_err(|e| failed(crate::aws::describe_transport(&at, &e)))?;
-        let status = response.status().as_u16();
-        let request_id = response
-            .headers()
-            .get("x-amzn-requestid")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        // One byte past the limit tells a whole answer from one cut off there.
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(response.into_body().into_reader(), ANSWER_LIMIT as u64 + 1),
-            &mut bytes,
-        )
-        .map_err(|e| failed(crate::aws::describe_transport(&at, &e)))?;
-        if bytes.len() > ANSWER_LIMIT {
-            return Err(failed(format!(
-                "{} sent an answer larger than {} MiB (HTTP {status}); refused unread",
-                at.host,
-                ANSWER_LIMIT >> 20
-            )));
-        }
+        let crate::aws::Answer {
+            status,
+            request_id,
+            body: bytes,
+        } = crate::aws::read_answer(&at, response).map_err(failed)?;
         if (400..500).contains(&status) {
             // A refresh token spent, expired or revoked: only a new sign-in helps.
             let code = serde_json::from_slice::<Value>(&bytes)
