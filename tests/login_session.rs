@@ -5,9 +5,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -18,43 +17,16 @@ const KEY_ID: &str = "ASIALOGINSESSION0001";
 const SECRET: &str = "login-secret-do-not-print-0123456789abcd";
 const TOKEN: &str = "login-session-token-do-not-print";
 
-/// The stand-in, stopped when dropped (it exits when its stdin closes).
-struct Standin {
-    child: Child,
-    _stdin: ChildStdin,
-    port: u16,
-}
+/// The stand-in, stopped when dropped.
+struct Standin(PythonStandin);
 
 impl Standin {
     fn start() -> Self {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/standins/signin.py");
-        let mut child = Command::new(venv_bin("python3"))
-            .arg(script)
-            .arg(REFRESH)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 of the venv");
-        let stdin = child.stdin.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("PORT ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("stand-in said {line:?}"));
-        Standin {
-            child,
-            _stdin: stdin,
-            port,
-        }
+        Standin(PythonStandin::start("signin.py", &[REFRESH]))
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.0.url()
     }
 
     fn state(&self) -> serde_json::Value {
@@ -86,13 +58,6 @@ impl Standin {
             .header("Content-Type", "application/json")
             .send(serde_json::json!({ "error": code }).to_string())
             .unwrap();
-    }
-}
-
-impl Drop for Standin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -6,49 +6,23 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 
 const START_URL: &str = "https://d-1234567890.awsapps.com/start";
 
-/// The stand-in, stopped when dropped (it exits when its stdin closes).
-struct Standin {
-    child: Child,
-    _stdin: ChildStdin,
-    port: u16,
-}
+/// The stand-in, stopped when dropped.
+struct Standin(PythonStandin);
 
 impl Standin {
     fn start() -> Self {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/standins/sso.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 (run tests through tests/run)");
-        let stdin = child.stdin.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("PORT ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("stand-in said {line:?}"));
-        Standin {
-            child,
-            _stdin: stdin,
-            port,
-        }
+        Standin(PythonStandin::start("sso.py", &[]))
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.0.url()
     }
 
     fn admin(&self, path: &str, body: serde_json::Value) {
@@ -82,13 +56,6 @@ impl Standin {
             assert!(Instant::now() < deadline, "no device authorization started");
             std::thread::sleep(Duration::from_millis(50));
         }
-    }
-}
-
-impl Drop for Standin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -402,7 +369,7 @@ fn without_a_terminal_a_plain_command_never_starts_a_sign_in_and_says_what_to_ru
 #[test]
 fn a_sign_in_code_or_url_holding_terminal_controls_is_refused_not_shown() {
     let (s, standin) = setup();
-    let port = standin.port;
+    let port = standin.0.port;
     let clean_url = format!("http://127.0.0.1:{port}/device");
     let hostile = [
         (

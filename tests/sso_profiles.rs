@@ -4,49 +4,22 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 
 use common::*;
 
 const START_URL: &str = "https://d-1234567890.awsapps.com/start";
 
-/// The stand-in, stopped when dropped (it exits when its stdin closes).
-struct Standin {
-    child: Child,
-    _stdin: ChildStdin,
-    port: u16,
-}
+/// The stand-in, stopped when dropped.
+struct Standin(PythonStandin);
 
 impl Standin {
     fn start() -> Self {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/standins/sso.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 (run tests through tests/run)");
-        let stdin = child.stdin.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .strip_prefix("PORT ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("stand-in said {line:?}"));
-        Standin {
-            child,
-            _stdin: stdin,
-            port,
-        }
+        Standin(PythonStandin::start("sso.py", &[]))
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.0.url()
     }
 
     fn admin(&self, path: &str, body: serde_json::Value) {
@@ -80,13 +53,6 @@ impl Standin {
             "assignments",
             serde_json::json!({ "accounts": list, "roles": roles }),
         );
-    }
-}
-
-impl Drop for Standin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -841,3 +841,53 @@ impl Drop for TlsProxy {
         let _ = self.child.wait();
     }
 }
+
+/// A Python stand-in of tests/standins/ run by the venv's Python: it prints `PORT n` once
+/// listening on 127.0.0.1 and exits when its stdin closes, so when this is dropped.
+pub struct PythonStandin {
+    child: Child,
+    _stdin: std::process::ChildStdin,
+    pub port: u16,
+}
+
+impl PythonStandin {
+    pub fn start(script: &str, args: &[&str]) -> Self {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/standins")
+            .join(script);
+        let mut child = Command::new(venv_bin("python3"))
+            .arg(path)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 of the venv (tests/setup)");
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("PORT ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{script} said {line:?}"));
+        PythonStandin {
+            child,
+            _stdin: stdin,
+            port,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for PythonStandin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
