@@ -7,7 +7,6 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use common::*;
 
@@ -29,20 +28,12 @@ impl Standin {
         self.0.url()
     }
 
+    fn admin(&self, path: &str, body: serde_json::Value) {
+        self.0.admin(path, body)
+    }
+
     fn state(&self) -> serde_json::Value {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build()
-            .into();
-        json(
-            &agent
-                .get(&format!("{}/admin/state", self.url()))
-                .call()
-                .unwrap()
-                .into_body()
-                .read_to_string()
-                .unwrap(),
-        )
+        self.0.state()
     }
 
     fn renewals(&self) -> u64 {
@@ -54,10 +45,7 @@ impl Standin {
     }
 
     fn refuse(&self, code: &str) {
-        ureq::post(&format!("{}/admin/refuse", self.url()))
-            .header("Content-Type", "application/json")
-            .send(serde_json::json!({ "error": code }).to_string())
-            .unwrap();
+        self.admin("refuse", serde_json::json!({ "error": code }))
     }
 }
 

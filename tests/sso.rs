@@ -26,20 +26,11 @@ impl Standin {
     }
 
     fn admin(&self, path: &str, body: serde_json::Value) {
-        ureq::post(&format!("{}/admin/{path}", self.url()))
-            .header("Content-Type", "application/json")
-            .send(body.to_string())
-            .unwrap();
+        self.0.admin(path, body)
     }
 
     fn state(&self) -> serde_json::Value {
-        let text = ureq::get(&format!("{}/admin/state", self.url()))
-            .call()
-            .unwrap()
-            .into_body()
-            .read_to_string()
-            .unwrap();
-        json(&text)
+        self.0.state()
     }
 
     fn count(&self, op: &str) -> u64 {

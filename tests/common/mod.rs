@@ -883,6 +883,36 @@ impl PythonStandin {
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+
+    /// POSTs `body` to the stand-in's `/admin/PATH` (its test controls).
+    pub fn admin(&self, path: &str, body: serde_json::Value) {
+        admin_agent()
+            .post(&format!("{}/admin/{path}", self.url()))
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .unwrap();
+    }
+
+    /// The stand-in's counters, as its `/admin/state` reports them.
+    pub fn state(&self) -> serde_json::Value {
+        json(
+            &admin_agent()
+                .get(&format!("{}/admin/state", self.url()))
+                .call()
+                .unwrap()
+                .into_body()
+                .read_to_string()
+                .unwrap(),
+        )
+    }
+}
+
+/// Bounded: a stand-in that stopped answering fails the test instead of hanging it.
+fn admin_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
 }
 
 impl Drop for PythonStandin {
