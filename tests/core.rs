@@ -87,32 +87,15 @@ fn second_call_is_served_from_the_cache_and_refresh_forces_one_call() {
 fn concurrent_cold_callers_make_one_sts_call_each_and_share_it() {
     let s = Sandbox::new();
     s.moto.start_recording();
-    let children: Vec<_> = (0..16)
-        .map(|_| {
-            s.runas()
-                .args(["-O", "json", "mfa"])
-                .env("MFA_CODE", "123456")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let keys: Vec<String> = children
-        .into_iter()
-        .map(|c| {
-            let out = c.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            json(&String::from_utf8(out.stdout).unwrap())["AccessKeyId"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let keys = json_key_ids(run_concurrently(
+        (0..16)
+            .map(|_| {
+                let mut cmd = s.runas();
+                cmd.args(["-O", "json", "mfa"]).env("MFA_CODE", "123456");
+                cmd
+            })
+            .collect(),
+    ));
     assert!(keys.iter().all(|k| k == &keys[0]), "{keys:?}");
     assert_eq!(s.moto.count("GetSessionToken"), 1);
     assert_eq!(s.moto.count("AssumeRole"), 1);

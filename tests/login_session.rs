@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::*;
 
@@ -227,31 +227,15 @@ fn expired_entry_is_renewed_once_and_written_back() {
 fn concurrent_cold_callers_renew_once() {
     let (sandbox, standin) = setup();
     write_entry(&sandbox, -60);
-    let children: Vec<_> = (0..8)
-        .map(|_| {
-            runas(&sandbox, &standin)
-                .args(["-O", "json", "signedin"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let keys: Vec<String> = children
-        .into_iter()
-        .map(|c| {
-            let out = c.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            json(&String::from_utf8(out.stdout).unwrap())["AccessKeyId"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let keys = json_key_ids(run_concurrently(
+        (0..8)
+            .map(|_| {
+                let mut cmd = runas(&sandbox, &standin);
+                cmd.args(["-O", "json", "signedin"]);
+                cmd
+            })
+            .collect(),
+    ));
     assert_eq!(standin.renewals(), 1, "{:?}", standin.state());
     assert_eq!(standin.state()["refused"], serde_json::json!([]));
     assert!(keys.iter().all(|k| k == &keys[0]));

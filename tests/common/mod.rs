@@ -615,6 +615,30 @@ pub fn run(cmd: &mut Command, limit: Duration) -> Output {
 
 pub const LIMIT: Duration = Duration::from_secs(60);
 
+/// Runs every command at once (concurrent callers of one cache), each to its end within `LIMIT`.
+pub fn run_concurrently(commands: Vec<Command>) -> Vec<Output> {
+    let running: Vec<_> = commands
+        .into_iter()
+        .map(|mut cmd| std::thread::spawn(move || run(&mut cmd, LIMIT)))
+        .collect();
+    running.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
+/// The `AccessKeyId` of each `-O json` output, every one a success.
+#[track_caller]
+pub fn json_key_ids(outputs: Vec<Output>) -> Vec<String> {
+    outputs
+        .into_iter()
+        .map(|out| {
+            let out = out.ok();
+            json(&out.stdout)["AccessKeyId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
 /// Parses `export NAME='value'` lines by letting a real POSIX shell evaluate them.
 pub fn eval_in_sh(exports: &str, var: &str) -> String {
     let out = Command::new("sh")
