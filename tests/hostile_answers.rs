@@ -375,6 +375,16 @@ fn no_answer_at_all_is_one_line_naming_the_cause() {
         line.contains(&format!("proxy http://127.0.0.1:{}/ refused", proxy.port)),
         "{line}"
     );
+
+    // The same with a CA bundle, for which aws-runas builds the HTTPS client itself: the proxy
+    // must not be lost with it.
+    let [ca, _, _] = private_ca(s.dir.path());
+    cmd.env("AWS_CA_BUNDLE", &ca);
+    let line = common::run(&mut cmd, LIMIT).one_line_error();
+    assert!(
+        line.contains(&format!("proxy http://127.0.0.1:{}/ refused", proxy.port)),
+        "{line}"
+    );
 }
 
 #[test]
