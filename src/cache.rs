@@ -214,13 +214,23 @@ impl Cache {
     /// Cached credentials, which must say when they expire: an entry that doesn't is a miss
     /// rather than credentials used forever.
     pub fn read_credentials(&self, key: &CacheKey) -> Option<Credentials> {
-        let creds: Credentials = self.read(key)?;
+        self.credentials(key, warn_ignored)
+    }
+
+    /// `read_credentials` without a word about a bad entry: for a list drawn on the terminal,
+    /// where a warning would tear the screen. Whatever uses the entry next says it.
+    pub fn peek_credentials(&self, key: &CacheKey) -> Option<Credentials> {
+        self.credentials(key, |_, _| {})
+    }
+
+    fn credentials(&self, key: &CacheKey, warn: fn(&Path, &str)) -> Option<Credentials> {
+        let creds: Credentials = self.read_with(key, warn)?;
         if creds.expiration.is_none() {
-            warn_ignored(&self.path(key, "json"), "it holds no expiration");
+            warn(&self.path(key, "json"), "it holds no expiration");
             return None;
         }
         if let Err(e) = creds.check_charset() {
-            warn_ignored(&self.path(key, "json"), &e);
+            warn(&self.path(key, "json"), &e);
             return None;
         }
         Some(creds)
@@ -228,12 +238,20 @@ impl Cache {
 
     /// A missing file is a miss; an unreadable or corrupt one is a miss with a warning.
     pub fn read<T: for<'de> Deserialize<'de>>(&self, key: &CacheKey) -> Option<T> {
+        self.read_with(key, warn_ignored)
+    }
+
+    fn read_with<T: for<'de> Deserialize<'de>>(
+        &self,
+        key: &CacheKey,
+        warn: fn(&Path, &str),
+    ) -> Option<T> {
         let path = self.path(key, "json");
         let bytes = match read_bounded(&path, MAX_ENTRY_SIZE) {
             Ok(Some(b)) => b,
             Ok(None) => return None,
             Err(e) => {
-                warn_ignored(&path, &e.to_string());
+                warn(&path, &e.to_string());
                 return None;
             }
         };
@@ -243,7 +261,7 @@ impl Cache {
             Err(e) => {
                 // serde's message can quote the file's content, which holds secrets.
                 let at = format!("malformed at line {}, column {}", e.line(), e.column());
-                warn_ignored(&path, &at);
+                warn(&path, &at);
                 None
             }
         }

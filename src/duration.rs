@@ -1,5 +1,6 @@
 //! Durations as people type them (Go's `time.ParseDuration` syntax, which aws-runas v3 users know:
-//! `12h`, `90m`, `1h30m`, `1.5h`) and as we print them back (`1h2m`, `42m`, `15s`).
+//! `12h`, `90m`, `1h30m`, `1.5h`) and as we print them back (`1h2m`, `42m`, `15s`; time left as
+//! the prompt segment shows it, `59m`).
 
 use std::time::Duration;
 
@@ -82,6 +83,19 @@ pub fn human(d: Duration) -> String {
         (_, 0) => format!("{h}h"),
         _ => format!("{h}h{m}m"),
     }
+}
+
+/// Time left as the shells' prompt segment shows it (`__runas_segment` in `shell/`): minutes
+/// rounded up, so `1m` shows until the very end; `None` once nothing is left (the segment says
+/// `expired`).
+pub fn left(d: Duration) -> Option<String> {
+    let minutes = d.as_secs().div_ceil(60);
+    Some(match (minutes, minutes % 60) {
+        (0, _) => return None,
+        (1..=59, _) => format!("{minutes}m"),
+        (_, 0) => format!("{}h", minutes / 60),
+        (_, m) => format!("{}h{m}m", minutes / 60),
+    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use anyhow::Context as _;
 
 use crate::aws::sts::SdkSts;
-use crate::cache::Cache;
+use crate::cache::{Cache, CacheKey};
 use crate::config::{default_profile_name, Overrides, Profiles, Resolved, Root};
 use crate::credentials::Credentials;
 use crate::environment::Environment;
@@ -77,6 +77,34 @@ pub fn resolve(
     Ok(resolved)
 }
 
+/// Names a keyring root's keys in cache keys by what the cache records of them, so that a cache
+/// hit never opens the keyring.
+fn note_keyring_generation(resolved: &mut Resolved, cache: &Cache) {
+    if let Root::Keyring(k) = &mut resolved.root {
+        k.generation = cache
+            .read::<String>(&CacheKey::keyring_generation(&k.profile))
+            .unwrap_or_default();
+    }
+}
+
+/// The cache entry that [`Session::credentials`] would answer `request` for `name` from, known
+/// from files, environment and the cache directory alone: no keyring, network, lock or prompt,
+/// so a list of every profile can show what is cached. `None` where the credentials are not
+/// cached by aws-runas (keys at hand, an `aws login` session's own file); an error where the
+/// profile does not resolve, as `Session::open` would fail for it.
+pub fn cache_key(
+    profiles: &Profiles,
+    name: &str,
+    request: &CredentialRequest,
+    env: &Environment,
+    cache: &Cache,
+) -> anyhow::Result<Option<CacheKey>> {
+    let mut resolved = resolve(profiles, name, request, env)?;
+    note_keyring_generation(&mut resolved, cache);
+    let key = sources::chain(&resolved, request.session_only)?.cache_key();
+    Ok(key)
+}
+
 /// A profile resolved against files and environment, with the cache it uses.
 pub struct Session {
     pub profiles: Profiles,
@@ -94,11 +122,7 @@ impl Session {
         let profiles = Profiles::load(&env)?;
         let mut resolved = resolve(&profiles, &name, request, &env)?;
         let cache = Cache::from_env(&env)?;
-        if let Root::Keyring(k) = &mut resolved.root {
-            k.generation = cache
-                .read::<String>(&crate::cache::CacheKey::keyring_generation(&k.profile))
-                .unwrap_or_default();
-        }
+        note_keyring_generation(&mut resolved, &cache);
         Ok(Self {
             profiles,
             resolved,

@@ -1,7 +1,8 @@
 //! The person in front of the machine: the controlling terminal, opened directly (prompts must
 //! reach the person even when stdin and stdout are pipes — `eval "$(…)"`, credential_process —
 //! and must fail at once where there is no terminal at all), the spinner shown while waiting on
-//! them, and their browser: `$BROWSER`, else the platform's opener.
+//! them, raw mode for those that read keys one by one, and their browser: `$BROWSER`, else the
+//! platform's opener.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
@@ -18,6 +19,25 @@ fn open() -> io::Result<(File, File)> {
     let input = OpenOptions::new().read(true).write(true).open("CONIN$")?;
     let output = OpenOptions::new().write(true).open("CONOUT$")?;
     Ok((input, output))
+}
+
+/// Raw mode for as long as this lives (an SSM shell, the picker); restored when dropped, which
+/// also happens while a panic unwinds and when a signal ends the holder's loop: a shell left in
+/// raw mode is unusable.
+pub struct RawMode;
+
+impl RawMode {
+    pub fn enable() -> anyhow::Result<Self> {
+        crossterm::terminal::enable_raw_mode()
+            .map_err(|e| anyhow::anyhow!("cannot put the terminal in raw mode: {e}"))?;
+        Ok(Self)
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        let _ = crossterm::terminal::disable_raw_mode();
+    }
 }
 
 /// Whether there is a terminal to ask on (a controlling terminal, or a console on Windows).

@@ -1,7 +1,7 @@
 //! End-to-end: profile-name completion in real bash, through the committed completion script
 //! and the `runas` snippet, with profile names that are shell code. Completion must offer them
 //! as text and run nothing; a profile named like a subcommand is offered where it means the
-//! profile.
+//! profile; profiles `sso profiles` generated are offered in bash, fish and zsh.
 
 mod common;
 
@@ -109,4 +109,84 @@ fn a_profile_named_like_a_subcommand_is_offered_where_it_means_the_profile() {
         complete(&s, use_setup, "__runas_complete", &["runas", "use", "ss"]),
         ["sso"]
     );
+}
+
+/// A config with a block of profiles as `aws-runas sso profiles` writes it (tests/sso_profiles.rs
+/// checks the command writes this), in which `Data.Analyst` is the only name starting `Da`.
+fn with_generated_block() -> Sandbox {
+    let config = format!(
+        "{CONFIG}\n\
+         # BEGIN aws-runas sso profiles corp (generated: edits here are replaced)\n\
+         [profile Data.Analyst]\n\
+         sso_session = corp\n\
+         sso_account_id = 111111111111\n\
+         sso_role_name = Analyst\n\
+         # END aws-runas sso profiles corp\n"
+    );
+    Sandbox::with_files(&config, CREDENTIALS)
+}
+
+#[test]
+fn profiles_of_a_generated_block_are_offered_in_bash_fish_and_zsh() {
+    let s = with_generated_block();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let bin_dir = runas_bin().parent().unwrap().display().to_string();
+
+    let script = format!("source '{root}/completions/aws-runas.bash'");
+    let first = complete(
+        &s,
+        &script,
+        "_aws_runas_with_profiles",
+        &["aws-runas", "Da"],
+    );
+    assert_eq!(first, ["Data.Analyst"]);
+    let setup = "eval \"$(aws-runas init bash)\"";
+    let used = complete(&s, setup, "__runas_complete", &["runas", "use", "Da"]);
+    assert_eq!(used, ["Data.Analyst"]);
+
+    let fish = run(
+        s.command("fish").args([
+            "--no-config",
+            "-c",
+            &format!(
+                "set -gx PATH '{bin_dir}' $PATH\naws-runas init fish | source\nsource '{root}/completions/aws-runas.fish'\ncomplete -C 'runas use Da'\necho ---\ncomplete -C 'aws-runas Da'"
+            ),
+        ]),
+        LIMIT,
+    )
+    .ok();
+    assert_eq!(fish.stdout, "Data.Analyst\n---\nData.Analyst\tprofile\n");
+
+    // zsh completes only in an interactive shell: one under tmux.
+    let dir = s.dir.path();
+    std::fs::write(
+        dir.join(".zshrc"),
+        format!(
+            "fpath=('{root}/completions' $fpath)\nautoload -Uz compinit && compinit -u\neval \"$(aws-runas init zsh)\"\nPS1='$ '\n"
+        ),
+    )
+    .unwrap();
+    let mut start = String::new();
+    for (k, v) in s.env() {
+        let v = if k == "PATH" {
+            format!("{bin_dir}:{v}")
+        } else {
+            v
+        };
+        start.push_str(&format!("export {k}='{}'\n", v.replace('\'', r"'\''")));
+    }
+    start.push_str(&format!(
+        "export TERM=xterm-256color ZDOTDIR='{}'\nexec zsh -i\n",
+        dir.display()
+    ));
+    std::fs::write(dir.join("start.sh"), start).unwrap();
+    let tmux = common::tmux::Tmux::start(dir, &format!("sh '{}/start.sh'", dir.display()));
+    let wait = std::time::Duration::from_secs(30);
+    tmux.wait_for("the first prompt", wait, |screen| screen.contains("$ "));
+    for line in ["runas use Da", "aws-runas Da"] {
+        tmux.send_keys(&[line, "Tab"]);
+        let done = line.replace("Da", "Data.Analyst");
+        tmux.wait_for(&done, wait, |screen| screen.contains(&done));
+        tmux.send_keys(&["C-u"]);
+    }
 }

@@ -1,9 +1,11 @@
 //! `aws-runas pick` and `runas pick` in real interactive shells under tmux, against moto: the
-//! list narrows as one types, Enter uses the profile, Esc leaves the shell alone, and the
-//! terminal is usable afterwards.
+//! list narrows as one types, shows the time cached credentials have left, Enter uses the
+//! profile, Esc leaves the shell alone, and the terminal is usable afterwards, a signal's end
+//! included.
 
 mod common;
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::tmux::Tmux;
@@ -120,13 +122,10 @@ fn picks(kind: Kind) {
         screen.contains("pick> cha")
     });
     tmux.send_keys(&["Escape"]);
+    // Typed with the Escape, the line would read as Alt-keys to the picker.
+    tmux.wait_for("the list gone", WAIT, |screen| !screen.contains("pick> "));
     tmux.type_line("echo \"P2=x$AWSRUNAS_PROFILE\"");
     assert_eq!(wait_printed(&tmux, "P2"), "xdev");
-    let screen = tmux.screen();
-    assert!(
-        !screen.contains("pick> "),
-        "the list stayed drawn:\n{screen}"
-    );
 
     // The terminal is back in cooked mode with echo.
     let stty = if kind == Kind::Fish {
@@ -198,4 +197,97 @@ fn first_paint_with_2000_profiles() {
     tmux.wait_for("the name on stdout", WAIT, |screen| {
         screen.lines().any(|l| l.trim() == "p1999")
     });
+}
+
+/// The screen line listing `name`, without the selection marker.
+fn row<'a>(screen: &'a str, name: &str) -> &'a str {
+    screen
+        .lines()
+        .map(|l| l.trim_start_matches(['>', ' ']))
+        .find(|l| l.trim_end() == name || l.starts_with(&format!("{name}  ")))
+        .unwrap_or_else(|| panic!("no row for {name}:\n{screen}"))
+}
+
+#[test]
+fn cached_profiles_show_their_time_left() {
+    let config = format!(
+        "{CONFIG}\n[profile broken]\nrole_arn = arn:aws:iam::123456789012:role/broken\nsource_profile = nowhere\n"
+    );
+    let s = Sandbox::with_files(&config, CREDENTIALS);
+    run(s.runas().args(["-O", "json", "dev"]), LIMIT).ok();
+    let tmux = start(Kind::Bash, &s);
+    tmux.type_line("aws-runas pick");
+    let screen = tmux.wait_for("the list", WAIT, |screen| screen.contains("5/5 pick> "));
+    let dev = row(&screen, "dev");
+    assert!(
+        dev == "dev  1h left  arn:aws:iam::123456789012:role/dev"
+            || dev == "dev  59m left  arn:aws:iam::123456789012:role/dev",
+        "{screen}"
+    );
+    // chain sits on dev's credentials but has none of its own cached; broken cannot resolve.
+    assert_eq!(
+        row(&screen, "chain"),
+        "chain  arn:aws:iam::123456789012:role/chain",
+        "{screen}"
+    );
+    assert_eq!(
+        row(&screen, "broken"),
+        "broken  arn:aws:iam::123456789012:role/broken",
+        "{screen}"
+    );
+    assert_eq!(row(&screen, "alice"), "alice", "{screen}");
+    tmux.send_keys(&["Escape"]);
+    // Typed with the Escape, the line would read as Alt-keys to the picker.
+    tmux.wait_for("the list gone", WAIT, |screen| !screen.contains("pick> "));
+    tmux.type_line("echo \"P=x$?\"");
+    assert_eq!(wait_printed(&tmux, "P"), "x1");
+}
+
+/// Each signal ends an open picker with the terminal put back: the list cleared, cooked mode
+/// with echo, exit status 128 + the signal. The picker runs under a plain `sh`, which (unlike
+/// an interactive shell) restores no terminal mode after its jobs: what `stty` shows there is
+/// what the picker left.
+#[test]
+fn signals_end_the_picker_with_the_terminal_put_back() {
+    let s = Sandbox::new();
+    let dir = s.dir.path();
+    std::fs::write(
+        dir.join("pick-then-stty.sh"),
+        "sh -c 'echo $$ > pick.pid; exec aws-runas pick'\n\
+         echo \"RC=$?\"\n\
+         echo \"ST=$(stty -a | tr ' ' '\\n' | grep -cx -e icanon -e echo)\"\n",
+    )
+    .unwrap();
+    let tmux = start(Kind::Bash, &s);
+    tmux.type_line(&format!("cd '{}'", dir.display()));
+    for (signal, number) in [("TERM", 15), ("HUP", 1), ("INT", 2)] {
+        let _ = std::fs::remove_file(dir.join("pick.pid"));
+        tmux.send_keys(&["C-l"]);
+        tmux.type_line("sh pick-then-stty.sh");
+        tmux.wait_for("the list", WAIT, |screen| screen.contains("4/4 pick> "));
+        let pid = std::fs::read_to_string(dir.join("pick.pid")).unwrap();
+        assert!(Command::new("kill")
+            .args([&format!("-{signal}"), pid.trim()])
+            .status()
+            .unwrap()
+            .success());
+        assert_eq!(
+            wait_printed(&tmux, "ST"),
+            "2",
+            "{signal} left the terminal raw"
+        );
+        let screen = tmux.screen();
+        assert_eq!(
+            printed(&screen, "RC"),
+            Some((128 + number).to_string()),
+            "{screen}"
+        );
+        assert!(
+            !screen.contains("pick> ") && !screen.contains("role/dev"),
+            "the list stayed drawn after {signal}:\n{screen}"
+        );
+        // The interactive shell is back and echoes what is typed.
+        tmux.type_line(&format!("echo \"AFTER=x{signal}\""));
+        assert_eq!(wait_printed(&tmux, "AFTER"), format!("x{signal}"));
+    }
 }

@@ -282,23 +282,6 @@ fn write_out(out: &mut impl Write, bytes: &[u8]) -> anyhow::Result<()> {
         .context("cannot write the session's output")
 }
 
-/// Raw mode for the life of a shell session; restored when dropped, which also happens
-/// while a panic unwinds.
-struct RawMode;
-
-impl RawMode {
-    fn enable() -> anyhow::Result<Self> {
-        crossterm::terminal::enable_raw_mode().context("cannot put the terminal in raw mode")?;
-        Ok(Self)
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        let _ = crossterm::terminal::disable_raw_mode();
-    }
-}
-
 fn terminal_size() -> Size {
     // AWS's client falls back to 300x100 when the size is unknown.
     let (cols, rows) = crossterm::terminal::size().unwrap_or((300, 100));
@@ -310,7 +293,7 @@ async fn shell(mut channel: Channel, started: &Started) -> anyhow::Result<ExitCo
     channel.interrupts_are_the_remotes();
     let interactive = std::io::stdin().is_terminal();
     let raw = if interactive {
-        Some(RawMode::enable()?)
+        Some(crate::tty::RawMode::enable()?)
     } else {
         None
     };
