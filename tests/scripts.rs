@@ -326,6 +326,19 @@ fn wait_output(child: std::process::Child, limit: Duration) -> String {
     }
 }
 
+/// Where cargo and rustup live, for a benchmark that builds a baseline program while HOME is a
+/// throwaway one.
+fn rust_toolchain_homes() -> Vec<(&'static str, std::path::PathBuf)> {
+    let home = std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+    [("RUSTUP_HOME", ".rustup"), ("CARGO_HOME", ".cargo")]
+        .into_iter()
+        .map(|(name, default)| {
+            let dir = std::env::var_os(name).map_or_else(|| home.join(default), Into::into);
+            (name, dir)
+        })
+        .collect()
+}
+
 /// Runs `bench/NAME` in smoke mode (a few runs, its own checks still made) on the debug build,
 /// alone (see `machine_to_ourselves`).
 fn bench_smoke(name: &str) -> String {
@@ -336,6 +349,7 @@ fn bench_smoke(name: &str) -> String {
         .env_clear()
         .env("PATH", path_with_venv())
         .env("HOME", std::env::temp_dir())
+        .envs(rust_toolchain_homes())
         .env("BENCH_SMOKE", "1")
         .stdin(Stdio::null());
     let out = run(&mut cmd, Duration::from_secs(300));
@@ -365,6 +379,10 @@ fn bench_core_runs_and_checks_one_sts_call_per_cold_burst() {
         out.contains("STS calls in 2 runs of 16 cold callers: 2 GetSessionToken, 2 AssumeRole"),
         "{out}"
     );
+    // Start-up beside a hello-world built in the run; a smoke run builds no commit from clean.
+    for row in ["hello-world", "now: --version", "now: cache hit"] {
+        assert!(out.contains(row), "{row}: {out}");
+    }
 }
 
 #[test]
