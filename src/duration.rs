@@ -90,12 +90,7 @@ pub fn human(d: Duration) -> String {
 /// `expired`).
 pub fn left(d: Duration) -> Option<String> {
     let minutes = d.as_secs().div_ceil(60);
-    Some(match (minutes, minutes % 60) {
-        (0, _) => return None,
-        (1..=59, _) => format!("{minutes}m"),
-        (_, 0) => format!("{}h", minutes / 60),
-        (_, m) => format!("{}h{m}m", minutes / 60),
-    })
+    (minutes > 0).then(|| human(Duration::from_secs(minutes * 60)))
 }
 
 #[cfg(test)]

@@ -8,14 +8,15 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::time::Duration;
 
+/// The terminal's input and output, whatever stdin and stdout are.
 #[cfg(unix)]
-fn open() -> io::Result<(File, File)> {
+pub fn open() -> io::Result<(File, File)> {
     let tty = OpenOptions::new().read(true).write(true).open("/dev/tty")?;
     Ok((tty.try_clone()?, tty))
 }
 
 #[cfg(windows)]
-fn open() -> io::Result<(File, File)> {
+pub fn open() -> io::Result<(File, File)> {
     let input = OpenOptions::new().read(true).write(true).open("CONIN$")?;
     let output = OpenOptions::new().write(true).open("CONOUT$")?;
     Ok((input, output))

@@ -6,7 +6,7 @@
 //! typing the name. The terminal is put back however it ends, signals included.
 
 use std::cell::OnceCell;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -35,7 +35,7 @@ struct Entry {
 }
 
 pub fn run(options: &Options) -> anyhow::Result<ExitCode> {
-    let Ok(tty) = open_tty() else {
+    let Ok((_, tty)) = crate::tty::open() else {
         eprintln!("aws-runas: pick needs a terminal to draw the list on");
         return Ok(ExitCode::from(2));
     };
@@ -64,16 +64,6 @@ pub fn run(options: &Options) -> anyhow::Result<ExitCode> {
         }
         None => Ok(ExitCode::FAILURE),
     }
-}
-
-#[cfg(unix)]
-fn open_tty() -> io::Result<File> {
-    OpenOptions::new().read(true).write(true).open("/dev/tty")
-}
-
-#[cfg(windows)]
-fn open_tty() -> io::Result<File> {
-    OpenOptions::new().write(true).open("CONOUT$")
 }
 
 /// The role ARN, or the Identity Center account and role, from the profile's own settings.
