@@ -1,5 +1,8 @@
 //! aws-runas: AWS credentials for the role you need, in the shell you are typing in.
 
+// On Linux with glibc the process starts in `start`, without the runtime's stack-guard probe.
+#![cfg_attr(all(target_os = "linux", target_env = "gnu", not(test)), no_main)]
+
 mod aws;
 mod cache;
 mod cli;
@@ -27,6 +30,8 @@ mod shown;
 mod sources;
 mod ssm;
 mod sso;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod start;
 mod tls;
 mod tty;
 
@@ -34,7 +39,21 @@ use std::process::ExitCode;
 
 use clap::error::ErrorKind;
 
+#[cfg(all(target_os = "linux", target_env = "gnu", not(test)))]
+#[unsafe(no_mangle)]
+extern "C" fn main(
+    _argc: std::ffi::c_int,
+    _argv: *const *const std::ffi::c_char,
+) -> std::ffi::c_int {
+    start::run_process(run)
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu", not(test))))]
 fn main() -> ExitCode {
+    run()
+}
+
+fn run() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let result = match commands::internal(&args) {
         Some(result) => result,

@@ -569,3 +569,40 @@ fn sts_errors_name_the_profile() {
         "{err}"
     );
 }
+
+/// A parent may start us with stdout and stderr closed (a daemon, `>&-`): the files a run opens
+/// (config, lock, cache entry, the credentials file for `-c`) must never take their place and
+/// receive the credentials printed for the caller.
+#[test]
+fn closed_standard_streams_never_let_output_into_files() {
+    let s = Sandbox::new();
+    let out = run(
+        s.command("sh").args([
+            "-c",
+            r#""$0" -c -O json dev >&- 2>&-; echo "exit $?""#,
+            &runas_bin().display().to_string(),
+        ]),
+        LIMIT,
+    )
+    .ok();
+    assert_eq!(out.stdout.trim(), "exit 0", "{}", out.stderr);
+
+    let mut files = s.cache_files();
+    files.extend([s.credentials_file(), s.config_file()]);
+    for file in files.iter().filter(|f| f.is_file()) {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        assert!(
+            !text.contains("\"Version\""),
+            "printed credentials landed in {}:\n{text}",
+            file.display()
+        );
+    }
+    let hit = run(s.runas().args(["-O", "json", "dev"]), LIMIT).ok();
+    assert!(
+        json(&hit.stdout)["AccessKeyId"].is_string(),
+        "{}",
+        hit.stdout
+    );
+    let credentials = std::fs::read_to_string(s.credentials_file()).unwrap();
+    assert!(credentials.contains("[dev-awsrunas]"), "{credentials}");
+}
