@@ -2,8 +2,9 @@
 # Cache-hit cost beside a bare process spawn, and 16 concurrent cold callers beside one, in one
 # run (ratios, not absolute times). Checks, from moto's request recorder, that every cold run
 # of 16 callers made one STS call of each kind between them, and fails if not.
-# Then start-up beside a Rust hello-world built in the same run: `--version` and a cache hit,
-# median wall time and minor page faults, interleaved (bench/startup.py). In a full run, the
+# Then start-up beside a Rust hello-world built in the same run (and the same hello-world started
+# without Rust's runtime start, as aws-runas is on Linux with glibc): `--version` and a cache
+# hit, median wall time and minor page faults, interleaved (bench/startup.py). In a full run, the
 # tree and BENCH_BEFORE (default: the commit before the lean-binary work) are each built from
 # clean first, one after the other (release build time, binary size, crates compiled), and
 # their binaries measured side by side; BENCH_BUILDS=0 skips the builds and measures the binary
@@ -65,8 +66,20 @@ hello_dir="${bench_dir}/hello"
 mkdir -p "${hello_dir}/src"
 printf '[package]\nname = "hello"\nversion = "0.1.0"\nedition = "2021"\n' >"${hello_dir}/Cargo.toml"
 printf 'fn main() {\n    println!("Hello, world!");\n}\n' >"${hello_dir}/src/main.rs"
+# The same without Rust's runtime start (its stack-guard probe), as aws-runas starts on Linux
+# with glibc: how much of the gap to the hello-world that start alone makes up.
+mkdir -p "${hello_dir}/src/bin"
+cat >"${hello_dir}/src/bin/lean.rs" <<'RS'
+#![no_main]
+#[unsafe(no_mangle)]
+extern "C" fn main() -> i32 {
+    println!("Hello, world!");
+    std::process::exit(0)
+}
+RS
 (cd "${hello_dir}" && CARGO_TARGET_DIR="${hello_dir}/target" cargo build --release --quiet)
 hello="${hello_dir}/target/release/hello"
+lean_hello="${hello_dir}/target/release/lean"
 
 # clean_build LABEL SOURCE_DIR: a release build from an empty target directory, timed after
 # the sources are fetched (downloads are not the build); sets built_bin and writes
@@ -95,7 +108,7 @@ if [[ "${builds}" == 1 ]]; then
 fi
 
 # Each binary answers from a cache it warmed itself: the two commits need not share a format.
-spec=("hello=${hello}")
+spec=("hello=${hello}" "lean hello=${lean_hello}")
 for label in "${labels[@]}"; do
 	b="${bin}"
 	[[ "${label}" == before ]] && b="${before_bin}"
@@ -114,6 +127,9 @@ import json, sys
 data = json.load(open(sys.argv[1]))
 hello = data["hello"]
 print("%-34s %10.3f %12s %8s %14d" % ("hello-world", hello["median_ms"], "", "", hello["minor_faults"]))
+lean = data["lean hello"]
+print("%-34s %10.3f %12.3f %8.2f %14d" % ("hello-world, no runtime start", lean["median_ms"],
+      hello["median_ms"], lean["median_ms"] / hello["median_ms"], lean["minor_faults"]))
 for label in sys.argv[2:]:
     for what in ("--version", "cache hit"):
         row = data["%s %s" % (label, what)]

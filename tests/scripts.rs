@@ -380,7 +380,12 @@ fn bench_core_runs_and_checks_one_sts_call_per_cold_burst() {
         "{out}"
     );
     // Start-up beside a hello-world built in the run; a smoke run builds no commit from clean.
-    for row in ["hello-world", "now: --version", "now: cache hit"] {
+    for row in [
+        "hello-world",
+        "hello-world, no runtime start",
+        "now: --version",
+        "now: cache hit",
+    ] {
         assert!(out.contains(row), "{row}: {out}");
     }
 }
