@@ -606,3 +606,32 @@ fn closed_standard_streams_never_let_output_into_files() {
     let credentials = std::fs::read_to_string(s.credentials_file()).unwrap();
     assert!(credentials.contains("[dev-awsrunas]"), "{credentials}");
 }
+
+/// A reader that goes away (`aws-runas -O json dev | head -c0`, a credential_process caller
+/// that timed out) must not kill the process with SIGPIPE: the write fails, the run ends with an
+/// exit code of its own, and nothing panics.
+#[cfg(unix)]
+#[test]
+fn a_reader_that_went_away_is_no_sigpipe_death() {
+    use std::os::unix::process::ExitStatusExt;
+    let s = Sandbox::new();
+    exports(&s, &["dev"]);
+    for args in [
+        &["-O", "json", "dev"][..],
+        &["--version"],
+        &["completions", "zsh"],
+    ] {
+        let (ours, reader) = std::os::unix::net::UnixStream::pair().unwrap();
+        drop(reader);
+        let out = s
+            .runas()
+            .args(args)
+            .stdout(Stdio::from(std::os::fd::OwnedFd::from(ours)))
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.signal(), None, "{args:?}: {:?}", out.status);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
