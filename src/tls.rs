@@ -99,8 +99,8 @@ fn native_roots() -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// A rustls client configuration with the same roots as [`ureq_config`] and the SDK's
-/// provider (aws-lc-rs): for connections no SDK client makes, the SSM data channel's.
+/// A rustls client configuration with the same roots as [`ureq_config`] and the provider of
+/// our SDK clients (ring): for connections no SDK client makes, the SSM data channel's.
 pub fn rustls_client_config(
     bundle: Option<&Bundle>,
 ) -> Result<Arc<rustls::ClientConfig>, BundleError> {
@@ -125,10 +125,10 @@ pub fn rustls_client_config(
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
+        rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .expect("aws-lc-rs supports the default protocol versions")
+    .expect("ring supports the default protocol versions")
     .with_root_certificates(roots)
     .with_no_client_auth();
     Ok(Arc::new(config))
@@ -153,7 +153,7 @@ pub fn ureq_config(bundle: Option<&Bundle>) -> Result<ureq::tls::TlsConfig, Bund
     Ok(ureq::tls::TlsConfig::builder()
         .provider(ureq::tls::TlsProvider::Rustls)
         .root_certs(roots)
-        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .build())
 }
 
@@ -210,17 +210,13 @@ pub fn untrusted_hint(host: &str) -> String {
     format!("the certificate of {host} is not signed by a CA this machine trusts: if it uses a private CA, set {BUNDLE_VARIABLE} (or ca_bundle in the profile) to that CA's PEM file")
 }
 
-/// For the SDK clients: an HTTPS client that also trusts the bundle (the SDK trusts the system
-/// store by itself); `None` without a bundle, leaving the SDK's default.
+/// For the SDK clients: an HTTPS client trusting the system's store (as the SDK's own default
+/// does) and the bundle.
 pub fn sdk_http_client(
-    bundle: Option<&Bundle>,
-) -> Result<Option<aws_sdk_sts::config::SharedHttpClient>, BundleError> {
+    bundle: &Bundle,
+) -> Result<aws_sdk_sts::config::SharedHttpClient, BundleError> {
     use aws_smithy_http_client::tls;
-    let Some(bundle) = bundle else {
-        return Ok(None);
-    };
-    let pem = bundle.pem()?;
-    let store = tls::TrustStore::default().with_pem_certificate(pem);
+    let store = tls::TrustStore::default().with_pem_certificate(bundle.pem()?);
     let context = tls::TlsContext::builder()
         .with_trust_store(store)
         .build()
@@ -229,26 +225,34 @@ pub fn sdk_http_client(
             from: bundle.from.clone(),
             reason: e.to_string(),
         })?;
-    // Built as the SDK builds its default client, proxy from the environment included: a
-    // client of our own must not lose HTTPS_PROXY because a CA bundle is set.
-    Ok(Some(
-        aws_smithy_http_client::Builder::new().build_with_connector_fn(
-            move |settings, components| {
-                let mut connector = aws_smithy_http_client::ConnectorBuilder::default()
-                    .tls_provider(tls::Provider::Rustls(
-                        tls::rustls_provider::CryptoMode::AwsLc,
-                    ))
-                    .tls_context(context.clone());
-                connector.set_connector_settings(settings.cloned());
-                if let Some(components) = components {
-                    connector.set_sleep_impl(components.sleep_impl());
-                }
-                connector
-                    .set_proxy_config(Some(aws_smithy_http_client::proxy::ProxyConfig::from_env()));
-                connector.build()
-            },
-        ),
-    ))
+    Ok(sdk_https_client(Some(context)))
+}
+
+/// For the SDK clients: an HTTPS client trusting the system's store, as the SDK's own default.
+pub fn sdk_default_http_client() -> aws_sdk_sts::config::SharedHttpClient {
+    sdk_https_client(None)
+}
+
+/// Built as the SDK builds its default client (which we do not compile: it is tied to aws-lc),
+/// proxy from the environment included.
+fn sdk_https_client(
+    context: Option<aws_smithy_http_client::tls::TlsContext>,
+) -> aws_sdk_sts::config::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut connector = aws_smithy_http_client::ConnectorBuilder::default().tls_provider(
+            tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring),
+        );
+        if let Some(context) = &context {
+            connector = connector.tls_context(context.clone());
+        }
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(aws_smithy_http_client::proxy::ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 #[cfg(test)]

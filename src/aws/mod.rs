@@ -51,34 +51,36 @@ pub fn retries() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(ATTEMPTS)
 }
 
-/// The SDK trusts the system's store on its own, not a CA bundle: with one, an HTTPS client
-/// that trusts it too. An unusable bundle is said once and the SDK's default used.
+/// The HTTPS client of every SDK client: the system's store, plus the CA bundle when one is
+/// named. An unusable bundle is said once and the client without it used.
 ///
 /// One client per bundle file (and version of it) for the life of the process: each holds its
 /// pool of connections, and reading and parsing a bundle for every call would cost a handshake
 /// each time too. Only called as a client is built, so the cache-hit path never gets here.
-pub fn ca_http_client(
-    bundle: Option<&crate::tls::Bundle>,
-) -> Option<aws_sdk_sts::config::SharedHttpClient> {
+pub fn https_client(bundle: Option<&crate::tls::Bundle>) -> aws_sdk_sts::config::SharedHttpClient {
     type Clients =
-        HashMap<(PathBuf, Option<SystemTime>), Option<aws_sdk_sts::config::SharedHttpClient>>;
+        HashMap<Option<(PathBuf, Option<SystemTime>)>, aws_sdk_sts::config::SharedHttpClient>;
     static CLIENTS: OnceLock<Mutex<Clients>> = OnceLock::new();
-    let bundle = bundle?;
     // A bundle replaced while `serve` runs is read again.
-    let modified = std::fs::metadata(&bundle.path)
-        .and_then(|m| m.modified())
-        .ok();
+    let key = bundle.map(|bundle| {
+        let modified = std::fs::metadata(&bundle.path)
+            .and_then(|m| m.modified())
+            .ok();
+        (bundle.path.clone(), modified)
+    });
     let mut clients = CLIENTS
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     clients
-        .entry((bundle.path.clone(), modified))
-        .or_insert_with(|| {
-            crate::tls::sdk_http_client(Some(bundle))
-                .inspect_err(|e| tracing::warn!("{e}"))
-                .ok()
-                .flatten()
+        .entry(key)
+        .or_insert_with(|| match bundle.map(crate::tls::sdk_http_client) {
+            Some(Ok(client)) => client,
+            Some(Err(e)) => {
+                tracing::warn!("{e}");
+                crate::tls::sdk_default_http_client()
+            }
+            None => crate::tls::sdk_default_http_client(),
         })
         .clone()
 }
@@ -132,9 +134,7 @@ macro_rules! configured {
         let endpoint: Option<&str> = $endpoint;
         config.set_endpoint_url(endpoint.map(str::to_owned));
         let bundle: Option<&$crate::tls::Bundle> = $bundle;
-        if let Some(http) = $crate::aws::ca_http_client(bundle) {
-            config = config.http_client(http);
-        }
+        config = config.http_client($crate::aws::https_client(bundle));
         #[cfg(test)]
         if let Some(http) = $crate::aws::canned::network() {
             config = config

@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, bail};
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use jiff::Timestamp;
+use ring::rand::SystemRandom;
+use ring::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
 use serde_json::{json, Map, Value};
 
 use super::{Context, Source};
@@ -329,17 +329,50 @@ fn dpop_key(pem: &str) -> Result<EcdsaKeyPair, &'static str> {
     let der = STANDARD
         .decode(body.as_bytes())
         .map_err(|_| "dpopKey is no PEM")?;
-    EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, &der)
-        .or_else(|_| EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der))
+    let rng = SystemRandom::new();
+    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der, &rng)
+        .or_else(|_| {
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &sec1_in_pkcs8(&der), &rng)
+        })
         .map_err(|_| "dpopKey is no P-256 private key")
 }
 
+/// A SEC 1 `ECPrivateKey` (what `aws login` writes) wrapped as the PKCS #8 `PrivateKeyInfo` of a
+/// P-256 key (RFC 5915 section 1, RFC 5208), the one form ring reads.
+fn sec1_in_pkcs8(sec1: &[u8]) -> Vec<u8> {
+    /// The version (0) and the algorithm: id-ecPublicKey on prime256v1.
+    const P256_HEADER: &[u8] = &[
+        0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+        0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
+    ];
+    let mut key = vec![0x04];
+    der_length(&mut key, sec1.len());
+    key.extend_from_slice(sec1);
+    let mut info = vec![0x30];
+    der_length(&mut info, P256_HEADER.len() + key.len());
+    info.extend_from_slice(P256_HEADER);
+    info.extend_from_slice(&key);
+    info
+}
+
+/// A DER length: short form below 128, else its big-endian bytes after their count.
+fn der_length(out: &mut Vec<u8>, length: usize) {
+    if length < 0x80 {
+        out.push(length as u8);
+        return;
+    }
+    let bytes = length.to_be_bytes();
+    let significant = &bytes[bytes.iter().take_while(|b| **b == 0).count()..];
+    out.push(0x80 | significant.len() as u8);
+    out.extend_from_slice(significant);
+}
+
 /// A DPoP proof (RFC 9449) for a POST to `url`, as botocore's `_build_dpop_header` makes it.
-fn dpop_proof(key: &EcdsaKeyPair, url: &str) -> Result<String, aws_lc_rs::error::Unspecified> {
+fn dpop_proof(key: &EcdsaKeyPair, url: &str) -> Result<String, ring::error::Unspecified> {
     let point = key.public_key().as_ref();
     // An uncompressed point: 0x04, then x and y.
     if point.len() != 65 {
-        return Err(aws_lc_rs::error::Unspecified);
+        return Err(ring::error::Unspecified);
     }
     let header = json!({
         "typ": "dpop+jwt",
@@ -375,7 +408,7 @@ mod tests {
 
     #[test]
     fn proof_verifies_with_its_own_jwk() {
-        use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
+        use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
         let doc =
             EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
                 .unwrap();
@@ -402,6 +435,33 @@ mod tests {
         UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point)
             .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
             .unwrap();
+    }
+
+    #[test]
+    fn sec1_key_wrapped_as_pkcs8_is_the_pkcs8_it_came_from() {
+        let doc =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .unwrap();
+        let pkcs8 = doc.as_ref();
+        // The ECPrivateKey is the last field: an OCTET STRING after the 24-byte header.
+        let at = 2 + usize::from(pkcs8[1] == 0x81) + 24;
+        assert_eq!(pkcs8[at], 0x04);
+        let sec1 = &pkcs8[at + 2..];
+        assert_eq!(usize::from(pkcs8[at + 1]), sec1.len());
+        assert_eq!(sec1_in_pkcs8(sec1), pkcs8);
+    }
+
+    #[test]
+    fn der_lengths() {
+        for (length, expected) in [
+            (0x7f, &[0x7f][..]),
+            (0x80, &[0x81, 0x80]),
+            (0x100, &[0x82, 0x01, 0x00]),
+        ] {
+            let mut out = Vec::new();
+            der_length(&mut out, length);
+            assert_eq!(out, expected, "{length}");
+        }
     }
 
     #[test]
