@@ -413,6 +413,31 @@ fn a_certificate_nobody_vouches_for_is_one_line_with_the_fix() {
     );
 }
 
+/// The SDK clients are ours now (ring, not the SDK's default client): like the SDK's own, they
+/// trust the system's store, where a company installs its CA, with no AWS_CA_BUNDLE at all.
+/// rustls-native-certs reads SSL_CERT_FILE as that store.
+#[test]
+fn a_ca_in_the_system_store_is_trusted_without_a_bundle() {
+    let s = Sandbox::new();
+    let [ca, cert, key] = private_ca(s.dir.path());
+    let moto_port: u16 = s.moto.url().rsplit(':').next().unwrap().parse().unwrap();
+    let front = TlsProxy::start(&cert, &key, moto_port);
+    let mut cmd = s.runas();
+    cmd.env(
+        "AWS_ENDPOINT_URL_STS",
+        format!("https://127.0.0.1:{}", front.port),
+    )
+    .env("SSL_CERT_FILE", &ca)
+    .env_remove("AWS_CA_BUNDLE")
+    .args(["-O", "json", "dev"]);
+    let out = common::run(&mut cmd, LIMIT).ok();
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        json["AccessKeyId"].as_str().is_some_and(|k| !k.is_empty()),
+        "{json}"
+    );
+}
+
 const SSO_CONFIG: &str = "[sso-session corp]\n\
 sso_start_url = https://corp.awsapps.com/start\n\
 sso_region = eu-west-1\n\
