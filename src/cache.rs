@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::credentials::Credentials;
 use crate::environment::Environment;
@@ -63,15 +62,8 @@ pub struct CacheKey {
 }
 
 fn digest(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-        h.update([0]);
-    }
-    h.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let separated: Vec<&[u8]> = parts.iter().flat_map(|p| [p.as_bytes(), &[0]]).collect();
+    crate::digest::hex(&crate::digest::sha256_parts(&separated)[..8])
 }
 
 /// Profile names and ARNs may hold any character; file names may not.

@@ -48,17 +48,13 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
 /// A random token, hex-encoded: 256 bits from the OS.
 pub fn random_token() -> anyhow::Result<String> {
-    Ok(hex(&random_bytes()?))
+    Ok(crate::digest::hex(&random_bytes()?))
 }
 
 pub fn random_bytes() -> anyhow::Result<[u8; 32]> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
     Ok(bytes)
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Compares secrets without revealing, through timing, how much of a guess was right.

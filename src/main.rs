@@ -11,6 +11,7 @@ mod config;
 mod context;
 mod credentials;
 mod credentials_file;
+mod digest;
 mod duration;
 mod environment;
 mod http_server;

@@ -326,7 +326,6 @@ fn login_session(
     env: &Environment,
     session: &str,
 ) -> Result<LoginSessionSettings, ConfigError> {
-    use sha2::Digest as _;
     if session.is_empty() {
         let s = profile.setting("login_session").expect("read above");
         return Err(bad(name, "login_session", s, "a login session has a name"));
@@ -335,8 +334,7 @@ fn login_session(
         Some(d) if !d.is_empty() => env.expand_tilde(&d),
         _ => env.expand_tilde("~/.aws/login/cache"),
     };
-    let digest = sha2::Sha256::digest(session.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::digest::hex(&crate::digest::sha256(session.as_bytes()));
     Ok(LoginSessionSettings {
         profile: name.to_owned(),
         session: session.to_owned(),

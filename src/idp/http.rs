@@ -320,15 +320,10 @@ impl Browser {
 /// Where the IdP's session cookies are kept: in the cache directory, per IdP origin and
 /// username (so a live IdP session is reused, and never another person's).
 pub fn jar_path(dir: &std::path::Path, idp: &Url, username: Option<&str>) -> PathBuf {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(idp.origin().ascii_serialization().as_bytes());
-    h.update([0]);
-    h.update(username.unwrap_or("").as_bytes());
-    let hash: String = h.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let origin = idp.origin().ascii_serialization();
+    let digest =
+        crate::digest::sha256_parts(&[origin.as_bytes(), &[0], username.unwrap_or("").as_bytes()]);
+    let hash = crate::digest::hex(&digest[..8]);
     dir.join(format!("idp_cookies_{hash}.json"))
 }
 

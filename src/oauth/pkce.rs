@@ -3,7 +3,6 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use sha2::{Digest, Sha256};
 
 pub struct Pkce {
     pub verifier: String,
@@ -20,7 +19,7 @@ fn random(bytes: usize) -> anyhow::Result<String> {
 
 /// The S256 challenge of `verifier`.
 pub fn challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    URL_SAFE_NO_PAD.encode(crate::digest::sha256(verifier.as_bytes()))
 }
 
 impl Pkce {

@@ -7,16 +7,15 @@
 
 use std::sync::Arc;
 
-use hmac::{Hmac, Mac};
 use hyper::Method;
 use jiff::Timestamp;
 use percent_encoding::percent_decode_str;
-use sha2::Sha256;
 
 use super::broker::{Broker, Unavailable};
 use super::page::Page;
-use super::{hex, random_bytes, Answer, Reply, Request};
+use super::{random_bytes, Answer, Reply, Request};
 use crate::credentials::Credentials;
+use crate::digest::{hex, hmac_sha256, hmac_sha256_verify};
 
 const TTL_HEADER: &str = "X-aws-ec2-metadata-token-ttl-seconds";
 const TOKEN_HEADER: &str = "X-aws-ec2-metadata-token";
@@ -39,15 +38,9 @@ struct Tokens {
 }
 
 impl Tokens {
-    fn mac(&self, expiry_ms: i64) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key");
-        mac.update(expiry_ms.to_string().as_bytes());
-        mac
-    }
-
     fn issue(&self, now: Timestamp, ttl_seconds: i64) -> String {
         let expiry_ms = now.as_millisecond() + ttl_seconds * 1000;
-        let tag = self.mac(expiry_ms).finalize().into_bytes();
+        let tag = hmac_sha256(&self.key, expiry_ms.to_string().as_bytes());
         format!("{expiry_ms}.{}", hex(&tag))
     }
 
@@ -58,8 +51,8 @@ impl Tokens {
         let (Ok(expiry_ms), Some(tag)) = (expiry.parse::<i64>(), unhex(tag)) else {
             return false;
         };
-        // verify_slice compares in constant time.
-        self.mac(expiry_ms).verify_slice(&tag).is_ok() && now.as_millisecond() < expiry_ms
+        hmac_sha256_verify(&self.key, expiry_ms.to_string().as_bytes(), &tag)
+            && now.as_millisecond() < expiry_ms
     }
 }
 

@@ -6,7 +6,6 @@
 //!   only on a cache miss, under the credentials' lock, so N callers cause one sign-in.
 
 use anyhow::Context as _;
-use sha2::{Digest, Sha256};
 
 use super::{check_duration, Context, Source};
 use crate::cache::CacheKey;
@@ -93,10 +92,7 @@ impl<'a> WebIdentity<'a> {
 }
 
 fn digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::hex(&crate::digest::sha256(token.as_bytes())[..8])
 }
 
 impl Source for WebIdentity<'_> {

@@ -3,7 +3,6 @@
 //! channel_closed) and the opening text frame. Pure: no I/O, so every byte is unit-tested.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// The offset of PayloadLength, which is what the header-length word really counts.
@@ -113,7 +112,7 @@ impl Message {
         out.extend_from_slice(&self.sequence_number.to_be_bytes());
         out.extend_from_slice(&self.flags.to_be_bytes());
         out.extend_from_slice(&uuid_to_wire(&self.message_id));
-        out.extend_from_slice(&Sha256::digest(&self.payload));
+        out.extend_from_slice(&crate::digest::sha256(&self.payload));
         out.extend_from_slice(&self.payload_type.to_be_bytes());
         out.extend_from_slice(&(self.payload.len() as u32).to_be_bytes());
         out.extend_from_slice(&self.payload);
@@ -162,7 +161,9 @@ impl Message {
         if message.created_date == 0 {
             return Err(ProtocolError::NoDate(message.message_type));
         }
-        if !message.payload.is_empty() && Sha256::digest(&message.payload).as_slice() != digest {
+        if !message.payload.is_empty()
+            && crate::digest::sha256(&message.payload).as_slice() != digest
+        {
             return Err(ProtocolError::Digest(message.sequence_number));
         }
         Ok(message)
@@ -518,7 +519,7 @@ mod tests {
         frame.extend_from_slice(&0i64.to_be_bytes());
         frame.extend_from_slice(&0u64.to_be_bytes());
         frame.extend_from_slice(&[7; 16]);
-        frame.extend_from_slice(&Sha256::digest(body));
+        frame.extend_from_slice(&crate::digest::sha256(body));
         frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
         frame.extend_from_slice(body);
         let m = Message::decode(&frame).unwrap();

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use sha1::{Digest, Sha1};
 
 use crate::config::SsoSession;
 use crate::private_file::{read_bounded, write_private};
@@ -106,9 +105,7 @@ pub struct Registration {
 /// The cache file's name: SHA-1 of the session name, or of the start URL (legacy form).
 pub fn file_name(session: &SsoSession) -> String {
     let input = session.name.as_deref().unwrap_or(&session.start_url);
-    let digest = Sha1::digest(input.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{hex}.json")
+    format!("{}.json", crate::digest::sha1_hex(input.as_bytes()))
 }
 
 /// `~/.aws/sso/cache`, as the AWS CLI v2 and botocore place it.
