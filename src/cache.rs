@@ -62,8 +62,8 @@ pub struct CacheKey {
 }
 
 fn digest(parts: &[&str]) -> String {
-    let separated: Vec<&[u8]> = parts.iter().flat_map(|p| [p.as_bytes(), &[0]]).collect();
-    crate::digest::hex(&crate::digest::sha256_parts(&separated)[..8])
+    let separated = parts.iter().flat_map(|p| [p.as_bytes(), &[0]]);
+    crate::digest::hex(&crate::digest::sha256_parts(separated)[..8])
 }
 
 /// Profile names and ARNs may hold any character; file names may not.

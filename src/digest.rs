@@ -7,11 +7,11 @@ use ring::digest::{self, SHA1_FOR_LEGACY_USE_ONLY, SHA256};
 use ring::hmac;
 
 pub fn sha256(data: &[u8]) -> [u8; 32] {
-    sha256_parts(&[data])
+    sha256_parts([data])
 }
 
 /// SHA-256 of the parts, concatenated.
-pub fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
+pub fn sha256_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> [u8; 32] {
     let mut context = digest::Context::new(&SHA256);
     for part in parts {
         context.update(part);
@@ -41,13 +41,7 @@ pub fn hmac_sha256_verify(key: &[u8], message: &[u8], tag: &[u8]) -> bool {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -61,7 +55,7 @@ mod tests {
             hex(&sha256(b"abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        assert_eq!(sha256_parts(&[b"a", b"", b"bc"]), sha256(b"abc"));
+        assert_eq!(sha256_parts([&b"a"[..], b"", b"bc"]), sha256(b"abc"));
         assert_eq!(sha1_hex(b"abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
         let tag = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
         assert_eq!(

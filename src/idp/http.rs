@@ -322,7 +322,7 @@ impl Browser {
 pub fn jar_path(dir: &std::path::Path, idp: &Url, username: Option<&str>) -> PathBuf {
     let origin = idp.origin().ascii_serialization();
     let digest =
-        crate::digest::sha256_parts(&[origin.as_bytes(), &[0], username.unwrap_or("").as_bytes()]);
+        crate::digest::sha256_parts([origin.as_bytes(), &[0], username.unwrap_or("").as_bytes()]);
     let hash = crate::digest::hex(&digest[..8]);
     dir.join(format!("idp_cookies_{hash}.json"))
 }
