@@ -95,6 +95,131 @@ where
     cli
 }
 
+/// Every word that starts a subcommand, as [`subcommand_words`] lists them, without building
+/// the command tree (a unit test keeps the two the same).
+const SUBCOMMAND_WORDS: &[&str] = &[
+    "list",
+    "ls",
+    "diagnose",
+    "diag",
+    "serve",
+    "srv",
+    "ssm",
+    "console",
+    "init",
+    "completions",
+    "man",
+    "password",
+    "passwd",
+    "pw",
+    "sso",
+    "keys",
+    "pick",
+    "help",
+];
+
+/// The variables of [`Options`] that hold a plain string, each with the field it fills.
+type StringOption = (&'static str, fn(&mut Options) -> &mut Option<String>);
+const STRING_VARIABLES: &[StringOption] = &[
+    ("MFA_CODE", |o| &mut o.otp),
+    ("MFA_SERIAL", |o| &mut o.mfa_serial),
+    ("EXTERNAL_ID", |o| &mut o.external_id),
+    ("SAML_AUTH_URL", |o| &mut o.saml_url),
+    ("WEB_AUTH_URL", |o| &mut o.web_url),
+    ("WEB_CLIENT_ID", |o| &mut o.web_client),
+    ("WEB_REDIRECT_URI", |o| &mut o.web_redirect),
+    ("RUNAS_USERNAME", |o| &mut o.username),
+    ("RUNAS_PASSWORD", |o| &mut o.password),
+    ("RUNAS_PROVIDER", |o| &mut o.provider),
+    ("JUMP_ROLE_ARN", |o| &mut o.jump_role),
+];
+/// The variables of [`Options`] read some other way: set, they leave the line to clap.
+const OTHER_VARIABLES: &[&str] = &[
+    "SESSION_TOKEN_DURATION",
+    "CREDENTIALS_DURATION",
+    "RUNAS_ENV_CREDENTIALS",
+    "RUNAS_SESSION_CREDENTIALS",
+    "RUNAS_WRITE_CREDENTIALS",
+];
+const OUTPUT_VARIABLE: &str = "RUNAS_OUTPUT_FORMAT";
+
+/// The command line of a cache hit, `[-O FORMAT | --output FORMAT | --output=FORMAT] PROFILE`,
+/// read without clap: building clap's tree of ~40 arguments was most of what a cache hit did
+/// before it answered (stack, heap and code pages touched once, at every `credential_process`
+/// call). Anything else (another flag, a subcommand's word, `--`, a variable read other than
+/// as a string) gives `None`, and clap reads the line as ever; a unit test holds the two to
+/// the same result. `profile_only`: as [`parse_profile_only`], where every word is a profile.
+pub fn parse_plain(args: &[std::ffi::OsString], profile_only: bool) -> Option<Cli> {
+    parse_plain_with(args, profile_only, |name| std::env::var_os(name))
+}
+
+fn parse_plain_with(
+    args: &[std::ffi::OsString],
+    profile_only: bool,
+    var: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Option<Cli> {
+    use clap::ValueEnum;
+    // An empty variable is an unset one (see `without_empty_variable`).
+    let set = |name: &str| var(name).filter(|v| !v.is_empty());
+    let format = |value: &str| Format::from_str(value, true).ok();
+    let mut options = Options::default();
+    let mut output = None;
+    let mut profile = None;
+    let mut words = args.get(1..)?.iter();
+    while let Some(word) = words.next() {
+        let word = word.to_str()?;
+        let value = match word {
+            "-O" | "--output" => Some(words.next()?.to_str()?),
+            _ => word.strip_prefix("--output="),
+        };
+        match value {
+            Some(value) if output.is_none() && !value.starts_with('-') => {
+                output = Some(format(value)?)
+            }
+            Some(_) => return None,
+            None if profile.is_none()
+                && !word.is_empty()
+                && !word.starts_with('-')
+                && (profile_only || !SUBCOMMAND_WORDS.contains(&word)) =>
+            {
+                profile = Some(word.to_owned())
+            }
+            None => return None,
+        }
+    }
+    if OTHER_VARIABLES.iter().any(|name| set(name).is_some()) {
+        return None;
+    }
+    for (name, field) in STRING_VARIABLES {
+        if let Some(value) = set(name) {
+            *field(&mut options) = Some(value.into_string().ok()?);
+        }
+    }
+    options.output = match (output, set(OUTPUT_VARIABLE)) {
+        (Some(given), _) => given,
+        (None, Some(value)) => format(value.to_str()?)?,
+        (None, None) => Format::Env,
+    };
+    Some(Cli {
+        subcommand: None,
+        options,
+        profile: Some(profile?),
+        command: Vec::new(),
+    })
+}
+
+/// `aws-runas --version` (or `-V`) as clap prints it, without building its tree.
+pub fn plain_version(args: &[std::ffi::OsString]) -> Option<String> {
+    match args.get(1..)? {
+        [flag] if flag == "--version" || flag == "-V" => Some(format!(
+            "{} {}\n",
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION")
+        )),
+        _ => None,
+    }
+}
+
 /// The command line with no subcommands: whatever word stands in PROFILE's place is the
 /// profile. `runas use` takes only a profile, and a word that is both is told apart with it.
 pub fn profile_only_command() -> clap::Command {
@@ -346,7 +471,7 @@ pub enum Action {
     Expiration,
 }
 
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Debug, Clone, Default)]
 #[command(group = clap::ArgGroup::new("action").multiple(false))]
 #[group(skip)]
 pub struct Options {
@@ -566,5 +691,190 @@ impl Options {
         ]
         .into_iter()
         .find_map(|(given, action)| given.then_some(action))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn line(words: &[&str]) -> Vec<OsString> {
+        std::iter::once("aws-runas")
+            .chain(words.iter().copied())
+            .map(OsString::from)
+            .collect()
+    }
+
+    fn no_variables(_: &str) -> Option<OsString> {
+        None
+    }
+
+    #[test]
+    fn subcommand_words_are_the_trees() {
+        let mut ours: Vec<String> = SUBCOMMAND_WORDS.iter().map(|w| w.to_string()).collect();
+        let mut clap = subcommand_words();
+        ours.sort();
+        clap.sort();
+        assert_eq!(ours, clap);
+    }
+
+    #[test]
+    fn option_variables_are_the_trees() {
+        let mut ours: Vec<&str> = STRING_VARIABLES.iter().map(|(name, _)| *name).collect();
+        ours.extend(OTHER_VARIABLES);
+        ours.push(OUTPUT_VARIABLE);
+        ours.sort();
+        let cmd = Cli::command();
+        let mut clap: Vec<&str> = cmd
+            .get_arguments()
+            .filter_map(|a| a.get_env()?.to_str())
+            .collect();
+        clap.sort();
+        assert_eq!(ours, clap);
+    }
+
+    #[test]
+    fn a_cache_hits_line_is_read_without_clap() {
+        for words in [
+            &["-O", "json", "dev"][..],
+            &["dev"],
+            &["--output=fish", "dev"],
+            &["dev", "--output", "JSON"],
+            &["-O", "sh", "arn:aws:iam::123456789012:role/dev"],
+        ] {
+            let fast = parse_plain_with(&line(words), false, no_variables);
+            let fast = fast.unwrap_or_else(|| panic!("{words:?} went to clap"));
+            let clap = parse(line(words)).unwrap();
+            assert_eq!(format!("{fast:?}"), format!("{clap:?}"), "{words:?}");
+        }
+        let json = parse_plain_with(&line(&["-O", "json", "dev"]), false, no_variables).unwrap();
+        assert_eq!(json.options.output, Format::Json);
+        assert_eq!(json.profile.as_deref(), Some("dev"));
+    }
+
+    #[test]
+    fn anything_else_is_left_to_clap() {
+        for words in [
+            &[][..],
+            &["list"],
+            &["ls", "roles"],
+            &["help"],
+            &["dev", "aws", "s3", "ls"],
+            &["-v", "dev"],
+            &["-r", "dev"],
+            &["--", "dev"],
+            &["-Ojson", "dev"],
+            &["-O", "json", "-O", "fish", "dev"],
+            &["-O", "xml", "dev"],
+            &["-O", "-v", "dev"],
+            &["--output=", "dev"],
+            &["-O"],
+            &[""],
+        ] {
+            assert!(
+                parse_plain_with(&line(words), false, no_variables).is_none(),
+                "{words:?}"
+            );
+        }
+        // Where every word is a profile, a subcommand's word is one too.
+        let list = parse_plain_with(&line(&["list"]), true, no_variables).unwrap();
+        assert_eq!(list.profile.as_deref(), Some("list"));
+    }
+
+    #[test]
+    fn variables_are_read_as_clap_reads_them() {
+        let with = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        };
+        let dev = line(&["dev"]);
+        let cli = parse_plain_with(&dev, false, with(&[("MFA_CODE", "123456")])).unwrap();
+        assert_eq!(cli.options.otp.as_deref(), Some("123456"));
+        let cli = parse_plain_with(&dev, false, with(&[("MFA_CODE", "")])).unwrap();
+        assert_eq!(cli.options.otp, None, "an empty variable is an unset one");
+        let cli = parse_plain_with(&dev, false, with(&[("JUMP_ROLE_ARN", "arn:x")])).unwrap();
+        assert_eq!(cli.options.jump_role.as_deref(), Some("arn:x"));
+        let cli = parse_plain_with(&dev, false, with(&[(OUTPUT_VARIABLE, "FISH")])).unwrap();
+        assert_eq!(cli.options.output, Format::Fish);
+        let given = line(&["-O", "json", "dev"]);
+        let cli = parse_plain_with(&given, false, with(&[(OUTPUT_VARIABLE, "fish")])).unwrap();
+        assert_eq!(
+            cli.options.output,
+            Format::Json,
+            "the flag wins over the variable"
+        );
+        for name in OTHER_VARIABLES {
+            let var = |n: &str| (n == *name).then(|| OsString::from("1h"));
+            assert!(parse_plain_with(&dev, false, var).is_none(), "{name}");
+        }
+        let bad = with(&[(OUTPUT_VARIABLE, "xml")]);
+        assert!(parse_plain_with(&dev, false, bad).is_none());
+    }
+
+    #[test]
+    fn version_is_claps() {
+        let clap = Cli::command().render_version().to_string();
+        assert_eq!(plain_version(&line(&["--version"])).unwrap(), clap);
+        assert_eq!(plain_version(&line(&["-V"])).unwrap(), clap);
+        assert!(plain_version(&line(&["--version", "dev"])).is_none());
+        assert!(plain_version(&line(&[])).is_none());
+    }
+
+    const WORDS: &[&str] = &[
+        "-O",
+        "--output",
+        "--output=json",
+        "--output=",
+        "json",
+        "JSON",
+        "Fish",
+        "sh",
+        "pwsh",
+        "powershell",
+        "xml",
+        "dev",
+        "prod",
+        "list",
+        "ls",
+        "help",
+        "ssm",
+        "pick",
+        "-v",
+        "--",
+        "-",
+        "",
+        "-Ojson",
+        "-r",
+        "--refresh",
+        "-s",
+        "a=b",
+        "role/x",
+        "aws",
+    ];
+
+    proptest! {
+        /// Whatever line the fast reading takes, clap reads it the same (with this process's
+        /// variables, as both read them).
+        #[test]
+        fn a_line_read_without_clap_is_read_as_clap_reads_it(
+            picks in proptest::collection::vec(0..WORDS.len(), 0..5),
+            profile_only in any::<bool>(),
+        ) {
+            let words: Vec<&str> = picks.iter().map(|&i| WORDS[i]).collect();
+            let args = line(&words);
+            if let Some(fast) = parse_plain(&args, profile_only) {
+                let clap = if profile_only { parse_profile_only(&args) } else { parse(&args) };
+                let clap = clap.map_err(|e| TestCaseError::fail(format!("{words:?}: {e}")))?;
+                prop_assert_eq!(format!("{fast:?}"), format!("{clap:?}"));
+            }
+        }
     }
 }

@@ -59,7 +59,13 @@ fn run() -> ExitCode {
     let result = match commands::internal(&args) {
         Some(result) => result,
         None => {
-            let cli = match cli::parse(&args) {
+            if let Some(version) = cli::plain_version(&args) {
+                // As clap's own `--version`: a closed stdout is not an error worth a line.
+                let _ = std::io::Write::write_all(&mut std::io::stdout(), version.as_bytes());
+                return ExitCode::SUCCESS;
+            }
+            let parsed = cli::parse_plain(&args, false).map_or_else(|| cli::parse(&args), Ok);
+            let cli = match parsed {
                 Ok(cli) => cli,
                 Err(e)
                     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) =>

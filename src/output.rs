@@ -7,9 +7,10 @@ use serde::Serialize;
 use crate::credentials::Credentials;
 use crate::shell::{Bash, Fish, PowerShell, Shell};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// POSIX `export` statements (bash, zsh, sh)
+    #[default]
     #[value(alias = "sh")]
     Env,
     /// credential_process JSON
