@@ -1,6 +1,7 @@
 //! The whole command line, in one place: aws-runas v3's flags (with their short letters and
 //! environment variables) and subcommands.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -79,12 +80,13 @@ fn command() -> clap::Command {
     Cli::command().mut_args(without_empty_variable)
 }
 
-/// Parses the public command line.
-pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
-{
+/// Parses the public command line: a cache hit's line without clap ([`parse_plain`]), any
+/// other with it.
+pub fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
+    parse_plain(args, false).map_or_else(|| parse_with_clap(args), Ok)
+}
+
+fn parse_with_clap(args: &[OsString]) -> Result<Cli, clap::Error> {
     let mut cmd = command();
     let mut matches = cmd.try_get_matches_from_mut(args)?;
     let cli = <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut matches)
@@ -149,14 +151,14 @@ const OUTPUT_VARIABLE: &str = "RUNAS_OUTPUT_FORMAT";
 /// call). Anything else (another flag, a subcommand's word, `--`, a variable read other than
 /// as a string) gives `None`, and clap reads the line as ever; a unit test holds the two to
 /// the same result. `profile_only`: as [`parse_profile_only`], where every word is a profile.
-pub fn parse_plain(args: &[std::ffi::OsString], profile_only: bool) -> Option<Cli> {
+fn parse_plain(args: &[OsString], profile_only: bool) -> Option<Cli> {
     parse_plain_with(args, profile_only, |name| std::env::var_os(name))
 }
 
 fn parse_plain_with(
-    args: &[std::ffi::OsString],
+    args: &[OsString],
     profile_only: bool,
-    var: impl Fn(&str) -> Option<std::ffi::OsString>,
+    var: impl Fn(&str) -> Option<OsString>,
 ) -> Option<Cli> {
     use clap::ValueEnum;
     // An empty variable is an unset one (see `without_empty_variable`).
@@ -195,11 +197,12 @@ fn parse_plain_with(
             *field(&mut options) = Some(value.into_string().ok()?);
         }
     }
-    options.output = match (output, set(OUTPUT_VARIABLE)) {
-        (Some(given), _) => given,
-        (None, Some(value)) => format(value.to_str()?)?,
-        (None, None) => Format::Env,
-    };
+    // Unset, it is the options' default.
+    if let Some(given) = output {
+        options.output = given;
+    } else if let Some(value) = set(OUTPUT_VARIABLE) {
+        options.output = format(value.to_str()?)?;
+    }
     Some(Cli {
         subcommand: None,
         options,
@@ -209,7 +212,7 @@ fn parse_plain_with(
 }
 
 /// `aws-runas --version` (or `-V`) as clap prints it, without building its tree.
-pub fn plain_version(args: &[std::ffi::OsString]) -> Option<String> {
+pub fn plain_version(args: &[OsString]) -> Option<String> {
     match args.get(1..)? {
         [flag] if flag == "--version" || flag == "-V" => Some(format!(
             "{} {}\n",
@@ -233,12 +236,12 @@ pub fn profile_only_command() -> clap::Command {
     cmd
 }
 
-/// `args` read by [`profile_only_command`].
-pub fn parse_profile_only<I, T>(args: I) -> Result<Cli, clap::Error>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
-{
+/// `args` read as [`profile_only_command`] reads them.
+pub fn parse_profile_only(args: &[OsString]) -> Result<Cli, clap::Error> {
+    parse_plain(args, true).map_or_else(|| parse_profile_only_with_clap(args), Ok)
+}
+
+fn parse_profile_only_with_clap(args: &[OsString]) -> Result<Cli, clap::Error> {
     let matches = profile_only_command().try_get_matches_from(args)?;
     <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
 }
@@ -696,8 +699,6 @@ impl Options {
 
 #[cfg(test)]
 mod tests {
-    use std::ffi::OsString;
-
     use proptest::prelude::*;
 
     use super::*;
@@ -748,7 +749,7 @@ mod tests {
         ] {
             let fast = parse_plain_with(&line(words), false, no_variables);
             let fast = fast.unwrap_or_else(|| panic!("{words:?} went to clap"));
-            let clap = parse(line(words)).unwrap();
+            let clap = parse_with_clap(&line(words)).unwrap();
             assert_eq!(format!("{fast:?}"), format!("{clap:?}"), "{words:?}");
         }
         let json = parse_plain_with(&line(&["-O", "json", "dev"]), false, no_variables).unwrap();
@@ -871,7 +872,11 @@ mod tests {
             let words: Vec<&str> = picks.iter().map(|&i| WORDS[i]).collect();
             let args = line(&words);
             if let Some(fast) = parse_plain(&args, profile_only) {
-                let clap = if profile_only { parse_profile_only(&args) } else { parse(&args) };
+                let clap = if profile_only {
+                    parse_profile_only_with_clap(&args)
+                } else {
+                    parse_with_clap(&args)
+                };
                 let clap = clap.map_err(|e| TestCaseError::fail(format!("{words:?}: {e}")))?;
                 prop_assert_eq!(format!("{fast:?}"), format!("{clap:?}"));
             }

@@ -64,8 +64,7 @@ fn run() -> ExitCode {
                 let _ = std::io::Write::write_all(&mut std::io::stdout(), version.as_bytes());
                 return ExitCode::SUCCESS;
             }
-            let parsed = cli::parse_plain(&args, false).map_or_else(|| cli::parse(&args), Ok);
-            let cli = match parsed {
+            let cli = match cli::parse(&args) {
                 Ok(cli) => cli,
                 Err(e)
                     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) =>

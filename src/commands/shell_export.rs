@@ -51,12 +51,7 @@ pub fn run(export: ExportArgs) -> anyhow::Result<ExitCode> {
         .chain(args.iter().map(OsString::from))
         .collect();
     // Read with no subcommands: `runas use sso` means the profile `sso`, never the subcommand.
-    let cli = match crate::cli::parse_plain(&argv, true) {
-        Some(cli) => cli,
-        None => {
-            crate::cli::parse_profile_only(argv).map_err(|e| anyhow::anyhow!(first_line(&e)))?
-        }
-    };
+    let cli = crate::cli::parse_profile_only(&argv).map_err(|e| anyhow::anyhow!(first_line(&e)))?;
     if cli.subcommand.is_some() || !cli.command.is_empty() {
         anyhow::bail!("runas use takes a profile and aws-runas flags, not a command");
     }
